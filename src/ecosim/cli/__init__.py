@@ -1,0 +1,83 @@
+"""The ``ecosim`` command: one click group, one module per command.
+
+Bad input (:class:`ecosim.errors.InputError`, click usage errors) exits 2 with one message and
+no traceback; an internal error exits 1.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ecosim import __version__
+from ecosim.errors import InputError
+
+
+class _LazyGroup(click.Group):
+    """Imports each command's module only when it is used, so ``ecosim --help`` stays fast."""
+
+    commands_by_module = {
+        "run": "ecosim.cli.run_command",
+        "check": "ecosim.cli.check_command",
+        "sweep": "ecosim.cli.sweep_command",
+        "compare": "ecosim.cli.compare_command",
+        "report": "ecosim.cli.report_command",
+        "validate": "ecosim.cli.validate_command",
+        "viz": "ecosim.cli.viz_command",
+        "bench": "ecosim.cli.bench_command",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [name for name in self.commands_by_module if self.get_command(ctx, name) is not None]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        module_name = self.commands_by_module.get(name)
+        if module_name is None:
+            return None
+        import importlib
+
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:  # command not built yet
+                return None
+            raise
+        return getattr(module, "command")
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ecosim")
+def cli() -> None:
+    """ecosim — simulate a technology-transfer ecosystem and compare policies."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit status."""
+    try:
+        cli.main(args=argv, prog_name="ecosim", standalone_mode=False)
+    except InputError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return 2
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return 2 if isinstance(exc, click.UsageError) or exc.exit_code == 2 else exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return 130
+    except Exception:  # an internal error: say so, with the traceback for a bug report
+        import traceback
+
+        traceback.print_exc()
+        click.echo("internal error: this is a bug in ecosim; please report it with the traceback above", err=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

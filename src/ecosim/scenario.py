@@ -1,0 +1,534 @@
+"""The scenario schema: load a YAML file, validate it, apply ``--set`` overrides.
+
+This module is the single place where model parameters are defined and checked. Every
+field has a type, bounds, a default and a one-line description with its unit; ``ecosim
+check`` messages and ``docs/PARAMETERS.md`` come from it. It knows nothing about Mesa.
+
+Money is in million yuan (M¥); time in quarters (one model step = one quarter).
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ecosim.errors import InputError
+
+FIELDS = ("it", "materials", "equipment", "medicine")
+"""Technology fields: next-generation IT, new materials, intelligent equipment, medicine & health."""
+
+GATES = ("G1", "G2", "G3", "G4")
+"""Stage gates: proof of concept (TRL 3→4), validation (4→6), pilot (6→8), market entry (8→9)."""
+
+CAUSES = ("technical", "funding", "matching")
+"""Why a gate attempt fails."""
+
+OWNER_TYPES = ("university", "joint", "enterprise")
+"""Who owns a technology at disclosure: a university or institute alone, a university with an
+enterprise partner (joint R&D, university first patentee), or an enterprise's own R&D."""
+
+DEAL_MODES = ("licence", "assignment", "joint_development", "spin_off", "self_implementation")
+"""How a technology is first converted."""
+
+RULE_KINDS = (
+    "orientation",
+    "project_choice",
+    "adoption",
+    "poc_allocation",
+    "partner_search",
+    "budget_allocation",
+)
+"""The decisions a student can swap, each a named function in :mod:`ecosim.rules`."""
+
+MAX_AGENTS = 2_000_000  # an absurd size is bad input, not an out-of-memory crash
+
+Share = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+Real = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class Section(BaseModel):
+    """Base of every scenario section: unknown keys are errors, numbers must be finite."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+
+# ---------------------------------------------------------------- the world
+
+
+class World(Section):
+    """How many agents of each kind, per region."""
+
+    regions: int = Field(2, ge=1, le=50, description="number of regions, each with its own government")
+    universities_per_region: int = Field(8, ge=1, le=20_000, description="universities per region")
+    institutes_per_region: int = Field(2, ge=0, le=20_000, description="public research institutes per region")
+    groups_per_university: int = Field(10, ge=1, le=200, description="research groups per university or institute")
+    researchers_per_group: int = Field(50, ge=1, le=1_000, description="researchers per group (for the researcher-to-manager ratio, F12)")
+    enterprises_per_region: int = Field(500, ge=1, le=1_000_000, description="enterprises per region")
+    knowledge_dims: int = Field(8, ge=2, le=64, description="length of knowledge and need vectors")
+
+
+class FieldProfile(Section):
+    """Value and risk profile of one technology field."""
+
+    share: Share = Field(description="share of disclosures in this field")
+    log_value_mean: Real = Field(description="mean of ln V, V in M¥ (μ_field)")
+    technical_success: tuple[Share, Share, Share, Share] = Field(
+        description="intrinsic technical success T_g at G1..G4 (nothing in policy changes it)"
+    )
+
+
+def _default_fields() -> dict[str, FieldProfile]:
+    # Medicine & health: 0.55·0.30·0.58·0.85 ≈ 8% from G1 to market, worst gate in the
+    # middle (FACTS F8: 7.9% from phase I; worst gate ≈ 31%). Other fields are less risky.
+    return {
+        "it": FieldProfile(share=0.35, log_value_mean=0.6, technical_success=(0.75, 0.55, 0.78, 0.92)),
+        "materials": FieldProfile(share=0.25, log_value_mean=0.4, technical_success=(0.65, 0.45, 0.70, 0.90)),
+        "equipment": FieldProfile(share=0.25, log_value_mean=0.5, technical_success=(0.70, 0.50, 0.72, 0.90)),
+        "medicine": FieldProfile(share=0.15, log_value_mean=1.2, technical_success=(0.55, 0.30, 0.58, 0.85)),
+    }
+
+
+class Technology(Section):
+    """Value, appraisal error, readiness, gate costs and timing."""
+
+    log_value_sigma: Positive = Field(
+        1.8, le=5.0, description="σ_V of ln V; top-10% share is 1 − Φ(1.2816 − σ_V) (F7: 1.2–2.7)"
+    )
+    orientation_value_effect: Real = Field(
+        1.0, description="added to ln V per unit of a group's product orientation minus 0.5"
+    )
+    quality_value_effect: Real = Field(0.5, description="added to ln V per unit of university quality minus 0.5")
+    appraisal_sigma_min: Positive = Field(0.3, le=5.0, description="σ_min: appraisal error no one removes (log scale)")
+    appraisal_sigma_0: NonNegative = Field(1.0, le=5.0, description="σ_0: appraisal error a perfect manager removes")
+    disclosure_trl_probs: tuple[Share, Share, Share, Share] = Field(
+        (0.10, 0.45, 0.37, 0.08), description="share of disclosures at TRL 2, 3, 4, 5 (F9: ~45% at 3, ~37% at 4)"
+    )
+    research_quarters_to_trl3: int = Field(4, ge=0, le=40, description="quarters for a TRL-2 result to mature to TRL 3")
+    gate_cost: tuple[Positive, Positive, Positive, Positive] = Field(
+        (0.5, 3.0, 10.0, 20.0), description="cost of attempting G1..G4, M¥"
+    )
+    gate_quarters: tuple[int, int, int, int] = Field(
+        (2, 4, 4, 2), description="quarters of work before each gate attempt"
+    )
+    funding_intercept: tuple[Real, Real, Real] = Field(
+        (-2.5, 1.5, 0.5), description="logit of F at V̂ = cost, for university, joint and enterprise owners"
+    )
+    funding_slope: Positive = Field(1.2, le=20.0, description="slope of logit F in ln(V̂ / effective cost)")
+    matching_lambda: Positive = Field(0.08, le=100.0, description="λ in M = 1 − exp(−λ Σ fit·A·willingness)")
+    patience_quarters: int = Field(8, ge=0, le=200, description="quarters a technology waits after a funding or matching failure before it is shelved")
+    retry_quarters: int = Field(2, ge=1, le=40, description="quarters between attempts after a funding or matching failure")
+    royalty_share: Share = Field(0.1, description="share of appraised value paid to the owner at a licence or assignment")
+
+
+class Universities(Section):
+    """Research production and the publish-or-transfer orientation of groups."""
+
+    research_budget_per_quarter: NonNegative = Field(2.0, le=1e6, description="core research budget per university per quarter, M¥")
+    quality_mean: Share = Field(0.5, description="mean university quality")
+    quality_sd: NonNegative = Field(0.15, le=1.0, description="spread of quality across universities")
+    orientation_mean: Share = Field(0.25, description="initial mean orientation a (0 publish, 1 products)")
+    orientation_sd: NonNegative = Field(0.1, le=1.0, description="initial spread of orientations")
+    publications_per_group_quarter: NonNegative = Field(1.5, le=1000.0, description="publications per fully publishing group per quarter")
+    disclosures_per_group_quarter: NonNegative = Field(0.5, le=1000.0, description="disclosures per fully product-oriented group per quarter")
+    metric_disclosures_per_group_quarter: NonNegative = Field(
+        0.25, le=1000.0, description="extra low-value disclosures filed for evaluation metrics, scaled by the publication weight"
+    )
+    metric_disclosure_value_penalty: NonNegative = Field(1.5, le=20.0, description="subtracted from ln V of metric-driven disclosures")
+    orientation_learning_rate: Share = Field(0.05, description="η: how fast orientation follows payoffs")
+    peer_weight: Share = Field(0.3, description="weight of peers' mean orientation in the update")
+
+
+class Enterprises(Section):
+    """Enterprise R&D, absorptive capacity and adoption."""
+
+    rd_budget_per_quarter_mean: NonNegative = Field(0.45, le=1e6, description="mean own R&D budget per enterprise per quarter, M¥ (size is log-normal)")
+    size_sigma: NonNegative = Field(1.0, le=5.0, description="σ of log enterprise size")
+    own_technologies_per_rd_yuan: NonNegative = Field(0.15, le=100.0, description="own technologies disclosed per M¥ of R&D per quarter")
+    absorptive_capacity_alpha: Positive = Field(2.0, le=100.0, description="Beta(α, β) of absorptive capacity A")
+    absorptive_capacity_beta: Positive = Field(3.0, le=100.0, description="Beta(α, β) of absorptive capacity A")
+    profit_hurdle_log: Real = Field(0.0, description="mean ln of the value an enterprise needs to adopt, M¥")
+    ties_per_enterprise: int = Field(3, ge=0, le=200, description="enterprise–enterprise ties made per new enterprise (Barabási–Albert m)")
+    university_ties_per_university: int = Field(25, ge=0, le=100_000, description="collaboration ties from each university to enterprises")
+    joint_proposal_rate: Share = Field(0.004, description="chance per quarter that an enterprise proposes joint R&D, at full capacity")
+    absorptive_learning: Share = Field(0.02, description="gain in A from a joint project or adoption")
+
+
+class ProofOfConcept(Section):
+    """Proof-of-concept fund (acts on F at G1–G2)."""
+
+    grant_size: NonNegative = Field(0.4, le=1e6, description="PoC grant per technology, M¥")
+    trl_window: tuple[int, int] = Field((3, 5), description="TRL range eligible for a PoC grant")
+    selection_threshold_log: Real = Field(0.0, description="minimum ln V̂ the fund considers")
+
+    @field_validator("trl_window")
+    @classmethod
+    def _window_in_trl_range(cls, window: tuple[int, int]) -> tuple[int, int]:
+        low, high = window
+        if not 1 <= low <= high <= 9:
+            raise ValueError(f"expected 1 ≤ low ≤ high ≤ 9, got {list(window)}")
+        return window
+
+
+class ManagerProgramme(Section):
+    """Technology-manager programme: number, skill, capacity, training."""
+
+    managers_per_region: int = Field(50, ge=0, le=200_000, description="technology managers per region (F12: ~100 researchers per manager)")
+    skill_mean: Share = Field(0.35, description="mean starting skill s")
+    skill_sd: NonNegative = Field(0.1, le=1.0, description="spread of starting skill")
+    capacity: int = Field(4, ge=1, le=1000, description="projects a manager carries at once")
+    contacts: int = Field(12, ge=0, le=10_000, description="enterprise contacts per manager")
+    university_employed_share: Share = Field(0.7, description="share of managers employed by a university transfer office (rest independent)")
+    learning_rate: Share = Field(0.03, description="gain in skill per deal, times (1 − s)")
+    training_gain_per_yuan: NonNegative = Field(0.02, le=100.0, description="skill gained per M¥ of training per manager, times (1 − s)")
+    fit_gain: Share = Field(0.6, description="ρ: a manager of skill s raises fit to fit + ρ·s·(1 − fit)")
+    value_digging_rate: Share = Field(0.3, description="chance per project, times s, that the manager finds a better application")
+    value_digging_gain: NonNegative = Field(0.5, le=10.0, description="added to ln V when a better application is found")
+
+
+class Incentives(Section):
+    """University incentive weights and inventor share."""
+
+    publication_weight: NonNegative = Field(1.0, le=100.0, description="weight of a publication in evaluations")
+    transfer_weight: NonNegative = Field(0.3, le=100.0, description="weight of a transfer (deal) in evaluations")
+    inventor_share: Share = Field(0.3, description="inventors' share of licensing income")
+
+
+class JointRnD(Section):
+    """Enterprise-led joint R&D with universities."""
+
+    subsidy_rate: Share = Field(0.2, description="share of a joint project's cost paid by the government")
+    matching_rate: Share = Field(0.5, description="chance that an enterprise's proposal finds a university partner")
+    project_cost: Positive = Field(1.0, le=1e6, description="cost of a joint R&D project, M¥")
+    trl_bonus: int = Field(1, ge=0, le=4, description="TRL gained at disclosure by working with the enterprise")
+
+
+class Fairs(Section):
+    """Technology trading fairs ('global buy, global sell')."""
+
+    interval_quarters: int = Field(4, ge=0, le=400, description="quarters between fairs (0: no fairs)")
+    contacts_per_selected: int = Field(15, ge=0, le=100_000, description="enterprises each selected technology meets")
+    foreign_share: Share = Field(0.1, description="share of fair contacts from other regions")
+    expert_selection_rate: Share = Field(0.136, description="share of applicants selected by experts (F10: 200 of 1,472)")
+    cost_per_fair: NonNegative = Field(2.0, le=1e6, description="cost of a fair, M¥")
+
+
+class Finance(Section):
+    """Investors: spin-offs and late gates."""
+
+    investors_per_region: int = Field(3, ge=0, le=100_000, description="investors per region")
+    fund_per_investor: NonNegative = Field(40.0, le=1e9, description="starting fund per investor, M¥")
+    min_trl: int = Field(4, ge=1, le=9, description="lowest TRL an investor backs")
+    value_hurdle: Positive = Field(8.0, le=1e9, description="lowest appraised value an investor backs, M¥")
+    investment_share: Share = Field(0.6, description="share of a gate's cost an investor pays")
+    return_share: Share = Field(0.2, description="investor's share of the value at market entry, reinvested")
+
+
+class Openness(Section):
+    """International (cross-region) transfer."""
+
+    cross_region_tie_probability: Share = Field(0.05, description="chance that a tie made at build or by search crosses regions")
+
+
+class Policy(Section):
+    """All policy levers."""
+
+    proof_of_concept: ProofOfConcept = Field(default_factory=ProofOfConcept)
+    managers: ManagerProgramme = Field(default_factory=ManagerProgramme)
+    incentives: Incentives = Field(default_factory=Incentives)
+    joint_rnd: JointRnD = Field(default_factory=JointRnD)
+    fairs: Fairs = Field(default_factory=Fairs)
+    finance: Finance = Field(default_factory=Finance)
+    openness: Openness = Field(default_factory=Openness)
+
+
+class Budget(Section):
+    """Each government's budget and its split over instruments (shares of the quarter's budget)."""
+
+    per_quarter: NonNegative = Field(12.0, le=1e9, description="government budget per region per quarter, M¥")
+    research_grants: Share = Field(0.80, description="share to university research grants")
+    proof_of_concept: Share = Field(0.05, description="share to the proof-of-concept fund")
+    manager_programme: Share = Field(0.03, description="share to manager training")
+    joint_rnd: Share = Field(0.07, description="share to joint R&D subsidies")
+    fairs: Share = Field(0.05, description="share to trading fairs")
+
+    @model_validator(mode="after")
+    def _shares_sum_to_at_most_one(self) -> Budget:
+        total = self.research_grants + self.proof_of_concept + self.manager_programme + self.joint_rnd + self.fairs
+        if total > 1.0 + 1e-9:
+            raise ValueError(f"budget shares must sum to at most 1, they sum to {total:.3f}")
+        return self
+
+
+class NetworkSettings(Section):
+    """Tie dynamics."""
+
+    decay_per_quarter: Share = Field(0.03, description="share of an unused tie's weight lost per quarter")
+    prune_below: Share = Field(0.05, description="ties weaker than this are removed (structural ties excepted)")
+    deal_strengthening: NonNegative = Field(0.5, le=100.0, description="weight added to a tie by a deal")
+    triadic_closure: Share = Field(0.5, description="chance that a brokered deal ties owner and partner directly")
+    fair_tie_weight: Share = Field(0.2, description="weight of a tie made at a fair")
+    investor_ties: int = Field(20, ge=0, le=100_000, description="ties from each investor to universities and enterprises")
+
+
+class Outputs(Section):
+    """What is measured and how often."""
+
+    network_measures_every_quarters: int = Field(4, ge=1, le=1000, description="quarters between network measurements (betweenness is costly)")
+    betweenness_samples: int = Field(16, ge=1, le=10_000, description="source nodes sampled for managers' betweenness")
+    cohort_window_quarters: int = Field(20, ge=1, le=400, description="window for cohort conversion (5 years)")
+
+
+class Rules(Section):
+    """Which rule of each kind agents follow (names from the rules registry)."""
+
+    orientation: str = Field("payoff_imitation", description="how research groups update orientation")
+    project_choice: str = Field("highest_value", description="which disclosures a manager takes on")
+    adoption: str = Field("value_hurdle", description="whether an enterprise adopts a technology")
+    poc_allocation: str = Field("by_appraised_value", description="which technologies get PoC grants")
+    partner_search: str = Field("network", description="which enterprises a technology can reach")
+    budget_allocation: str = Field("fixed_shares", description="how a government splits its budget")
+
+
+class Scenario(Section):
+    """A complete, validated scenario."""
+
+    name: str = Field("baseline", min_length=1, max_length=100, description="scenario name (used as a directory name)")
+    description: str = Field("", max_length=10_000, description="what question the scenario asks")
+    steps: int = Field(60, ge=1, le=2_000, description="quarters to simulate (60 = 15 years)")
+    seed: int | None = Field(None, ge=0, lt=2**63, description="root seed; None draws one and records it")
+    rules_file: str | None = Field(None, description="Python file registering extra rules (relative to the scenario file)")
+    world: World = Field(default_factory=World)
+    fields: dict[str, FieldProfile] = Field(default_factory=_default_fields)
+    technology: Technology = Field(default_factory=Technology)
+    universities: Universities = Field(default_factory=Universities)
+    enterprises: Enterprises = Field(default_factory=Enterprises)
+    budget: Budget = Field(default_factory=Budget)
+    policy: Policy = Field(default_factory=Policy)
+    network: NetworkSettings = Field(default_factory=NetworkSettings)
+    outputs: Outputs = Field(default_factory=Outputs)
+    rules: Rules = Field(default_factory=Rules)
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_a_safe_directory(cls, name: str) -> str:
+        return check_safe_name(name)
+
+    @field_validator("fields")
+    @classmethod
+    def _fields_are_the_four(cls, fields: dict[str, FieldProfile]) -> dict[str, FieldProfile]:
+        if set(fields) != set(FIELDS):
+            missing = sorted(set(FIELDS) - set(fields))
+            extra = sorted(set(fields) - set(FIELDS))
+            raise ValueError(f"expected exactly the fields {list(FIELDS)}; missing {missing}, unknown {extra}")
+        total = sum(f.share for f in fields.values())
+        if not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ValueError(f"field shares must sum to 1, they sum to {total:.3f}")
+        return {name: fields[name] for name in FIELDS}
+
+    @model_validator(mode="after")
+    def _cross_field_rules(self) -> Scenario:
+        probs = self.technology.disclosure_trl_probs
+        if not math.isclose(sum(probs), 1.0, abs_tol=1e-6):
+            raise ValueError(f"technology.disclosure_trl_probs must sum to 1, they sum to {sum(probs):.3f}")
+        w = self.world
+        agents = w.regions * (
+            1 + w.universities_per_region + w.institutes_per_region + w.enterprises_per_region
+            + self.policy.managers.managers_per_region + self.policy.finance.investors_per_region
+        )
+        if agents > MAX_AGENTS:
+            raise ValueError(f"the world has {agents:,} agents; at most {MAX_AGENTS:,} are allowed")
+        return self
+
+    @property
+    def n_agents(self) -> int:
+        """Total number of agents the scenario creates."""
+        w = self.world
+        return w.regions * (
+            1 + w.universities_per_region + w.institutes_per_region + w.enterprises_per_region
+            + self.policy.managers.managers_per_region + self.policy.finance.investors_per_region
+        )
+
+
+# ---------------------------------------------------------------- loading and errors
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+def check_safe_name(name: str) -> str:
+    """Return ``name`` if it can be used as one directory name inside an output directory.
+
+    Rejects path separators, ``..``, absolute paths and hidden names, so that no scenario or
+    run name can write outside the output directory.
+    """
+    if not _SAFE_NAME.match(name) or ".." in name:
+        raise ValueError(
+            f"{name!r} is not a safe name: use letters, digits, '_', '-' and '.', starting with a letter or digit, no '..' or '/'"
+        )
+    return name
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping safely (no Python object tags) or raise :class:`InputError`."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("file not found", source=str(path)) from None
+    except IsADirectoryError:
+        raise InputError("is a directory, expected a YAML file", source=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read: {exc}", source=str(path)) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.constructor.ConstructorError as exc:
+        mark = exc.problem_mark
+        where = f" (line {mark.line + 1})" if mark else ""
+        raise InputError(f"YAML tags that build Python objects are not allowed{where}: {exc.problem}", source=str(path)) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise InputError(f"broken YAML{where}: {problem}", source=str(path)) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InputError(f"expected a mapping of keys to values at the top level, got {type(data).__name__}", source=str(path))
+    return data
+
+
+def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model class that holds the key at ``loc`` (for suggesting a nearby key)."""
+    current: Any = model
+    for part in loc[:-1]:
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return None
+        field = current.model_fields.get(str(part))
+        if field is None:
+            return None
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            current = annotation
+        elif str(part) == "fields":
+            current = dict
+        elif current is dict:
+            current = FieldProfile
+        else:
+            return None
+    if current is dict:
+        return None
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def format_validation_error(error: ValidationError, model: type[BaseModel], source: str | None) -> InputError:
+    """Turn a pydantic error into one readable :class:`InputError` (key path, what was expected)."""
+    lines = []
+    first_key = None
+    for item in error.errors():
+        loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        key = ".".join(str(p) for p in loc) or "(top level)"
+        first_key = first_key or key
+        if item["type"] == "extra_forbidden":
+            holder = _model_at(model, loc)
+            known = list(holder.model_fields) if holder else []
+            close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.5)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            valid = f" Valid keys here: {', '.join(known)}." if known and not close else ""
+            lines.append(f"{key}: unknown key{hint}{valid}")
+        else:
+            msg = item["msg"]
+            if msg.startswith("Value error, "):
+                msg = msg[len("Value error, "):]
+            got = item.get("input")
+            shown = "" if isinstance(got, (dict, list)) or got is None else f" (got {got!r})"
+            lines.append(f"{key}: {msg}{shown}")
+    message = lines[0] if len(lines) == 1 else "invalid values:\n  " + "\n  ".join(lines)
+    return InputError(message, source=source)
+
+
+def validate_scenario(data: dict[str, Any], source: str | None = None) -> Scenario:
+    """Validate a mapping as a scenario or raise :class:`InputError` naming file and key."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise format_validation_error(exc, Scenario, source) from None
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Parse one ``--set KEY=VALUE`` into a dotted key and a YAML-typed value."""
+    if "=" not in text:
+        raise InputError(f"--set {text!r}: expected KEY=VALUE, e.g. policy.managers.managers_per_region=80")
+    key, _, raw = text.partition("=")
+    key = key.strip()
+    if not key or any(not part for part in key.split(".")):
+        raise InputError(f"--set {text!r}: the key must be a dotted path such as budget.per_quarter")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        raise InputError(f"--set {text!r}: the value is not valid YAML") from None
+    return key, value
+
+
+def set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
+    """Set ``data[a][b][c] = value`` for ``key = 'a.b.c'``, creating mappings as needed."""
+    parts = key.split(".")
+    node = data
+    for part in parts[:-1]:
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            raise InputError(f"cannot set {key}: {part} is a value, not a section", key=key)
+        node = child
+    node[parts[-1]] = value
+
+
+def apply_overrides(scenario: Scenario | dict[str, Any], overrides: dict[str, Any], source: str | None = None) -> Scenario:
+    """Return a new validated scenario with dotted-key overrides applied."""
+    data = scenario.model_dump(mode="json") if isinstance(scenario, Scenario) else _deep_copy(scenario)
+    for key, value in overrides.items():
+        set_dotted(data, key, value)
+    return validate_scenario(data, source=source)
+
+
+def _deep_copy(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: _deep_copy(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_deep_copy(v) for v in data]
+    return data
+
+
+def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
+    """Load, override and validate a scenario file.
+
+    ``rules_file`` in the file is resolved relative to the file's folder.
+
+    Examples
+    --------
+    >>> from ecosim.scenario import load_scenario
+    >>> s = load_scenario("scenarios/baseline.yaml", {"steps": 8})
+    >>> s.steps
+    8
+    """
+    path = Path(path)
+    data = load_yaml(path)
+    if isinstance(data.get("rules_file"), str):
+        rules_path = Path(data["rules_file"])
+        if not rules_path.is_absolute():
+            data["rules_file"] = str((path.parent / rules_path).resolve())
+    for key, value in (overrides or {}).items():
+        set_dotted(data, key, value)
+    return validate_scenario(data, source=str(path))
+
+
+def scenario_to_yaml(scenario: Scenario) -> str:
+    """The fully resolved scenario as YAML (every default written out)."""
+    return yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
