@@ -157,6 +157,7 @@ class Enterprises(Section):
     profit_hurdle_log: Real = Field(0.0, description="mean ln of the value an enterprise needs to adopt, M¥")
     ties_per_enterprise: int = Field(3, ge=0, le=200, description="enterprise–enterprise ties made per new enterprise (Barabási–Albert m)")
     university_ties_per_university: int = Field(25, ge=0, le=100_000, description="collaboration ties from each university to enterprises")
+    search_contacts: int = Field(10, ge=0, le=10_000, description="extra enterprises a wide search (partner_search: wide_search) reaches per technology")
     joint_proposal_rate: Share = Field(0.004, description="chance per quarter that an enterprise proposes joint R&D, at full capacity")
     absorptive_learning: Share = Field(0.02, description="gain in A from a joint project or adoption")
 

@@ -1,0 +1,64 @@
+"""Investors: back spin-offs and late gates, take a share of market value, reinvest it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from mesa.discrete_space import FixedAgent
+
+from ecosim.network import FINANCE
+
+if TYPE_CHECKING:
+    from ecosim.model import EcosystemModel
+
+MAX_NEW_DEALS_PER_QUARTER = 3
+
+
+class Investor(FixedAgent):
+    """A venture investor with a fund, a readiness floor and a value hurdle."""
+
+    def __init__(self, model: EcosystemModel, region: int, fund: float):
+        super().__init__(model)
+        self.region = region
+        self.fund = fund
+        self.invested = 0.0
+        self.returns = 0.0
+        self.portfolio: list[int] = []
+
+    def back_projects(self) -> None:
+        """Back the best due G2–G3 technologies of its region that clear the hurdles.
+
+        A backed technology gets ``investment_share`` of each G2–G3 attempt's cost paid; an
+        untransferred university technology backed this way becomes a spin-off if it passes.
+        """
+        model, s = self.model, self.model.scenario
+        fin = s.policy.finance
+        candidates = model.investment_candidates(self.region)
+        if candidates.size == 0:
+            return
+        t = model.pipeline.table
+        candidates = candidates[t.col("investor")[candidates] < 0]
+        order = candidates[np.argsort(-t.col("appraised")[candidates], kind="stable")]
+        cost = np.asarray(s.technology.gate_cost)
+        taken = 0
+        for row in order[:MAX_NEW_DEALS_PER_QUARTER]:
+            need = fin.investment_share * cost[t.col("gate")[row]]
+            if need > self.fund:
+                break
+            t.col("investor")[row] = self.cell.coordinate
+            self.portfolio.append(int(row))
+            model.network.strengthen(self.cell.coordinate, int(t.col("holder")[row]), FINANCE,
+                                     s.network.deal_strengthening, model.steps)
+            taken += 1
+
+    def pay(self, amount: float) -> None:
+        """Pay a share of a gate's cost from the fund."""
+        amount = min(amount, self.fund)
+        self.fund -= amount
+        self.invested += amount
+
+    def receive(self, amount: float) -> None:
+        """A backed technology reached market: take the return and reinvest it."""
+        self.fund += amount
+        self.returns += amount

@@ -1,0 +1,273 @@
+"""Reporters: the per-step table and the per-run summary.
+
+The model adds to :class:`Accounts` as things happen; :class:`StepRecorder` turns each
+quarter's flows and stocks into one tidy row; :func:`run_summary` computes the per-run row
+from the technology table and the step table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from ecosim.pipeline import (
+    ACTIVE,
+    ASSIGNMENT,
+    ENTERPRISE,
+    JOINT,
+    LICENCE,
+    MARKET,
+    NO_DEAL,
+    SPIN_OFF,
+    UNIVERSITY,
+)
+from ecosim.scenario import CAUSES, DEAL_MODES, GATES, OWNER_TYPES
+
+if TYPE_CHECKING:
+    from ecosim.model import EcosystemModel
+
+FAILURE_COLUMNS = [f"fail_{g}_{c}" for g in GATES for c in CAUSES]
+DEAL_COLUMNS = [f"deals_{m}" for m in DEAL_MODES]
+STEP_COLUMNS = (
+    ["step", "year", "quarter", "disclosures"]
+    + [f"disclosures_{o}" for o in OWNER_TYPES]
+    + ["publications"]
+    + [f"at_{g}" for g in GATES]
+    + ["deals"] + DEAL_COLUMNS
+    + ["commercialisations"] + FAILURE_COLUMNS
+    + ["shelved", "failed", "welfare", "licensing_income", "public_spending", "network_density",
+       "manager_betweenness", "triple_helix_synergy", "mean_orientation", "mean_manager_skill"]
+)
+"""Columns of the per-step table, in order."""
+
+FLOW_COLUMNS = (
+    ["disclosures"] + [f"disclosures_{o}" for o in OWNER_TYPES]
+    + ["publications", "deals"] + DEAL_COLUMNS + ["commercialisations"] + FAILURE_COLUMNS
+    + ["shelved", "failed", "welfare", "licensing_income", "public_spending"]
+)
+"""Per-step columns that are flows; their run totals go into the summary under the same names."""
+
+
+@dataclass
+class Accounts:
+    """Running tallies the agents and the pipeline add to during a quarter."""
+
+    publications_step: int = 0
+    publications_forgone_step: float = 0.0
+    public_spending_step: float = 0.0
+    welfare_step: float = 0.0
+    licensing_income_step: float = 0.0
+    commercialisations_step: int = 0
+    deals_step: np.ndarray = field(default_factory=lambda: np.zeros(5, np.int64))
+    failures_step: np.ndarray = field(default_factory=lambda: np.zeros((4, 3), np.int64))
+    failed_attempts: np.ndarray = field(default_factory=lambda: np.zeros((4, 3), np.int64))
+    enterprise_rd: float = 0.0
+    university_research: float = 0.0
+    fair_applicants: int = 0
+    fair_selected: int = 0
+    value_dug: int = 0
+    publications_forgone: float = 0.0
+
+    def reset_step(self) -> None:
+        """Start a new quarter's flows."""
+        self.publications_forgone += self.publications_forgone_step
+        self.publications_step = 0
+        self.publications_forgone_step = 0.0
+        self.public_spending_step = 0.0
+        self.welfare_step = 0.0
+        self.licensing_income_step = 0.0
+        self.commercialisations_step = 0
+        self.deals_step[:] = 0
+        self.failures_step[:] = 0
+
+
+def entropy(counts: np.ndarray) -> float:
+    """Shannon entropy in bits of a count table."""
+    p = counts[counts > 0] / counts.sum()
+    return float(-(p * np.log2(p)).sum()) if p.size else 0.0
+
+
+def triple_helix_synergy(university: np.ndarray, industry: np.ndarray, government: np.ndarray) -> float:
+    """Leydesdorff's mutual information in three dimensions, T_UIG, over deals (bits).
+
+    ``T = H_U + H_I + H_G − H_UI − H_UG − H_IG + H_UIG``; negative values mean synergy: the
+    three spheres' involvement reduces uncertainty together more than pairwise.
+    """
+    if university.size == 0:
+        return 0.0
+    cells = university.astype(int) * 4 + industry.astype(int) * 2 + government.astype(int)
+    c = np.bincount(cells, minlength=8).reshape(2, 2, 2)
+    h = entropy
+    return (
+        h(c.sum((1, 2))) + h(c.sum((0, 2))) + h(c.sum((0, 1)))
+        - h(c.sum(2).ravel()) - h(c.sum(1).ravel()) - h(c.sum(0).ravel())
+        + h(c.ravel())
+    )
+
+
+def deal_synergy(model: EcosystemModel) -> float:
+    """T_UIG over all deals so far: university involved, industry adopter, government support."""
+    t = model.pipeline.table
+    deals = t.col("deal_mode") != NO_DEAL
+    if not deals.any():
+        return 0.0
+    from ecosim.network import ENTERPRISE as ENTERPRISE_NODE
+
+    university = t.col("owner_type")[deals] != ENTERPRISE
+    industry = model.layout.kind[t.col("partner")[deals]] == ENTERPRISE_NODE
+    government = (t.col("poc_funded") | t.col("subsidised") | t.col("fair_selected") | t.col("was_managed"))[deals]
+    return triple_helix_synergy(university, industry, government)
+
+
+class StepRecorder:
+    """Collects one row per quarter and returns the tidy per-step table."""
+
+    def __init__(self):
+        self.rows: list[dict[str, float]] = []
+        self._network = {"network_density": 0.0, "manager_betweenness": 0.0}
+
+    def record(self, model: EcosystemModel, measure_network: bool) -> None:
+        """Record the quarter that just ended."""
+        acc, t, pipe = model.accounts, model.pipeline.table, model.pipeline
+        step = model.steps
+        row: dict[str, float] = {"step": step, "year": (step - 1) // 4 + 1, "quarter": (step - 1) % 4 + 1}
+        row["disclosures"] = int(pipe.disclosures_step.sum())
+        for i, owner in enumerate(OWNER_TYPES):
+            row[f"disclosures_{owner}"] = int(pipe.disclosures_step[i])
+        row["publications"] = acc.publications_step
+        active = t.col("status") == ACTIVE
+        gates = np.bincount(t.col("gate")[active], minlength=5)
+        for g, name in enumerate(GATES):
+            row[f"at_{name}"] = int(gates[g])
+        row["deals"] = int(acc.deals_step.sum())
+        for i, col in enumerate(DEAL_COLUMNS):
+            row[col] = int(acc.deals_step[i])
+        row["commercialisations"] = acc.commercialisations_step
+        for g, gate in enumerate(GATES):
+            for c, cause in enumerate(CAUSES):
+                row[f"fail_{gate}_{cause}"] = int(acc.failures_step[g, c])
+        row["failed"] = int(acc.failures_step[:, 0].sum())
+        row["shelved"] = int(acc.failures_step[:, 1:].sum())
+        row["welfare"] = acc.welfare_step
+        row["licensing_income"] = acc.licensing_income_step
+        row["public_spending"] = acc.public_spending_step
+        if measure_network:
+            self._network = {
+                "network_density": model.network.density(),
+                "manager_betweenness": model.network.manager_betweenness(
+                    model.scenario.outputs.betweenness_samples, int(model.rng.integers(2**31))
+                ),
+            }
+        row.update(self._network)
+        row["triple_helix_synergy"] = deal_synergy(model)
+        row["mean_orientation"] = float(model.groups.orientation.mean())
+        row["mean_manager_skill"] = float(model.manager_skill().mean()) if model.manager_skill().size else 0.0
+        self.rows.append(row)
+        pipe.disclosures_step[:] = 0
+
+    def frame(self) -> pd.DataFrame:
+        """The per-step table (columns :data:`STEP_COLUMNS`)."""
+        return pd.DataFrame(self.rows, columns=STEP_COLUMNS)
+
+
+def _quantile(values: np.ndarray, q: float) -> float:
+    return float(np.quantile(values, q)) if values.size else float("nan")
+
+
+def _share(numerator: float, denominator: float) -> float:
+    return float(numerator / denominator) if denominator else float("nan")
+
+
+def top_share(values: np.ndarray, top: float = 0.1) -> float:
+    """Share of the total carried by the top ``top`` fraction of values (FACTS F7)."""
+    if values.size == 0 or values.sum() <= 0:
+        return float("nan")
+    k = max(int(np.ceil(top * values.size)), 1)
+    return float(np.sort(values)[-k:].sum() / values.sum())
+
+
+def run_summary(model: EcosystemModel, steps: pd.DataFrame) -> dict[str, float]:
+    """The per-run summary row (see ``docs/ODD.md`` §7 for each definition)."""
+    t = model.pipeline.table
+    s = model.scenario
+    acc = model.accounts
+    end = model.steps
+    window = s.outputs.cohort_window_quarters
+    summary: dict[str, float] = {}
+    for column in FLOW_COLUMNS:
+        summary[column] = float(steps[column].sum())
+
+    owner = t.col("owner_type")
+    converted = t.col("deal_mode") != NO_DEAL
+    birth = t.col("birth")
+    deal_age = np.where(converted, t.col("deal_step") - birth, np.iinfo(np.int32).max)
+    for i, name in enumerate(OWNER_TYPES):
+        mine = owner == i
+        summary[f"conversion_{name}"] = _share(converted[mine].sum(), mine.sum())
+        cohort = mine & (birth <= end - window)
+        summary[f"cohort_conversion_{name}"] = _share((deal_age[cohort] <= window).sum(), cohort.sum())
+    academic = owner != ENTERPRISE
+    summary["conversion_university_all"] = _share(converted[academic].sum(), academic.sum())
+    summary["joint_to_university_ratio"] = _share(summary["conversion_joint"], summary["conversion_university"])
+
+    transfer_time = (t.col("deal_step") - birth)[converted]
+    market = t.col("status") == MARKET
+    market_time = (t.col("market_step") - birth)[market]
+    summary["time_to_transfer_median"] = _quantile(transfer_time, 0.5)
+    summary["time_to_transfer_p90"] = _quantile(transfer_time, 0.9)
+    summary["time_to_market_median"] = _quantile(market_time, 0.5)
+    summary["time_to_market_p90"] = _quantile(market_time, 0.9)
+
+    summary["technologies"] = float(t.n)
+    summary["top10_value_share"] = top_share(t.col("value"))
+    summary["welfare_per_public_yuan"] = _share(summary["welfare"], summary["public_spending"])
+    summary["publications_forgone"] = acc.publications_forgone + acc.publications_forgone_step
+    summary["international_deal_share"] = _share(t.col("deal_cross_region")[converted].sum(), converted.sum())
+
+    # AUTM-style yearly flows per disclosure, over academic disclosures (F5, F6)
+    mode = t.col("deal_mode")
+    academic_disclosures = academic.sum()
+    summary["licences_per_disclosure"] = _share(np.isin(mode[academic], (LICENCE, ASSIGNMENT)).sum(), academic_disclosures)
+    summary["startups_per_disclosure"] = _share((mode[academic] == SPIN_OFF).sum(), academic_disclosures)
+    summary["enterprise_rd_share"] = _share(acc.enterprise_rd, acc.enterprise_rd + acc.university_research)
+
+    # F8: medicine & health projects entering G1 that reach market, among those resolved
+    medicine = t.col("field") == 3
+    entered = medicine & t.col("entered_g1") & (t.col("status") != ACTIVE)
+    summary["medicine_g1_to_market"] = _share((market & entered).sum(), entered.sum())
+
+    # F9: readiness at disclosure of academic results
+    trl0 = t.col("disclosure_trl")[academic]
+    summary["trl3_share_at_disclosure"] = _share((trl0 == 3).sum(), trl0.size)
+    summary["trl4_share_at_disclosure"] = _share((trl0 == 4).sum(), trl0.size)
+    summary["fair_selection_rate"] = _share(acc.fair_selected, acc.fair_applicants)
+
+    # F11: PoC-funded cohort vs all academic disclosures (licence, assignment or company)
+    poc = t.col("poc_funded") & academic
+    summary["poc_funded"] = float(poc.sum())
+    summary["poc_cohort_conversion"] = _share(converted[poc].sum(), poc.sum())
+    researchers = s.world.researchers_per_group * model.groups.orientation.size
+    summary["researchers_per_manager"] = _share(researchers, len(model.manager_by_node))
+
+    error = np.abs(t.col("appraisal_log_error"))
+    managed = t.col("managed_appraisal")
+    summary["appraisal_error_managed"] = float(error[managed].mean()) if managed.any() else float("nan")
+    summary["appraisal_error_unmanaged"] = float(error[~managed].mean()) if (~managed).any() else float("nan")
+    for c, cause in enumerate(CAUSES):
+        summary[f"failed_attempts_{cause}"] = float(acc.failed_attempts[:, c].sum())
+    states = model.pipeline.state_counts()
+    for name, count in zip(("in_research", "in_pipeline", "at_market", "failed_total", "shelved_total"), states):
+        summary[name] = float(count)
+    summary["network_density"] = float(steps["network_density"].iloc[-1])
+    summary["manager_betweenness"] = float(steps["manager_betweenness"].iloc[-1])
+    summary["triple_helix_synergy"] = float(steps["triple_helix_synergy"].iloc[-1])
+    summary["cross_region_tie_share"] = model.network.cross_region_share()
+    summary["mean_orientation"] = float(steps["mean_orientation"].iloc[-1])
+    summary["mean_manager_skill"] = float(steps["mean_manager_skill"].iloc[-1])
+    summary["public_money_allocated"] = float(sum(g.allocated for g in model.government_agents))
+    summary["joint_share_of_disclosures"] = _share((owner == JOINT).sum(), t.n)
+    summary["university_share_of_disclosures"] = _share((owner == UNIVERSITY).sum(), t.n)
+    return summary

@@ -1,0 +1,328 @@
+"""Building, evolving and measuring the network.
+
+Nodes are integers laid out in blocks by agent kind (governments, universities and
+institutes, enterprises, technology managers, investors); the networkx graph lives inside
+Mesa's ``discrete_space.Network``. Tie attributes are kept in :class:`TieTable` arrays so
+that decay and reach are vectorised; the graph mirrors the living ties for measures and the
+visualiser.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+import scipy.sparse as sp
+
+TIE_KINDS = ("collaboration", "licence", "brokerage", "finance")
+COLLABORATION, LICENCE, BROKERAGE, FINANCE = range(4)
+
+GOVERNMENT, UNIVERSITY, ENTERPRISE, MANAGER, INVESTOR = range(5)
+NODE_KINDS = ("government", "university", "enterprise", "technology_manager", "investor")
+
+
+@dataclass
+class NodeLayout:
+    """Where each kind of agent sits in the node numbering, and each node's region."""
+
+    offsets: dict[int, int]
+    counts: dict[int, int]
+    kind: np.ndarray  # node -> kind code
+    region: np.ndarray  # node -> region
+
+    @property
+    def n_nodes(self) -> int:
+        """Total number of nodes."""
+        return int(self.kind.size)
+
+    def nodes(self, kind: int) -> np.ndarray:
+        """Node ids of one kind."""
+        return np.arange(self.offsets[kind], self.offsets[kind] + self.counts[kind])
+
+
+def make_layout(regions: int, per_region: dict[int, int]) -> NodeLayout:
+    """Lay nodes out in kind blocks; within a block, region by region."""
+    offsets, counts, kinds, node_regions = {}, {}, [], []
+    start = 0
+    for kind in (GOVERNMENT, UNIVERSITY, ENTERPRISE, MANAGER, INVESTOR):
+        count = per_region[kind] * regions
+        offsets[kind], counts[kind] = start, count
+        kinds.append(np.full(count, kind, dtype=np.int8))
+        node_regions.append(np.repeat(np.arange(regions, dtype=np.int16), per_region[kind]))
+        start += count
+    return NodeLayout(offsets, counts, np.concatenate(kinds), np.concatenate(node_regions))
+
+
+class TieTable:
+    """Every tie ever made, as arrays; ``alive`` marks those in the graph.
+
+    Weights decay lazily: a tie's weight now is ``weight · (1 − decay)^(now − last_used)``.
+    """
+
+    def __init__(self, n_nodes: int, decay: float):
+        self.n_nodes = n_nodes
+        self.decay = decay
+        self.u = np.zeros(0, np.int64)
+        self.v = np.zeros(0, np.int64)
+        self.kind = np.zeros(0, np.int8)
+        self.weight = np.zeros(0, np.float64)
+        self.last_used = np.zeros(0, np.int32)
+        self.cross = np.zeros(0, np.bool_)
+        self.structural = np.zeros(0, np.bool_)
+        self.alive = np.zeros(0, np.bool_)
+        self._index: dict[tuple[int, int], int] = {}
+
+    def __len__(self) -> int:
+        return int(self.alive.sum())
+
+    def add_many(self, u, v, kind, weight, cross, structural, step: int = 0) -> np.ndarray:
+        """Add ties in bulk (new pairs only; duplicates and self-loops dropped); returns their rows."""
+        u, v = np.minimum(u, v), np.maximum(u, v)
+        keep = u != v
+        u, v = u[keep], v[keep]
+        kind, weight = np.broadcast_to(kind, keep.shape)[keep], np.broadcast_to(weight, keep.shape)[keep]
+        cross, structural = np.broadcast_to(cross, keep.shape)[keep], np.broadcast_to(structural, keep.shape)[keep]
+        key = u * self.n_nodes + v
+        _, first = np.unique(key, return_index=True)
+        first = np.sort(first)
+        fresh = np.array([(int(a), int(b)) not in self._index for a, b in zip(u[first], v[first])], dtype=bool)
+        first = first[fresh] if fresh.size else first
+        start = self.u.size
+        self.u = np.concatenate([self.u, u[first]])
+        self.v = np.concatenate([self.v, v[first]])
+        self.kind = np.concatenate([self.kind, kind[first].astype(np.int8)])
+        self.weight = np.concatenate([self.weight, weight[first].astype(float)])
+        self.last_used = np.concatenate([self.last_used, np.full(first.size, step, np.int32)])
+        self.cross = np.concatenate([self.cross, cross[first].astype(bool)])
+        self.structural = np.concatenate([self.structural, structural[first].astype(bool)])
+        self.alive = np.concatenate([self.alive, np.ones(first.size, bool)])
+        rows = np.arange(start, self.u.size)
+        for row, a, b in zip(rows, self.u[start:], self.v[start:]):
+            self._index[(int(a), int(b))] = int(row)
+        return rows
+
+    def current_weight(self, step: int) -> np.ndarray:
+        """Weights now, after lazy decay (structural ties do not decay)."""
+        age = np.maximum(step - self.last_used, 0)
+        decayed = self.weight * (1.0 - self.decay) ** age
+        return np.where(self.structural, self.weight, decayed)
+
+    def find(self, a: int, b: int) -> int:
+        """Row of the tie between ``a`` and ``b``, or −1."""
+        return self._index.get((min(a, b), max(a, b)), -1)
+
+
+class EcosystemNetwork:
+    """The ties of the ecosystem: tie table, graph and Mesa space kept in step.
+
+    Parameters
+    ----------
+    layout : the node numbering
+    ties : the tie table (already filled by :func:`build_ties`)
+    space : the Mesa ``discrete_space.Network`` whose graph mirrors the living ties
+    """
+
+    def __init__(self, layout: NodeLayout, ties: TieTable, space):
+        self.layout = layout
+        self.ties = ties
+        self.space = space
+        self.graph: nx.Graph = space.G
+        self._reach: sp.csr_matrix | None = None
+        self.ties_made = 0
+        self.ties_pruned = 0
+
+    # ---- changing ties
+
+    def strengthen(self, a: int, b: int, kind: int, amount: float, step: int) -> bool:
+        """Strengthen the tie between ``a`` and ``b`` by ``amount``, creating it if absent.
+
+        Returns True when a new tie was made.
+        """
+        row = self.ties.find(a, b)
+        if row >= 0 and self.ties.alive[row]:
+            t = self.ties
+            t.weight[row] = t.current_weight(step)[row] if not t.structural[row] else t.weight[row]
+            t.weight[row] += amount
+            t.last_used[row] = step
+            if kind in (LICENCE, BROKERAGE) and t.kind[row] == COLLABORATION:
+                t.kind[row] = kind
+                self.graph.edges[int(t.u[row]), int(t.v[row])]["kind"] = TIE_KINDS[kind]
+            return False
+        cross = bool(self.layout.region[a] != self.layout.region[b])
+        if row >= 0:  # revive a pruned tie
+            t = self.ties
+            t.alive[row], t.weight[row], t.last_used[row], t.kind[row] = True, amount, step, kind
+        else:
+            self.ties.add_many(np.array([a]), np.array([b]), kind, amount, cross, False, step)
+        self.space.add_connection(self.space[a], self.space[b])
+        self.graph.edges[a, b].update(kind=TIE_KINDS[kind], cross_region=cross)
+        self._reach = None
+        self.ties_made += 1
+        return True
+
+    def prune(self, step: int, threshold: float) -> int:
+        """Remove ties whose decayed weight fell below ``threshold``; returns how many."""
+        t = self.ties
+        dead = t.alive & ~t.structural & (t.current_weight(step) < threshold)
+        rows = np.flatnonzero(dead)
+        for row in rows:
+            self.space.remove_connection(self.space[int(t.u[row])], self.space[int(t.v[row])])
+        t.alive[rows] = False
+        if rows.size:
+            self._reach = None
+        self.ties_pruned += int(rows.size)
+        return int(rows.size)
+
+    # ---- reach
+
+    def enterprise_reach(self) -> sp.csr_matrix:
+        """Sparse matrix node × enterprise index: 1 where the node is tied to that enterprise."""
+        if self._reach is None:
+            t = self.ties
+            alive = t.alive
+            u, v = t.u[alive], t.v[alive]
+            off = self.layout.offsets[ENTERPRISE]
+            n_ent = self.layout.counts[ENTERPRISE]
+            is_ent_v = self.layout.kind[v] == ENTERPRISE
+            is_ent_u = self.layout.kind[u] == ENTERPRISE
+            rows = np.concatenate([u[is_ent_v], v[is_ent_u]])
+            cols = np.concatenate([v[is_ent_v], u[is_ent_u]]) - off
+            data = np.ones(rows.size, dtype=np.float32)
+            self._reach = sp.csr_matrix((data, (rows, cols)), shape=(self.layout.n_nodes, n_ent))
+        return self._reach
+
+    def enterprise_neighbours(self, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Pairs (position in ``nodes``, enterprise index) for every tie from each node to an enterprise."""
+        reach = self.enterprise_reach()
+        indptr, indices = reach.indptr, reach.indices
+        starts, ends = indptr[nodes], indptr[nodes + 1]
+        sizes = ends - starts
+        pos = np.repeat(np.arange(nodes.size), sizes)
+        if pos.size == 0:
+            return pos, np.zeros(0, np.int64)
+        offsets = np.arange(pos.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        return pos, indices[np.repeat(starts, sizes) + offsets].astype(np.int64)
+
+    # ---- measures
+
+    def density(self) -> float:
+        """Living ties over possible ties."""
+        n = self.layout.n_nodes
+        return 2.0 * len(self.ties) / (n * (n - 1)) if n > 1 else 0.0
+
+    def manager_betweenness(self, samples: int, seed: int) -> float:
+        """Mean normalised betweenness of technology managers, from ``samples`` sampled sources."""
+        managers = self.layout.nodes(MANAGER)
+        if managers.size == 0 or self.graph.number_of_edges() == 0:
+            return 0.0
+        k = min(samples, self.graph.number_of_nodes())
+        centrality = nx.betweenness_centrality(self.graph, k=k, seed=seed, normalized=True)
+        return float(np.mean([centrality[int(m)] for m in managers]))
+
+    def cross_region_share(self) -> float:
+        """Share of living ties that cross regions."""
+        alive = self.ties.alive
+        return float(self.ties.cross[alive].mean()) if alive.any() else 0.0
+
+
+def build_ties(scenario, layout: NodeLayout, rng: np.random.Generator, enterprise_size: np.ndarray,
+               manager_employer: np.ndarray) -> TieTable:
+    """Make the initial ties, seeded from ``rng`` (networkx generators too).
+
+    - government – its universities (finance, structural);
+    - enterprise – enterprise: a Barabási–Albert graph per region, each tie rewired to another
+      region with the openness probability (collaboration);
+    - university – enterprise collaboration ties, chosen in proportion to enterprise size;
+    - manager – employer (brokerage, structural) and manager – enterprise contacts (brokerage);
+    - investor – universities and enterprises of its region (finance).
+    """
+    w, pol, net = scenario.world, scenario.policy, scenario.network
+    openness = pol.openness.cross_region_tie_probability
+    R = w.regions
+    ties = TieTable(layout.n_nodes, net.decay_per_quarter)
+    gov, uni, ent = layout.nodes(GOVERNMENT), layout.nodes(UNIVERSITY), layout.nodes(ENTERPRISE)
+    man, inv = layout.nodes(MANAGER), layout.nodes(INVESTOR)
+    region = layout.region
+    ent_off = layout.offsets[ENTERPRISE]
+    ent_region = region[ent]
+    by_region = [ent[ent_region == r] for r in range(R)]
+    weights_by_region = [enterprise_size[ent_region == r] for r in range(R)]
+
+    def pick_enterprises(home: np.ndarray, k: int, proportional: bool) -> tuple[np.ndarray, np.ndarray]:
+        """k enterprises for each home region; cross-region with the openness probability."""
+        src = np.repeat(np.arange(home.size), k)
+        target_region = home[src].astype(np.int64)
+        if R > 1:
+            cross = rng.random(src.size) < openness
+            target_region[cross] = (target_region[cross] + rng.integers(1, R, cross.sum())) % R
+        out = np.empty(src.size, np.int64)
+        for r in range(R):
+            mask = target_region == r
+            if not mask.any() or by_region[r].size == 0:
+                out[mask] = by_region[(r + 1) % R][0] if by_region[(r + 1) % R].size else ent[0]
+                continue
+            p = weights_by_region[r] / weights_by_region[r].sum() if proportional else None
+            out[mask] = rng.choice(by_region[r], size=mask.sum(), p=p)
+        return src, out
+
+    # government – universities
+    ties.add_many(gov[region[uni]], uni, FINANCE, 1.0, False, True)
+    # enterprise – enterprise
+    m = scenario.enterprises.ties_per_enterprise
+    for r in range(R):
+        nodes = by_region[r]
+        if m == 0 or nodes.size <= m:
+            continue
+        graph = nx.barabasi_albert_graph(nodes.size, m, seed=int(rng.integers(2**31)))
+        edges = np.array(graph.edges(), dtype=np.int64).reshape(-1, 2)
+        a, b = nodes[edges[:, 0]], nodes[edges[:, 1]]
+        if R > 1:
+            cross = rng.random(b.size) < openness
+            other = (r + rng.integers(1, R, cross.sum())) % R
+            sizes = np.array([by_region[x].size for x in other])
+            ok = sizes > 0
+            idx = np.flatnonzero(cross)[ok]
+            b[idx] = [by_region[x][rng.integers(by_region[x].size)] for x in other[ok]]
+        ties.add_many(a, b, COLLABORATION, 1.0, region[a] != region[b], False)
+    # university – enterprise
+    k = scenario.enterprises.university_ties_per_university
+    if k and uni.size:
+        src, target = pick_enterprises(region[uni], k, proportional=True)
+        a = uni[src]
+        ties.add_many(a, target, COLLABORATION, 1.0, region[a] != region[target], False)
+    # managers: employer and contacts
+    if man.size:
+        employed = manager_employer >= 0
+        ties.add_many(man[employed], manager_employer[employed], BROKERAGE, 1.0, False, True)
+        k = pol.managers.contacts
+        if k:
+            src, target = pick_enterprises(region[man], k, proportional=True)
+            a = man[src]
+            ties.add_many(a, target, BROKERAGE, 1.0, region[a] != region[target], False)
+    # investors
+    k = net.investor_ties
+    if inv.size and k:
+        pool = [np.concatenate([uni[region[uni] == r], by_region[r]]) for r in range(R)]
+        for node in inv:
+            candidates = pool[region[node]]
+            if candidates.size:
+                chosen = rng.choice(candidates, size=min(k, candidates.size), replace=False)
+                ties.add_many(np.full(chosen.size, node), chosen, FINANCE, 1.0, False, False)
+    del ent_off
+    return ties
+
+
+def graph_from_ties(layout: NodeLayout, ties: TieTable) -> nx.Graph:
+    """A networkx graph of all nodes and living ties, with kind, weight and region attributes."""
+    graph = nx.Graph()
+    graph.add_nodes_from(
+        (int(n), {"kind": NODE_KINDS[k], "region": int(r)})
+        for n, k, r in zip(range(layout.n_nodes), layout.kind, layout.region)
+    )
+    alive = np.flatnonzero(ties.alive)
+    graph.add_edges_from(
+        (int(ties.u[i]), int(ties.v[i]), {"kind": TIE_KINDS[ties.kind[i]], "cross_region": bool(ties.cross[i])})
+        for i in alive
+    )
+    return graph

@@ -1,0 +1,303 @@
+"""One quarter's gate attempts: funding, matching with partners, deals, market entry, failure.
+
+All technologies due this quarter are handled together on arrays; only the deals (a few per
+quarter) touch agents one by one: the adopter's tie, the manager's learning, the
+university's income.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ecosim.network import BROKERAGE, ENTERPRISE as ENTERPRISE_NODE, FINANCE, LICENCE as LICENCE_TIE
+from ecosim.pipeline import (
+    ASSIGNMENT,
+    ENTERPRISE,
+    FAILED,
+    FUNDING,
+    GATE_END_TRL,
+    JOINT,
+    JOINT_DEVELOPMENT,
+    LICENCE,
+    MARKET,
+    MATCHING,
+    NO_DEAL,
+    SELF_IMPLEMENTATION,
+    SHELVED,
+    SPIN_OFF,
+    TECHNICAL,
+    UNIVERSITY,
+    draw_gate_outcomes,
+    funding_probability,
+    matching_probability,
+    raised_fit,
+)
+from ecosim.rules import get_rule
+from ecosim.rules.adoption import AdoptionCandidates
+from ecosim.rules.partner_search import SearchInputs
+
+if TYPE_CHECKING:
+    from ecosim.model import EcosystemModel
+
+HOLDER_WEIGHT = 5.0  # an enterprise weighs its own (or its joint project's) technology this much more
+LICENCE_SHARE_OF_SALES = 0.7  # licences vs assignments among sales to other enterprises
+INVESTOR_PAYS = (1, 2)  # gates (G2, G3) where investors pay a share of the cost
+POC_GATES = (0, 1)  # gates (G1, G2) where a PoC grant lowers the cost
+
+
+def attempt_gates(model: EcosystemModel) -> None:
+    """Attempt the gate of every technology due this quarter and apply the outcomes."""
+    s, t, rng = model.scenario, model.pipeline.table, model.rng
+    tech = s.technology
+    rows = model.pipeline.due()
+    if rows.size == 0:
+        return
+    now = model.steps
+    gate = t.col("gate")[rows].astype(np.int64)
+    field = t.col("field")[rows].astype(np.int64)
+    untransferred = t.col("deal_mode")[rows] == NO_DEAL
+    owner_type = t.col("owner_type")[rows]
+    t.col("entered_g1")[rows[gate == 0]] = True
+    t.col("attempts")[rows] += 1
+
+    # T: the hidden technical viability drawn at birth
+    viable = t.viability[rows, gate] < model.pipeline.technical_success[field, gate]
+
+    # F: money lowers the cost the holder must carry
+    cost = model.pipeline.gate_cost[gate]
+    external = np.zeros(rows.size)
+    poc = t.col("poc_funded")[rows] & np.isin(gate, POC_GATES)
+    external[poc] += s.policy.proof_of_concept.grant_size
+    investor = t.col("investor")[rows]
+    backed = (investor >= 0) & np.isin(gate, INVESTOR_PAYS)
+    external[backed] += s.policy.finance.investment_share * cost[backed]
+    effective_cost = np.maximum(cost - external, 0.05 * cost)
+    holder_class = np.where(untransferred, np.minimum(owner_type, 2), 2)  # after a deal an enterprise holds it
+    intercept = np.asarray(tech.funding_intercept)[holder_class]
+    funding = funding_probability(t.col("appraised")[rows], effective_cost, intercept, tech.funding_slope)
+
+    # M: partners among reachable enterprises, unless the gate needs none
+    no_partner_needed = untransferred & (
+        (poc & (gate == 0) & (owner_type == UNIVERSITY)) | ((investor >= 0) & (owner_type != ENTERPRISE))
+    )
+    pair_pos, pair_ent, contribution = _reach_and_contribution(model, rows, untransferred)
+    matching = matching_probability(pair_pos, contribution, rows.size, tech.matching_lambda)
+    matching[no_partner_needed] = 1.0
+
+    outcome = draw_gate_outcomes(viable, funding, matching, rng)
+    _pay_investors(model, rows[backed], s.policy.finance.investment_share * cost[backed])
+    passed = outcome.passed
+
+    # deals for untransferred technologies that passed
+    deal_rows = np.flatnonzero(passed & untransferred & ~(no_partner_needed & (investor < 0)))
+    if deal_rows.size:
+        _make_deals(model, rows, deal_rows, pair_pos, pair_ent, contribution)
+
+    # advance the ones that passed
+    advanced = rows[passed]
+    new_gate = gate[passed] + 1
+    t.col("trl")[advanced] = GATE_END_TRL[gate[passed]]
+    t.col("gate")[advanced] = new_gate
+    t.col("waiting_since")[advanced] = -1
+    at_market = advanced[new_gate == 4]
+    still = advanced[new_gate < 4]
+    t.col("next_attempt")[still] = now + model.pipeline.gate_quarters[new_gate[new_gate < 4]]
+    if at_market.size:
+        _enter_market(model, at_market)
+
+    # failures: technical ends it, funding and matching wait up to the patience
+    cause = outcome.cause
+    technical = rows[cause == TECHNICAL]
+    _end(model, technical, FAILED, gate[cause == TECHNICAL], TECHNICAL)
+    waiting_mask = (cause == FUNDING) | (cause == MATCHING)
+    waiting = rows[waiting_mask]
+    since = t.col("waiting_since")[waiting]
+    since = np.where(since < 0, now, since)
+    t.col("waiting_since")[waiting] = since
+    give_up = now - since >= tech.patience_quarters
+    shelved = waiting[give_up]
+    _end(model, shelved, SHELVED, gate[waiting_mask][give_up], cause[waiting_mask][give_up])
+    t.col("next_attempt")[waiting[~give_up]] = now + tech.retry_quarters
+    np.add.at(model.accounts.failed_attempts, (gate[~passed], cause[~passed]), 1)
+
+
+def _reach_and_contribution(model: EcosystemModel, rows: np.ndarray, untransferred: np.ndarray):
+    """Pairs (position, enterprise index) each technology can reach, and ``fit·A·willingness``."""
+    s, t, pop, net = model.scenario, model.pipeline.table, model.enterprises, model.network
+    ent_off = model.layout.offsets[ENTERPRISE_NODE]
+    holder = t.col("holder")[rows]
+    manager = t.col("manager")[rows]
+
+    def network_reach() -> tuple[np.ndarray, np.ndarray]:
+        pos_h, ent_h = net.enterprise_neighbours(holder)
+        managed = np.flatnonzero(manager >= 0)
+        pos_m, ent_m = net.enterprise_neighbours(manager[managed])
+        parts_pos, parts_ent = [pos_h, managed[pos_m]], [ent_h, ent_m]
+        for i, row in enumerate(rows):
+            contacts = t.fair_contacts.get(int(row))
+            if contacts is not None:
+                parts_pos.append(np.full(contacts.size, i))
+                parts_ent.append(contacts)
+        return np.concatenate(parts_pos).astype(np.int64), np.concatenate(parts_ent).astype(np.int64)
+
+    search = get_rule("partner_search", s.rules.partner_search)
+    pos, ent = search(
+        SearchInputs(
+            network_reach=network_reach,
+            tech_region=t.col("region")[rows].astype(np.int64),
+            enterprise_region=pop.region,
+            cross_region_probability=s.policy.openness.cross_region_tie_probability,
+            extra_contacts=s.enterprises.search_contacts,
+            rng=model.rng,
+        )
+    )
+    # the holder itself (an enterprise) or the joint-R&D partner is a motivated candidate
+    holder_is_ent = model.layout.kind[holder] == ENTERPRISE_NODE
+    partner = t.col("partner")[rows]
+    joint_open = untransferred & (t.col("owner_type")[rows] == JOINT) & (partner >= 0)
+    own = np.flatnonzero(holder_is_ent)
+    jo = np.flatnonzero(joint_open)
+    pos = np.concatenate([pos, own, jo])
+    ent = np.concatenate([ent, holder[own] - ent_off, partner[jo] - ent_off])
+    weight = np.ones(pos.size)
+    weight[pos.size - own.size - jo.size:] = HOLDER_WEIGHT
+    # one entry per distinct pair (keep the largest weight)
+    key = pos * pop.node.size + ent
+    order = np.lexsort((-weight, key))
+    key, pos, ent, weight = key[order], pos[order], ent[order], weight[order]
+    first = np.ones(key.size, bool)
+    first[1:] = key[1:] != key[:-1]
+    pos, ent, weight = pos[first], ent[first], weight[first]
+    if pos.size == 0:
+        return pos, ent, np.zeros(0)
+
+    tech_rows = rows[pos]
+    fit = np.clip(np.einsum("ij,ij->i", t.knowledge[tech_rows], pop.need[ent]), 0.0, 1.0)
+    mgr = manager[pos]
+    managed = mgr >= 0
+    if managed.any():
+        skill = model.manager_skill()[mgr[managed] - model.layout.offsets[3]]
+        fit[managed] = raised_fit(fit[managed], skill, s.policy.managers.fit_gain)
+    adoption = get_rule("adoption", s.rules.adoption)
+    willingness = np.clip(
+        adoption(
+            AdoptionCandidates(
+                appraised_value=t.col("appraised")[tech_rows],
+                trl=t.col("trl")[tech_rows].astype(float),
+                fit=fit,
+                absorptive_capacity=pop.absorptive_capacity[ent],
+                hurdle_log=pop.hurdle_log[ent],
+                size=pop.size[ent],
+            )
+        ),
+        0.0,
+        1.0,
+    )
+    contribution = fit * pop.absorptive_capacity[ent] * willingness * weight
+    return pos, ent, contribution
+
+
+def _make_deals(model: EcosystemModel, rows, deal_positions, pair_pos, pair_ent, contribution) -> None:
+    """Convert technologies: pick the adopter in proportion to its contribution, record the deal."""
+    s, t, rng, net = model.scenario, model.pipeline.table, model.rng, model.network
+    now = model.steps
+    ent_off = model.layout.offsets[ENTERPRISE_NODE]
+    order = np.argsort(pair_pos, kind="stable")
+    pair_pos, pair_ent, contribution = pair_pos[order], pair_ent[order], contribution[order]
+    starts = np.searchsorted(pair_pos, deal_positions, side="left")
+    ends = np.searchsorted(pair_pos, deal_positions, side="right")
+    for p, a, b in zip(deal_positions, starts, ends):
+        row = int(rows[p])
+        owner, holder = int(t.col("owner")[row]), int(t.col("holder")[row])
+        investor = int(t.col("investor")[row])
+        if investor >= 0 and t.col("owner_type")[row] != ENTERPRISE:
+            mode, adopter = SPIN_OFF, investor
+        else:
+            if b <= a:  # nobody to adopt: cannot happen when matching passed, but be safe
+                continue
+            weights = contribution[a:b]
+            pick = a + int(np.searchsorted(np.cumsum(weights), rng.random() * weights.sum(), side="right"))
+            adopter = int(pair_ent[min(pick, b - 1)]) + ent_off
+            if adopter == holder:
+                mode = SELF_IMPLEMENTATION
+            elif adopter == int(t.col("partner")[row]) and t.col("owner_type")[row] == JOINT:
+                mode = JOINT_DEVELOPMENT
+            else:
+                mode = LICENCE if rng.random() < LICENCE_SHARE_OF_SALES else ASSIGNMENT
+        _record_deal(model, row, mode, owner, adopter, now)
+
+
+def _record_deal(model: EcosystemModel, row: int, mode: int, owner: int, adopter: int, now: int) -> None:
+    s, t, net = model.scenario, model.pipeline.table, model.network
+    t.col("deal_mode")[row] = mode
+    t.col("deal_step")[row] = now
+    t.col("partner")[row] = adopter
+    t.col("holder")[row] = adopter
+    t.col("deal_cross_region")[row] = model.layout.region[adopter] != model.layout.region[owner]
+    model.accounts.deals_step[mode] += 1
+    strength = s.network.deal_strengthening
+    if mode == SELF_IMPLEMENTATION:
+        return
+    kind = FINANCE if mode == SPIN_OFF else LICENCE_TIE
+    manager = int(t.col("manager")[row])
+    if manager >= 0:
+        agent = model.manager_by_node[manager]
+        agent.learn_from_deal()
+        net.strengthen(manager, adopter, BROKERAGE, strength, now)
+        if model.rng.random() < s.network.triadic_closure:
+            net.strengthen(owner, adopter, kind, strength, now)
+    else:
+        net.strengthen(owner, adopter, kind, strength, now)
+    if model.layout.kind[adopter] == ENTERPRISE_NODE:
+        model.enterprises.learn(adopter - model.layout.offsets[ENTERPRISE_NODE], s.enterprises.absorptive_learning)
+    university = model.university_by_node.get(owner)
+    if university is not None:
+        royalty = s.technology.royalty_share * t.col("appraised")[row]
+        income = {LICENCE: royalty, ASSIGNMENT: royalty, JOINT_DEVELOPMENT: 0.5 * royalty}.get(mode, 0.0)
+        university.record_deal(float(income))
+        model.accounts.licensing_income_step += float(income)
+        gov = model.governments_by_region[int(model.layout.region[owner])]
+        if t.col("poc_funded")[row]:
+            gov.deals_by_instrument["proof_of_concept"] += 1
+        if t.col("subsidised")[row]:
+            gov.deals_by_instrument["joint_rnd"] += 1
+        if t.col("fair_selected")[row]:
+            gov.deals_by_instrument["fairs"] += 1
+        if manager >= 0:
+            gov.deals_by_instrument["manager_programme"] += 1
+        gov.deals_by_instrument["research_grants"] += 1
+
+
+def _pay_investors(model: EcosystemModel, rows: np.ndarray, amounts: np.ndarray) -> None:
+    t = model.pipeline.table
+    for row, amount in zip(rows, amounts):
+        model.investor_by_node[int(t.col("investor")[row])].pay(float(amount))
+
+
+def _enter_market(model: EcosystemModel, rows: np.ndarray) -> None:
+    """Technologies reach market: their value becomes welfare; investors take their share."""
+    s, t = model.scenario, model.pipeline.table
+    t.col("status")[rows] = MARKET
+    t.col("market_step")[rows] = model.steps
+    t.col("end_step")[rows] = model.steps
+    value = t.col("value")[rows]
+    model.accounts.welfare_step += float(value.sum())
+    model.accounts.commercialisations_step += int(rows.size)
+    for row in rows[t.col("investor")[rows] >= 0]:
+        model.investor_by_node[int(t.col("investor")[row])].receive(
+            s.policy.finance.return_share * float(t.col("value")[row])
+        )
+
+
+def _end(model: EcosystemModel, rows: np.ndarray, status: int, gate: np.ndarray, cause) -> None:
+    """Technologies leave the pipeline for good, with the gate and cause of their last failure."""
+    if rows.size == 0:
+        return
+    t = model.pipeline.table
+    t.col("status")[rows] = status
+    t.col("fail_gate")[rows] = gate
+    t.col("fail_cause")[rows] = cause
+    t.col("end_step")[rows] = model.steps
+    np.add.at(model.accounts.failures_step, (gate, np.broadcast_to(cause, rows.shape)), 1)
