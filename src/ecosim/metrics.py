@@ -158,7 +158,7 @@ class StepRecorder:
             self._network = {
                 "network_density": model.network.density(),
                 "manager_betweenness": model.network.manager_betweenness(
-                    model.scenario.outputs.betweenness_samples, int(model.rng.integers(2**31))
+                    model.scenario.outputs.betweenness_samples, model.rng
                 ),
             }
         row.update(self._network)

@@ -55,62 +55,88 @@ def make_layout(regions: int, per_region: dict[int, int]) -> NodeLayout:
 
 
 class TieTable:
-    """Every tie ever made, as arrays; ``alive`` marks those in the graph.
+    """Every tie ever made, as arrays that grow by doubling; ``alive`` marks those in the graph.
 
     Weights decay lazily: a tie's weight now is ``weight · (1 − decay)^(now − last_used)``.
     """
 
-    def __init__(self, n_nodes: int, decay: float):
+    _SPEC = {
+        "u": np.int64, "v": np.int64, "kind": np.int8, "weight": np.float64,
+        "last_used": np.int32, "cross": np.bool_, "structural": np.bool_, "alive": np.bool_,
+    }
+
+    def __init__(self, n_nodes: int, decay: float, capacity: int = 1024):
         self.n_nodes = n_nodes
         self.decay = decay
-        self.u = np.zeros(0, np.int64)
-        self.v = np.zeros(0, np.int64)
-        self.kind = np.zeros(0, np.int8)
-        self.weight = np.zeros(0, np.float64)
-        self.last_used = np.zeros(0, np.int32)
-        self.cross = np.zeros(0, np.bool_)
-        self.structural = np.zeros(0, np.bool_)
-        self.alive = np.zeros(0, np.bool_)
-        self._index: dict[tuple[int, int], int] = {}
+        self.n = 0
+        self._cols = {name: np.zeros(capacity, dtype) for name, dtype in self._SPEC.items()}
+        self._index: dict[int, int] = {}  # u * n_nodes + v  ->  row
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        cols = self.__dict__.get("_cols")
+        if cols is not None and name in cols:
+            return cols[name][: self.n]
+        raise AttributeError(name)
 
     def __len__(self) -> int:
         return int(self.alive.sum())
 
+    def _grow(self, needed: int) -> None:
+        capacity = max(needed, 2 * self._cols["u"].size)
+        for name, column in self._cols.items():
+            grown = np.zeros(capacity, column.dtype)
+            grown[: self.n] = column[: self.n]
+            self._cols[name] = grown
+
     def add_many(self, u, v, kind, weight, cross, structural, step: int = 0) -> np.ndarray:
         """Add ties in bulk (new pairs only; duplicates and self-loops dropped); returns their rows."""
+        u, v = np.atleast_1d(u).astype(np.int64), np.atleast_1d(v).astype(np.int64)
         u, v = np.minimum(u, v), np.maximum(u, v)
-        keep = u != v
-        u, v = u[keep], v[keep]
-        kind, weight = np.broadcast_to(kind, keep.shape)[keep], np.broadcast_to(weight, keep.shape)[keep]
-        cross, structural = np.broadcast_to(cross, keep.shape)[keep], np.broadcast_to(structural, keep.shape)[keep]
+        shape = u.shape
+        kind, weight = np.broadcast_to(kind, shape), np.broadcast_to(weight, shape)
+        cross, structural = np.broadcast_to(cross, shape), np.broadcast_to(structural, shape)
         key = u * self.n_nodes + v
         _, first = np.unique(key, return_index=True)
         first = np.sort(first)
-        fresh = np.array([(int(a), int(b)) not in self._index for a, b in zip(u[first], v[first])], dtype=bool)
-        first = first[fresh] if fresh.size else first
-        start = self.u.size
-        self.u = np.concatenate([self.u, u[first]])
-        self.v = np.concatenate([self.v, v[first]])
-        self.kind = np.concatenate([self.kind, kind[first].astype(np.int8)])
-        self.weight = np.concatenate([self.weight, weight[first].astype(float)])
-        self.last_used = np.concatenate([self.last_used, np.full(first.size, step, np.int32)])
-        self.cross = np.concatenate([self.cross, cross[first].astype(bool)])
-        self.structural = np.concatenate([self.structural, structural[first].astype(bool)])
-        self.alive = np.concatenate([self.alive, np.ones(first.size, bool)])
-        rows = np.arange(start, self.u.size)
-        for row, a, b in zip(rows, self.u[start:], self.v[start:]):
-            self._index[(int(a), int(b))] = int(row)
+        first = first[(u[first] != v[first])]
+        if self._index:
+            first = first[[int(k) not in self._index for k in key[first]]] if first.size else first
+        k = first.size
+        if self.n + k > self._cols["u"].size:
+            self._grow(self.n + k)
+        rows = np.arange(self.n, self.n + k)
+        c = self._cols
+        c["u"][rows], c["v"][rows], c["kind"][rows] = u[first], v[first], kind[first]
+        c["weight"][rows], c["last_used"][rows] = weight[first], step
+        c["cross"][rows], c["structural"][rows], c["alive"][rows] = cross[first], structural[first], True
+        self.n += k
+        self._index.update(zip(key[first].tolist(), rows.tolist()))
         return rows
 
-    def current_weight(self, step: int) -> np.ndarray:
-        """Weights now, after lazy decay (structural ties do not decay)."""
-        age = np.maximum(step - self.last_used, 0)
-        decayed = self.weight * (1.0 - self.decay) ** age
-        return np.where(self.structural, self.weight, decayed)
+    def add_one(self, a: int, b: int, kind: int, weight: float, cross: bool, step: int) -> int:
+        """Add one new tie (the caller checked it is absent); returns its row."""
+        if self.n + 1 > self._cols["u"].size:
+            self._grow(self.n + 1)
+        u, v = min(a, b), max(a, b)
+        row = self.n
+        c = self._cols
+        c["u"][row], c["v"][row], c["kind"][row], c["weight"][row] = u, v, kind, weight
+        c["last_used"][row], c["cross"][row], c["structural"][row], c["alive"][row] = step, cross, False, True
+        self.n += 1
+        self._index[u * self.n_nodes + v] = row
+        return row
+
+    def current_weight(self, step: int, rows: np.ndarray | int | None = None) -> np.ndarray:
+        """Weights now, after lazy decay (structural ties do not decay); all rows or ``rows``."""
+        sel = slice(0, self.n) if rows is None else rows
+        c = self._cols
+        age = np.maximum(step - c["last_used"][sel], 0)
+        decayed = c["weight"][sel] * (1.0 - self.decay) ** age
+        return np.where(c["structural"][sel], c["weight"][sel], decayed)
 
     def find(self, a: int, b: int) -> int:
         """Row of the tie between ``a`` and ``b``, or −1."""
-        return self._index.get((min(a, b), max(a, b)), -1)
+        return self._index.get(min(a, b) * self.n_nodes + max(a, b), -1)
 
 
 class EcosystemNetwork:
@@ -129,6 +155,7 @@ class EcosystemNetwork:
         self.space = space
         self.graph: nx.Graph = space.G
         self._reach: sp.csr_matrix | None = None
+        self._adjacency: sp.csr_matrix | None = None
         self.ties_made = 0
         self.ties_pruned = 0
 
@@ -139,27 +166,36 @@ class EcosystemNetwork:
 
         Returns True when a new tie was made.
         """
-        row = self.ties.find(a, b)
-        if row >= 0 and self.ties.alive[row]:
-            t = self.ties
-            t.weight[row] = t.current_weight(step)[row] if not t.structural[row] else t.weight[row]
-            t.weight[row] += amount
+        t = self.ties
+        row = t.find(a, b)
+        if row >= 0 and t.alive[row]:
+            t.weight[row] = float(t.current_weight(step, row)) + amount
             t.last_used[row] = step
             if kind in (LICENCE, BROKERAGE) and t.kind[row] == COLLABORATION:
                 t.kind[row] = kind
-                self.graph.edges[int(t.u[row]), int(t.v[row])]["kind"] = TIE_KINDS[kind]
+                self.graph.edges[a, b]["kind"] = TIE_KINDS[kind]
             return False
         cross = bool(self.layout.region[a] != self.layout.region[b])
         if row >= 0:  # revive a pruned tie
-            t = self.ties
             t.alive[row], t.weight[row], t.last_used[row], t.kind[row] = True, amount, step, kind
         else:
-            self.ties.add_many(np.array([a]), np.array([b]), kind, amount, cross, False, step)
+            t.add_one(a, b, kind, amount, cross, step)
+        self._connect(a, b, kind, cross)
+        return True
+
+    def strengthen_many(self, a: np.ndarray, b: np.ndarray, kind: int, amount: float, step: int) -> int:
+        """:meth:`strengthen` for many pairs at once (e.g. all ties made at a fair); returns new ties."""
+        made = 0
+        for x, y in zip(np.asarray(a).tolist(), np.asarray(b).tolist()):
+            made += self.strengthen(x, y, kind, amount, step)
+        return made
+
+    def _connect(self, a: int, b: int, kind: int, cross: bool) -> None:
         self.space.add_connection(self.space[a], self.space[b])
         self.graph.edges[a, b].update(kind=TIE_KINDS[kind], cross_region=cross)
         self._reach = None
+        self._adjacency = None
         self.ties_made += 1
-        return True
 
     def prune(self, step: int, threshold: float) -> int:
         """Remove ties whose decayed weight fell below ``threshold``; returns how many."""
@@ -171,6 +207,7 @@ class EcosystemNetwork:
         t.alive[rows] = False
         if rows.size:
             self._reach = None
+            self._adjacency = None
         self.ties_pruned += int(rows.size)
         return int(rows.size)
 
@@ -211,14 +248,28 @@ class EcosystemNetwork:
         n = self.layout.n_nodes
         return 2.0 * len(self.ties) / (n * (n - 1)) if n > 1 else 0.0
 
-    def manager_betweenness(self, samples: int, seed: int) -> float:
-        """Mean normalised betweenness of technology managers, from ``samples`` sampled sources."""
+    def adjacency(self) -> sp.csr_matrix:
+        """Symmetric 0/1 adjacency matrix of the living ties."""
+        if self._adjacency is None:
+            t = self.ties
+            u, v = t.u[t.alive], t.v[t.alive]
+            n = self.layout.n_nodes
+            data = np.ones(2 * u.size)
+            self._adjacency = sp.csr_matrix((data, (np.concatenate([u, v]), np.concatenate([v, u]))), shape=(n, n))
+        return self._adjacency
+
+    def manager_betweenness(self, samples: int, rng: np.random.Generator) -> float:
+        """Mean normalised betweenness of technology managers, from ``samples`` random sources.
+
+        The estimator is networkx's ``betweenness_centrality(G, k=samples, normalized=True)``,
+        computed on sparse matrices (:func:`sampled_betweenness`).
+        """
         managers = self.layout.nodes(MANAGER)
-        if managers.size == 0 or self.graph.number_of_edges() == 0:
+        n = self.layout.n_nodes
+        if managers.size == 0 or len(self.ties) == 0 or n < 3:
             return 0.0
-        k = min(samples, self.graph.number_of_nodes())
-        centrality = nx.betweenness_centrality(self.graph, k=k, seed=seed, normalized=True)
-        return float(np.mean([centrality[int(m)] for m in managers]))
+        sources = rng.choice(n, size=min(samples, n), replace=False)
+        return float(sampled_betweenness(self.adjacency(), sources)[managers].mean())
 
     def cross_region_share(self) -> float:
         """Share of living ties that cross regions."""
@@ -244,7 +295,6 @@ def build_ties(scenario, layout: NodeLayout, rng: np.random.Generator, enterpris
     gov, uni, ent = layout.nodes(GOVERNMENT), layout.nodes(UNIVERSITY), layout.nodes(ENTERPRISE)
     man, inv = layout.nodes(MANAGER), layout.nodes(INVESTOR)
     region = layout.region
-    ent_off = layout.offsets[ENTERPRISE]
     ent_region = region[ent]
     by_region = [ent[ent_region == r] for r in range(R)]
     weights_by_region = [enterprise_size[ent_region == r] for r in range(R)]
@@ -309,7 +359,6 @@ def build_ties(scenario, layout: NodeLayout, rng: np.random.Generator, enterpris
             if candidates.size:
                 chosen = rng.choice(candidates, size=min(k, candidates.size), replace=False)
                 ties.add_many(np.full(chosen.size, node), chosen, FINANCE, 1.0, False, False)
-    del ent_off
     return ties
 
 
@@ -326,3 +375,40 @@ def graph_from_ties(layout: NodeLayout, ties: TieTable) -> nx.Graph:
         for i in alive
     )
     return graph
+
+
+def sampled_betweenness(adjacency: sp.csr_matrix, sources: np.ndarray) -> np.ndarray:
+    """Brandes' betweenness from the given sources, on a symmetric unweighted adjacency matrix.
+
+    All sources are searched at once, level by level, with sparse matrix products (the
+    breadth-first search and the dependency accumulation of Brandes 2001). Returns the
+    normalised estimate networkx gives for ``k = len(sources)`` sampled sources:
+    ``Σ_s δ_s(v) · n / (k (n − 1)(n − 2))``.
+    """
+    n, k = adjacency.shape[0], len(sources)
+    cols = np.arange(k)
+    dist = np.full((n, k), -1, dtype=np.int32)
+    sigma = np.zeros((n, k))
+    dist[sources, cols] = 0
+    sigma[sources, cols] = 1.0
+    frontier = sigma.copy()
+    depth = 0
+    while True:
+        reached = adjacency @ frontier
+        new = (dist < 0) & (reached > 0)
+        if not new.any():
+            break
+        depth += 1
+        dist[new] = depth
+        sigma[new] = reached[new]
+        frontier = np.where(new, sigma, 0.0)
+    delta = np.zeros((n, k))
+    for d in range(depth, 0, -1):
+        at_d = dist == d
+        coefficient = np.where(at_d, (1.0 + delta) / np.where(at_d, sigma, 1.0), 0.0)
+        pulled = adjacency @ coefficient
+        parent = dist == d - 1
+        delta += np.where(parent, sigma * pulled, 0.0)
+    delta[sources, cols] = 0.0
+    scale = n / (k * (n - 1) * (n - 2)) if n > 2 else 0.0
+    return delta.sum(axis=1) * scale

@@ -275,7 +275,7 @@ class NetworkSettings(Section):
     prune_below: Share = Field(0.05, description="ties weaker than this are removed (structural ties excepted)")
     deal_strengthening: NonNegative = Field(0.5, le=100.0, description="weight added to a tie by a deal")
     triadic_closure: Share = Field(0.5, description="chance that a brokered deal ties owner and partner directly")
-    fair_tie_weight: Share = Field(0.2, description="weight of a tie made at a fair")
+    fair_tie_weight: Share = Field(0.1, description="weight of a tie made at a fair")
     investor_ties: int = Field(20, ge=0, le=100_000, description="ties from each investor to universities and enterprises")
 
 
@@ -283,7 +283,7 @@ class Outputs(Section):
     """What is measured and how often."""
 
     network_measures_every_quarters: int = Field(4, ge=1, le=1000, description="quarters between network measurements (betweenness is costly)")
-    betweenness_samples: int = Field(16, ge=1, le=10_000, description="source nodes sampled for managers' betweenness")
+    betweenness_samples: int = Field(8, ge=1, le=10_000, description="source nodes sampled for managers' betweenness")
     cohort_window_quarters: int = Field(20, ge=1, le=400, description="window for cohort conversion (5 years)")
 
 

@@ -135,9 +135,10 @@ def _reach_and_contribution(model: EcosystemModel, rows: np.ndarray, untransferr
         managed = np.flatnonzero(manager >= 0)
         pos_m, ent_m = net.enterprise_neighbours(manager[managed])
         parts_pos, parts_ent = [pos_h, managed[pos_m]], [ent_h, ent_m]
-        for i, row in enumerate(rows):
-            contacts = t.fair_contacts.get(int(row))
-            if contacts is not None:
+        if t.fair_contacts:
+            met = np.flatnonzero(t.col("fair_selected")[rows])
+            for i in met:
+                contacts = t.fair_contacts[int(rows[i])]
                 parts_pos.append(np.full(contacts.size, i))
                 parts_ent.append(contacts)
         return np.concatenate(parts_pos).astype(np.int64), np.concatenate(parts_ent).astype(np.int64)

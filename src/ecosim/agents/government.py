@@ -162,6 +162,6 @@ class Government(FixedAgent):
         for row in selected:
             contacts = model.sample_enterprises(self.region, fair.contacts_per_selected, fair.foreign_share)
             t.fair_contacts[int(row)] = contacts
-            holder = int(t.col("holder")[row])
-            for e in model.enterprises.node[contacts]:
-                model.network.strengthen(holder, int(e), COLLABORATION, s.network.fair_tie_weight, model.steps)
+            holder = np.full(contacts.size, t.col("holder")[row])
+            model.network.strengthen_many(holder, model.enterprises.node[contacts], COLLABORATION,
+                                          s.network.fair_tie_weight, model.steps)
