@@ -1,0 +1,45 @@
+"""Options shared by several commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ecosim.errors import InputError
+from ecosim.scenario import Scenario, load_scenario, parse_override
+
+
+def load_with_overrides(path: str, sets: tuple[str, ...], steps: int | None = None) -> Scenario:
+    """Load a scenario, apply ``--set KEY=VALUE`` overrides (validated like the file)."""
+    overrides = dict(parse_override(text) for text in sets)
+    if steps is not None:
+        overrides["steps"] = steps
+    return load_scenario(path, overrides)
+
+
+def check_rules_file(path: str | None) -> str | None:
+    """Resolve ``--rules PATH.py`` and load it (bad files are InputErrors)."""
+    if path is None:
+        return None
+    from ecosim.rules import load_rules_file
+
+    load_rules_file(path)
+    return str(Path(path).resolve())
+
+
+positive_int = click.IntRange(min=1)
+
+
+def seed_option(f):
+    return click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), default=None,
+                        help="Root seed (default: the scenario's, else drawn and recorded).")(f)
+
+
+def rules_option(f):
+    return click.option("--rules", "rules_file", type=click.Path(dir_okay=False), default=None,
+                        help="Python file that registers extra rules (see docs/RULES.md).")(f)
+
+
+def raise_input(message: str, source: str | None = None, key: str | None = None) -> None:
+    raise InputError(message, source=source, key=key)

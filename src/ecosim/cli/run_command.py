@@ -1,0 +1,88 @@
+"""``ecosim run SCENARIO``: one seeded run, its tables, provenance and figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from ecosim.cli.options import check_rules_file, load_with_overrides, rules_option, seed_option
+from ecosim.cli.progress import step_progress
+
+HEADLINE = [
+    ("disclosures", "technologies disclosed", "{:,.0f}"),
+    ("deals", "converted (first transferred)", "{:,.0f}"),
+    ("commercialisations", "reached market", "{:,.0f}"),
+    ("conversion_university", "conversion, university-owned", "{:.1%}"),
+    ("conversion_joint", "conversion, joint with industry", "{:.1%}"),
+    ("conversion_enterprise", "conversion, enterprise-owned", "{:.1%}"),
+    ("failed", "failed technically", "{:,.0f}"),
+    ("shelved", "shelved (funding or matching)", "{:,.0f}"),
+    ("time_to_transfer_median", "median quarters to transfer", "{:.1f}"),
+    ("welfare", "welfare, M¥", "{:,.0f}"),
+    ("public_spending", "public spending, M¥", "{:,.0f}"),
+    ("welfare_per_public_yuan", "welfare per public yuan", "{:.2f}"),
+    ("top10_value_share", "value share of the top 10%", "{:.0%}"),
+]
+
+
+@click.command("run")
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@seed_option
+@click.option("--steps", type=click.IntRange(1, 2000), default=None, help="Quarters to simulate (default: the scenario's).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a scenario key by dotted path; repeatable.")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Output directory (default: results/<scenario>/seed-<seed>).")
+@click.option("--force", is_flag=True, help="Replace results already in the output directory.")
+@click.option("--csv/--no-csv", default=True, help="Also write CSV copies of the tables.")
+@rules_option
+def command(scenario, seed, steps, sets, out, force, csv, rules_file):
+    """Run SCENARIO once and write its tables, resolved scenario and figures.
+
+    Example: ecosim run scenarios/baseline.yaml --seed 1 --set policy.managers.managers_per_region=80
+    """
+    from ecosim.model import EcosystemModel, simulate, seed_from  # noqa: F401 (import cost after validation)
+    from ecosim.output import atomic_directory, write_run
+
+    loaded = load_with_overrides(scenario, sets, steps)
+    rules_path = check_rules_file(rules_file)
+    if seed is None:
+        import numpy as np
+
+        seed = loaded.seed if loaded.seed is not None else seed_from(np.random.SeedSequence())
+    target = Path(out) if out else Path("results") / loaded.name / f"seed-{seed}"
+    with atomic_directory(target, replace=force) as tmp:
+        with step_progress(f"{loaded.name} (seed {seed})", loaded.steps) as update:
+            result = simulate(loaded, seed=seed, rules_file=rules_path, progress=update)
+        write_run(result, tmp, csv=csv)
+        _write_figures(result, tmp)
+    _print_summary(result, target)
+
+
+def _write_figures(result, directory: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    from ecosim.run_figures import activity_figure, funnel_figure
+
+    figures = directory / "figures"
+    figures.mkdir()
+    for name, fig in (
+        ("funnel", funnel_figure(result.summary, f"Where technologies fail — {result.scenario.name}, seed {result.seed}")),
+        ("activity", activity_figure(result.steps)),
+    ):
+        fig.savefig(figures / f"{name}.png", dpi=120)
+        plt.close(fig)
+
+
+def _print_summary(result, target: Path) -> None:
+    console = Console()
+    table = Table(title=f"{result.scenario.name} · seed {result.seed} · {len(result.steps)} quarters")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for key, label, fmt in HEADLINE:
+        value = result.summary.get(key, float("nan"))
+        table.add_row(label, "n/a" if value != value else fmt.format(value))
+    console.print(table)
+    console.print(f"results written to {target}")

@@ -1,0 +1,50 @@
+"""Figures of a single run: the pipeline funnel with failures, and activity over time."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from ecosim.scenario import CAUSES, GATES  # noqa: E402
+
+CAUSE_COLOURS = {"technical": "#7f7f7f", "funding": "#d62728", "matching": "#1f77b4"}
+GATE_LABELS = {"G1": "G1 proof of concept", "G2": "G2 validation", "G3": "G3 pilot", "G4": "G4 market entry"}
+
+
+def funnel_figure(summary: dict[str, float], title: str = "Where technologies fail") -> Figure:
+    """Technologies that ended at each gate, stacked by cause, beside the counts that got through."""
+    fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
+    x = np.arange(len(GATES))
+    bottom = np.zeros(len(GATES))
+    for cause in CAUSES:
+        values = np.array([summary.get(f"fail_{g}_{cause}", 0.0) for g in GATES])
+        ax.bar(x, values, bottom=bottom, color=CAUSE_COLOURS[cause], label=f"failed: {cause}")
+        bottom += values
+    ax.set_xticks(x, [GATE_LABELS[g] for g in GATES])
+    ax.set_ylabel("technologies that ended here (count)")
+    ax.set_xlabel("stage gate")
+    ax.set_title(title)
+    text = (f"disclosed {summary.get('disclosures', 0):,.0f} · converted {summary.get('deals', 0):,.0f} · "
+            f"reached market {summary.get('commercialisations', 0):,.0f}")
+    ax.text(0.99, 0.97, text, transform=ax.transAxes, ha="right", va="top", fontsize=9)
+    ax.legend(loc="upper left", bbox_to_anchor=(0.0, 0.9))
+    return fig
+
+
+def activity_figure(steps: pd.DataFrame, title: str = "Disclosures, deals and market entries per year") -> Figure:
+    """Yearly disclosures, deals and commercialisations of one run."""
+    yearly = steps.groupby("year")[["disclosures", "deals", "commercialisations"]].sum()
+    fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
+    for column, label in (("disclosures", "disclosures"), ("deals", "deals (conversions)"),
+                          ("commercialisations", "market entries")):
+        ax.plot(yearly.index, yearly[column], marker="o", label=label)
+    ax.set_xlabel("simulated year")
+    ax.set_ylabel("technologies per year (count)")
+    ax.set_title(title)
+    ax.legend()
+    return fig
