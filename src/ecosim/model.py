@@ -39,6 +39,7 @@ from ecosim.rules import get_rule, load_rules_file
 from ecosim.scenario import RULE_KINDS, Scenario
 from ecosim.transfer import attempt_gates
 from ecosim.agents.enterprise import do_own_rnd, propose_joint_rnd
+from ecosim.agents.university import do_research
 
 
 @dataclass
@@ -49,6 +50,7 @@ class ResearchGroups:
     initial_orientation: np.ndarray
     field: np.ndarray
     region: np.ndarray
+    university: np.ndarray  # index into model.university_agents
 
 
 def seed_from(seed_sequence: np.random.SeedSequence) -> int:
@@ -134,6 +136,7 @@ class EcosystemModel(mesa.Model):
             initial_orientation=orientation.copy(),
             field=build_rng.choice(shares.size, size=n_groups, p=shares / shares.sum()),
             region=np.repeat(layout.region[uni_nodes], w.groups_per_university),
+            university=np.repeat(np.arange(uni_nodes.size), w.groups_per_university),
         )
         quality = np.clip(build_rng.normal(u.quality_mean, u.quality_sd, uni_nodes.size), 0.05, 1.0)
         m = s.policy.managers
@@ -164,6 +167,8 @@ class EcosystemModel(mesa.Model):
             agent.cell = cells[int(node)]
             self.university_agents.append(agent)
         self.university_by_node = {a.cell.coordinate: a for a in self.university_agents}
+        self.university_index = {a.cell.coordinate: i for i, a in enumerate(self.university_agents)}
+        self.university_disclosures_step = np.zeros(len(self.university_agents), dtype=np.int64)
         self.universities_by_region = [[a for a in self.university_agents if a.region == r] for r in range(R)]
         self.enterprise_agents = []
         for i, node in enumerate(ent_nodes):
@@ -195,8 +200,9 @@ class EcosystemModel(mesa.Model):
     def step(self) -> None:
         """One quarter, in the order of the ODD process overview."""
         self.accounts.reset_step()
+        self.university_disclosures_step[:] = 0
         self.agents_by_type[Government].do("allocate")
-        self.agents_by_type[University].do("research")
+        do_research(self)
         do_own_rnd(self)
         propose_joint_rnd(self)
         self.pipeline.mature()
@@ -264,16 +270,17 @@ class EcosystemModel(mesa.Model):
         return np.array([a.skill for a in self.manager_agents])
 
     def sample_enterprises(self, region: int, k: int, foreign_share: float) -> np.ndarray:
-        """``k`` enterprise indices from ``region``, each from another region with ``foreign_share``."""
+        """``k`` enterprise indices (with repeats) from ``region``, each from another region with ``foreign_share``."""
         R = self.scenario.world.regions
         target = np.full(k, region)
         if R > 1:
             cross = self.rng.random(k) < foreign_share
             target[cross] = (region + self.rng.integers(1, R, cross.sum())) % R
         lo, hi = self._enterprise_region_bounds[target], self._enterprise_region_bounds[target + 1]
-        ok = hi > lo
-        picks = lo[ok] + (self.rng.random(ok.sum()) * (hi[ok] - lo[ok])).astype(np.int64)
-        return np.unique(self._enterprise_order[picks])
+        empty = hi <= lo  # a region without enterprises: fall back to the home region
+        lo[empty], hi[empty] = self._enterprise_region_bounds[region], self._enterprise_region_bounds[region + 1]
+        picks = lo + (self.rng.random(k) * (hi - lo)).astype(np.int64)
+        return self._enterprise_order[picks]
 
     def pick_universities(self, regions: np.ndarray) -> np.ndarray:
         """A university node for each region given, by quality; another region with the openness probability."""

@@ -80,16 +80,17 @@ class GateDraw:
 
 
 def draw_gate_outcomes(
-    technical_viable: np.ndarray, funding: np.ndarray, matching: np.ndarray, rng: np.random.Generator
+    technical_viable: np.ndarray, funding: np.ndarray, matching: np.ndarray, uniforms: np.ndarray
 ) -> GateDraw:
-    """Draw pass/fail and the cause of failure, checked in the order technical, funding, matching.
+    """Pass/fail and the cause of failure, checked in the order technical, funding, matching.
 
-    ``technical_viable`` is the fixed hidden outcome; funding and matching are fresh draws.
+    ``technical_viable`` is the fixed hidden outcome; ``uniforms`` (shape (2, n)) are this
+    attempt's fresh draws for funding and matching. Matching only matters where the attempt
+    is viable and funded, so callers may compute it only there.
     """
     n = technical_viable.size
-    u = rng.random((2, n))
-    funded = u[0] < funding
-    matched = u[1] < matching
+    funded = uniforms[0] < funding
+    matched = uniforms[1] < matching
     cause = np.full(n, -1, dtype=np.int8)
     cause[~technical_viable] = TECHNICAL
     cause[technical_viable & ~funded] = FUNDING

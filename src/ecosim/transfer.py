@@ -82,18 +82,20 @@ def attempt_gates(model: EcosystemModel) -> None:
     no_partner_needed = untransferred & (
         (poc & (gate == 0) & (owner_type == UNIVERSITY)) | ((investor >= 0) & (owner_type != ENTERPRISE))
     )
-    pair_pos, pair_ent, contribution = _reach_and_contribution(model, rows, untransferred)
-    matching = matching_probability(pair_pos, contribution, rows.size, tech.matching_lambda)
-    matching[no_partner_needed] = 1.0
+    uniforms = rng.random((2, rows.size))
+    searching = np.flatnonzero(viable & (uniforms[0] < funding) & ~no_partner_needed)
+    pair_pos, pair_ent, contribution = _reach_and_contribution(model, rows[searching], untransferred[searching])
+    matching = np.ones(rows.size)  # (irrelevant where the attempt already failed)
+    matching[searching] = matching_probability(pair_pos, contribution, searching.size, tech.matching_lambda)
 
-    outcome = draw_gate_outcomes(viable, funding, matching, rng)
+    outcome = draw_gate_outcomes(viable, funding, matching, uniforms)
     _pay_investors(model, rows[backed], s.policy.finance.investment_share * cost[backed])
     passed = outcome.passed
 
     # deals for untransferred technologies that passed
     deal_rows = np.flatnonzero(passed & untransferred & ~(no_partner_needed & (investor < 0)))
     if deal_rows.size:
-        _make_deals(model, rows, deal_rows, pair_pos, pair_ent, contribution)
+        _make_deals(model, rows, deal_rows, searching, pair_pos, pair_ent, contribution)
 
     # advance the ones that passed
     advanced = rows[passed]
@@ -160,17 +162,13 @@ def _reach_and_contribution(model: EcosystemModel, rows: np.ndarray, untransferr
     joint_open = untransferred & (t.col("owner_type")[rows] == JOINT) & (partner >= 0)
     own = np.flatnonzero(holder_is_ent)
     jo = np.flatnonzero(joint_open)
-    pos = np.concatenate([pos, own, jo])
-    ent = np.concatenate([ent, holder[own] - ent_off, partner[jo] - ent_off])
-    weight = np.ones(pos.size)
-    weight[pos.size - own.size - jo.size:] = HOLDER_WEIGHT
-    # one entry per distinct pair (keep the largest weight)
-    key = pos * pop.node.size + ent
-    order = np.lexsort((-weight, key))
-    key, pos, ent, weight = key[order], pos[order], ent[order], weight[order]
-    first = np.ones(key.size, bool)
-    first[1:] = key[1:] != key[:-1]
-    pos, ent, weight = pos[first], ent[first], weight[first]
+    motivated = own.size + jo.size
+    pos = np.concatenate([own, jo, pos])
+    ent = np.concatenate([holder[own] - ent_off, partner[jo] - ent_off, ent])
+    # one entry per distinct pair; the motivated entries come first, so they win
+    _, first = np.unique(pos * pop.node.size + ent, return_index=True)
+    pos, ent = pos[first], ent[first]
+    weight = np.where(first < motivated, HOLDER_WEIGHT, 1.0)
     if pos.size == 0:
         return pos, ent, np.zeros(0)
 
@@ -200,15 +198,21 @@ def _reach_and_contribution(model: EcosystemModel, rows: np.ndarray, untransferr
     return pos, ent, contribution
 
 
-def _make_deals(model: EcosystemModel, rows, deal_positions, pair_pos, pair_ent, contribution) -> None:
-    """Convert technologies: pick the adopter in proportion to its contribution, record the deal."""
+def _make_deals(model: EcosystemModel, rows, deal_positions, searching, pair_pos, pair_ent, contribution) -> None:
+    """Convert technologies: pick the adopter in proportion to its contribution, record the deal.
+
+    ``pair_pos`` indexes ``searching`` (the attempts that searched for a partner), which
+    indexes ``rows``.
+    """
     s, t, rng, net = model.scenario, model.pipeline.table, model.rng, model.network
     now = model.steps
     ent_off = model.layout.offsets[ENTERPRISE_NODE]
     order = np.argsort(pair_pos, kind="stable")
     pair_pos, pair_ent, contribution = pair_pos[order], pair_ent[order], contribution[order]
-    starts = np.searchsorted(pair_pos, deal_positions, side="left")
-    ends = np.searchsorted(pair_pos, deal_positions, side="right")
+    search_index = np.full(rows.size, -1)
+    search_index[searching] = np.arange(searching.size)
+    starts = np.searchsorted(pair_pos, search_index[deal_positions], side="left")
+    ends = np.searchsorted(pair_pos, search_index[deal_positions], side="right")
     for p, a, b in zip(deal_positions, starts, ends):
         row = int(rows[p])
         owner, holder = int(t.col("owner")[row]), int(t.col("holder")[row])

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from ecosim.model import EcosystemModel
 
 
+FAIR_TIE_MIN_FIT = 0.5  # a fair contact becomes a tie only when the technology fits its need
+
+
 class Government(FixedAgent):
     """A region's government: budget pools per instrument and the money they spent.
 
@@ -134,8 +137,8 @@ class Government(FixedAgent):
 
         Applicants are the region's untransferred active technologies; experts rank them by
         an appraisal with half the unmanaged error and select the expert selection rate
-        (FACTS F10). Each selected technology meets enterprises (a share from other regions)
-        and its holder gets a weak tie to each.
+        (FACTS F10). Each selected technology meets enterprises (a share from other regions),
+        who stay in its reach; its holder gets a weak tie to those whose need it fits.
         """
         model, s = self.model, self.model.scenario
         fair = s.policy.fairs
@@ -159,9 +162,15 @@ class Government(FixedAgent):
         selected = applicants[np.argsort(-expert_view, kind="stable")[:n_selected]]
         model.accounts.fair_selected += selected.size
         t.col("fair_selected")[selected] = True
-        for row in selected:
-            contacts = model.sample_enterprises(self.region, fair.contacts_per_selected, fair.foreign_share)
-            t.fair_contacts[int(row)] = contacts
-            holder = np.full(contacts.size, t.col("holder")[row])
-            model.network.strengthen_many(holder, model.enterprises.node[contacts], COLLABORATION,
+        k = fair.contacts_per_selected
+        if selected.size == 0 or k == 0:
+            return
+        met = model.sample_enterprises(self.region, selected.size * k, fair.foreign_share).reshape(selected.size, k)
+        pop = model.enterprises
+        fit = np.einsum("id,ikd->ik", t.knowledge[selected], pop.need[met])
+        for row, contacts, interest in zip(selected, met, fit):
+            t.fair_contacts[int(row)] = np.unique(contacts)
+            # contacts who see a good fit exchange cards: a weak tie to the holder
+            keep = np.unique(contacts[interest >= FAIR_TIE_MIN_FIT])
+            model.network.strengthen_many(np.full(keep.size, t.col("holder")[row]), pop.node[keep], COLLABORATION,
                                           s.network.fair_tie_weight, model.steps)

@@ -8,6 +8,7 @@ import numpy as np
 from mesa.discrete_space import FixedAgent
 
 from ecosim.agents.knowledge import field_vectors
+from ecosim.network import UNIVERSITY as UNIVERSITY_NODE
 from ecosim.pipeline import UNIVERSITY
 from ecosim.rules import get_rule
 from ecosim.rules.orientation import OrientationInputs
@@ -35,7 +36,6 @@ class University(FixedAgent):
         self.deals_per_disclosure = 0.05  # smoothed, what groups believe a disclosure brings
         self.income_per_disclosure = 0.0  # smoothed licensing income per disclosure, M¥
         self.licensing_income = 0.0
-        self._disclosures_this_quarter = 0
         self._deals_this_quarter = 0
         self._income_this_quarter = 0.0
 
@@ -43,54 +43,11 @@ class University(FixedAgent):
         """A random group of this university (global group index)."""
         return int(rng.integers(self.groups.start, self.groups.stop))
 
-    def research(self) -> None:
-        """Groups publish and disclose this quarter, in proportion to orientation and money.
-
-        Research money has diminishing returns: productivity ``sqrt((core + grant)/(core + 1))``.
-        Product-oriented effort yields disclosures; publication-weighted evaluations also
-        yield low-value "metric" patents.
-        """
-        model, s = self.model, self.model.scenario
-        u = s.universities
-        inc = s.policy.incentives
-        rng = model.rng
-        core = u.research_budget_per_quarter
-        productivity = np.sqrt((core + self.grant_this_quarter) / (core + 1.0))
-        model.accounts.university_research += core + self.grant_this_quarter
+    def take_grant(self) -> float:
+        """This quarter's research money (core budget plus government grant); the grant is used up."""
+        money = self.model.scenario.universities.research_budget_per_quarter + self.grant_this_quarter
         self.grant_this_quarter = 0.0
-        a = model.groups.orientation[self.groups]
-        q = 0.5 + self.quality
-        pubs = rng.poisson(u.publications_per_group_quarter * (1 - a) * q * productivity)
-        products = rng.poisson(u.disclosures_per_group_quarter * a * q * productivity)
-        metric_share = inc.publication_weight / max(inc.publication_weight + inc.transfer_weight, 1e-9)
-        metric = rng.poisson(u.metric_disclosures_per_group_quarter * metric_share * q * productivity, a.size)
-        model.accounts.publications_step += int(pubs.sum())
-        a0 = model.groups.initial_orientation[self.groups]
-        model.accounts.publications_forgone_step += float(
-            (u.publications_per_group_quarter * (a - a0) * q * productivity).sum()
-        )
-        group_ids = np.arange(self.groups.start, self.groups.stop)
-        for counts, metric_driven in ((products, False), (metric, True)):
-            who = np.repeat(group_ids, counts)
-            if who.size == 0:
-                continue
-            fields = model.groups.field[who]
-            rows = model.pipeline.disclose(
-                owner_type=UNIVERSITY,
-                owner=np.full(who.size, self.cell.coordinate),
-                holder=np.full(who.size, self.cell.coordinate),
-                group=who,
-                partner=np.full(who.size, -1),
-                region=np.full(who.size, self.region),
-                field=fields,
-                knowledge=field_vectors(fields, s.world.knowledge_dims, rng),
-                orientation=model.groups.orientation[who],
-                quality=np.full(who.size, self.quality),
-                value_penalty=u.metric_disclosure_value_penalty if metric_driven else 0.0,
-            )
-            if metric_driven:
-                model.pipeline.table.col("metric_driven")[rows] = True
-            self._disclosures_this_quarter += who.size
+        return money
 
     def record_deal(self, income: float) -> None:
         """A technology of this university was transferred, bringing ``income`` M¥."""
@@ -102,11 +59,12 @@ class University(FixedAgent):
         """Groups reconsider their orientation from the payoffs they see (orientation rule)."""
         model, s = self.model, self.model.scenario
         u, inc = s.universities, s.policy.incentives
-        n = max(self._disclosures_this_quarter, 1)
+        index = self.model.university_index[self.cell.coordinate]
+        n = max(int(self.model.university_disclosures_step[index]), 1)
         smoothing = 0.1
         self.deals_per_disclosure += smoothing * (self._deals_this_quarter / n - self.deals_per_disclosure)
         self.income_per_disclosure += smoothing * (self._income_this_quarter / n - self.income_per_disclosure)
-        self._disclosures_this_quarter = self._deals_this_quarter = 0
+        self._deals_this_quarter = 0
         self._income_this_quarter = 0.0
         transfer_payoff = inc.transfer_weight * (1.0 + DEAL_BONUS * self.deals_per_disclosure) + (
             inc.inventor_share * self.income_per_disclosure
@@ -124,3 +82,53 @@ class University(FixedAgent):
             )
         )
         model.groups.orientation[self.groups] = np.clip(new, 0.0, 1.0)
+
+
+def do_research(model: EcosystemModel) -> None:
+    """All research groups publish and disclose this quarter (on arrays, one draw per group).
+
+    Per group: publications ``~ Poisson(p·(1 − a)·q·m)``, product disclosures
+    ``~ Poisson(d·a·q·m)`` and "metric" disclosures ``~ Poisson(d_m·w_P/(w_P + w_T)·q·m)``
+    with ``q = ½ + quality`` and productivity ``m = sqrt((core + grant)/(core + 1))``
+    (diminishing returns to research money). Metric-driven disclosures — patents filed for
+    publication-weighted evaluations — carry a value penalty.
+    """
+    s, rng, groups = model.scenario, model.rng, model.groups
+    u, inc = s.universities, s.policy.incentives
+    agents = model.university_agents
+    if not agents:
+        return
+    money = np.array([a.take_grant() for a in agents])
+    model.accounts.university_research += float(money.sum())
+    core = u.research_budget_per_quarter
+    productivity = np.sqrt(money / (core + 1.0))[groups.university]
+    quality = np.array([a.quality for a in agents])[groups.university]
+    a, a0 = groups.orientation, groups.initial_orientation
+    scale = (0.5 + quality) * productivity
+    pubs = rng.poisson(u.publications_per_group_quarter * (1 - a) * scale)
+    products = rng.poisson(u.disclosures_per_group_quarter * a * scale)
+    metric_share = inc.publication_weight / max(inc.publication_weight + inc.transfer_weight, 1e-9)
+    metric = rng.poisson(u.metric_disclosures_per_group_quarter * metric_share * scale)
+    model.accounts.publications_step += int(pubs.sum())
+    model.accounts.publications_forgone_step += float((u.publications_per_group_quarter * (a - a0) * scale).sum())
+    who = np.concatenate([np.repeat(np.arange(a.size), products), np.repeat(np.arange(a.size), metric)])
+    if who.size == 0:
+        return
+    metric_driven = np.repeat([False, True], [int(products.sum()), int(metric.sum())])
+    owner = model.layout.nodes(UNIVERSITY_NODE)[groups.university[who]]
+    fields = groups.field[who]
+    rows = model.pipeline.disclose(
+        owner_type=UNIVERSITY,
+        owner=owner,
+        holder=owner,
+        group=who,
+        partner=np.full(who.size, -1),
+        region=groups.region[who],
+        field=fields,
+        knowledge=field_vectors(fields, s.world.knowledge_dims, rng),
+        orientation=a[who],
+        quality=quality[who],
+        value_penalty=np.where(metric_driven, u.metric_disclosure_value_penalty, 0.0),
+    )
+    model.pipeline.table.col("metric_driven")[rows] = metric_driven
+    np.add.at(model.university_disclosures_step, groups.university[who], 1)

@@ -1,0 +1,514 @@
+"""Write the policymakers' notebooks from the cell texts below, without outputs.
+
+The notebooks in this folder are generated: edit the text here, then run
+
+    .venv/bin/python notebooks/build_notebooks.py          # rewrite the .ipynb files
+    .venv/bin/python notebooks/build_notebooks.py --check  # fail if they differ from this script
+
+so that every change to a notebook is reviewed as a change to plain Python text, and the
+stored notebooks never carry outputs (their diffs stay readable). Cell ids are fixed
+(``<notebook>-<number>``) so rebuilding an unchanged notebook changes nothing.
+
+Every notebook uses only ecosim's public API; the cells glue its functions together and
+explain each step in plain words for a reader who does not program.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+HERE = Path(__file__).resolve().parent
+
+KERNEL = {"name": "python3", "display_name": "Python 3 (ecosim)", "language": "python"}
+
+
+def md(text: str):
+    """A Markdown cell from an indented triple-quoted string."""
+    return new_markdown_cell(textwrap.dedent(text).strip("\n"))
+
+
+def code(text: str):
+    """A code cell from an indented triple-quoted string."""
+    return new_code_cell(textwrap.dedent(text).strip("\n"))
+
+
+HOW_TO_RUN = """
+    **How to use this notebook.** Choose *Run → Run All Cells* (or press Shift+Enter on each
+    cell in turn). Nothing needs to be installed beyond ecosim's `notebooks` extra. To try
+    something else, change a number in the *Settings* cell and run everything again.
+"""
+
+
+# --------------------------------------------------------------------------------------------
+# 1. A tour of the ecosystem
+# --------------------------------------------------------------------------------------------
+
+def tour() -> list:
+    """Notebook 1: run the baseline, look at the network, follow technologies, facts."""
+    return [
+        md("""
+            # 1. A tour of the technology-transfer ecosystem
+
+            ecosim simulates the "triple helix" of **government**, **universities and research
+            institutes** and **enterprises**, with the **technology managers** and **investors**
+            who broker between them. One step is one quarter of a year. Universities and
+            enterprises produce inventions ("technologies"); each technology must pass four
+            *gates* before it reaches the market:
+
+            | gate | what happens | readiness (TRL) |
+            |---|---|---|
+            | G1 proof of concept | does the idea work at all? | 3 → 4 |
+            | G2 validation — the "valley of death" | a working prototype | 4 → 6 |
+            | G3 pilot and scale-up | can it be made at scale? | 6 → 8 |
+            | G4 market entry | someone sells it | 8 → 9 |
+
+            At every gate a technology can fail for one of three reasons: **technical** (it
+            simply does not work — no policy changes that), **funding** (nobody pays for the
+            next step) or **matching** (no enterprise that could use it is found).
+
+            This notebook runs the default ("baseline") world once, looks at its network,
+            follows technologies through the gates, shows where and why they fail, and checks
+            the default world against the published figures it is calibrated to (FACTS.md).
+        """),
+        md(HOW_TO_RUN),
+        md("""
+            ## Settings
+
+            `SEED` fixes the random numbers, so the same seed always gives the same world.
+            `REPLICATIONS` is how many differently-seeded runs are averaged when the model is
+            compared with the published facts: 5 keeps this notebook quick; raise it to 30 or
+            more for numbers you would quote.
+        """),
+        code("""
+            from pathlib import Path
+
+            SCENARIO = Path("..") / "scenarios" / "baseline.yaml"  # the default world
+            SEED = 2026          # change it to see another, equally likely, history
+            REPLICATIONS = 5     # runs averaged for the facts check; use 30+ for final numbers
+        """),
+        code("""
+            import matplotlib.pyplot as plt
+            import networkx as nx
+            import numpy as np
+            import pandas as pd
+
+            from ecosim.model import EcosystemModel
+            from ecosim.run_figures import activity_figure, funnel_figure
+            from ecosim.scenario import CAUSES, GATES, load_scenario
+
+            pd.set_option("display.precision", 3)
+            %matplotlib inline
+        """),
+        md("""
+            ## The default world
+
+            A scenario file describes a world: how many universities, enterprises and managers,
+            how the government splits its budget, and the rules agents follow. The baseline file
+            only names the scenario; every other value takes its documented default.
+        """),
+        code("""
+            scenario = load_scenario(SCENARIO)
+            world, policy = scenario.world, scenario.policy
+            pd.Series({
+                "regions": world.regions,
+                "universities and institutes": world.regions * (world.universities_per_region + world.institutes_per_region),
+                "enterprises": world.regions * world.enterprises_per_region,
+                "technology managers": world.regions * policy.managers.managers_per_region,
+                "investors": world.regions * policy.finance.investors_per_region,
+                "government budget per quarter (M¥)": scenario.budget.per_quarter,
+                "share of budget for proof of concept": scenario.budget.proof_of_concept,
+                "quarters simulated": scenario.steps,
+            }, name="baseline").to_frame()
+        """),
+        md("""
+            ## Run it
+
+            We build the model and run it quarter by quarter (a few seconds). Afterwards the model
+            holds three tables: one row per **quarter**, a one-line **summary** of the whole run,
+            and one row per **technology**.
+        """),
+        code("""
+            model = EcosystemModel(scenario, seed=SEED)
+            for quarter in range(scenario.steps):
+                model.step()
+
+            steps = model.step_table()
+            summary = model.summary()
+            technologies = model.technology_table()
+            print(f"{scenario.steps} quarters ({scenario.steps // 4} years): "
+                  f"{summary['disclosures']:,.0f} technologies disclosed, "
+                  f"{summary['deals']:,.0f} transferred to a user, "
+                  f"{summary['commercialisations']:,.0f} reached the market.")
+        """),
+        md("""
+            ## The network
+
+            Agents are connected by ties: research collaborations, licences, brokerage by
+            managers, and finance. The picture shows the governments, universities, managers
+            and investors, and the enterprises tied to them, at the end of the run (for
+            readability only part of the enterprises is drawn). Managers sit *between*
+            universities and enterprises: that is the brokerage the manager programme buys.
+        """),
+        code("""
+            from ecosim.network import NODE_KINDS
+
+            graph = model.network.graph
+            kind_of = {node: NODE_KINDS[model.network.layout.kind[node]] for node in graph.nodes}
+            counts = pd.Series(kind_of).value_counts().rename("agents")
+            print(f"{graph.number_of_nodes():,} agents, {graph.number_of_edges():,} ties, "
+                  f"density {nx.density(graph):.4f}")
+            counts.to_frame()
+        """),
+        code("""
+            colours = {"government": "#9467bd", "university": "#2ca02c", "enterprise": "#c7c7c7",
+                       "technology_manager": "#ff7f0e", "investor": "#d62728"}
+            core = [n for n in graph.nodes if kind_of[n] != "enterprise"]
+            rng = np.random.default_rng(SEED)
+            tied = sorted({m for n in core for m in graph.neighbors(n) if kind_of[m] == "enterprise"})
+            shown = core + list(rng.choice(tied, size=min(250, len(tied)), replace=False))
+            picture = graph.subgraph(shown)
+            position = nx.spring_layout(picture, seed=SEED, k=0.15)
+
+            fig, ax = plt.subplots(figsize=(9, 7), layout="constrained")
+            nx.draw_networkx_edges(picture, position, ax=ax, alpha=0.15, width=0.5)
+            for kind, colour in colours.items():
+                nodes = [n for n in picture.nodes if kind_of[n] == kind]
+                size = 15 if kind == "enterprise" else 60
+                nx.draw_networkx_nodes(picture, position, nodelist=nodes, node_color=colour,
+                                       node_size=size, ax=ax, label=kind.replace("_", " "))
+            ax.legend(loc="upper left", fontsize=8)
+            ax.set_title("The ecosystem's network at the end of the run (part of the enterprises)")
+            ax.set_axis_off()
+        """),
+        md("""
+            How the network changes: its **density** (share of possible ties that exist), the
+            managers' **betweenness** (how much of the shortest paths between others run
+            through managers — their brokerage), and the **triple-helix synergy** (how much
+            government, university and industry activity is coordinated rather than separate).
+        """),
+        code("""
+            measured = steps.dropna(subset=["network_density"])
+            fig, axes = plt.subplots(1, 3, figsize=(12, 3.5), layout="constrained")
+            for ax, column, label in zip(axes, ["network_density", "manager_betweenness", "triple_helix_synergy"],
+                                         ["network density", "managers' betweenness", "triple-helix synergy"]):
+                ax.plot(measured["year"] + (measured["quarter"] - 1) / 4, measured[column], marker=".")
+                ax.set_title(label)
+                ax.set_xlabel("simulated year")
+        """),
+        md("""
+            ## Activity over time
+
+            Disclosures, transfers ("deals") and market entries per simulated year. The first
+            years are a warm-up: technologies need several quarters to move through the gates.
+        """),
+        code("""
+            activity_figure(steps);
+        """),
+        md("""
+            ## Following technologies through the gates
+
+            Every technology has a record. Here are three of them from this run: one that
+            reached the market, one that failed for technical reasons and one that was shelved
+            because nobody funded its next step. `birth` and the other times are in quarters;
+            `value` is its true (hidden) value in M¥, `appraised` what people *thought* it was
+            worth.
+        """),
+        code("""
+            columns = ["owner_type", "field", "birth", "disclosure_trl", "trl", "status", "value", "appraised",
+                       "deal_mode", "deal_step", "market_step", "fail_gate", "fail_cause", "was_managed",
+                       "poc_funded"]
+            examples = pd.concat([
+                technologies[technologies["status"] == "market"].head(1),
+                technologies[(technologies["status"] == "failed") & (technologies["fail_cause"] == "technical")].head(1),
+                technologies[(technologies["status"] == "shelved") & (technologies["fail_cause"] == "funding")].head(1),
+            ])
+            examples[columns].T
+        """),
+        md("""
+            Where every technology of this run stands at the end:
+        """),
+        code("""
+            pd.crosstab(technologies["owner_type"], technologies["status"], margins=True, margins_name="total")
+        """),
+        md("""
+            ## Where and why they fail
+
+            Each bar is a gate; its height is the number of technologies whose journey ended
+            there, coloured by the cause. Technical failures are the floor no policy removes;
+            **funding** and **matching** failures are the ones policy can reduce.
+        """),
+        code("""
+            funnel_figure(summary);
+        """),
+        code("""
+            failures = pd.DataFrame([[summary[f"fail_{gate}_{cause}"] for cause in CAUSES] for gate in GATES],
+                                    index=list(GATES), columns=list(CAUSES))
+            failures["total"] = failures.sum(axis=1)
+            failures.loc["total"] = failures.sum()
+            failures.astype(int)
+        """),
+        code("""
+            share = failures.loc["total", list(CAUSES)] / failures.loc["total", "total"]
+            worst_gate = failures.drop(index="total")["total"].idxmax()
+            print(f"Of {failures.loc['total', 'total']:,.0f} technologies that failed, "
+                  f"{share['technical']:.0%} failed for technical reasons, {share['funding']:.0%} for lack of funding "
+                  f"and {share['matching']:.0%} for lack of a partner. Most were lost at {worst_gate}.")
+        """),
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# 4. Change a rule
+# --------------------------------------------------------------------------------------------
+
+def change_a_rule() -> list:
+    """Notebook 4: write a new enterprise adoption rule, register it, compare with the default."""
+    return [
+        md("""
+            # 4. Change a rule
+
+            Every decision an agent makes in ecosim is a **rule**: a small Python function looked
+            up by name. A scenario chooses which rule each kind of agent follows, and anyone can
+            add a rule without touching ecosim's code.
+
+            In this notebook we write a new rule for how **enterprises decide whether to adopt**
+            a technology, register it, run the baseline world with the default rule and with the
+            new one (same random numbers for both, so the comparison is fair), and compare.
+        """),
+        md(HOW_TO_RUN),
+        md("""
+            ## Settings
+
+            `REPLICATIONS` is how many independent histories are run for each rule. 5 keeps the
+            notebook to well under a minute; raise it to 30 or more before drawing conclusions.
+        """),
+        code("""
+            from pathlib import Path
+
+            SCENARIO = Path("..") / "scenarios" / "baseline.yaml"
+            REPLICATIONS = 5     # histories per rule; use 30+ for conclusions
+            FIRST_SEED = 1       # replication r uses seed FIRST_SEED + r, for both rules
+            NEW_RULE = "fit_first"
+        """),
+        code("""
+            import inspect
+
+            import numpy as np
+            import pandas as pd
+
+            from ecosim import analysis
+            from ecosim.model import simulate
+            from ecosim.rules import available_rules, default_rule, register, rule_doc
+            from ecosim.rules.adoption import AdoptionCandidates, value_hurdle
+            from ecosim.scenario import apply_overrides, load_scenario
+
+            pd.set_option("display.precision", 3)
+            %matplotlib inline
+        """),
+        md("""
+            ## The rules that exist
+
+            Six kinds of decision can be swapped. For each, the default and the alternatives
+            that come with ecosim:
+        """),
+        code("""
+            pd.DataFrame([
+                {"decision": kind, "rule": name, "default": name == default_rule(kind), "what it does": rule_doc(kind, name)}
+                for kind, names in available_rules().items() for name in names
+            ]).set_index(["decision", "rule"])
+        """),
+        md("""
+            ## What an adoption rule sees, and the default one
+
+            When a technology tries to pass a gate, ecosim lists every enterprise it can reach
+            (through its owner's ties, its manager's contacts and trading fairs). The adoption
+            rule receives those (technology, enterprise) pairs and returns, for each pair, how
+            *willing* the enterprise is, between 0 and 1. The fields it can read:
+        """),
+        code("""
+            print(inspect.getdoc(AdoptionCandidates))
+        """),
+        md("""
+            The default rule, `value_hurdle`: an enterprise is willing when the technology's
+            *appraised* value clears its profit hurdle.
+        """),
+        code("""
+            print(inspect.getsource(value_hurdle))
+        """),
+        md("""
+            ## Write a new rule
+
+            Our new rule, `fit_first`, says that enterprises adopt what fits their needs: the
+            better the technology matches what the enterprise is looking for, the more willing
+            it is — whatever the technology is thought to be worth. (Compare: the default
+            ignores fit in the decision and looks only at value.)
+
+            The `@register("adoption", NEW_RULE)` line is all it takes to make the rule
+            available under its name. Running the cell again replaces the earlier version, so
+            you can edit the rule and re-run.
+        """),
+        code("""
+            @register("adoption", NEW_RULE)
+            def fit_first(c: AdoptionCandidates) -> np.ndarray:
+                \"\"\"Willing in proportion to how well the technology fits the enterprise's need, ignoring its value.\"\"\"
+                return np.sqrt(np.clip(c.fit, 0.0, 1.0))
+        """),
+        md("""
+            Before running the world, try both rules on four made-up pairs: a cheap technology
+            that fits well, a cheap one that fits badly, a valuable one that fits well, and a
+            valuable one that fits badly.
+        """),
+        code("""
+            examples = AdoptionCandidates(
+                appraised_value=np.array([0.3, 0.3, 10.0, 10.0]),  # M¥
+                trl=np.array([4.0, 4.0, 4.0, 4.0]),
+                fit=np.array([0.9, 0.1, 0.9, 0.1]),
+                absorptive_capacity=np.array([0.4, 0.4, 0.4, 0.4]),
+                hurdle_log=np.zeros(4),
+                size=np.ones(4),
+            )
+            pd.DataFrame({
+                "appraised value (M¥)": examples.appraised_value, "fit": examples.fit,
+                "value_hurdle (default)": value_hurdle(examples), NEW_RULE: fit_first(examples),
+            })
+        """),
+        md("""
+            ## Run the world with each rule
+
+            The only change between the two worlds is the rule named in the scenario
+            (`rules.adoption`). Replication *r* uses the same seed under both rules ("common
+            random numbers"), so the same universities, enterprises and inventions appear in
+            both and the difference is due to the rule alone.
+        """),
+        code("""
+            baseline = load_scenario(SCENARIO)
+            worlds = {
+                "value_hurdle": baseline,
+                NEW_RULE: apply_overrides(baseline, {"rules.adoption": NEW_RULE}, source="notebook"),
+            }
+            rows = []
+            for label, scenario in worlds.items():
+                for replication in range(REPLICATIONS):
+                    seed = FIRST_SEED + replication
+                    result = simulate(scenario, seed=seed)
+                    rows.append({"scenario": label, "point": 0, "replication": replication, "seed": seed,
+                                 "status": "ok", **result.summary})
+            runs = pd.DataFrame(rows)
+            print(f"{len(runs)} runs finished")
+        """),
+        md("""
+            ## Compare
+
+            For each measure: the mean under the default rule, under the new rule, the change in
+            percent with its 95% interval, and a verdict. "better"/"worse" is only given when the
+            difference is clearly larger than the run-to-run noise (after correcting for testing
+            several measures at once); otherwise the verdict says no difference was detected.
+        """),
+        code("""
+            METRICS = ["conversion_university", "deals", "commercialisations", "welfare", "licensing_income",
+                       "fail_G1_matching", "fail_G2_matching"]
+            comparison = analysis.compare(runs, baseline="value_hurdle", metrics=METRICS)
+            comparison["measure"] = [analysis.metric_label(m) for m in comparison["metric"]]
+            comparison.set_index("measure")[["baseline_mean", "scenario_mean", "relative_change", "relative_low",
+                                            "relative_high", "verdict"]]
+        """),
+        md("""
+            Where the difference comes from: the change in the number of technologies lost at
+            each gate, for each cause (negative = fewer failures with the new rule).
+        """),
+        code("""
+            decomposition = analysis.failure_decomposition(runs, baseline="value_hurdle")
+            decomposition.pivot(index="gate", columns="cause", values="difference").round(1)
+        """),
+        md("""
+            ## What we learn
+
+            The sentence below is written from the table above, so it stays true when you change
+            the rule or the number of replications.
+        """),
+        code("""
+            row = comparison.set_index("metric")
+            def change(metric):
+                r = row.loc[metric]
+                return (f"{r['relative_change']:+.0f}% (95% interval {r['relative_low']:+.0f}% to "
+                        f"{r['relative_high']:+.0f}%; {r['verdict']})")
+            print(f"With enterprises following '{NEW_RULE}' instead of 'value_hurdle', over {REPLICATIONS} paired runs:")
+            print(f"  - transfers (deals) change by {change('deals')},")
+            print(f"  - market entries change by {change('commercialisations')},")
+            print(f"  - welfare changes by {change('welfare')}.")
+        """),
+        md("""
+            A rule that makes enterprises take *more* technologies need not make society better
+            off: adopting by fit alone brings more transfers, but enterprises then spend their
+            effort on technologies of lower value, so fewer reach the market and welfare can
+            fall. The conversion rate is a means, not the goal — which is why ecosim reports
+            welfare and market entries beside it. (Check the printed verdicts: with only a few
+            replications some differences may not be detectable yet.)
+
+            ## Use the rule outside this notebook
+
+            To use the rule from the command line or in a sweep run by several processes, put the
+            same function (with its `@register` line and imports) in a Python file, say
+            `my_rules.py`, and name it in the scenario (`rules_file: my_rules.py` and
+            `rules: {adoption: fit_first}`) or on the command line:
+
+            ```
+            ecosim run scenarios/baseline.yaml --rules my_rules.py --set rules.adoption=fit_first
+            ```
+        """),
+    ]
+
+
+NOTEBOOKS = {
+    "01_tour.ipynb": tour,
+    "04_change_a_rule.ipynb": change_a_rule,
+}
+
+
+def build(name: str) -> nbformat.NotebookNode:
+    """The notebook ``name`` as generated from this script (no outputs, fixed cell ids)."""
+    notebook = new_notebook(cells=NOTEBOOKS[name](), metadata={
+        "kernelspec": KERNEL,
+        "language_info": {"name": "python"},
+    })
+    stem = name.split("_")[0]
+    for number, cell in enumerate(notebook.cells):
+        cell["id"] = f"nb{stem}-{number:02d}"
+    nbformat.validate(notebook)
+    return notebook
+
+
+def render(notebook: nbformat.NotebookNode) -> str:
+    """The notebook's file text (what is stored)."""
+    return nbformat.writes(notebook) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write the notebooks, or with ``--check`` report the ones that differ from this script."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="only check that the stored notebooks are up to date")
+    args = parser.parse_args(argv)
+    stale = []
+    for name in NOTEBOOKS:
+        path = HERE / name
+        text = render(build(name))
+        if args.check:
+            if not path.exists() or path.read_text(encoding="utf-8") != text:
+                stale.append(name)
+        else:
+            path.write_text(text, encoding="utf-8")
+            print(f"wrote {path}")
+    if stale:
+        print(f"out of date (run python notebooks/build_notebooks.py): {', '.join(stale)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
