@@ -2,42 +2,53 @@
 SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
-# The first Python >= 3.12 we can find: pyenv's (via .python-version), then python3.13/3.12, then python3.
+# The first Python >= 3.12 we can find: pyenv's (it reads .python-version), python3.13, python3.12, python3.
 PYTHON ?= $(shell for p in "$$(pyenv which python 2>/dev/null)" python3.13 python3.12 python3 python; do \
-	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { command -v $$p; break; }; done)
-EXTRAS ?= test,viz
-STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
-comma := ,
+	[ -n "$$p" ] && command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null \
+	&& { command -v $$p; break; }; done)
 SCENARIO ?= scenarios/baseline.yaml
+SEED ?= 1
+PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
 
-.PHONY: run test test-all test-slow lint bench clean venv
+.PHONY: run test test-slow test-all lint bench notebooks viz clean
 
 $(BIN)/python:
-	@if [ -z "$(PYTHON)" ]; then echo "error: no Python >= 3.12 found (install python3.12 or use pyenv)" >&2; exit 2; fi
+	@if [ -z "$(PYTHON)" ]; then echo "error: no Python >= 3.12 found; install python3.12 (or pyenv install 3.12)" >&2; exit 2; fi
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# One stamp per set of extras, so that adding an extra re-installs.
 $(VENV)/.installed-%: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	$(BIN)/python -m pip install --quiet -e ".[$(subst -,$(comma),$*)]"
 	@touch $@
+comma := ,
 
-venv: $(STAMP)
+## run the baseline scenario: summary on screen, tables and figures in results/baseline/
+run: $(VENV)/.installed-test-viz
+	$(BIN)/ecosim run $(SCENARIO) --seed $(SEED) --out results/$(basename $(notdir $(SCENARIO))) --force
 
-run: $(STAMP)
-	$(BIN)/ecosim run $(SCENARIO)
+## the fast test suite (a few minutes)
+test: $(VENV)/.installed-test-viz
+	$(PYTEST) -m "not slow and not browser" -q
 
-test: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow and not browser" -q
+## the slow tests: statistical face validity, crash/resume, Dask, notebooks, the browser
+test-slow: $(VENV)/.installed-test-viz-browser-notebooks
+	$(PYTEST) -m "slow or browser" -q
 
-test-all: EXTRAS = test,viz,browser,notebooks
-test-all: $(STAMP)
-	$(BIN)/python -m pytest -q
+## everything CI runs
+test-all: test test-slow
 
-lint: $(STAMP)
+lint: $(VENV)/.installed-test-viz
 	$(BIN)/ruff check src tests
 
-bench: $(STAMP)
+bench: $(VENV)/.installed-test-viz
 	$(BIN)/ecosim bench
+
+notebooks: $(VENV)/.installed-test-viz-browser-notebooks
+	$(BIN)/jupyter lab notebooks/
+
+viz: $(VENV)/.installed-test-viz
+	$(BIN)/ecosim viz $(SCENARIO)
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .hypothesis
