@@ -115,7 +115,7 @@ def tour() -> list:
         code("""
             scenario = load_scenario(SCENARIO)
             world, policy = scenario.world, scenario.policy
-            pd.Series({
+            pd.Series(dtype=object, name="baseline", data={
                 "regions": world.regions,
                 "universities and institutes": world.regions * (world.universities_per_region + world.institutes_per_region),
                 "enterprises": world.regions * world.enterprises_per_region,
@@ -124,7 +124,7 @@ def tour() -> list:
                 "government budget per quarter (M¥)": scenario.budget.per_quarter,
                 "share of budget for proof of concept": scenario.budget.proof_of_concept,
                 "quarters simulated": scenario.steps,
-            }, name="baseline").to_frame()
+            }).to_frame()
         """),
         md("""
             ## Run it
@@ -193,11 +193,10 @@ def tour() -> list:
             government, university and industry activity is coordinated rather than separate).
         """),
         code("""
-            measured = steps.dropna(subset=["network_density"])
             fig, axes = plt.subplots(1, 3, figsize=(12, 3.5), layout="constrained")
             for ax, column, label in zip(axes, ["network_density", "manager_betweenness", "triple_helix_synergy"],
                                          ["network density", "managers' betweenness", "triple-helix synergy"]):
-                ax.plot(measured["year"] + (measured["quarter"] - 1) / 4, measured[column], marker=".")
+                ax.plot(steps["step"] / 4, steps[column])
                 ax.set_title(label)
                 ax.set_xlabel("simulated year")
         """),
@@ -228,7 +227,12 @@ def tour() -> list:
                 technologies[(technologies["status"] == "failed") & (technologies["fail_cause"] == "technical")].head(1),
                 technologies[(technologies["status"] == "shelved") & (technologies["fail_cause"] == "funding")].head(1),
             ])
-            examples[columns].T
+            field_names = list(scenario.fields)
+            readable = examples[columns].assign(
+                field=[field_names[f] for f in examples["field"]],
+                fail_gate=[GATES[g] if g >= 0 else "" for g in examples["fail_gate"]],
+            )
+            readable.T
         """),
         md("""
             Where every technology of this run stands at the end:
@@ -256,7 +260,7 @@ def tour() -> list:
         code("""
             share = failures.loc["total", list(CAUSES)] / failures.loc["total", "total"]
             worst_gate = failures.drop(index="total")["total"].idxmax()
-            print(f"Of {failures.loc['total', 'total']:,.0f} technologies that failed, "
+            print(f"Of {failures.loc['total', 'total']:,.0f} technologies that failed or were shelved, "
                   f"{share['technical']:.0%} failed for technical reasons, {share['funding']:.0%} for lack of funding "
                   f"and {share['matching']:.0%} for lack of a partner. Most were lost at {worst_gate}.")
         """),
@@ -285,14 +289,16 @@ def change_a_rule() -> list:
         md("""
             ## Settings
 
-            `REPLICATIONS` is how many independent histories are run for each rule. 5 keeps the
+            `REPLICATIONS` is how many independent histories are run for each rule. 6 keeps the
             notebook to well under a minute; raise it to 30 or more before drawing conclusions.
+            (Do not go below 6: with 5 or fewer pairs the rank test used for skewed measures such
+            as welfare can never report a difference, however large.)
         """),
         code("""
             from pathlib import Path
 
             SCENARIO = Path("..") / "scenarios" / "baseline.yaml"
-            REPLICATIONS = 5     # histories per rule; use 30+ for conclusions
+            REPLICATIONS = 6     # histories per rule; use 30+ for conclusions (at least 6)
             FIRST_SEED = 1       # replication r uses seed FIRST_SEED + r, for both rules
             NEW_RULE = "fit_first"
         """),
@@ -309,6 +315,7 @@ def change_a_rule() -> list:
             from ecosim.scenario import apply_overrides, load_scenario
 
             pd.set_option("display.precision", 3)
+            pd.set_option("display.max_colwidth", 120)
             %matplotlib inline
         """),
         md("""
@@ -414,9 +421,15 @@ def change_a_rule() -> list:
             METRICS = ["conversion_university", "deals", "commercialisations", "welfare", "licensing_income",
                        "fail_G1_matching", "fail_G2_matching"]
             comparison = analysis.compare(runs, baseline="value_hurdle", metrics=METRICS)
-            comparison["measure"] = [analysis.metric_label(m) for m in comparison["metric"]]
-            comparison.set_index("measure")[["baseline_mean", "scenario_mean", "relative_change", "relative_low",
-                                            "relative_high", "verdict"]]
+            pd.DataFrame({
+                "measure": [analysis.metric_label(m) for m in comparison["metric"]],
+                "default rule": comparison["baseline_mean"].round(3),
+                NEW_RULE: comparison["scenario_mean"].round(3),
+                "change %": comparison["relative_change"].round(1),
+                "95% interval": [f"{lo:+.1f} to {hi:+.1f}" for lo, hi in
+                                 zip(comparison["relative_low"], comparison["relative_high"])],
+                "verdict": comparison["verdict"],
+            }).set_index("measure")
         """),
         md("""
             Where the difference comes from: the change in the number of technologies lost at

@@ -1,0 +1,101 @@
+"""The policymakers' notebooks: stored clean, generated from their script, and run top to bottom.
+
+Executing them needs the ``notebooks`` extra (nbclient, nbformat, ipykernel with a kernel
+named ``python3``); the execution test is marked slow because the four together take a few
+minutes on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import os
+from pathlib import Path
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+
+NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+EXPECTED = ("01_tour.ipynb", "02_which_policy.ipynb", "03_combining_and_sensitivity.ipynb",
+            "04_change_a_rule.ipynb")
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+CELL_TIMEOUT_SECONDS = 600
+
+
+def _load_builder():
+    spec = importlib.util.spec_from_file_location("build_notebooks", NOTEBOOK_DIR / "build_notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_issue_notebook_is_in_the_notebooks_folder():
+    assert sorted(p.name for p in NOTEBOOKS) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_stored_without_outputs(path):
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [], f"{path.name}: a code cell has stored outputs"
+            assert cell.execution_count is None, f"{path.name}: a code cell has an execution count"
+    assert notebook.metadata["kernelspec"]["name"] == "python3"
+
+
+def test_stored_notebooks_are_what_the_build_script_writes():
+    builder = _load_builder()
+    for name in builder.NOTEBOOKS:
+        stored = (NOTEBOOK_DIR / name).read_text(encoding="utf-8")
+        assert stored == builder.render(builder.build(name)), (
+            f"{name} differs from notebooks/build_notebooks.py; run `python notebooks/build_notebooks.py`")
+
+
+def _private_names(source: str) -> list[str]:
+    """Private names a cell's code reaches for: ``from ecosim._x import``, ``import _y``, ``obj._z``."""
+    code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
+    found = []
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("ecosim"):
+            found += [node.module] if any(p.startswith("_") for p in node.module.split(".")) else []
+            found += [a.name for a in node.names if a.name.startswith("_")]
+        elif isinstance(node, ast.Import):
+            found += [a.name for a in node.names if any(p.startswith("_") for p in a.name.split("."))]
+        elif isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+            found.append(node.attr)
+    return found
+
+
+def test_private_name_check_catches_private_ecosim_use():
+    assert _private_names("from ecosim.rules.adoption import _logistic") == ["_logistic"]
+    assert _private_names("%matplotlib inline\nx = model._build_world") == ["_build_world"]
+    assert _private_names("from ecosim import analysis\nanalysis.compare(runs)") == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_cells_use_only_public_names(path):
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            assert _private_names(cell.source) == [], f"{path.name}, cell {cell.id}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_runs_top_to_bottom_without_an_error(path, tmp_path):
+    nbclient = pytest.importorskip("nbclient")
+    notebook = nbformat.read(path, as_version=4)
+    # Notebooks that write results do so under ECOSIM_NOTEBOOK_RESULTS (a temporary folder here).
+    os.environ["ECOSIM_NOTEBOOK_RESULTS"] = str(tmp_path)
+    try:
+        client = nbclient.NotebookClient(
+            notebook, kernel_name="python3", timeout=CELL_TIMEOUT_SECONDS,
+            resources={"metadata": {"path": str(NOTEBOOK_DIR)}},
+        )
+        client.execute()  # raises CellExecutionError naming the cell if any cell raises
+    finally:
+        os.environ.pop("ECOSIM_NOTEBOOK_RESULTS", None)
+    code_cells = [c for c in notebook.cells if c.cell_type == "code"]
+    assert all(c.execution_count is not None for c in code_cells)
+    assert not any(o.output_type == "error" for c in code_cells for o in c.outputs)
