@@ -557,25 +557,57 @@ def adjust_pvalues(p_values: Any, method: str = "holm") -> np.ndarray:
     return out
 
 
-def _pairs(base: pd.DataFrame, other: pd.DataFrame, metric: str) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Values of ``metric`` in two conditions, paired by replication when their seeds match."""
-    paired = False
+def _pairing(base: pd.DataFrame, other: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Row positions that pair two conditions' runs by replication, and whether they are paired.
+
+    Runs pair when both conditions have at least two common replication indices and every
+    common replication has the same seed in both (common random numbers). Otherwise every run
+    of each side is used, unpaired.
+    """
     if {"replication", "seed"} <= set(base.columns) and len(base) and len(other):
-        merged = base[["replication", "seed", metric]].merge(
-            other[["replication", "seed", metric]], on="replication", suffixes=("_b", "_s")
-        )
-        paired = len(merged) >= 2 and bool((merged["seed_b"] == merged["seed_s"]).all())
-        if paired:
-            keep = np.isfinite(merged[f"{metric}_b"].to_numpy(float)) & np.isfinite(
-                merged[f"{metric}_s"].to_numpy(float))
-            return (merged[f"{metric}_b"].to_numpy(float)[keep], merged[f"{metric}_s"].to_numpy(float)[keep], True)
-    return (_finite(base[metric]), _finite(other[metric]), False)
+        rb = pd.Index(base["replication"].to_numpy())
+        ro = pd.Index(other["replication"].to_numpy())
+        if rb.is_unique and ro.is_unique:
+            common = rb.intersection(ro)
+            ib, io = rb.get_indexer(common), ro.get_indexer(common)
+            seeds_match = np.array_equal(base["seed"].to_numpy()[ib], other["seed"].to_numpy()[io])
+            if len(common) >= 2 and seeds_match:
+                return (ib, io, True)
+    return (np.arange(len(base)), np.arange(len(other)), False)
 
 
-def _ratio_of_means(b: np.ndarray, s: np.ndarray, axis: int = -1) -> np.ndarray:
-    mb = np.mean(b, axis=axis)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.mean(s, axis=axis) / mb
+def _paired_values(
+    base: pd.DataFrame, other: pd.DataFrame, columns: Sequence[str], pairing: tuple[np.ndarray, np.ndarray, bool]
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Values of ``columns`` on each side, NaN rows dropped (jointly for paired data)."""
+    ib, io, paired = pairing
+    b = [base[c].to_numpy(float)[ib] for c in columns]
+    s = [other[c].to_numpy(float)[io] for c in columns]
+    if paired:
+        keep = np.logical_and.reduce([np.isfinite(a) for a in (*b, *s)])
+        return ([a[keep] for a in b], [a[keep] for a in s])
+    keep_b = np.logical_and.reduce([np.isfinite(a) for a in b])
+    keep_s = np.logical_and.reduce([np.isfinite(a) for a in s])
+    return ([a[keep_b] for a in b], [a[keep_s] for a in s])
+
+
+def _ratio_interval(
+    b: np.ndarray, s: np.ndarray, paired: bool, confidence: float, rng: np.random.Generator, n_resamples: int = 2000
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of mean(s) / mean(b), resampling pairs together if paired."""
+    if np.ptp(b) == 0 and np.ptp(s) == 0:
+        ratio = float(s.mean() / b.mean())
+        return (ratio, ratio)
+    idx_b = rng.integers(0, b.size, size=(n_resamples, b.size))
+    idx_s = idx_b if paired else rng.integers(0, s.size, size=(n_resamples, s.size))
+    mean_b = b[idx_b].mean(axis=1)
+    mean_s = s[idx_s].mean(axis=1)
+    usable = mean_b != 0
+    ratios = mean_s[usable] / mean_b[usable]
+    if ratios.size < n_resamples / 2:
+        return (math.nan, math.nan)
+    low, high = np.quantile(ratios, [(1 - confidence) / 2, (1 + confidence) / 2])
+    return (float(low), float(high))
 
 
 def compare_pair(
@@ -620,8 +652,7 @@ def compare_pair(
         return out
     if out["baseline_mean"] != 0:
         out["ratio"] = out["scenario_mean"] / out["baseline_mean"]
-        out["ratio_low"], out["ratio_high"] = bootstrap_interval(
-            [b, s], _ratio_of_means, confidence, generator, paired=paired, method="percentile")
+        out["ratio_low"], out["ratio_high"] = _ratio_interval(b, s, paired, confidence, generator)
     else:
         out.update(ratio=math.nan, ratio_low=math.nan, ratio_high=math.nan)
 
@@ -764,8 +795,10 @@ def compare(
     for name in names:
         if name == baseline:
             continue
+        pairing = _pairing(groups[baseline], groups[name])
+        paired = pairing[2]
         for metric in metrics:
-            b, s, paired = _pairs(groups[baseline], groups[name], metric)
+            (b,), (s,) = _paired_values(groups[baseline], groups[name], [metric], pairing)
             heavy = is_heavy_tailed(metric, heavy_tailed)
             result = compare_pair(b, s, paired, confidence, heavy, _rng(seed, name, metric))
             rows.append({"condition": name, "baseline": baseline, "metric": metric,
@@ -938,22 +971,11 @@ def cost_effectiveness(
     for name in names:
         if name == baseline:
             continue
+        pairing = _pairing(groups[baseline], groups[name])
+        paired = pairing[2]
         for outcome in outcomes:
-            base, other = groups[baseline], groups[name]
-            both = [outcome, cost]
-            paired = False
-            if {"replication", "seed"} <= set(table.columns):
-                merged = base[["replication", "seed", *both]].merge(
-                    other[["replication", "seed", *both]], on="replication", suffixes=("_b", "_s"))
-                paired = len(merged) >= 2 and bool((merged["seed_b"] == merged["seed_s"]).all())
-            if paired:
-                merged = merged.dropna(subset=[f"{c}_{k}" for c in both for k in "bs"])
-                arrays = [merged[f"{c}_{k}"].to_numpy(float) for k in "bs" for c in both]
-            else:
-                b = base[both].dropna()
-                s = other[both].dropna()
-                arrays = [b[outcome].to_numpy(float), b[cost].to_numpy(float),
-                          s[outcome].to_numpy(float), s[cost].to_numpy(float)]
+            b, s = _paired_values(groups[baseline], groups[name], [outcome, cost], pairing)
+            arrays = [*b, *s]
             rng = _rng(seed, name, outcome, "cost")
             row = _icer(arrays, paired, confidence, rng, n_resamples)
             rows.append({"condition": name, "baseline": baseline, "outcome": outcome, **row, "paired": paired})
@@ -1013,6 +1035,23 @@ def _salib_names(problem: Mapping[str, Any]) -> list[str]:
     if groups:
         return list(dict.fromkeys(groups))
     return list(problem["names"])
+
+
+def _infer_second_order(n_points: int, d: int) -> bool:
+    """Whether a Saltelli/Sobol sample of ``n_points`` rows over ``d`` inputs has the second-order
+    block: N(2D+2) rows with it, N(D+2) without, N a power of two (SALib's requirement)."""
+    def base_size(per: int) -> int:
+        return n_points // per if n_points % per == 0 else 0
+
+    with_second, without = base_size(2 * d + 2), base_size(d + 2)
+    power_of_two = [n > 0 and n & (n - 1) == 0 for n in (with_second, without)]
+    if power_of_two[0] != power_of_two[1]:
+        return power_of_two[0]
+    if bool(with_second) != bool(without):
+        return bool(with_second)
+    raise ValueError(
+        f"cannot tell whether the Sobol design ({n_points} points, {d} inputs) has second-order "
+        "terms; give calc_second_order")
 
 
 def design_outputs(runs: pd.DataFrame, metric: str) -> np.ndarray:
@@ -1081,7 +1120,7 @@ def sensitivity(
         if calc_second_order is None:
             calc_second_order = problem.get("calc_second_order")
         if calc_second_order is None:
-            calc_second_order = n_points % (2 * d + 2) == 0
+            calc_second_order = _infer_second_order(n_points, d)
         per = (2 * d + 2) if calc_second_order else (d + 2)
         if n_points % per:
             raise ValueError(f"a Sobol design over {d} inputs has a multiple of {per} points, not {n_points}")

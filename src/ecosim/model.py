@@ -42,6 +42,9 @@ from ecosim.agents.enterprise import do_own_rnd, propose_joint_rnd
 from ecosim.agents.university import do_research
 
 
+INDEPENDENT_SCOUTING_SAMPLE = 60  # disclosures an independent manager looks at per quarter
+
+
 @dataclass
 class ResearchGroups:
     """All research groups of all universities, as arrays (index = global group id)."""
@@ -243,10 +246,18 @@ class EcosystemModel(mesa.Model):
         self._pool_by_region = _group_rows(candidates, t.col("region")[candidates].astype(np.int64))
 
     def scouting_pool(self, employer: int, region: int) -> np.ndarray:
-        """Unmanaged university disclosures a manager may take: its employer's, or its region's."""
+        """Unmanaged university disclosures a manager sees this quarter.
+
+        A transfer-office manager sees all of its employer's; an independent manager sees a
+        random sample of :data:`INDEPENDENT_SCOUTING_SAMPLE` of its region's (nobody reads
+        every disclosure of a region, and the cost stays independent of the world's size).
+        """
         if employer >= 0:
             return self._pool_by_owner.get(employer, np.zeros(0, np.int64))
-        return self._pool_by_region.get(region, np.zeros(0, np.int64))
+        pool = self._pool_by_region.get(region, np.zeros(0, np.int64))
+        if pool.size <= INDEPENDENT_SCOUTING_SAMPLE:
+            return pool
+        return pool[np.sort(self.rng.choice(pool.size, INDEPENDENT_SCOUTING_SAMPLE, replace=False))]
 
     def _prepare_investment(self) -> None:
         fin = self.scenario.policy.finance
