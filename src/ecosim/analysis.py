@@ -617,6 +617,7 @@ def compare_pair(
     confidence: float = 0.95,
     heavy_tailed: bool = False,
     rng: np.random.Generator | int | None = 0,
+    n_resamples: int = 2000,
 ) -> dict[str, Any]:
     """Compare one metric between a baseline and a scenario.
 
@@ -652,7 +653,7 @@ def compare_pair(
         return out
     if out["baseline_mean"] != 0:
         out["ratio"] = out["scenario_mean"] / out["baseline_mean"]
-        out["ratio_low"], out["ratio_high"] = _ratio_interval(b, s, paired, confidence, generator)
+        out["ratio_low"], out["ratio_high"] = _ratio_interval(b, s, paired, confidence, generator, n_resamples)
     else:
         out.update(ratio=math.nan, ratio_low=math.nan, ratio_high=math.nan)
 
@@ -668,7 +669,7 @@ def compare_pair(
         out["effect_size"] = float(d.mean()) / sd
         if heavy_tailed:
             out["difference_low"], out["difference_high"] = studentized_bootstrap_interval(
-                d, confidence=confidence, rng=generator)
+                d, confidence=confidence, rng=generator, n_resamples=n_resamples)
             out["p_value"] = float(stats.wilcoxon(d).pvalue) if np.any(d != 0) else 1.0
         else:
             out["difference_low"], out["difference_high"] = t_interval(d, confidence)
@@ -686,7 +687,7 @@ def compare_pair(
     out["effect_size"] = out["difference"] / pooled * correction
     if heavy_tailed:
         out["difference_low"], out["difference_high"] = studentized_bootstrap_interval(
-            b, s, confidence=confidence, rng=generator)
+            b, s, confidence=confidence, rng=generator, n_resamples=n_resamples)
         out["p_value"] = float(stats.mannwhitneyu(s, b).pvalue)
     else:
         se = math.sqrt(vb / b.size + vs / s.size)
