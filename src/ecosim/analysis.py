@@ -1184,7 +1184,7 @@ def time_series_bands(
     Returns
     -------
     DataFrame
-        condition, step, metric, n, median, low, high, mean.
+        condition, step, metric, n, median, low, high, mean, cumulative.
     """
     table = ok_runs(steps)
     metrics = list(metrics) if metrics is not None else metric_columns(table)
@@ -1202,6 +1202,9 @@ def time_series_bands(
         out["high"] = grouped.quantile(high)
         out = out.reset_index()
         out.insert(2, "metric", metric)
-        frames.append(out[["condition", "step", "metric", "n", "median", "low", "high", "mean"]])
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=["condition", "step", "metric", "n", "median", "low", "high", "mean"])
+        out["cumulative"] = cumulative
+        frames.append(out[BAND_COLUMNS])
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=BAND_COLUMNS)
+
+
+BAND_COLUMNS = ["condition", "step", "metric", "n", "median", "low", "high", "mean", "cumulative"]

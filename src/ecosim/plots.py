@@ -1,0 +1,471 @@
+"""Figures from result tables: each function takes a DataFrame and returns a matplotlib Figure.
+
+The DataFrames are those of :mod:`ecosim.analysis` (or the runs/steps tables of
+:mod:`ecosim.store`), so a notebook draws exactly the figures of ``ecosim report``. Figures are
+built with :class:`matplotlib.figure.Figure` directly, not through ``pyplot``: nothing is shown,
+no global figure list grows, and they render with the Agg canvas (``fig.savefig``). In Jupyter a
+returned Figure displays itself.
+
+Every figure has a title, axis labels with units, and a legend where colours carry meaning,
+worded for a reader who is not a statistician.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from ecosim import analysis, plots
+>>> runs = pd.DataFrame({"scenario": ["baseline"] * 3 + ["poc_fund"] * 3, "point": 0,
+...     "replication": [0, 1, 2] * 2, "seed": [1, 2, 3] * 2, "status": "ok",
+...     "deals": [10.0, 12, 11, 14, 15, 15.5]})
+>>> fig = plots.forest_plot(analysis.compare(runs, "baseline", ["deals"]))
+>>> fig.axes[0].get_title()
+'Change against baseline, with 95% intervals'
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+from ecosim.analysis import (
+    GATE_NAMES,
+    conditions,
+    metric_axis_label,
+    metric_label,
+    metric_unit,
+    ok_runs,
+)
+from ecosim.scenario import CAUSES, GATES, OWNER_TYPES
+
+VERDICT_COLOURS = {
+    "better": "#1a9850",
+    "worse": "#d73027",
+    "higher": "#4575b4",
+    "lower": "#4575b4",
+    "no detectable difference": "#7f7f7f",
+    "not enough data": "#bdbdbd",
+}
+"""Colour of each verdict in the forest plot."""
+
+CAUSE_COLOURS = {"technical": "#8c6d31", "funding": "#e6550d", "matching": "#3182bd"}
+"""Colour of each failure cause."""
+
+_PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22",
+            "#17becf", "#aec7e8", "#ffbb78", "#98df8a"]
+
+
+def condition_colours(names: Sequence[str], baseline: str | None = None) -> dict[str, str]:
+    """A colour per condition, stable across figures; the baseline is grey."""
+    colours: dict[str, str] = {}
+    others = [n for n in names if n != baseline]
+    for i, name in enumerate(others):
+        colours[name] = _PALETTE[i % len(_PALETTE)]
+    if baseline is not None:
+        colours[baseline] = "#525252"
+    return colours
+
+
+def _figure(width: float, height: float) -> Figure:
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def _empty(title: str, message: str) -> Figure:
+    fig = _figure(6, 2.5)
+    ax = fig.subplots()
+    ax.set_title(title)
+    ax.text(0.5, 0.5, message, ha="center", va="center", wrap=True, transform=ax.transAxes)
+    ax.set_axis_off()
+    return fig
+
+
+def _grid(n: int, max_columns: int = 4) -> tuple[int, int]:
+    columns = min(n, max_columns)
+    return (math.ceil(n / columns), columns)
+
+
+def _error(mean: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Error-bar lengths from an interval; NaN intervals draw no bar."""
+    lower = np.where(np.isfinite(low), mean - low, 0.0)
+    upper = np.where(np.isfinite(high), high - mean, 0.0)
+    return np.vstack([np.clip(lower, 0, None), np.clip(upper, 0, None)])
+
+
+# ------------------------------------------------------------------ comparisons
+
+
+def forest_plot(comparison: pd.DataFrame, relative: bool = True, confidence: float = 0.95) -> Figure:
+    """Effect of each scenario on each metric against the baseline, with its interval.
+
+    Parameters
+    ----------
+    comparison : :func:`ecosim.analysis.compare` output
+    relative : plot the change in % of the baseline mean (comparable across metrics); with
+        ``False`` plot the difference in the metric's own unit (only for one metric)
+    confidence : the level of the intervals, for the title
+
+    Returns
+    -------
+    Figure
+        One row per scenario × metric, a dot at the estimate, a bar over the interval,
+        coloured by verdict; a vertical line marks no change.
+    """
+    title = f"Change against {_baseline_name(comparison)}, with {confidence:.0%} intervals"
+    if comparison.empty:
+        return _empty(title, "Nothing to compare: only one scenario has results.")
+    metrics = list(dict.fromkeys(comparison["metric"]))
+    if not relative and len(metrics) > 1:
+        raise ValueError("differences in metric units can only be drawn for one metric; use relative=True")
+    columns = ("relative_change", "relative_low", "relative_high") if relative else (
+        "difference", "difference_low", "difference_high")
+    table = comparison.reset_index(drop=True)
+    labels = [f"{c}: {metric_label(m)}" for c, m in zip(table["condition"], table["metric"], strict=True)]
+    label_width = 0.075 * max(len(label) for label in labels)
+    fig = _figure(5.5 + label_width, max(3.0, 0.32 * len(table) + 2.2))
+    ax = fig.subplots()
+    y = np.arange(len(table))[::-1]
+    estimate, low, high = (table[c].to_numpy(float) for c in columns)
+    for verdict_name, colour in VERDICT_COLOURS.items():
+        mask = (table["verdict"] == verdict_name).to_numpy()
+        if not mask.any():
+            continue
+        ax.errorbar(estimate[mask], y[mask], xerr=_error(estimate[mask], low[mask], high[mask]), fmt="o",
+                    color=colour, ecolor=colour, capsize=3, label=verdict_name)
+    ax.axvline(0.0, color="black", linewidth=0.8)
+    ax.set_yticks(y, labels)
+    if relative:
+        ax.set_xlabel("Change in the mean against the baseline (%)")
+    else:
+        ax.set_xlabel(f"Difference in {metric_label(metrics[0]).lower()} ({metric_unit(metrics[0])})")
+    ax.set_ylabel("Scenario: metric")
+    ax.set_title(title)
+    ax.set_ylim(-0.7, len(table) - 0.3)
+    fig.legend(title="Verdict (adjusted for multiple comparisons)", loc="outside lower center", fontsize="small",
+               ncols=4)
+    ax.grid(axis="x", alpha=0.3)
+    return fig
+
+
+def _baseline_name(comparison: pd.DataFrame) -> str:
+    if "baseline" in comparison.columns and len(comparison):
+        return str(comparison["baseline"].iloc[0])
+    return "baseline"
+
+
+def distribution_plot(runs: pd.DataFrame, metric: str, baseline: str | None = None) -> Figure:
+    """Distribution of one per-run metric in each scenario: a box (quartiles, median line) and
+    every replication as a dot.
+
+    Parameters
+    ----------
+    runs : runs table (failed runs are left out)
+    metric : metric column
+    baseline : condition drawn in grey
+    """
+    table = ok_runs(runs)
+    names = conditions(table)
+    title = f"{metric_label(metric)} per run, by scenario"
+    if metric not in table.columns:
+        raise KeyError(f"unknown metric {metric!r}")
+    fig = _figure(max(5.0, 1.1 * len(names) + 2), 4)
+    ax = fig.subplots()
+    colours = condition_colours(names, baseline)
+    data = [table.loc[table["condition"] == n, metric].dropna().to_numpy(float) for n in names]
+    drawn = [i for i, d in enumerate(data) if d.size]
+    if drawn:
+        ax.boxplot([data[i] for i in drawn], positions=[i + 1 for i in drawn], widths=0.5, showfliers=False,
+                   medianprops={"color": "black"})
+    rng = np.random.default_rng(0)  # jitter only; no meaning
+    for i, values in enumerate(data):
+        ax.scatter(i + 1 + rng.uniform(-0.15, 0.15, values.size), values, s=14, alpha=0.7, color=colours[names[i]],
+                   zorder=3)
+    ax.set_xticks(range(1, len(names) + 1), names, rotation=30 if len(names) > 4 else 0, ha="right"
+                  if len(names) > 4 else "center")
+    ax.set_xlabel("Scenario (each dot is one replication)")
+    ax.set_ylabel(metric_axis_label(metric))
+    ax.set_title(title)
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+def time_series_plot(bands: pd.DataFrame, metric: str, baseline: str | None = None,
+                     band_label: str = "5–95% of replications") -> Figure:
+    """Median over replications of a per-step metric, with a shaded band, for each scenario.
+
+    Parameters
+    ----------
+    bands : :func:`ecosim.analysis.time_series_bands` output
+    metric : one of its metrics
+    baseline : condition drawn in grey
+    band_label : what the band is, for the legend
+    """
+    table = bands[bands["metric"] == metric]
+    if table.empty:
+        raise KeyError(f"no time series for {metric!r}")
+    names = list(dict.fromkeys(table["condition"]))
+    colours = condition_colours(names, baseline)
+    fig = _figure(8, 4)
+    ax = fig.subplots()
+    for name in names:
+        part = table[table["condition"] == name].sort_values("step")
+        ax.plot(part["step"], part["median"], color=colours[name], label=name)
+        ax.fill_between(part["step"], part["low"], part["high"], color=colours[name], alpha=0.15, linewidth=0)
+    cumulative = bool(table["cumulative"].iloc[0]) if "cumulative" in table.columns else False
+    ax.set_xlabel("Quarter (model step)")
+    unit = metric_unit(metric)
+    if cumulative:
+        quantity = f"{metric_label(metric)}, running total"
+        unit = unit.replace(" per run", " so far")
+    else:
+        quantity = metric_label(metric)
+        unit = unit.replace(" per run", " per quarter")
+    ax.set_ylabel(f"{quantity} ({unit})")
+    ax.set_title(f"{quantity} over time\n(line: median; shaded: {band_label})")
+    ax.legend(title="Scenario", fontsize="small", loc="best")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+# ------------------------------------------------------------------ where the difference comes from
+
+
+def failure_plot(failures: pd.DataFrame) -> Figure:
+    """Failures per run at each gate, split by cause, one panel per scenario.
+
+    Parameters
+    ----------
+    failures : :func:`ecosim.analysis.failures_by_gate_cause` output
+    """
+    names = list(dict.fromkeys(failures["condition"]))
+    if not names:
+        return _empty("Failures by gate and cause", "No finished runs.")
+    rows, columns = _grid(len(names))
+    fig = _figure(3.2 * columns + 1, 3.2 * rows + 0.8)
+    axes = np.atleast_1d(fig.subplots(rows, columns, sharey=True, squeeze=False)).ravel()
+    x = np.arange(len(GATES))
+    for ax, name in zip(axes, names, strict=False):
+        part = failures[failures["condition"] == name].set_index(["gate", "cause"])["mean"]
+        bottom = np.zeros(len(GATES))
+        for cause in CAUSES:
+            values = np.array([part.get((g, cause), np.nan) for g in GATES], dtype=float)
+            values = np.nan_to_num(values)
+            ax.bar(x, values, bottom=bottom, color=CAUSE_COLOURS[cause], label=cause)
+            bottom += values
+        ax.set_xticks(x, GATES)
+        ax.set_title(name)
+        ax.set_xlabel("Gate")
+        ax.grid(axis="y", alpha=0.3)
+    for ax in axes[len(names):]:
+        ax.set_axis_off()
+    for ax in axes[::columns]:
+        ax.set_ylabel("Failures (technologies per run, mean)")
+    handles = [Patch(color=CAUSE_COLOURS[c], label=c) for c in CAUSES]
+    fig.legend(handles=handles, title="Cause of failure", loc="outside lower center", ncols=3)
+    fig.suptitle("Where technologies fail: failures by gate and cause\n" + "; ".join(
+        f"{g} {GATE_NAMES[g][3:]}" for g in GATES), fontsize="medium")
+    return fig
+
+
+def failure_change_plot(decomposition: pd.DataFrame) -> Figure:
+    """Change in failures per run by gate × cause against the baseline, one heat map per scenario.
+
+    Cells are annotated with the mean change and marked ``*`` when the interval excludes zero.
+    Blue is fewer failures than the baseline (good), red more.
+
+    Parameters
+    ----------
+    decomposition : :func:`ecosim.analysis.failure_decomposition` output
+    """
+    names = list(dict.fromkeys(decomposition["condition"]))
+    title = f"Change in failures against {_baseline_name(decomposition)}\n(the valley of death decomposition)"
+    if not names:
+        return _empty(title, "Nothing to compare: only one scenario has results.")
+    rows, columns = _grid(len(names), 3)
+    fig = _figure(3.6 * columns + 1.2, 3.0 * rows + 0.8)
+    axes = np.atleast_1d(fig.subplots(rows, columns, squeeze=False)).ravel()
+    limit = float(np.nanmax(np.abs(decomposition["difference"].to_numpy(float)))) if len(decomposition) else 1.0
+    limit = limit if limit > 0 and math.isfinite(limit) else 1.0
+    image = None
+    for ax, name in zip(axes, names, strict=False):
+        part = decomposition[decomposition["condition"] == name].set_index(["gate", "cause"])
+        grid = np.array([[part["difference"].get((g, c), np.nan) for c in CAUSES] for g in GATES], dtype=float)
+        image = ax.imshow(grid, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
+        for i, g in enumerate(GATES):
+            for j, c in enumerate(CAUSES):
+                if (g, c) not in part.index or not math.isfinite(grid[i, j]):
+                    continue
+                low, high = part.loc[(g, c), "difference_low"], part.loc[(g, c), "difference_high"]
+                clear = math.isfinite(low) and math.isfinite(high) and (low > 0 or high < 0)
+                dark = abs(grid[i, j]) > 0.6 * limit
+                ax.text(j, i, f"{grid[i, j]:+.1f}{'*' if clear else ''}", ha="center", va="center", fontsize="small",
+                        color="white" if dark else "black")
+        ax.set_xticks(range(len(CAUSES)), CAUSES)
+        ax.set_yticks(range(len(GATES)), GATES)
+        ax.set_xlabel("Cause of failure")
+        ax.set_ylabel("Gate")
+        ax.set_title(name)
+    for ax in axes[len(names):]:
+        ax.set_axis_off()
+    if image is not None:
+        fig.colorbar(image, ax=list(axes[: len(names)]), label="Change in failures (technologies per run)",
+                     shrink=0.8)
+    fig.suptitle(title + "\nblue: fewer failures, red: more; * the 95% interval excludes no change",
+                 fontsize="medium")
+    return fig
+
+
+def funnel_plot(funnel: pd.DataFrame, baseline: str | None = None) -> Figure:
+    """The conversion funnel: mean count per run at each stage for each scenario, with intervals;
+    one panel per stage, each on its own scale, labelled with the share of disclosures.
+
+    Parameters
+    ----------
+    funnel : :func:`ecosim.analysis.conversion_funnel` output
+    baseline : condition drawn in grey
+    """
+    stages = list(dict.fromkeys(funnel["stage"]))
+    names = list(dict.fromkeys(funnel["condition"]))
+    if not stages:
+        return _empty("Conversion funnel", "No finished runs.")
+    colours = condition_colours(names, baseline)
+    fig = _figure(3.3 * len(stages) + 0.5, max(3.0, 0.4 * len(names) + 1.8))
+    axes = np.atleast_1d(fig.subplots(1, len(stages), sharey=True, squeeze=False)).ravel()
+    y = np.arange(len(names))[::-1]
+    for ax, stage in zip(axes, stages, strict=True):
+        part = funnel[funnel["stage"] == stage].set_index("condition").reindex(names)
+        mean = part["mean"].to_numpy(float)
+        ax.barh(y, np.nan_to_num(mean), xerr=_error(mean, part["low"].to_numpy(float), part["high"].to_numpy(float)),
+                color=[colours[n] for n in names], capsize=3)
+        high = part["high"].to_numpy(float)
+        for yi, m, top, share in zip(y, mean, high, part["share_of_first"].to_numpy(float), strict=True):
+            if math.isfinite(m) and stage != stages[0]:
+                ax.text(max(m, top) if math.isfinite(top) else m, yi + 0.3, f" {share:.1%}", va="center",
+                        fontsize="small")
+        ax.margins(x=0.2)
+        ax.set_title(metric_label(stage))
+        ax.set_xlabel(f"{metric_unit(stage).capitalize()}, mean")
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].set_yticks(y, names)
+    axes[0].set_ylabel("Scenario")
+    fig.suptitle(f"Conversion funnel: from disclosure to market\n(labels: share of {metric_label(stages[0]).lower()};"
+                 " bars: 95% intervals)", fontsize="medium")
+    return fig
+
+
+def conversion_by_owner_plot(conversion: pd.DataFrame, baseline: str | None = None) -> Figure:
+    """Conversion rate by owner type (university, joint, enterprise) for each scenario.
+
+    Parameters
+    ----------
+    conversion : :func:`ecosim.analysis.conversion_by_owner` output
+    baseline : condition drawn in grey
+    """
+    names = list(dict.fromkeys(conversion["condition"]))
+    if not names:
+        return _empty("Conversion by owner type", "No finished runs.")
+    colours = condition_colours(names, baseline)
+    fig = _figure(max(6.0, 1.2 * len(names) + 4), 4)
+    ax = fig.subplots()
+    width = 0.8 / len(names)
+    x = np.arange(len(OWNER_TYPES))
+    for i, name in enumerate(names):
+        part = conversion[conversion["condition"] == name].set_index("owner").reindex(list(OWNER_TYPES))
+        mean = 100 * part["mean"].to_numpy(float)
+        err = _error(mean, 100 * part["low"].to_numpy(float), 100 * part["high"].to_numpy(float))
+        ax.bar(x - 0.4 + width * (i + 0.5), np.nan_to_num(mean), width, yerr=err, capsize=2, color=colours[name],
+               label=name)
+    ax.set_xticks(x, ["university alone", "joint with an enterprise", "enterprise's own"])
+    ax.set_xlabel("Who owns the technology at disclosure")
+    ax.set_ylabel("Conversion rate (% of technologies transferred or used)")
+    ax.set_title("Conversion by owner type (bars: 95% intervals)")
+    ax.legend(title="Scenario", fontsize="small")
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+def cost_effectiveness_plot(effectiveness: pd.DataFrame, outcome: str = "welfare") -> Figure:
+    """The cost-effectiveness plane: extra public money (x) against extra outcome (y) for each
+    scenario, with intervals in both directions.
+
+    Parameters
+    ----------
+    effectiveness : :func:`ecosim.analysis.cost_effectiveness` output
+    outcome : which outcome to draw
+    """
+    table = effectiveness[effectiveness["outcome"] == outcome]
+    title = f"Cost-effectiveness against {_baseline_name(effectiveness)}: {metric_label(outcome).lower()}"
+    if table.empty:
+        return _empty(title, "Nothing to compare: only one scenario has results.")
+    names = list(table["condition"])
+    colours = condition_colours(names)
+    fig = _figure(7, 4.5)
+    ax = fig.subplots()
+    for _, row in table.iterrows():
+        x, y = row["extra_cost"], row["extra_outcome"]
+        ax.errorbar(
+            [x], [y],
+            xerr=_error(np.array([x]), np.array([row["extra_cost_low"]]), np.array([row["extra_cost_high"]])),
+            yerr=_error(np.array([y]), np.array([row["extra_outcome_low"]]), np.array([row["extra_outcome_high"]])),
+            fmt="o", color=colours[row["condition"]], capsize=3, label=row["condition"])
+        per_unit = row["per_unit_cost"]
+        if math.isfinite(per_unit):
+            ax.annotate(f"{per_unit:.3g} per M¥", (x, y), textcoords="offset points", xytext=(6, 6),
+                        fontsize="small")
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_xlabel("Extra public money spent per run (M¥)")
+    ax.set_ylabel(f"Extra {metric_label(outcome).lower()} per run ({metric_unit(outcome)})")
+    ax.set_title(title)
+    ax.legend(title="Scenario", fontsize="small")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+# ------------------------------------------------------------------ sensitivity
+
+
+def sensitivity_plot(indices: pd.DataFrame, metric: str) -> Figure:
+    """Global sensitivity of one output to each varied parameter.
+
+    Sobol indices: first-order (the parameter alone) and total (with its interactions) as bars
+    with intervals. Morris: mean absolute elementary effect μ* with its interval.
+
+    Parameters
+    ----------
+    indices : :func:`ecosim.analysis.sensitivity` output
+    metric : the output metric
+    """
+    table = indices[indices["metric"] == metric]
+    title = f"Sensitivity of {metric_label(metric).lower()} to the varied parameters"
+    if table.empty:
+        raise KeyError(f"no sensitivity indices for {metric!r}")
+    if table["note"].astype(bool).all():
+        return _empty(title, f"No indices: {table['note'].iloc[0]}.")
+    table = table[~table["note"].astype(bool)]
+    params = list(table["parameter"])
+    fig = _figure(8, max(2.5, 0.45 * len(params) + 1.5))
+    ax = fig.subplots()
+    y = np.arange(len(params))[::-1]
+    if "S1" in table.columns:
+        for column, offset, colour, label in (("S1", 0.18, "#3182bd", "first-order (alone)"),
+                                              ("ST", -0.18, "#e6550d", "total (with interactions)")):
+            value = table[column].to_numpy(float)
+            ax.barh(y + offset, value, 0.36, color=colour, label=label,
+                    xerr=_error(value, table[f"{column}_low"].to_numpy(float), table[f"{column}_high"].to_numpy(float)),
+                    capsize=2)
+        ax.set_xlabel("Sobol index (share of the output's variance, 0–1)")
+        ax.legend(fontsize="small")
+    else:
+        value = table["mu_star"].to_numpy(float)
+        ax.barh(y, value, 0.6, color="#3182bd",
+                xerr=_error(value, table["mu_star_low"].to_numpy(float), table["mu_star_high"].to_numpy(float)),
+                capsize=2)
+        ax.set_xlabel(f"Morris μ*: mean absolute effect of a parameter step ({metric_unit(metric)})")
+    ax.set_yticks(y, params)
+    ax.set_ylabel("Varied parameter")
+    ax.set_title(title + " (bars: 95% intervals)")
+    ax.grid(axis="x", alpha=0.3)
+    return fig
