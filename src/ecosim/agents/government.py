@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from ecosim.model import EcosystemModel
 
 
-FAIR_TIE_MIN_FIT = 0.5  # a fair contact becomes a tie only when the technology fits its need
+FAIR_TIE_MIN_FIT = 0.7  # a fair contact becomes a tie only when the technology fits its need well
 
 
 class Government(FixedAgent):
