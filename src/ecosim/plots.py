@@ -410,10 +410,10 @@ def cost_effectiveness_plot(effectiveness: pd.DataFrame, outcome: str = "welfare
             xerr=_error(np.array([x]), np.array([row["extra_cost_low"]]), np.array([row["extra_cost_high"]])),
             yerr=_error(np.array([y]), np.array([row["extra_outcome_low"]]), np.array([row["extra_outcome_high"]])),
             fmt="o", color=colours[row["condition"]], capsize=3, label=row["condition"])
-        per_unit = row["per_unit_cost"]
-        if math.isfinite(per_unit):
-            ax.annotate(f"{per_unit:.3g} per M¥", (x, y), textcoords="offset points", xytext=(6, 6),
-                        fontsize="small")
+        per_unit, low = row["per_unit_cost"], row["per_unit_low"]
+        text = (f"{per_unit:.3g} per extra M¥" if math.isfinite(per_unit) and math.isfinite(low)
+                else "spending unchanged: no ratio")
+        ax.annotate(text, (x, y), textcoords="offset points", xytext=(6, 6), fontsize="small")
     ax.axhline(0, color="black", linewidth=0.8)
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_xlabel("Extra public money spent per run (M¥)")

@@ -1,0 +1,113 @@
+"""Every figure of ecosim.plots, drawn from a small real sweep of the model."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from matplotlib.figure import Figure
+
+from analysis_data import small_sweep
+from ecosim import analysis, plots
+
+
+@pytest.fixture(scope="module")
+def sweep():
+    return small_sweep()
+
+
+def assert_readable(fig: Figure) -> None:
+    """A title (axes or figure), labelled axes on every drawn panel, and it renders to PNG."""
+    assert isinstance(fig, Figure)
+    drawn = [ax for ax in fig.axes if ax.axison and ax.get_label() != "<colorbar>"]
+    titles = [ax.get_title() for ax in fig.axes] + [fig._suptitle.get_text() if fig._suptitle else ""]
+    assert any(t.strip() for t in titles), "figure has no title"
+    for ax in drawn:
+        assert ax.get_xlabel() or ax.get_xticklabels(), "an axis has no x label"
+        has_y = ax.get_ylabel() or any(other.get_ylabel() for other in drawn if other is not ax)
+        assert has_y, "no y label on the figure"
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=50)
+    assert buffer.getvalue()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_forest_plot_shows_every_comparison_with_its_interval(sweep):
+    runs, _ = sweep
+    comparison = analysis.compare(runs, "baseline", ["deals", "publications", "failed"])
+    fig = plots.forest_plot(comparison)
+    assert_readable(fig)
+    assert len(fig.axes[0].get_yticklabels()) == 3
+    assert "%" in fig.axes[0].get_xlabel()
+    one = plots.forest_plot(comparison[comparison["metric"] == "deals"], relative=False)
+    assert "technologies per run" in one.axes[0].get_xlabel()
+    with pytest.raises(ValueError):
+        plots.forest_plot(comparison, relative=False)
+
+
+def test_distribution_plot_has_a_dot_per_replication(sweep):
+    runs, _ = sweep
+    fig = plots.distribution_plot(runs, "deals", baseline="baseline")
+    assert_readable(fig)
+    dots = sum(len(c.get_offsets()) for c in fig.axes[0].collections)
+    assert dots == len(runs)
+    assert "technologies per run" in fig.axes[0].get_ylabel()
+
+
+@pytest.mark.parametrize("cumulative", [False, True])
+def test_time_series_plot_draws_a_median_line_per_scenario(sweep, cumulative):
+    _, steps = sweep
+    bands = analysis.time_series_bands(steps, ["deals"], cumulative=cumulative)
+    fig = plots.time_series_plot(bands, "deals", baseline="baseline")
+    assert_readable(fig)
+    assert len(fig.axes[0].get_lines()) == 2
+    assert ("running total" in fig.axes[0].get_ylabel()) == cumulative
+
+
+def test_failure_plots_cover_every_gate_and_cause(sweep):
+    runs, _ = sweep
+    fig = plots.failure_plot(analysis.failures_by_gate_cause(runs))
+    assert_readable(fig)
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["G1", "G2", "G3", "G4"]
+    change = plots.failure_change_plot(analysis.failure_decomposition(runs, "baseline"))
+    assert_readable(change)
+    assert len(change.axes[0].texts) == 12
+
+
+def test_funnel_and_conversion_by_owner_plots(sweep):
+    runs, _ = sweep
+    assert_readable(plots.funnel_plot(analysis.conversion_funnel(runs), "baseline"))
+    fig = plots.conversion_by_owner_plot(analysis.conversion_by_owner(runs), "baseline")
+    assert_readable(fig)
+    assert "%" in fig.axes[0].get_ylabel()
+
+
+def test_cost_effectiveness_plot_places_each_scenario_on_the_plane(sweep):
+    runs, _ = sweep
+    effectiveness = analysis.cost_effectiveness(runs, "baseline", ["welfare", "deals"])
+    fig = plots.cost_effectiveness_plot(effectiveness, "deals")
+    assert_readable(fig)
+    assert "M¥" in fig.axes[0].get_xlabel()
+
+
+def test_sensitivity_plot_for_sobol_and_morris_indices():
+    import numpy as np
+    import pandas as pd
+
+    sobol = pd.DataFrame({"metric": "deals", "parameter": ["policy.a", "policy.b"], "S1": [0.6, 0.1],
+                          "S1_low": [0.5, 0.0], "S1_high": [0.7, 0.2], "ST": [0.8, 0.3], "ST_low": [0.7, 0.2],
+                          "ST_high": [0.9, 0.4], "note": ""})
+    fig = plots.sensitivity_plot(sobol, "deals")
+    assert_readable(fig)
+    assert "Sobol" in fig.axes[0].get_xlabel()
+    morris = pd.DataFrame({"metric": "deals", "parameter": ["policy.a"], "mu_star": [2.0], "mu_star_low": [1.5],
+                           "mu_star_high": [2.5], "mu": [2.0], "sigma": [0.1], "note": ""})
+    assert "μ*" in plots.sensitivity_plot(morris, "deals").axes[0].get_xlabel()
+    constant = sobol.assign(S1=np.nan, note="constant over the design")
+    assert_readable(plots.sensitivity_plot(constant, "deals"))
+
+
+def test_figures_with_nothing_to_compare_say_so(sweep):
+    runs, _ = sweep
+    only_baseline = runs[runs["scenario"] == "baseline"]
+    fig = plots.forest_plot(analysis.compare(only_baseline, "baseline", ["deals"]))
+    assert "only one scenario" in fig.axes[0].texts[0].get_text()
