@@ -1,0 +1,185 @@
+"""``ecosim compare`` and ``ecosim report``: outputs, bad input, partial sweeps, and end to end.
+
+Most tests read a small real sweep (tests/analysis_data.py) through a stand-in for
+``ecosim.store`` that serves those tables, so that the commands' own checks are tested apart
+from the store; the end-to-end test runs a real experiment with ``ecosim sweep``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis_data import small_sweep
+from ecosim.cli import main
+from ecosim.errors import InputError
+
+
+def fake_store(tables: dict[str, tuple[pd.DataFrame, pd.DataFrame, dict]]) -> types.ModuleType:
+    """A module with the store's three loaders, serving in-memory tables by directory."""
+    module = types.ModuleType("ecosim.store")
+
+    def lookup(results_dir):
+        key = str(Path(results_dir))
+        if key not in tables:
+            raise FileNotFoundError(f"{key}: no index.json")
+        return tables[key]
+
+    module.load_runs = lambda d: lookup(d)[0].copy()
+    module.load_steps = lambda d: lookup(d)[1].copy()
+    module.load_index = lambda d: json.loads(json.dumps(lookup(d)[2]))
+    return module
+
+
+@pytest.fixture
+def results(tmp_path, monkeypatch):
+    """A results directory of the small sweep (4 replications x 2 scenarios, all finished)."""
+    runs, steps = small_sweep()
+    directory = tmp_path / "results"
+    directory.mkdir()
+    index = {"experiment": "tiny_managers", "design": "scenarios", "root_seed": 7, "replications": 4, "steps": 8,
+             "ecosim_version": "0.1.0", "runs": [{"run_id": r} for r in runs["run_id"]]}
+    tables = {str(directory): (runs, steps, index)}
+    monkeypatch.setitem(sys.modules, "ecosim.store", fake_store(tables))
+    return directory, tables
+
+
+def run_cli(*args: str) -> int:
+    return main([str(a) for a in args])
+
+
+def listing(directory: Path) -> set[str]:
+    return {str(p.relative_to(directory)) for p in directory.rglob("*")}
+
+
+def test_compare_prints_the_table_and_writes_csv_and_parquet(results, capsys):
+    directory, _ = results
+    assert run_cli("compare", directory, "--metric", "deals", "--metric", "publications") == 0
+    out = capsys.readouterr().out
+    assert "more_managers" in out and "deals" in out and "common random numbers" in out
+    table = pd.read_parquet(directory / "comparison.parquet")
+    assert list(table["metric"]) == ["deals", "publications"]
+    assert set(table["verdict"]) <= {"better", "worse", "no detectable difference", "higher", "lower"}
+    csv = pd.read_csv(directory / "comparison.csv")
+    assert len(csv) == 2 and "p_adjusted" in csv.columns
+
+
+def test_compare_writes_into_out_directory(results, tmp_path):
+    directory, _ = results
+    out = tmp_path / "elsewhere"
+    assert run_cli("compare", directory, "--out", out) == 0
+    assert {"comparison.csv", "comparison.parquet"} <= listing(out)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--baseline", "basline"], "unknown baseline 'basline'; the scenarios are: baseline, more_managers. "
+                                    "Did you mean baseline?"),
+        (["--metric", "deal"], "unknown metric 'deal'. Did you mean deals"),
+    ],
+)
+def test_compare_rejects_unknown_names_with_exit_2_and_writes_nothing(results, capsys, args, message):
+    directory, _ = results
+    before = listing(directory)
+    assert run_cli("compare", directory, *args) == 2
+    assert message in capsys.readouterr().err
+    assert listing(directory) == before
+
+
+def test_commands_reject_a_directory_without_results(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ecosim.store", fake_store({}))
+    assert run_cli("compare", tmp_path) == 2
+    assert "not an ecosim results directory" in capsys.readouterr().err
+    assert run_cli("report", tmp_path / "missing") == 2
+    assert "no such results directory" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_too_few_replications_for_an_interval_is_bad_input(results, capsys):
+    directory, tables = results
+    runs, steps, index = tables[str(directory)]
+    tables[str(directory)] = (runs[runs["replication"] == 0], steps, index)
+    assert run_cli("compare", directory) == 2
+    err = capsys.readouterr().err
+    assert "too few finished replications" in err and "baseline (1)" in err
+    assert run_cli("report", directory) == 2
+    assert not (directory / "report.html").exists()
+
+
+def test_partly_failed_sweep_is_reported_on_what_is_there(results, capsys):
+    directory, tables = results
+    runs, steps, index = tables[str(directory)]
+    runs = runs.copy()
+    runs.loc[runs.index[-1], "status"] = "failed"
+    index = {**index, "runs": index["runs"] + [{"run_id": "not-yet"}] * 2}
+    tables[str(directory)] = (runs, steps, index)
+    assert run_cli("compare", directory, "--metric", "deals") == 0
+    out = capsys.readouterr().out
+    assert "7 of 10 planned runs" not in out  # the failed run counts as finished, not as missing
+    assert "8 of 10 planned runs have finished" in out and "1 of 8 runs failed" in out
+    table = pd.read_csv(directory / "comparison.csv")
+    assert table.loc[0, "n"] == 3
+    assert run_cli("report", directory) == 0
+    html = (directory / "report.html").read_text()
+    assert "8 of 10 planned runs have finished" in html
+
+
+def test_report_writes_self_contained_html_and_markdown(results, capsys):
+    directory, _ = results
+    assert run_cli("report", directory) == 0
+    html = (directory / "report.html").read_text()
+    for heading in ("What was run", "Which policy works", "Over time", "valley of death", "conversion funnel",
+                    "Cost-effectiveness"):
+        assert heading in html
+    assert "tiny_managers" in html and "1001, 1002, 1003, 1004" in html
+    assert html.count("data:image/png;base64,") >= 10
+    assert "src='http" not in html and 'src="http' not in html and "<script" not in html
+    markdown = (directory / "report.md").read_text()
+    assert "| more_managers | deals |" in markdown
+    for image in (directory / "report_figures").iterdir():
+        assert f"report_figures/{image.name}" in markdown
+    assert not [p for p in directory.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_report_out_must_be_an_html_file(results, capsys, tmp_path):
+    directory, _ = results
+    assert run_cli("report", directory, "--out", tmp_path / "report.pdf") == 2
+    assert "must end in .html" in capsys.readouterr().err
+    target = tmp_path / "sub" / "policies.html"
+    assert run_cli("report", directory, "--out", target) == 0
+    assert target.exists() and target.with_suffix(".md").exists()
+
+
+def test_report_of_a_sensitivity_design_shows_indices():
+    import numpy as np
+    from SALib.sample import sobol as sobol_sample
+
+    from ecosim.report import Results, build_sections
+
+    names = ["policy.a", "policy.b"]
+    problem = {"num_vars": 2, "names": names, "bounds": [[0, 1], [0, 1]], "calc_second_order": False}
+    x = sobol_sample.sample(problem, 64, calc_second_order=False, seed=3)
+    runs = pd.DataFrame(x, columns=names).assign(
+        run_id=lambda f: [f"p{i}" for i in range(len(f))], scenario="base", point=range(len(x)), replication=0,
+        seed=5, status="ok", deals=3 * x[:, 0] + 0.5 * x[:, 1] ** 2)
+    results = Results(Path("sweep"), runs, pd.DataFrame(), {"design": "sobol", "problem": problem})
+    sections = build_sections(results)
+    sensitivity = next(s for s in sections if s.title == "Global sensitivity")
+    indices = sensitivity.table.set_index("parameter")
+    assert float(indices.loc["policy.a", "ST"]) > float(indices.loc["policy.b", "ST"])
+    assert len(sensitivity.figures) == 1 and np.isfinite(float(indices.loc["policy.a", "S1"]))
+
+
+def test_report_rejects_unknown_names_before_writing(results):
+    from ecosim.report import load_results, write_report
+
+    directory, _ = results
+    with pytest.raises(InputError, match="unknown metric 'welfair'. Did you mean welfare"):
+        write_report(load_results(directory), metrics=["welfair"])
+    assert not (directory / "report.html").exists()
