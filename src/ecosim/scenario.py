@@ -441,7 +441,7 @@ def format_validation_error(error: ValidationError, model: type[BaseModel], sour
             known = list(holder.model_fields) if holder else []
             close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.5)
             hint = f"; did you mean '{close[0]}'?" if close else ""
-            valid = f" Valid keys here: {', '.join(known)}." if known and not close else ""
+            valid = f"; valid keys here: {', '.join(known)}." if known and not close else ""
             lines.append(f"{key}: unknown key{hint}{valid}")
         else:
             msg = item["msg"]
