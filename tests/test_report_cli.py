@@ -183,3 +183,21 @@ def test_report_rejects_unknown_names_before_writing(results):
     with pytest.raises(InputError, match="unknown metric 'welfair'. Did you mean welfare"):
         write_report(load_results(directory), metrics=["welfair"])
     assert not (directory / "report.html").exists()
+
+
+def test_a_large_comparison_is_split_into_readable_forest_plots():
+    import numpy as np
+
+    from ecosim import analysis
+    from ecosim.report import FOREST_ROWS_PER_FIGURE, _forest_figures
+
+    rng = np.random.default_rng(0)
+    names = ["baseline", *[f"policy_{i}" for i in range(7)]]
+    metrics = [f"fail_G{g}_{c}" for g in range(1, 5) for c in ("technical", "funding", "matching")]
+    rows = [{"scenario": n, "point": 0, "replication": r, "seed": r, "status": "ok",
+             **{m: rng.normal(10, 1) for m in metrics}} for n in names for r in range(4)]
+    comparison = analysis.compare(pd.DataFrame(rows), "baseline", metrics)
+    figures = _forest_figures(comparison)
+    shown = [len(fig.axes[0].get_yticklabels()) for _, _, fig in figures]
+    assert sum(shown) == len(comparison) == 84
+    assert max(shown) <= FOREST_ROWS_PER_FIGURE and len(figures) == 3

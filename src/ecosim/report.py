@@ -351,8 +351,7 @@ def build_sections(
              + ("Replications are paired by seed (common random numbers)." if paired else
                 "<b>Scenarios do not share replication seeds, so unpaired tests were used.</b>"), *summary],
             readable_comparison(comparison),
-            [("forest", "Effect of each scenario on each metric, in % of the baseline, with 95% intervals.",
-              plots.forest_plot(comparison))]))
+            _forest_figures(comparison)))
     figures = []
     for metric in [m for m in REPORT_DISTRIBUTION_METRICS if m in ok.columns]:
         figures.append((f"distribution_{metric}", f"{analysis.metric_label(metric)}: one dot per replication.",
@@ -432,6 +431,25 @@ def build_sections(
         "(Holm). “No detectable difference” means the sweep cannot tell the scenarios apart at this "
         "number of replications, not that they are equal. See docs/ANALYSIS.md."]))
     return sections
+
+
+FOREST_ROWS_PER_FIGURE = 40
+"""A forest plot taller than this many rows is split by metric into several figures."""
+
+
+def _forest_figures(comparison: pd.DataFrame) -> list[tuple[str, str, Figure]]:
+    caption = "Effect of each scenario on each metric, in % of the baseline, with 95% intervals."
+    metrics = list(dict.fromkeys(comparison["metric"]))
+    per_metric = max(1, len(comparison) // max(1, len(metrics)))
+    chunk = max(1, FOREST_ROWS_PER_FIGURE // per_metric)
+    groups = [metrics[i:i + chunk] for i in range(0, len(metrics), chunk)]
+    figures = []
+    for number, group in enumerate(groups, start=1):
+        part = comparison[comparison["metric"].isin(group)]
+        stem = "forest" if len(groups) == 1 else f"forest_{number}"
+        text = caption if len(groups) == 1 else f"{caption} (part {number} of {len(groups)})"
+        figures.append((stem, text, plots.forest_plot(part)))
+    return figures
 
 
 def analysis_summary_table(ok: pd.DataFrame, metrics: Sequence[str], seed: int) -> pd.DataFrame:
