@@ -1,0 +1,196 @@
+"""The network: layout, tie table, decay and pruning, reach, measures, and the Mesa space in step."""
+
+from __future__ import annotations
+
+import random
+
+import networkx as nx
+import numpy as np
+import pytest
+from mesa.discrete_space import Network
+
+from ecosim.model import EcosystemModel
+from ecosim.network import (
+    BROKERAGE,
+    COLLABORATION,
+    ENTERPRISE,
+    FINANCE,
+    GOVERNMENT,
+    INVESTOR,
+    LICENCE,
+    MANAGER,
+    UNIVERSITY,
+    EcosystemNetwork,
+    TieTable,
+    build_ties,
+    graph_from_ties,
+    make_layout,
+    sampled_betweenness,
+)
+
+from conftest import small_scenario
+
+PER_REGION = {GOVERNMENT: 1, UNIVERSITY: 2, ENTERPRISE: 4, MANAGER: 1, INVESTOR: 1}
+
+
+def small_network(decay: float = 0.1) -> EcosystemNetwork:
+    layout = make_layout(2, PER_REGION)
+    ties = TieTable(layout.n_nodes, decay)
+    space = Network(graph_from_ties(layout, ties), random=random.Random(0), layout=None)
+    return EcosystemNetwork(layout, ties, space)
+
+
+def graph_edges(net: EcosystemNetwork) -> set[tuple[int, int]]:
+    return {(min(u, v), max(u, v)) for u, v in net.graph.edges()}
+
+
+def alive_ties(net: EcosystemNetwork) -> set[tuple[int, int]]:
+    t = net.ties
+    return {(int(u), int(v)) for u, v in zip(t.u[t.alive], t.v[t.alive])}
+
+
+def test_layout_puts_kinds_in_blocks_region_by_region():
+    layout = make_layout(2, PER_REGION)
+    assert layout.n_nodes == 2 * 9
+    assert list(layout.nodes(GOVERNMENT)) == [0, 1]
+    assert list(layout.nodes(UNIVERSITY)) == [2, 3, 4, 5]
+    assert list(layout.region[layout.nodes(UNIVERSITY)]) == [0, 0, 1, 1]
+    assert list(layout.kind[layout.nodes(ENTERPRISE)]) == [ENTERPRISE] * 8
+    assert layout.offsets[INVESTOR] + layout.counts[INVESTOR] == layout.n_nodes
+
+
+def test_tie_table_drops_duplicates_and_self_loops_and_orders_pairs():
+    ties = TieTable(10, 0.1)
+    rows = ties.add_many([3, 1, 5, 2], [1, 3, 5, 7], COLLABORATION, 1.0, False, False)
+    assert rows.size == 2
+    assert {(int(u), int(v)) for u, v in zip(ties.u, ties.v)} == {(1, 3), (2, 7)}
+    assert ties.add_many([7], [2], LICENCE, 1.0, False, False).size == 0  # already there
+    assert ties.find(7, 2) == ties.find(2, 7) >= 0
+    assert ties.find(4, 5) == -1
+    assert len(ties) == 2
+
+
+def test_unused_ties_decay_and_structural_ties_do_not():
+    ties = TieTable(10, 0.1)
+    ties.add_many([0, 2], [1, 3], FINANCE, 2.0, False, [True, False], step=0)
+    np.testing.assert_allclose(ties.current_weight(3), [2.0, 2.0 * 0.9**3])
+
+
+def test_deal_strengthens_an_existing_tie_after_decay():
+    net = small_network(decay=0.5)
+    net.ties.add_many([2], [6], COLLABORATION, 1.0, False, False, step=0)
+    net.graph.add_edge(2, 6)
+    assert net.strengthen(2, 6, LICENCE, 0.5, step=2) is False
+    row = net.ties.find(2, 6)
+    assert net.ties.weight[row] == pytest.approx(0.25 + 0.5)
+    assert net.ties.kind[row] == LICENCE  # a licence upgrades a collaboration tie
+    assert net.graph.edges[2, 6]["kind"] == "licence"
+
+
+def test_strengthen_creates_a_tie_in_the_graph_and_the_mesa_space():
+    net = small_network()
+    a, b = int(net.layout.nodes(UNIVERSITY)[0]), int(net.layout.nodes(ENTERPRISE)[7])
+    assert net.strengthen(a, b, BROKERAGE, 0.7, step=1) is True
+    assert net.graph.has_edge(a, b)
+    assert net.graph.edges[a, b]["cross_region"] is True  # university 0 is in region 0, enterprise 7 in region 1
+    assert net.space[b] in net.space[a].connections.values()
+    assert alive_ties(net) == graph_edges(net)
+
+
+def test_pruning_removes_weak_ties_everywhere_and_a_deal_revives_them():
+    net = small_network(decay=0.5)
+    for a, b in [(2, 6), (3, 7)]:
+        net.strengthen(a, b, COLLABORATION, 1.0, step=0)
+    net.strengthen(3, 7, COLLABORATION, 1.0, step=3)  # kept fresh
+    assert net.prune(step=4, threshold=0.1) == 1
+    assert not net.graph.has_edge(2, 6) and net.graph.has_edge(3, 7)
+    assert alive_ties(net) == graph_edges(net)
+    assert net.space[6] not in net.space[2].connections.values()
+    assert net.strengthen(2, 6, LICENCE, 0.5, step=5) is True
+    assert net.graph.has_edge(2, 6) and alive_ties(net) == graph_edges(net)
+
+
+def test_structural_ties_are_never_pruned():
+    net = small_network(decay=0.9)
+    net.ties.add_many([0], [2], FINANCE, 1.0, False, True)
+    net.graph.add_edge(0, 2)
+    assert net.prune(step=100, threshold=0.5) == 0
+    assert net.graph.has_edge(0, 2)
+
+
+def test_enterprise_reach_lists_each_nodes_enterprise_neighbours():
+    net = small_network()
+    e = net.layout.nodes(ENTERPRISE)
+    net.strengthen(2, int(e[0]), COLLABORATION, 1.0, 0)
+    net.strengthen(2, int(e[3]), COLLABORATION, 1.0, 0)
+    net.strengthen(3, 2, COLLABORATION, 1.0, 0)  # university–university: not reach
+    net.strengthen(int(e[5]), 4, COLLABORATION, 1.0, 0)
+    pos, ent = net.enterprise_neighbours(np.array([4, 2, 3]))
+    assert sorted(zip(pos.tolist(), ent.tolist())) == [(0, 5), (1, 0), (1, 3)]
+
+
+def test_density_counts_living_ties_over_possible_pairs():
+    net = small_network()
+    for a, b in [(2, 6), (3, 7), (4, 8)]:
+        net.strengthen(a, b, COLLABORATION, 1.0, 0)
+    n = net.layout.n_nodes
+    assert net.density() == pytest.approx(3 / (n * (n - 1) / 2))
+    assert net.density() == pytest.approx(nx.density(net.graph))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_sampled_betweenness_from_all_sources_equals_networkx(seed):
+    graph = nx.connected_watts_strogatz_graph(40, 4, 0.3, seed=seed)
+    adjacency = nx.to_scipy_sparse_array(graph, nodelist=range(40), format="csr").astype(float)
+    ours = sampled_betweenness(adjacency, np.arange(40))
+    exact = nx.betweenness_centrality(graph, normalized=True)
+    np.testing.assert_allclose(ours, [exact[i] for i in range(40)], atol=1e-12)
+
+
+def test_sampled_betweenness_matches_networkx_for_the_same_sources():
+    graph = nx.barabasi_albert_graph(60, 2, seed=5)
+    adjacency = nx.to_scipy_sparse_array(graph, nodelist=range(60), format="csr").astype(float)
+    sources = np.array([3, 17, 42, 8])
+    ours = sampled_betweenness(adjacency, sources)
+    theirs = nx.betweenness_centrality_subset(graph, sources=list(sources), targets=list(graph), normalized=False)
+    scale = 60 / (4 * 59 * 58)
+    # networkx's subset version halves undirected counts; the sampled estimator does not
+    np.testing.assert_allclose(ours, [2 * theirs[i] * scale for i in range(60)], atol=1e-12)
+
+
+def test_initial_ties_are_seeded_and_respect_openness():
+    scenario = small_scenario(policy__openness__cross_region_tie_probability=0.0)
+    model = EcosystemModel(scenario, seed=1)
+    layout = model.layout
+    first = build_ties(scenario, layout, np.random.default_rng(5), model.enterprises.size, np.full(10, -1))
+    again = build_ties(scenario, layout, np.random.default_rng(5), model.enterprises.size, np.full(10, -1))
+    np.testing.assert_array_equal(first.u, again.u)
+    np.testing.assert_array_equal(first.v, again.v)
+    assert not first.cross.any()
+    assert (layout.region[first.u] == layout.region[first.v]).all()
+    np.testing.assert_array_equal(first.cross, layout.region[first.u] != layout.region[first.v])
+
+
+def test_every_government_is_tied_to_its_own_universities(tiny_model):
+    layout, ties = tiny_model.layout, tiny_model.network.ties
+    for gov in layout.nodes(GOVERNMENT):
+        for uni in layout.nodes(UNIVERSITY):
+            tied = ties.find(int(gov), int(uni)) >= 0
+            assert tied == (layout.region[gov] == layout.region[uni])
+
+
+def test_graph_and_mesa_space_mirror_the_living_ties_after_a_run(tiny_model):
+    net = tiny_model.network
+    assert alive_ties(net) == graph_edges(net)
+    assert net.space.G is net.graph
+    assert set(net.graph.nodes) == set(range(tiny_model.layout.n_nodes))
+    t = net.ties
+    np.testing.assert_array_equal(t.cross, tiny_model.layout.region[t.u] != tiny_model.layout.region[t.v])
+
+
+def test_every_agent_sits_on_its_own_node(tiny_model):
+    agents = (tiny_model.government_agents + tiny_model.university_agents + tiny_model.enterprise_agents
+              + tiny_model.manager_agents + tiny_model.investor_agents)
+    nodes = [a.cell.coordinate for a in agents]
+    assert sorted(nodes) == list(range(tiny_model.layout.n_nodes))
+    assert len(tiny_model.agents) == tiny_model.layout.n_nodes

@@ -1,0 +1,435 @@
+"""Each submodel on its own, inside a real (tiny) model: appraisal, fit, gates, orientation, budget.
+
+Statistical claims use fixed seeds and explicit tolerances (several standard errors).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ecosim import transfer
+from ecosim.model import EcosystemModel, simulate
+from ecosim.pipeline import ACTIVE, NO_DEAL, UNIVERSITY, appraisal_sigma
+from ecosim.rules import get_rule, register
+from ecosim.rules.budget_allocation import INSTRUMENTS
+from ecosim.rules.orientation import OrientationInputs
+
+from conftest import small_scenario
+
+
+def fresh_model(steps: int = 0, seed: int = 2, **overrides) -> EcosystemModel:
+    model = EcosystemModel(small_scenario(**overrides), seed=seed)
+    for _ in range(steps):
+        model.step()
+    return model
+
+
+def disclose_many(model: EcosystemModel, n: int) -> np.ndarray:
+    """``n`` university disclosures owned by the first university, at TRL ≥ 3 or in research."""
+    uni = model.university_agents[0]
+    node = uni.cell.coordinate
+    dims = model.scenario.world.knowledge_dims
+    knowledge = np.abs(model.rng.standard_normal((n, dims)))
+    knowledge /= np.linalg.norm(knowledge, axis=1, keepdims=True)
+    return model.pipeline.disclose(
+        owner_type=UNIVERSITY, owner=np.full(n, node), holder=np.full(n, node), group=np.full(n, uni.groups.start),
+        partner=np.full(n, -1), region=np.full(n, uni.region), field=np.zeros(n, int), knowledge=knowledge,
+        orientation=np.full(n, 0.5), quality=np.full(n, uni.quality),
+    )
+
+
+# ------------------------------------------------------------------ appraisal
+
+
+@pytest.mark.parametrize("skill", [0.0, 0.5, 1.0])
+def test_manager_appraisal_error_has_sigma_min_plus_sigma0_times_one_minus_skill(skill):
+    model = fresh_model()
+    rows = disclose_many(model, 20_000)
+    manager = model.manager_agents[0]
+    manager.skill = skill
+    manager._take_on(rows)
+    t, tech = model.pipeline.table, model.scenario.technology
+    error = np.log(t.col("appraised")[rows]) - np.log(t.col("value")[rows])
+    expected = tech.appraisal_sigma_min + tech.appraisal_sigma_0 * (1 - skill)
+    assert error.std() == pytest.approx(expected, rel=0.03)
+    assert abs(error.mean()) < 4 * expected / np.sqrt(rows.size)  # unbiased on the log scale
+    assert t.col("managed_appraisal")[rows].all()
+    assert (t.col("manager")[rows] == manager.cell.coordinate).all()
+
+
+def test_manager_skill_reduces_appraisal_error():
+    model = fresh_model()
+    errors = {}
+    for skill in (0.1, 0.9):
+        rows = disclose_many(model, 10_000)
+        manager = model.manager_agents[0]
+        manager.skill = skill
+        manager._take_on(rows)
+        errors[skill] = np.abs(model.pipeline.table.col("appraisal_log_error")[rows]).mean()
+    assert errors[0.9] < errors[0.1] * 0.6
+
+
+def test_no_manager_removes_the_irreducible_appraisal_error():
+    model = fresh_model()
+    rows = disclose_many(model, 20_000)
+    manager = model.manager_agents[0]
+    manager.skill = 1.0
+    manager._take_on(rows)
+    error = model.pipeline.table.col("appraisal_log_error")[rows]
+    assert error.std() == pytest.approx(model.scenario.technology.appraisal_sigma_min, rel=0.03)
+    assert error.std() > 0.9 * model.scenario.technology.appraisal_sigma_min
+
+
+def test_managed_technologies_are_appraised_better_in_a_run():
+    summary = simulate(small_scenario(steps=16, policy__managers__managers_per_region=30), seed=5).summary
+    tech = small_scenario().technology
+    unmanaged_expected = (tech.appraisal_sigma_min + tech.appraisal_sigma_0) * np.sqrt(2 / np.pi)
+    assert summary["appraisal_error_unmanaged"] == pytest.approx(unmanaged_expected, rel=0.15)
+    assert summary["appraisal_error_managed"] < 0.85 * summary["appraisal_error_unmanaged"]
+
+
+def test_skilled_manager_digs_out_value_at_rate_times_skill():
+    model = fresh_model(policy__managers__value_digging_rate=0.5, policy__managers__value_digging_gain=1.0)
+    rows = disclose_many(model, 10_000)
+    before = model.pipeline.table.col("value")[rows].copy()
+    manager = model.manager_agents[0]
+    manager.skill = 0.8
+    manager._take_on(rows)
+    ratio = model.pipeline.table.col("value")[rows] / before
+    dug = np.isclose(ratio, np.e)
+    assert np.all(dug | np.isclose(ratio, 1.0))
+    assert dug.mean() == pytest.approx(0.5 * 0.8, abs=4 * np.sqrt(0.4 * 0.6 / rows.size))
+
+
+# ------------------------------------------------------------------ skill and absorptive capacity
+
+
+def test_deals_and_training_raise_skill_toward_one_but_never_past_it():
+    model = fresh_model()
+    manager = model.manager_agents[0]
+    m = model.scenario.policy.managers
+    manager.skill = 0.4
+    manager.learn_from_deal()
+    assert manager.skill == pytest.approx(0.4 + m.learning_rate * 0.6)
+    assert manager.deals == 1
+    manager.train(1e6)
+    assert manager.skill == pytest.approx(1.0)
+    manager.train(5.0)
+    manager.learn_from_deal()
+    assert manager.skill <= 1.0
+
+
+def test_enterprise_absorptive_capacity_grows_with_projects_and_stays_below_one():
+    model = fresh_model()
+    pop = model.enterprises
+    before = pop.absorptive_capacity[3]
+    pop.learn(3, 0.2)
+    assert pop.absorptive_capacity[3] == pytest.approx(before + 0.2 * (1 - before))
+    for _ in range(200):
+        pop.learn(3, 0.5)
+    assert pop.absorptive_capacity[3] <= 1.0
+
+
+# ------------------------------------------------------------------ fit and matching
+
+
+def untransferred_active(model: EcosystemModel) -> np.ndarray:
+    t = model.pipeline.table
+    return np.flatnonzero((t.col("status") == ACTIVE) & (t.col("deal_mode") == NO_DEAL)
+                          & (t.col("owner_type") == UNIVERSITY) & (t.col("manager") < 0))
+
+
+def test_fit_raised_by_a_manager_raises_each_partners_contribution():
+    model = fresh_model(steps=4, policy__managers__fit_gain=0.8)
+    rows = untransferred_active(model)
+    assert rows.size >= 10
+    untransferred = np.ones(rows.size, bool)
+    pos0, ent0, c0 = transfer._reach_and_contribution(model, rows, untransferred)
+    manager = model.manager_agents[0]
+    manager.skill = 1.0
+    model.pipeline.table.col("manager")[rows] = manager.cell.coordinate
+    pos1, ent1, c1 = transfer._reach_and_contribution(model, rows, untransferred)
+    before = dict(zip(zip(pos0.tolist(), ent0.tolist()), c0))
+    after = dict(zip(zip(pos1.tolist(), ent1.tolist()), c1))
+    assert set(before) <= set(after)  # the manager's contacts add reach, never remove it
+    assert len(after) > len(before)
+    common = [p for p in before if before[p] > 0]
+    assert common
+    gained = np.array([after[p] - before[p] for p in common])
+    assert (gained >= -1e-12).all() and (gained > 0).mean() > 0.9
+
+
+def test_manager_with_zero_skill_leaves_fit_unchanged():
+    model = fresh_model(steps=4)
+    rows = untransferred_active(model)
+    untransferred = np.ones(rows.size, bool)
+    pos0, ent0, c0 = transfer._reach_and_contribution(model, rows, untransferred)
+    manager = model.manager_agents[0]
+    manager.skill = 0.0
+    model.pipeline.table.col("manager")[rows] = manager.cell.coordinate
+    pos1, ent1, c1 = transfer._reach_and_contribution(model, rows, untransferred)
+    after = dict(zip(zip(pos1.tolist(), ent1.tolist()), c1))
+    for p, c in zip(zip(pos0.tolist(), ent0.tolist()), c0):
+        assert after[p] == pytest.approx(c)
+
+
+# ------------------------------------------------------------------ gate probabilities in the model
+
+
+class GateSpy:
+    """Records what ``attempt_gates`` saw each quarter: the due rows before the attempt, and the
+    arguments it passed to the funding and outcome functions."""
+
+    def __init__(self, monkeypatch):
+        import ecosim.model
+
+        self.calls: list[dict] = []
+        real_attempt = ecosim.model.attempt_gates
+        real_funding, real_draw = transfer.funding_probability, transfer.draw_gate_outcomes
+
+        def attempt(model):
+            t = model.pipeline.table
+            rows = model.pipeline.due()
+            snapshot = {name: t.col(name)[rows].copy() for name in
+                        ("gate", "field", "owner_type", "deal_mode", "poc_funded", "investor", "appraised")}
+            snapshot["rows"] = rows
+            snapshot["viability"] = t.viability[rows].copy()
+            self.calls.append(snapshot)
+            real_attempt(model)
+
+        def funding(appraised, effective_cost, intercept, slope):
+            self.calls[-1]["funding_args"] = (np.array(appraised), np.array(effective_cost), np.array(intercept))
+            return real_funding(appraised, effective_cost, intercept, slope)
+
+        def draw(viable, funding_p, matching_p, uniforms):
+            self.calls[-1]["draw_args"] = (viable.copy(), np.array(funding_p), np.array(matching_p))
+            return real_draw(viable, funding_p, matching_p, uniforms)
+
+        monkeypatch.setattr(ecosim.model, "attempt_gates", attempt)
+        monkeypatch.setattr(transfer, "funding_probability", funding)
+        monkeypatch.setattr(transfer, "draw_gate_outcomes", draw)
+
+    def attempts(self) -> list[dict]:
+        """The quarters in which some technology attempted a gate."""
+        return [c for c in self.calls if c["rows"].size]
+
+
+def spied_run(monkeypatch, steps: int = 12, **overrides):
+    spy = GateSpy(monkeypatch)
+    model = fresh_model(**overrides)
+    for _ in range(steps):
+        model.step()
+    assert spy.attempts(), "no gate attempts"
+    return model, spy
+
+
+def test_technical_success_is_the_hidden_draw_below_the_fields_t(monkeypatch):
+    model, spy = spied_run(monkeypatch)
+    for call in spy.attempts():
+        gate, field = call["gate"].astype(int), call["field"].astype(int)
+        expected = call["viability"][np.arange(gate.size), gate] < model.pipeline.technical_success[field, gate]
+        np.testing.assert_array_equal(call["draw_args"][0], expected)
+
+
+def test_poc_grant_and_investor_lower_the_cost_the_holder_carries(monkeypatch):
+    model, spy = spied_run(monkeypatch, steps=16, policy__proof_of_concept__grant_size=0.8,
+                           budget__proof_of_concept=0.1, budget__research_grants=0.75)
+    s = model.scenario
+    grant, share = s.policy.proof_of_concept.grant_size, s.policy.finance.investment_share
+    seen_grant = seen_plain = 0
+    for call in spy.attempts():
+        gate = call["gate"].astype(int)
+        cost = model.pipeline.gate_cost[gate]
+        external = np.where(call["poc_funded"] & (gate <= 1), grant, 0.0)
+        external += np.where((call["investor"] >= 0) & np.isin(gate, (1, 2)), share * cost, 0.0)
+        expected = np.maximum(cost - external, 0.05 * cost)
+        np.testing.assert_allclose(call["funding_args"][1], expected)
+        seen_grant += int((external > 0).sum())
+        seen_plain += int((external == 0).sum())
+    assert seen_grant > 0 and seen_plain > 0
+
+
+def test_funding_intercept_depends_on_the_holder(monkeypatch):
+    model, spy = spied_run(monkeypatch, steps=16)
+    table = np.asarray(model.scenario.technology.funding_intercept)
+    for call in spy.attempts():
+        transferred = call["deal_mode"] != NO_DEAL
+        expected = np.where(transferred, table[2], table[call["owner_type"].astype(int)])
+        np.testing.assert_allclose(call["funding_args"][2], expected)
+
+
+def test_funding_follows_the_appraised_value_not_the_hidden_one(monkeypatch):
+    model, spy = spied_run(monkeypatch)
+    for call in spy.attempts():
+        np.testing.assert_array_equal(call["funding_args"][0], call["appraised"])
+
+
+def test_gate_probabilities_stay_in_unit_interval(monkeypatch):
+    _, spy = spied_run(monkeypatch, steps=16, policy__proof_of_concept__grant_size=50.0,
+                       budget__proof_of_concept=0.15, budget__research_grants=0.6,
+                       policy__managers__managers_per_region=40, policy__managers__skill_mean=1.0)
+    for call in spy.attempts():
+        _, funding, matching = call["draw_args"]
+        assert ((funding >= 0) & (funding <= 1)).all()
+        assert ((matching >= 0) & (matching <= 1)).all()
+
+
+def test_retries_never_reroll_technical_viability():
+    model = fresh_model(steps=1)
+    before = model.pipeline.table.viability.copy()
+    for _ in range(11):
+        model.step()
+    after = model.pipeline.table.viability[: before.shape[0]]
+    np.testing.assert_array_equal(after, before)
+
+
+# ------------------------------------------------------------------ orientation
+
+
+def orientation_update(rule: str, publication=1.0, transfer_payoff=3.0, peer_mean=0.5, rate=0.2, peer_weight=0.3,
+                       orientation=(0.0, 0.2, 0.5, 0.9), seed=0):
+    a = np.array(orientation, dtype=float)
+    x = OrientationInputs(a.copy(), publication, transfer_payoff, peer_mean, rate, peer_weight,
+                          np.random.default_rng(seed))
+    return a, get_rule("orientation", rule)(x)
+
+
+def test_payoff_imitation_moves_toward_the_payoff_share_and_peers():
+    a, new = orientation_update("payoff_imitation", publication=1.0, transfer_payoff=3.0, peer_mean=0.5,
+                                rate=0.2, peer_weight=0.3)
+    target = 3.0 / 4.0
+    np.testing.assert_allclose(new, a + 0.2 * (0.7 * (target - a) + 0.3 * (0.5 - a)))
+
+
+def test_better_transfer_payoff_turns_groups_toward_products():
+    a, new = orientation_update("payoff_imitation", publication=1.0, transfer_payoff=9.0, peer_weight=0.0)
+    assert (new >= a).all() and (new > a)[a < 0.9].all()
+    a, new = orientation_update("payoff_imitation", publication=9.0, transfer_payoff=1.0, peer_weight=0.0)
+    np.testing.assert_array_equal(np.sign(new - a), np.sign(0.1 - a))  # toward the target share 1/10
+
+
+def test_orientation_stays_in_unit_interval_for_any_rule():
+    for rule in ("payoff_imitation", "fixed", "myopic_best_response"):
+        for rate in (0.0, 0.5, 1.0):
+            _, new = orientation_update(rule, rate=rate, orientation=(0.0, 1.0, 0.3, 0.99))
+            assert ((new >= 0) & (new <= 1)).all()
+
+
+def test_fixed_orientation_never_changes():
+    a, new = orientation_update("fixed", transfer_payoff=100.0)
+    np.testing.assert_array_equal(new, a)
+
+
+def test_myopic_best_response_jumps_to_the_better_shelf():
+    a, new = orientation_update("myopic_best_response", publication=1.0, transfer_payoff=2.0, rate=1.0)
+    np.testing.assert_array_equal(new, np.ones_like(a))
+    a, new = orientation_update("myopic_best_response", publication=2.0, transfer_payoff=1.0, rate=1.0)
+    np.testing.assert_array_equal(new, np.zeros_like(a))
+
+
+def test_incentive_reform_turns_groups_toward_products_and_publications_down():
+    base = dict(steps=12, universities__orientation_learning_rate=0.3)
+    bookshelf = simulate(small_scenario(**base, policy__incentives__publication_weight=3.0,
+                                        policy__incentives__transfer_weight=0.0), seed=8)
+    goods = simulate(small_scenario(**base, policy__incentives__publication_weight=0.2,
+                                    policy__incentives__transfer_weight=3.0), seed=8)
+    assert goods.summary["mean_orientation"] > bookshelf.summary["mean_orientation"] + 0.2
+    assert goods.summary["disclosures_university"] > bookshelf.summary["disclosures_university"]
+    assert goods.summary["publications"] < bookshelf.summary["publications"]
+    assert goods.summary["publications_forgone"] > 0 > bookshelf.summary["publications_forgone"]
+
+
+# ------------------------------------------------------------------ budget allocation in the model
+
+
+def test_government_allocates_the_shares_and_pays_research_grants_by_quality():
+    model = fresh_model()
+    gov = model.government_agents[0]
+    b = model.scenario.budget
+    gov.allocate()
+    assert gov.allocated == pytest.approx(b.per_quarter * sum(getattr(b, k) for k in INSTRUMENTS))
+    assert gov.spent["research_grants"] == pytest.approx(b.per_quarter * b.research_grants)
+    assert gov.pools["research_grants"] == pytest.approx(0.0)
+    universities = model.universities_by_region[gov.region]
+    grants = np.array([u.grant_this_quarter for u in universities])
+    quality = np.array([u.quality for u in universities])
+    np.testing.assert_allclose(grants, b.per_quarter * b.research_grants * quality / quality.sum())
+    assert gov.allocated == pytest.approx(gov.spent_total + sum(gov.pools.values()))
+
+
+def test_manager_programme_money_trains_the_regions_managers():
+    model = fresh_model(budget__manager_programme=0.1, budget__research_grants=0.7)
+    gov = model.government_agents[0]
+    managers = model.managers_by_region[gov.region]
+    before = np.array([m.skill for m in managers])
+    others = np.array([m.skill for m in model.managers_by_region[1 - gov.region]])
+    gov.allocate()
+    after = np.array([m.skill for m in managers])
+    assert (after > before).all() and (after <= 1).all()
+    np.testing.assert_array_equal([m.skill for m in model.managers_by_region[1 - gov.region]], others)
+
+
+def test_government_cannot_spend_more_than_a_pool_holds():
+    gov = fresh_model().government_agents[0]
+    gov.pools["fairs"] = 1.0
+    with pytest.raises(ValueError, match="cannot pay"):
+        gov.spend("fairs", 2.0)
+    gov.spend("fairs", 1.0)
+    assert gov.pools["fairs"] == 0.0 and gov.spent["fairs"] == 1.0
+
+
+def test_proof_of_concept_grants_are_paid_while_the_pool_lasts():
+    model = fresh_model(steps=3, policy__proof_of_concept__grant_size=0.5)
+    gov = model.government_agents[0]
+    gov.pools["proof_of_concept"] = 1.6  # three grants
+    t = model.pipeline.table
+    before = t.col("poc_funded").copy()
+    spent_before = gov.spent["proof_of_concept"]
+    gov.fund_proof_of_concept()
+    new = np.flatnonzero(t.col("poc_funded") & ~before)
+    assert new.size == 3
+    assert gov.spent["proof_of_concept"] - spent_before == pytest.approx(1.5)
+    assert gov.pools["proof_of_concept"] == pytest.approx(0.1)
+    low, high = model.scenario.policy.proof_of_concept.trl_window
+    assert (t.col("region")[new] == gov.region).all()
+    assert (t.col("owner_type")[new] != 2).all()
+    assert ((t.col("trl")[new] >= low) & (t.col("trl")[new] <= high)).all()
+
+
+def test_performance_based_budget_rule_conserves_money_in_a_run():
+    model = fresh_model(rules__budget_allocation="performance_based")
+    for _ in range(12):
+        model.step()
+        for gov in model.government_agents:
+            assert gov.allocated == pytest.approx(gov.spent_total + sum(gov.pools.values()), abs=1e-9)
+            assert min(gov.pools.values()) >= -1e-12
+
+
+def test_budget_rule_that_overspends_is_stopped():
+    @register("budget_allocation", "test_overspend")
+    def overspend(x):
+        """Allocates twice the budget (a broken student rule)."""
+        return {k: 2 * x.budget for k in INSTRUMENTS}
+
+    model = fresh_model(rules__budget_allocation="test_overspend")
+    with pytest.raises(ValueError, match="test_overspend"):
+        model.step()
+
+
+# ------------------------------------------------------------------ fairs and investors
+
+
+def test_fair_experts_select_the_selection_rate_of_applicants():
+    summary = simulate(small_scenario(steps=16, policy__fairs__interval_quarters=2), seed=4).summary
+    assert summary["fair_selection_rate"] == pytest.approx(0.136, abs=0.02)
+
+
+def test_investor_never_pays_more_than_its_fund():
+    model = fresh_model()
+    investor = model.investor_agents[0]
+    investor.fund = 3.0
+    investor.pay(5.0)
+    assert investor.fund == 0.0 and investor.invested == 3.0
+    investor.receive(2.0)
+    assert investor.fund == 2.0 and investor.returns == 2.0
