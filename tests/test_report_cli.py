@@ -20,6 +20,15 @@ from ecosim.cli import main
 from ecosim.errors import InputError
 
 
+def install_fake_store(monkeypatch, tables: dict[str, tuple[pd.DataFrame, pd.DataFrame, dict]]) -> None:
+    """Make ``from ecosim import store`` return :func:`fake_store` for this test."""
+    import ecosim
+
+    module = fake_store(tables)
+    monkeypatch.setitem(sys.modules, "ecosim.store", module)
+    monkeypatch.setattr(ecosim, "store", module, raising=False)
+
+
 def fake_store(tables: dict[str, tuple[pd.DataFrame, pd.DataFrame, dict]]) -> types.ModuleType:
     """A module with the store's three loaders, serving in-memory tables by directory."""
     module = types.ModuleType("ecosim.store")
@@ -42,10 +51,10 @@ def results(tmp_path, monkeypatch):
     runs, steps = small_sweep()
     directory = tmp_path / "results"
     directory.mkdir()
-    index = {"experiment": "tiny_managers", "design": "scenarios", "root_seed": 7, "replications": 4, "steps": 8,
+    index = {"experiment_name": "tiny_managers", "design": "scenarios", "root_seed": 7, "replications": 4, "steps": 8,
              "ecosim_version": "0.1.0", "runs": [{"run_id": r} for r in runs["run_id"]]}
     tables = {str(directory): (runs, steps, index)}
-    monkeypatch.setitem(sys.modules, "ecosim.store", fake_store(tables))
+    install_fake_store(monkeypatch, tables)
     return directory, tables
 
 
@@ -92,13 +101,20 @@ def test_compare_rejects_unknown_names_with_exit_2_and_writes_nothing(results, c
     assert listing(directory) == before
 
 
-def test_commands_reject_a_directory_without_results(tmp_path, capsys, monkeypatch):
-    monkeypatch.setitem(sys.modules, "ecosim.store", fake_store({}))
+def test_commands_reject_a_directory_without_results(tmp_path, capsys):
     assert run_cli("compare", tmp_path) == 2
-    assert "not an ecosim results directory" in capsys.readouterr().err
+    assert "not a sweep results directory" in capsys.readouterr().err
+    assert run_cli("report", tmp_path) == 2
+    assert "not a sweep results directory" in capsys.readouterr().err
     assert run_cli("report", tmp_path / "missing") == 2
     assert "no such results directory" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_store_that_cannot_be_read_is_reported_as_bad_input(tmp_path, capsys, monkeypatch):
+    install_fake_store(monkeypatch, {})
+    assert run_cli("compare", tmp_path) == 2
+    assert "not an ecosim results directory" in capsys.readouterr().err
 
 
 def test_too_few_replications_for_an_interval_is_bad_input(results, capsys):

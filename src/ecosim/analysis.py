@@ -1073,8 +1073,8 @@ def sensitivity(
 ) -> pd.DataFrame:
     """Global sensitivity indices of each metric from a Sobol or Morris design, with SALib.
 
-    The runs table must hold every design point ``0 .. N-1`` of the SALib sample (column
-    ``point``, in sample order) and the varied parameters under the names of
+    The runs table must hold one scenario and every design point ``0 .. N-1`` of the SALib
+    sample (column ``point``, in sample order) and the varied parameters under the names of
     ``problem["names"]``; replications of a point are averaged. Metrics that are constant or
     undefined (NaN) at some point are skipped and reported in the ``note`` column.
 
@@ -1082,7 +1082,7 @@ def sensitivity(
     ----------
     runs : runs table of a sobol/morris sweep
     problem : SALib problem dict (``names``, ``bounds``, optionally ``groups``, ``num_levels``,
-        ``calc_second_order``)
+        ``calc_second_order``, ``num_points``), as in the sweep's index
     method : ``"sobol"`` or ``"morris"``
     metrics : metrics to analyse (default: all)
     confidence : level of the indices' bootstrap intervals
@@ -1103,13 +1103,15 @@ def sensitivity(
     if method not in ("sobol", "morris"):
         raise ValueError(f"sensitivity needs a sobol or morris design, not {method!r}")
     table = runs if "status" not in runs.columns else runs[runs["status"] == "ok"]
+    if "scenario" in table.columns and table["scenario"].nunique() > 1:
+        raise ValueError("the runs hold several scenarios; analyse one scenario's design at a time")
     metrics = list(metrics) if metrics is not None else metric_columns(table)
     names = _salib_names(problem)
     d = len(names)
     points = np.sort(table["point"].unique())
     n_points = int(points.size)
     missing_points = n_points and (points[0] != 0 or points[-1] != n_points - 1)
-    expected = problem.get("num_points") or problem.get("n_points")
+    expected = problem.get("num_points")
     if missing_points or (expected and int(expected) != n_points):
         raise ValueError(
             f"the design has {expected or 'more'} points but only {n_points} have finished runs; "

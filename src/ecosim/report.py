@@ -476,7 +476,7 @@ def _provenance_section(results: Results) -> Section:
     seeds = sorted(set(ok["seed"])) if "seed" in ok.columns else []
     replications = ok.groupby("condition").size()
     facts = {
-        "experiment": index.get("experiment") or index.get("name") or results.directory.name,
+        "experiment": experiment_name(results),
         "results directory": str(results.directory),
         "design": results.design,
         "scenarios / design points": ", ".join(analysis.conditions(ok)) if len(replications) <= 12 else
@@ -488,11 +488,20 @@ def _provenance_section(results: Results) -> Section:
         "root seed": str(index.get("root_seed", index.get("seed", "–"))),
         "replication seeds": ", ".join(str(s) for s in seeds[:8]) + (" …" if len(seeds) > 8 else ""),
         "ecosim version of the sweep": str(index.get("ecosim_version", index.get("version", "–"))),
-        "sweep started": str(index.get("started", index.get("start_time", "–"))),
+        "sweep started": str(index.get("started_at", index.get("start_time", "–"))),
         "report written": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC") + f" by ecosim {__version__}",
     }
     table = pd.DataFrame({"": list(facts), "value": [str(v) for v in facts.values()]})
     return Section("What was run", [html.escape(note) for note in results.notes], table)
+
+
+def experiment_name(results: Results) -> str:
+    """The experiment's name from the index (or the directory's name)."""
+    index = results.index
+    name = index.get("experiment_name")
+    if not name and isinstance(index.get("experiment"), dict):
+        name = index["experiment"].get("name")
+    return str(name or results.directory.name)
 
 
 def _verdict_sentences(comparison: pd.DataFrame) -> list[str]:
@@ -531,15 +540,29 @@ def _sensitivity_section(results: Results, metrics: Sequence[str] | None, seed: 
         return Section("Global sensitivity", [f"The {html.escape(results.design)} design has no SALib problem in "
                                               "its index; no indices computed."])
     wanted = list(metrics) if metrics else [m for m in REPORT_SENSITIVITY_METRICS if m in results.ok.columns]
-    try:
-        indices = analysis.sensitivity(results.runs, problem, results.design, wanted, seed=seed,
-                                       calc_second_order=problem.get("calc_second_order"))
-    except ValueError as exc:
-        return Section("Global sensitivity", [f"No indices: {html.escape(str(exc))}."])
     figures = []
-    for metric in wanted:
-        figures.append((f"sensitivity_{metric}", f"Sensitivity of {analysis.metric_label(metric).lower()}.",
-                        plots.sensitivity_plot(indices, metric)))
+    tables = []
+    problems = []
+    scenarios = list(dict.fromkeys(results.runs["scenario"]))
+    for scenario in scenarios:
+        runs = results.runs[results.runs["scenario"] == scenario]
+        try:
+            indices = analysis.sensitivity(runs, problem, results.design, wanted, seed=seed,
+                                           calc_second_order=problem.get("calc_second_order"))
+        except ValueError as exc:
+            problems.append(f"{html.escape(str(scenario))}: no indices, {html.escape(str(exc))}.")
+            continue
+        prefix = f"{scenario}: " if len(scenarios) > 1 else ""
+        for metric in wanted:
+            fig = plots.sensitivity_plot(indices, metric)
+            if prefix:
+                fig.suptitle(prefix + "scenario " + str(scenario))
+            figures.append((f"sensitivity_{scenario}_{metric}" if prefix else f"sensitivity_{metric}",
+                            f"{prefix}sensitivity of {analysis.metric_label(metric).lower()}.", fig))
+        tables.append(indices.assign(scenario=scenario) if prefix else indices)
+    if not tables:
+        return Section("Global sensitivity", problems)
+    indices = pd.concat(tables, ignore_index=True)
     readable = indices.copy()
     for column in readable.columns:
         if pd.api.types.is_float_dtype(readable[column]):
@@ -548,7 +571,7 @@ def _sensitivity_section(results: Results, metrics: Sequence[str] | None, seed: 
             "alone; the total index adds its interactions with the others." if results.design == "sobol" else
             "Morris screening: μ* is the mean absolute change in the output when one parameter moves one "
             "step; σ large relative to μ* means interactions or non-linearity.")
-    return Section("Global sensitivity", [text], readable, figures)
+    return Section("Global sensitivity", [text, *problems], readable, figures)
 
 
 def figure_png(fig: Figure, dpi: int = 110) -> bytes:
@@ -625,7 +648,7 @@ def write_report(
     sections = build_sections(results, baseline, metrics, seed)  # raises InputError before writing
     md_path = html_path.with_suffix(".md")
     figure_dir = html_path.with_name(html_path.stem + "_figures")
-    title = f"ecosim report: {results.index.get('experiment') or results.index.get('name') or results.directory.name}"
+    title = f"ecosim report: {experiment_name(results)}"
 
     html_parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
                   f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>"]
