@@ -1,0 +1,131 @@
+"""``ecosim sweep EXPERIMENT``: many seeded runs, on this machine or a Dask cluster, none lost.
+
+Exit status: 0 when every run succeeded; 2 on bad input (nothing written); 3 when the sweep
+finished but some runs failed (recorded in OUT/failed/); 130 when interrupted (Ctrl-C or
+SIGTERM; finished runs are kept, ``--resume`` completes the sweep).
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from ecosim.cli.options import positive_int
+
+EXIT_SOME_FAILED = 3
+EXIT_INTERRUPTED = 130
+
+
+@click.command("sweep")
+@click.argument("experiment", type=click.Path(dir_okay=False))
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Results directory (default: results/<experiment name>).")
+@click.option("--executor", type=click.Choice(["serial", "process", "dask"]), default="process", show_default=True,
+              help="Where runs execute: this process, local worker processes, or Dask distributed.")
+@click.option("--workers", type=positive_int, default=None,
+              help="Worker processes (default: all cores); for Dask, the LocalCluster's workers.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="An existing Dask scheduler, e.g. tcp://10.0.0.5:8786 (with --executor dask).")
+@click.option("--resume", is_flag=True, help="Complete the sweep already in --out: run only what is missing.")
+@click.option("--replications", type=positive_int, default=None,
+              help="Override the file's replications for a quick trial (recorded in the results).")
+@click.option("--steps", type=click.IntRange(1, 2000), default=None,
+              help="Override every scenario's quarters for a quick trial (recorded in the results).")
+def command(experiment, out, executor, workers, scheduler, resume, replications, steps):
+    """Run every scenario × design point × replication of EXPERIMENT and store each run at once.
+
+    Every finished run is written immediately and atomically (Parquet); a run that raises is
+    recorded as failed and the sweep goes on. Interrupt at any time and run the same command
+    with --resume to finish. Example:
+
+        ecosim sweep experiments/policy_levers.yaml --out results/levers --workers 8
+    """
+    from ecosim.errors import InputError
+    from ecosim.executors import run_sweep
+    from ecosim.experiment import load_experiment
+
+    if scheduler and executor != "dask":
+        raise InputError("--scheduler needs --executor dask", key="--scheduler")
+    spec = load_experiment(experiment)
+    if replications is not None or steps is not None:
+        spec = spec.with_trial(replications=replications, steps=steps)
+    target = Path(out) if out else Path("results") / spec.name
+    console = Console(file=sys.stderr)
+    bar = _SweepProgress(console, spec.name)
+
+    def started(handle, to_run, total):
+        skipped = total - to_run
+        resumed = f", {skipped} already done" if skipped else ""
+        trial = f" (quick trial: {', '.join(f'--{k} {v}' for k, v in spec.trial.items())})" if spec.trial else ""
+        console.print(f"{spec.name}: {total} runs{resumed}{trial} on {handle.description} → {target}")
+        bar.start(to_run)
+
+    previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    try:
+        outcome = run_sweep(spec, target, executor=executor, workers=workers, scheduler=scheduler, resume=resume,
+                            progress=bar.update, on_start=started)
+    finally:
+        bar.stop()
+        signal.signal(signal.SIGTERM, previous)
+    rate = outcome.done / outcome.seconds if outcome.seconds > 0 else 0.0
+    summary = (f"{outcome.done} runs done, {outcome.failed} failed"
+               + (f", {outcome.skipped} done before" if outcome.skipped else "")
+               + f", {outcome.total} planned; {outcome.seconds:.1f} s ({rate:.2f} runs/s). Results in {target}")
+    if outcome.interrupted or outcome.pool_broken:
+        why = "interrupted" if outcome.interrupted else "a worker process died and broke the pool"
+        console.print(f"{why}: {summary}.\nEvery finished run is kept; complete the sweep with:\n"
+                      f"  ecosim sweep {experiment} --out {target} --resume"
+                      + "".join(f" --{k} {v}" for k, v in spec.trial.items()))
+        raise click.exceptions.Exit(EXIT_INTERRUPTED if outcome.interrupted else 1)
+    console.print(summary)
+    if outcome.failed:
+        console.print(f"{outcome.failed} runs failed; their errors and tracebacks are in {target / 'failed'}; "
+                      "--resume runs them again")
+        raise click.exceptions.Exit(EXIT_SOME_FAILED)
+
+
+def _terminate_as_interrupt(signum, frame):
+    """SIGTERM (e.g. a batch system's time limit) stops the sweep like Ctrl-C."""
+    raise KeyboardInterrupt
+
+
+class _SweepProgress:
+    """A live bar on standard error: runs done, failed, rate and time left (silent off a terminal)."""
+
+    def __init__(self, console: Console, name: str):
+        self.console = console
+        self.name = name
+        self.progress: Progress | None = None
+        self.task = None
+        self.started = time.perf_counter()
+        self.skipped = 0
+
+    def start(self, to_run: int) -> None:
+        self.started = time.perf_counter()
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("[red]{task.fields[failed]} failed"), TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
+            console=self.console, transient=False, disable=not self.console.is_terminal,
+        )
+        self.progress.start()
+        self.task = self.progress.add_task(self.name, total=to_run, failed=0, rate="")
+
+    def update(self, done: int, failed: int, skipped: int, total: int) -> None:
+        if self.progress is None or self.task is None:
+            return
+        elapsed = time.perf_counter() - self.started
+        finished = done + failed
+        rate = f"{finished / elapsed:.2f} runs/s" if elapsed > 0 and finished else ""
+        self.progress.update(self.task, completed=finished, failed=failed, rate=rate)
+
+    def stop(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None

@@ -1,0 +1,362 @@
+"""Running an experiment's runs on any ``concurrent.futures.Executor`` and storing each at once.
+
+Three executors, one interface:
+
+- ``serial`` — in this process, one run after another (:class:`SerialExecutor`);
+- ``process`` — a local pool of worker processes (``ProcessPoolExecutor``, start method
+  ``forkserver`` where available, else ``spawn``; never ``fork``, which is unsafe with threads);
+- ``dask`` — Dask distributed: a ``LocalCluster`` on 127.0.0.1, or an existing cluster at a
+  scheduler address (``tcp://host:8786``), through ``Client.get_executor()``. A worker that
+  dies mid-run has its run rescheduled on another worker by the Dask scheduler.
+
+:func:`run_sweep` submits the runs with a bounded number in flight, writes each finished run
+to the :class:`~ecosim.store.ResultStore` as soon as it completes and drops it, so the
+driver's memory does not grow with the number of runs. The worker function
+:func:`execute_run` is a top-level function of a small picklable spec; it calls the model and
+returns tables; the driver writes all files (workers may be on other machines).
+Same experiment and root seed ⇒ identical results, whatever the executor and worker count.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import multiprocessing
+import os
+import signal
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from concurrent.futures.process import BrokenProcessPool, ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ecosim import __version__
+from ecosim.errors import InputError
+from ecosim.experiment import Experiment, RunSpec, run_parameters
+from ecosim.store import ResultStore
+
+EXECUTORS = ("serial", "process", "dask")
+DEFAULT_MODEL = "ecosim.model:simulate"
+
+
+# ---------------------------------------------------------------- the worker side
+
+
+def execute_run(spec: dict[str, Any]) -> dict[str, Any]:
+    """Run one simulation from a picklable spec and return its tables (never raises for the model).
+
+    Parameters
+    ----------
+    spec : ``run_id``, ``scenario`` (resolved scenario as a dict), ``overrides`` (the design
+        point), ``seed``, ``keep_steps`` and ``model`` (``"module:function"`` with the signature
+        of :func:`ecosim.model.simulate`; tests may substitute another)
+
+    Returns
+    -------
+    dict
+        ``{"run_id", "status": "ok", "summary": dict, "steps": DataFrame | None, "seconds"}``, or
+        ``{"run_id", "status": "failed", "error": str, "traceback": str, "seconds"}`` if the run raised.
+    """
+    start = time.perf_counter()
+    try:
+        from ecosim.scenario import apply_overrides
+
+        module_name, _, function_name = spec.get("model", DEFAULT_MODEL).partition(":")
+        simulate = getattr(importlib.import_module(module_name), function_name)
+        scenario = apply_overrides(spec["scenario"], spec["overrides"]) if spec["overrides"] else _validated(spec["scenario"])
+        result = simulate(scenario, seed=spec["seed"])
+        return {
+            "run_id": spec["run_id"], "status": "ok", "summary": dict(result.summary),
+            "steps": result.steps if spec["keep_steps"] else None, "seconds": time.perf_counter() - start,
+        }
+    except Exception as exc:  # a failed run is a result, recorded with its traceback
+        return {
+            "run_id": spec["run_id"], "status": "failed", "error": f"{type(exc).__name__}: {exc}",
+            "traceback": traceback.format_exc(), "seconds": time.perf_counter() - start,
+        }
+
+
+def _validated(data: dict[str, Any]):
+    from ecosim.scenario import validate_scenario
+
+    return validate_scenario(data)
+
+
+def _ignore_sigint() -> None:
+    """Worker initialiser: Ctrl-C is the driver's to handle (it stops the pool itself)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+# ---------------------------------------------------------------- executors
+
+
+class SerialExecutor(Executor):
+    """Runs each submitted call at once, in this process (a reference and for debugging)."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        """Call ``fn(*args, **kwargs)`` now and return a finished future."""
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            future.set_exception(exc)
+        return future
+
+
+def default_workers() -> int:
+    """Cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def process_context() -> multiprocessing.context.BaseContext:
+    """``forkserver`` (workers fork from a server that has already imported the model) or ``spawn``."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["ecosim.model", "ecosim.executors"])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+@dataclass
+class ExecutorHandle:
+    """An open executor, the number of runs to keep in flight and a way to stop it at once."""
+
+    executor: Executor
+    slots: int
+    description: str
+    kind: str
+
+    def terminate(self) -> None:
+        """Stop worker processes without waiting for their current runs (after Ctrl-C)."""
+        if isinstance(self.executor, ProcessPoolExecutor):
+            processes = dict(getattr(self.executor, "_processes", None) or {})
+            self.executor.shutdown(wait=False, cancel_futures=True)
+            for process in processes.values():
+                with contextlib.suppress(Exception):
+                    process.terminate()
+
+
+@contextlib.contextmanager
+def open_executor(kind: str = "process", workers: int | None = None, scheduler: str | None = None,
+                  quiet: bool = True) -> Iterator[ExecutorHandle]:
+    """Open an executor of ``kind`` (serial, process or dask) and close it afterwards.
+
+    Parameters
+    ----------
+    kind : ``"serial"``, ``"process"`` or ``"dask"``
+    workers : worker processes (default: all cores); for Dask without ``scheduler``, the
+        LocalCluster's workers; ignored for an existing Dask cluster
+    scheduler : address of an existing Dask scheduler (``tcp://host:8786``); Dask only
+    quiet : silence Dask's informational logging
+    """
+    if kind not in EXECUTORS:
+        raise InputError(f"unknown executor {kind!r}; choose one of {', '.join(EXECUTORS)}", key="--executor")
+    if scheduler and kind != "dask":
+        raise InputError("--scheduler needs --executor dask", key="--scheduler")
+    if kind == "serial":
+        yield ExecutorHandle(SerialExecutor(), 1, "serial (this process)", kind)
+        return
+    if kind == "process":
+        n = workers or default_workers()
+        pool = ProcessPoolExecutor(max_workers=n, mp_context=process_context(), initializer=_ignore_sigint)
+        try:
+            yield ExecutorHandle(pool, 2 * n, f"{n} local worker process{'es' if n > 1 else ''}", kind)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        return
+    with _dask_client(workers, scheduler, quiet) as (client, description):
+        n_threads = sum(w.get("nthreads", 1) for w in client.scheduler_info().get("workers", {}).values()) or 1
+        yield ExecutorHandle(client.get_executor(pure=False), max(2 * n_threads, 4), description, kind)
+
+
+@contextlib.contextmanager
+def _dask_client(workers: int | None, scheduler: str | None, quiet: bool):
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:  # pragma: no cover - dask[distributed] is a dependency
+        raise InputError("--executor dask needs dask[distributed] (pip install 'dask[distributed]')") from None
+    if quiet:
+        for name in ("distributed", "distributed.nanny", "distributed.scheduler", "distributed.worker",
+                     "distributed.core", "distributed.http.proxy", "bokeh"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise InputError(f"cannot reach the Dask scheduler: {exc}", source=scheduler, key="--scheduler") from None
+        try:
+            yield client, f"Dask cluster at {scheduler}"
+        finally:
+            client.close()
+        return
+    n = workers or default_workers()
+    cluster = LocalCluster(host="127.0.0.1", n_workers=n, threads_per_worker=1, processes=True,
+                           dashboard_address=None, silence_logs=logging.ERROR if quiet else logging.WARNING)
+    client = Client(cluster)
+    try:
+        yield client, f"Dask LocalCluster, {n} worker{'s' if n > 1 else ''} on 127.0.0.1"
+    finally:
+        client.close()
+        cluster.close()
+
+
+# ---------------------------------------------------------------- the driver
+
+
+@dataclass
+class SweepOutcome:
+    """What a sweep did: runs done now, failed now, skipped (already done), planned, interrupted."""
+
+    done: int
+    failed: int
+    skipped: int
+    total: int
+    interrupted: bool
+    directory: str
+    seconds: float
+    pool_broken: bool = False
+
+    @property
+    def missing(self) -> int:
+        """Runs neither done nor failed (not attempted after an interruption)."""
+        return self.total - self.skipped - self.done - self.failed
+
+
+def build_index(experiment: Experiment) -> dict[str, Any]:
+    """The sweep's ``index.json``: provenance, the resolved experiment and the run list."""
+    resolved = experiment.resolved()
+    return {
+        "format": "ecosim-sweep/1",
+        "experiment_name": experiment.name,
+        "description": experiment.description,
+        "source": experiment.source,
+        "ecosim_version": __version__,
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "root_seed": experiment.root_seed,
+        "design": experiment.design_kind,
+        "problem": experiment.problem,
+        "replications": experiment.replications,
+        "replication_seeds": experiment.seeds,
+        "steps": experiment.steps,
+        "keep": experiment.keep,
+        "trial": experiment.trial,
+        "parameters": experiment.parameters,
+        "scenarios": list(experiment.scenarios),
+        "n_runs": experiment.n_runs,
+        "fingerprint": experiment.fingerprint(),
+        "experiment": resolved,
+        "runs": [
+            {"run_id": r.run_id, "scenario": r.scenario, "point": r.point, "replication": r.replication,
+             "seed": r.seed, "parameters": r.parameters}
+            for r in experiment.runs()
+        ],
+    }
+
+
+def run_sweep(
+    experiment: Experiment,
+    out: str | os.PathLike[str],
+    executor: str = "process",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    progress: Callable[[int, int, int, int], None] | None = None,
+    model: str = DEFAULT_MODEL,
+    on_start: Callable[[ExecutorHandle, int, int], None] | None = None,
+) -> SweepOutcome:
+    """Run every missing run of ``experiment`` and write each to ``out`` as it finishes.
+
+    Parameters
+    ----------
+    experiment : the resolved experiment (:func:`ecosim.experiment.load_experiment`)
+    out : results directory (see :mod:`ecosim.store`)
+    executor, workers, scheduler : see :func:`open_executor`
+    resume : continue the sweep already in ``out`` (refused if the experiment changed)
+    progress : called as ``progress(done, failed, skipped, total)`` after each run
+    model : ``"module:function"`` run for each spec (the model's ``simulate``)
+    on_start : called as ``on_start(handle, to_run, total)`` once the executor is open
+
+    Returns
+    -------
+    SweepOutcome
+        ``interrupted`` is true after Ctrl-C (``KeyboardInterrupt`` is not re-raised); every
+        run written before then is complete, and ``resume=True`` finishes the rest.
+    """
+    store = ResultStore(out)
+    done_before = store.start(build_index(experiment), resume=resume)
+    total = experiment.n_runs
+    pending = (spec for spec in experiment.runs() if spec.run_id not in done_before)
+    to_run = total - len(done_before)
+    keep_steps = experiment.keep == "steps"
+    done = failed = 0
+    interrupted = broken = False
+    start = time.perf_counter()
+    if progress:
+        progress(0, 0, len(done_before), total)
+    with open_executor(executor, workers, scheduler) as handle:
+        if on_start:
+            on_start(handle, to_run, total)
+        in_flight: dict[Future, RunSpec] = {}
+        try:
+            exhausted = False
+            while in_flight or not exhausted:
+                while not exhausted and len(in_flight) < handle.slots:
+                    spec = next(pending, None)
+                    if spec is None:
+                        exhausted = True
+                        break
+                    payload = {"run_id": spec.run_id, "scenario": experiment.scenarios[spec.scenario],
+                               "overrides": spec.parameters, "seed": spec.seed, "keep_steps": keep_steps,
+                               "model": model}
+                    try:
+                        in_flight[handle.executor.submit(execute_run, payload)] = spec
+                    except BrokenProcessPool:  # a worker died and took the pool with it
+                        broken = exhausted = True
+                        break
+                if not in_flight:
+                    break
+                finished, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
+                for future in finished:
+                    spec = in_flight.pop(future)
+                    ok = _store_result(store, experiment, spec, future)
+                    done += ok
+                    failed += not ok
+                    del future
+                if progress:
+                    progress(done, failed, len(done_before), total)
+        except KeyboardInterrupt:
+            interrupted = True
+            for future in in_flight:
+                future.cancel()
+            handle.terminate()
+    return SweepOutcome(done=done, failed=failed, skipped=len(done_before), total=total, interrupted=interrupted,
+                        directory=str(out), seconds=time.perf_counter() - start, pool_broken=broken)
+
+
+def _store_result(store: ResultStore, experiment: Experiment, spec: RunSpec, future: Future) -> bool:
+    """Write one finished run (or its failure); true if it succeeded."""
+    ids = {"run_id": spec.run_id, "scenario": spec.scenario, "point": spec.point,
+           "replication": spec.replication, "seed": spec.seed}
+    try:
+        result = future.result()
+    except BrokenProcessPool as exc:
+        result = {"status": "failed", "error": f"worker process died: {exc}", "traceback": traceback.format_exc()}
+    except Exception as exc:  # the executor could not run it (e.g. Dask gave up after repeated worker deaths)
+        result = {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
+    if result["status"] == "ok":
+        parameters = run_parameters(experiment, spec)
+        row = {**ids, "status": "ok", **parameters, **result["summary"]}
+        store.write_run(row, result["steps"])
+        return True
+    store.write_failure({**ids, "status": "failed", "parameters": dict(spec.parameters),
+                         "error": result["error"], "traceback": result["traceback"]})
+    return False

@@ -1,0 +1,623 @@
+"""Experiment files: scenarios × a design over parameters × seeded replications → a list of runs.
+
+An experiment file (YAML, usually in ``experiments/``) names one or more scenarios, a design
+over scenario parameters, the number of replications, a root seed, the steps and what to keep.
+:func:`load_experiment` validates it with the same care as a scenario file (unknown keys,
+bounds, nearest-key suggestions, every design point applied to every scenario) and returns an
+:class:`Experiment`: plain data from which :meth:`Experiment.runs` lists the runs.
+
+Designs are plain functions over plain data, in the spirit of SALib:
+
+- :func:`grid_design` — full factorial grid over listed values;
+- :func:`latin_hypercube_design` — Latin hypercube over ranges (``scipy.stats.qmc``);
+- :func:`sobol_design` — Saltelli's extension of the Sobol' sequence (``SALib.sample.sobol``);
+- :func:`morris_design` — Morris elementary-effects trajectories (``SALib.sample.morris``);
+- an explicit list of parameter sets.
+
+Replication seeds come from the root seed through ``SeedSequence.spawn``
+(:func:`replication_seeds`); replication ``r`` has the same seed in every scenario and design
+point (common random numbers), so that conditions can be compared run by run.
+
+This module knows nothing about executors, files of results or Mesa.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import hashlib
+import itertools
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ecosim.errors import InputError
+from ecosim.scenario import (
+    RULE_KINDS,
+    Scenario,
+    apply_overrides,
+    check_safe_name,
+    format_validation_error,
+    load_scenario,
+    load_yaml,
+)
+
+DESIGN_KINDS = ("grid", "lhs", "sobol", "morris", "list")
+"""Designs over parameters; an experiment without a design has kind ``"scenarios"``."""
+
+KEEP = ("steps", "summary")
+"""What a sweep stores per run: the per-step table and the summary row, or only the summary."""
+
+Scalar = bool | int | float | str
+
+
+# ---------------------------------------------------------------- the file schema
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class ScenarioEntry(_Strict):
+    """One scenario of an experiment: a scenario file, optionally with overrides and a new name."""
+
+    file: str = Field(description="scenario file, relative to the experiment file")
+    name: str | None = Field(None, description="name of this variant in the results (default: the scenario's name)")
+    overrides: dict[str, Any] = Field(default_factory=dict, description="dotted scenario keys and values applied to the file")
+
+    @field_validator("name")
+    @classmethod
+    def _safe(cls, name: str | None) -> str | None:
+        return None if name is None else check_safe_name(name)
+
+
+class Range(_Strict):
+    """A parameter range ``[low, high]`` for a sampled design."""
+
+    low: float = Field(description="lower bound")
+    high: float = Field(description="upper bound")
+    integer: bool | None = Field(None, description="round samples to integers (default: when the scenario key is an integer)")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Range:
+        if not self.low < self.high:
+            raise ValueError(f"expected low < high, got low={self.low}, high={self.high}")
+        return self
+
+
+class GridDesign(_Strict):
+    """Full factorial grid: every combination of the listed values."""
+
+    kind: Literal["grid"]
+    parameters: dict[str, list[Scalar]] = Field(min_length=1, description="dotted key → list of values")
+
+    @field_validator("parameters")
+    @classmethod
+    def _values_listed(cls, parameters: dict[str, list[Scalar]]) -> dict[str, list[Scalar]]:
+        for key, values in parameters.items():
+            if not values:
+                raise ValueError(f"{key}: give at least one value")
+            if len(set(map(repr, values))) != len(values):
+                raise ValueError(f"{key}: a value is listed twice")
+        return parameters
+
+
+class _SampledDesign(_Strict):
+    parameters: dict[str, Range] = Field(min_length=1, description="dotted key → {low, high} (or [low, high])")
+    seed: int | None = Field(None, ge=0, lt=2**63, description="seed of the sample (default: from the root seed)")
+
+    @field_validator("parameters", mode="before")
+    @classmethod
+    def _pairs_to_ranges(cls, parameters: Any) -> Any:
+        if isinstance(parameters, dict):
+            return {k: ({"low": v[0], "high": v[1]} if isinstance(v, list) and len(v) == 2 else v)
+                    for k, v in parameters.items()}
+        return parameters
+
+
+class LatinHypercubeDesign(_SampledDesign):
+    """Latin hypercube sample of ``samples`` points over the ranges (scipy.stats.qmc)."""
+
+    kind: Literal["lhs"]
+    samples: int = Field(ge=2, le=1_000_000, description="number of design points")
+
+
+class _GroupedDesign(_SampledDesign):
+    groups: dict[str, str] | None = Field(
+        None, description="parameter → group name, to estimate indices for groups of parameters")
+
+    @model_validator(mode="after")
+    def _groups_cover_parameters(self):
+        if self.groups is not None and set(self.groups) != set(self.parameters):
+            missing = sorted(set(self.parameters) - set(self.groups))
+            extra = sorted(set(self.groups) - set(self.parameters))
+            raise ValueError(f"groups must name a group for every parameter; missing {missing}, unknown {extra}")
+        return self
+
+
+class SobolDesign(_GroupedDesign):
+    """Saltelli's Sobol' sample: N·(D+2) points, or N·(2D+2) with second-order indices."""
+
+    kind: Literal["sobol"]
+    samples: int = Field(ge=2, le=2**20, description="base sample size N (a power of 2)")
+    second_order: bool = Field(False, description="also estimate second-order indices (2D+2 points per N)")
+
+    @field_validator("samples")
+    @classmethod
+    def _power_of_two(cls, n: int) -> int:
+        if n & (n - 1):
+            lower = 1 << (n.bit_length() - 1)
+            raise ValueError(f"Sobol' samples must be a power of 2 for the sequence's balance; use {lower} or {lower * 2}")
+        return n
+
+
+class MorrisDesign(_GroupedDesign):
+    """Morris trajectories: ``trajectories`` × (D+1) points on a ``num_levels`` grid."""
+
+    kind: Literal["morris"]
+    trajectories: int = Field(ge=2, le=100_000, description="number of trajectories r")
+    num_levels: int = Field(4, ge=2, le=100, description="levels p of the Morris grid (even)")
+
+    @field_validator("num_levels")
+    @classmethod
+    def _even(cls, p: int) -> int:
+        if p % 2:
+            raise ValueError(f"num_levels must be even (Morris' Δ = p / (2(p − 1))), got {p}")
+        return p
+
+
+class ListDesign(_Strict):
+    """Explicit parameter sets, one design point each."""
+
+    kind: Literal["list"]
+    points: list[dict[str, Scalar]] = Field(min_length=1, description="list of {dotted key: value} mappings")
+
+
+_DESIGN_CLASSES: dict[str, type[BaseModel]] = {
+    "grid": GridDesign, "lhs": LatinHypercubeDesign, "sobol": SobolDesign, "morris": MorrisDesign, "list": ListDesign,
+}
+
+
+class ExperimentFile(_Strict):
+    """The keys of an experiment file (before scenarios and designs are resolved)."""
+
+    name: str = Field(min_length=1, max_length=100, description="experiment name (the default results directory)")
+    description: str = Field("", max_length=10_000, description="the question the experiment answers")
+    scenarios: list[ScenarioEntry] = Field(min_length=1, description="scenario files (with optional overrides)")
+    design: dict[str, Any] | None = Field(None, description="a design over parameters (see docs/SWEEPS.md)")
+    replications: int = Field(ge=1, le=100_000, description="seeded replications of every scenario and design point")
+    seed: int = Field(ge=0, lt=2**63, description="root seed of the replication seeds (and of sampled designs)")
+    steps: int | None = Field(None, ge=1, le=2_000, description="quarters per run (default: each scenario's steps)")
+    keep: Literal["steps", "summary"] = Field("steps", description="steps: per-step tables and summaries; summary: summaries only")
+
+    @field_validator("name")
+    @classmethod
+    def _safe(cls, name: str) -> str:
+        return check_safe_name(name)
+
+    @field_validator("scenarios", mode="before")
+    @classmethod
+    def _paths_to_entries(cls, entries: Any) -> Any:
+        if isinstance(entries, list):
+            return [{"file": e} if isinstance(e, str) else e for e in entries]
+        return entries
+
+
+def _design_models() -> dict[str, type[BaseModel]]:
+    """One whole-file model per design kind, so error paths read ``design.parameters...``."""
+    models = {}
+    for kind, design_class in _DESIGN_CLASSES.items():
+        models[kind] = type(f"Experiment_{kind}", (ExperimentFile,), {
+            "__annotations__": {"design": design_class},
+            "design": Field(description=design_class.__doc__),
+        })
+    return models
+
+
+_EXPERIMENT_MODELS = _design_models()
+
+
+# ---------------------------------------------------------------- designs (plain functions)
+
+
+def replication_seeds(root_seed: int, replications: int) -> list[int]:
+    """Integer seeds of the replications: ``SeedSequence(root_seed).spawn(replications)``.
+
+    Each child is turned into a 63-bit integer (what :func:`ecosim.model.simulate` takes).
+    The first ``n`` seeds do not change when more replications are asked for.
+
+    Examples
+    --------
+    >>> replication_seeds(7, 3) == replication_seeds(7, 5)[:3]
+    True
+    """
+    children = np.random.SeedSequence(root_seed).spawn(replications)
+    return [int(child.generate_state(1, np.uint64)[0] >> np.uint64(1)) for child in children]
+
+
+def design_seed(root_seed: int) -> int:
+    """Seed of a sampled design, drawn from its own stream of the root seed.
+
+    The stream is ``SeedSequence(root_seed, spawn_key=(2**32 - 1,))``, which no replication
+    seed uses (replications are children 0, 1, 2, ...).
+    """
+    child = np.random.SeedSequence(root_seed, spawn_key=(2**32 - 1,))
+    return int(child.generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+
+def grid_design(parameters: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """Full factorial design: one point per combination, the last key varying fastest.
+
+    Examples
+    --------
+    >>> grid_design({"a": [1, 2], "b": ["x", "y", "z"]})[:2]
+    [{'a': 1, 'b': 'x'}, {'a': 1, 'b': 'y'}]
+    """
+    keys = list(parameters)
+    return [dict(zip(keys, values, strict=True)) for values in itertools.product(*(parameters[k] for k in keys))]
+
+
+def latin_hypercube_design(bounds: dict[str, tuple[float, float]], samples: int, seed: int) -> list[dict[str, float]]:
+    """Latin hypercube sample over ``bounds`` (``scipy.stats.qmc.LatinHypercube``, scaled)."""
+    from scipy.stats import qmc
+
+    keys = list(bounds)
+    unit = qmc.LatinHypercube(d=len(keys), rng=np.random.default_rng(seed)).random(samples)
+    lows, highs = zip(*(bounds[k] for k in keys), strict=True)
+    scaled = qmc.scale(unit, lows, highs)
+    return [dict(zip(keys, map(float, row), strict=True)) for row in scaled]
+
+
+def salib_problem(bounds: dict[str, tuple[float, float]], groups: dict[str, str] | None = None) -> dict[str, Any]:
+    """The SALib problem dict (``num_vars``, ``names``, ``bounds``, optional ``groups``)."""
+    problem: dict[str, Any] = {
+        "num_vars": len(bounds), "names": list(bounds), "bounds": [[float(lo), float(hi)] for lo, hi in bounds.values()],
+    }
+    if groups is not None:
+        problem["groups"] = [groups[k] for k in bounds]
+    return problem
+
+
+def sobol_design(problem: dict[str, Any], samples: int, second_order: bool, seed: int) -> list[dict[str, float]]:
+    """Saltelli's extension of the Sobol' sequence (``SALib.sample.sobol.sample``), in SALib's order."""
+    from SALib.sample import sobol
+
+    matrix = sobol.sample(copy.deepcopy(problem), samples, calc_second_order=second_order, scramble=True, seed=seed)
+    return [dict(zip(problem["names"], map(float, row), strict=True)) for row in matrix]
+
+
+def morris_design(problem: dict[str, Any], trajectories: int, num_levels: int, seed: int) -> list[dict[str, float]]:
+    """Morris trajectories (``SALib.sample.morris.sample``), in SALib's order."""
+    from SALib.sample import morris
+
+    matrix = morris.sample(copy.deepcopy(problem), trajectories, num_levels=num_levels, seed=seed)
+    return [dict(zip(problem["names"], map(float, row), strict=True)) for row in matrix]
+
+
+# ---------------------------------------------------------------- the resolved experiment
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of an experiment: which scenario variant, design point, replication and seed."""
+
+    run_id: str
+    scenario: str
+    point: int
+    replication: int
+    seed: int
+    parameters: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A validated, fully resolved experiment: plain data, ready to list its runs.
+
+    Attributes
+    ----------
+    name, description : from the file
+    source : the experiment file
+    root_seed : the file's ``seed``
+    replications : replications per scenario and design point
+    steps : quarters per run (``None``: each scenario's own)
+    keep : ``"steps"`` (per-step tables and summaries) or ``"summary"``
+    scenarios : variant name → resolved scenario (a JSON-ready dict, steps already set)
+    design_kind : ``"scenarios"``, ``"grid"``, ``"lhs"``, ``"sobol"``, ``"morris"`` or ``"list"``
+    design : the design section as written (after validation), or ``None``
+    parameters : the varied dotted keys, in order
+    points : the design points (each a dict of dotted key → value); ``[{}]`` without a design
+    problem : the SALib problem dict for Sobol and Morris designs, else ``None``
+    trial : the ``--replications``/``--steps`` overrides of a quick trial (empty otherwise)
+    """
+
+    name: str
+    description: str
+    source: str
+    root_seed: int
+    replications: int
+    steps: int | None
+    keep: str
+    scenarios: dict[str, dict[str, Any]]
+    design_kind: str
+    design: dict[str, Any] | None
+    parameters: list[str]
+    points: list[dict[str, Any]]
+    problem: dict[str, Any] | None = None
+    trial: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def seeds(self) -> list[int]:
+        """Seed of each replication (the same in every scenario and point)."""
+        return replication_seeds(self.root_seed, self.replications)
+
+    @property
+    def n_runs(self) -> int:
+        """Number of runs: scenarios × points × replications."""
+        return len(self.scenarios) * len(self.points) * self.replications
+
+    def runs(self) -> Iterator[RunSpec]:
+        """The runs, replication by replication (so an interrupted sweep has whole replications).
+
+        Within a replication: scenario by scenario in file order, then design points in order.
+        """
+        seeds = self.seeds
+        for replication, seed in enumerate(seeds):
+            for scenario in self.scenarios:
+                for point, values in enumerate(self.points):
+                    yield RunSpec(
+                        run_id=run_id(scenario, point, replication), scenario=scenario, point=point,
+                        replication=replication, seed=seed, parameters=values,
+                    )
+
+    def with_trial(self, replications: int | None = None, steps: int | None = None) -> Experiment:
+        """A quick trial of this experiment: fewer replications or steps, recorded in ``trial``."""
+        trial = dict(self.trial)
+        scenarios = self.scenarios
+        if replications is not None:
+            trial["replications"] = replications
+        if steps is not None:
+            trial["steps"] = steps
+            scenarios = {name: {**data, "steps": steps} for name, data in scenarios.items()}
+        return replace(
+            self, replications=replications if replications is not None else self.replications,
+            steps=steps if steps is not None else self.steps, scenarios=scenarios, trial=trial,
+        )
+
+    def resolved(self) -> dict[str, Any]:
+        """Everything that decides the runs' results, as JSON-ready data (descriptions left out)."""
+        return {
+            "name": self.name,
+            "root_seed": self.root_seed,
+            "replications": self.replications,
+            "steps": self.steps,
+            "keep": self.keep,
+            "scenarios": {name: {k: v for k, v in data.items() if k != "description"}
+                          for name, data in self.scenarios.items()},
+            "design_kind": self.design_kind,
+            "design": self.design,
+            "parameters": self.parameters,
+            "points": self.points,
+            "trial": self.trial,
+        }
+
+    def fingerprint(self) -> str:
+        """SHA-256 of :meth:`resolved`: equal fingerprints ⇔ the same runs with the same inputs."""
+        text = json.dumps(self.resolved(), sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def run_id(scenario: str, point: int, replication: int) -> str:
+    """The id (and file name stem) of a run: ``<scenario>-p<point>-r<replication>``."""
+    return f"{scenario}-p{point:05d}-r{replication:04d}"
+
+
+# ---------------------------------------------------------------- loading
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    """Read, validate and resolve an experiment file, or raise :class:`InputError`.
+
+    Every scenario is loaded (paths relative to the experiment file) and its overrides applied;
+    every design point is applied to every scenario and validated like a scenario file; rule
+    names (and rules files) are checked. Nothing is run and nothing is written.
+
+    Examples
+    --------
+    >>> from ecosim.experiment import load_experiment
+    >>> experiment = load_experiment("experiments/policy_levers.yaml")
+    >>> experiment.design_kind, experiment.replications
+    ('scenarios', 30)
+    """
+    path = Path(path)
+    source = str(path)
+    data = load_yaml(path)
+    spec = _validate_file(data, source)
+    scenarios = _resolve_scenarios(spec, path)
+    design = spec.design.model_dump(mode="json") if isinstance(spec.design, BaseModel) else None
+    kind = design["kind"] if design else "scenarios"
+    points, problem = _design_points(spec, scenarios, source)
+    parameters = list(dict.fromkeys(k for point in points for k in point))
+    _check_points(scenarios, points, source)
+    return Experiment(
+        name=spec.name, description=spec.description, source=source, root_seed=spec.seed,
+        replications=spec.replications, steps=spec.steps, keep=spec.keep, scenarios=scenarios,
+        design_kind=kind, design=design, parameters=parameters, points=points, problem=problem,
+    )
+
+
+def _validate_file(data: dict[str, Any], source: str) -> ExperimentFile:
+    data = dict(data)
+    data.setdefault("name", Path(source).stem)
+    model: type[BaseModel] = ExperimentFile
+    design = data.get("design")
+    if design is not None:
+        if not isinstance(design, dict):
+            raise InputError(f"expected a mapping with a 'kind' ({', '.join(DESIGN_KINDS)}), got {type(design).__name__}",
+                             source=source, key="design")
+        kind = design.get("kind")
+        if kind not in _DESIGN_CLASSES:
+            close = difflib.get_close_matches(str(kind), DESIGN_KINDS, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            got = "missing" if kind is None else f"{kind!r}"
+            raise InputError(f"expected one of {', '.join(DESIGN_KINDS)}, got {got}{hint}", source=source, key="design.kind")
+        model = _EXPERIMENT_MODELS[kind]
+    try:
+        return model.model_validate(data)  # type: ignore[return-value]
+    except ValidationError as exc:
+        raise format_validation_error(exc, model, source) from None
+
+
+def _resolve_scenarios(spec: ExperimentFile, path: Path) -> dict[str, dict[str, Any]]:
+    source = str(path)
+    resolved: dict[str, dict[str, Any]] = {}
+    for i, entry in enumerate(spec.scenarios):
+        key = f"scenarios[{i}]"
+        file = Path(entry.file)
+        scenario_path = file if file.is_absolute() else path.parent / file
+        if not scenario_path.is_file():
+            raise InputError(f"scenario file {entry.file!r} not found (looked for {scenario_path})",
+                             source=source, key=f"{key}.file")
+        scenario = load_scenario(scenario_path)  # a bad scenario file is reported as such
+        if entry.overrides or spec.steps is not None:
+            overrides = dict(entry.overrides)
+            if spec.steps is not None:
+                overrides["steps"] = spec.steps
+            for dotted in entry.overrides:
+                _check_key(scenario, dotted, source, f"{key}.overrides", scalar_only=False)
+            scenario = _apply(scenario, overrides, source, f"{key}.overrides")
+        name = entry.name or scenario.name
+        if name in resolved:
+            raise InputError(f"two scenarios are named {name!r}; give each entry its own 'name:'",
+                             source=source, key=f"{key}.name")
+        _check_rules(scenario, source, key)
+        resolved[name] = scenario.model_dump(mode="json")
+    return resolved
+
+
+def _apply(scenario: Scenario | dict[str, Any], overrides: dict[str, Any], source: str, where: str) -> Scenario:
+    try:
+        return apply_overrides(scenario, overrides)
+    except InputError as exc:
+        raise InputError(str(exc), source=source, key=where) from None
+
+
+def _check_rules(scenario: Scenario, source: str, where: str) -> None:
+    from ecosim.rules import get_rule, load_rules_file
+
+    if scenario.rules_file:
+        load_rules_file(scenario.rules_file)
+    for kind in RULE_KINDS:
+        try:
+            get_rule(kind, getattr(scenario.rules, kind))
+        except InputError as exc:
+            raise InputError(str(exc), source=source, key=where) from None
+
+
+def _check_key(scenario: Scenario | dict[str, Any], dotted: str, source: str, where: str, scalar_only: bool = True) -> Any:
+    """The current value at ``dotted``, or InputError naming the nearest valid key."""
+    node: Any = scenario.model_dump(mode="json") if isinstance(scenario, Scenario) else scenario
+    parts = dotted.split(".")
+    for depth, part in enumerate(parts):
+        if not isinstance(node, dict) or part not in node:
+            known = list(node) if isinstance(node, dict) else []
+            prefix = ".".join(parts[:depth])
+            close = difflib.get_close_matches(part, known, n=1, cutoff=0.5)
+            if close:
+                hint = f"; did you mean '{'.'.join([*parts[:depth], close[0]])}'?"
+            elif known:
+                hint = f"; keys under {prefix or 'the top level'}: {', '.join(known)}"
+            else:
+                hint = f"; {prefix} is a value, not a section"
+            raise InputError(f"{dotted!r} is not a scenario key{hint}", source=source, key=where)
+        node = node[part]
+    if scalar_only and (isinstance(node, (dict, list)) or node is None and dotted != "seed"):
+        what = "a section" if isinstance(node, dict) else "a list" if isinstance(node, list) else "optional"
+        raise InputError(f"{dotted!r} is {what}; a design varies single values (numbers, names, true/false)",
+                         source=source, key=where)
+    return node
+
+
+def _design_points(spec: ExperimentFile, scenarios: dict[str, dict[str, Any]], source: str
+                   ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    design = spec.design
+    if design is None:
+        return [{}], None
+    first = next(iter(scenarios.values()))
+    if isinstance(design, GridDesign):
+        for key in design.parameters:
+            _check_key(first, key, source, f"design.parameters.{key}")
+        return grid_design(design.parameters), None
+    if isinstance(design, ListDesign):
+        for i, point in enumerate(design.points):
+            if not point:
+                raise InputError("a design point must set at least one key", source=source, key=f"design.points[{i}]")
+            for key in point:
+                _check_key(first, key, source, f"design.points[{i}].{key}")
+        return [dict(point) for point in design.points], None
+    # sampled designs: ranges; integer keys are rounded after sampling
+    integer = {}
+    for key, bounds in design.parameters.items():
+        current = _check_key(first, key, source, f"design.parameters.{key}")
+        if isinstance(current, bool) or not isinstance(current, (int, float)):
+            raise InputError(f"{key!r} is not a number; sample only numeric keys (use a grid or list for names)",
+                             source=source, key=f"design.parameters.{key}")
+        integer[key] = bounds.integer if bounds.integer is not None else isinstance(current, int)
+    bounds = {k: (r.low, r.high) for k, r in design.parameters.items()}
+    seed = design.seed if design.seed is not None else design_seed(spec.seed)
+    problem = None
+    if isinstance(design, LatinHypercubeDesign):
+        points = latin_hypercube_design(bounds, design.samples, seed)
+    elif isinstance(design, SobolDesign):
+        problem = salib_problem(bounds, design.groups)
+        points = sobol_design(problem, design.samples, design.second_order, seed)
+        problem.update(calc_second_order=design.second_order, num_points=len(points), samples=design.samples)
+    else:
+        problem = salib_problem(bounds, design.groups)
+        points = morris_design(problem, design.trajectories, design.num_levels, seed)
+        problem.update(num_levels=design.num_levels, num_points=len(points), trajectories=design.trajectories)
+    for point in points:
+        for key, is_int in integer.items():
+            if is_int:
+                point[key] = int(math.floor(point[key] + 0.5))
+    return points, problem
+
+
+def _check_points(scenarios: dict[str, dict[str, Any]], points: list[dict[str, Any]], source: str) -> None:
+    """Apply every design point to every scenario, as a run would; the first failure is reported."""
+    for name, data in scenarios.items():
+        for i, point in enumerate(points):
+            if not point:
+                continue
+            try:
+                scenario = apply_overrides(data, point)
+            except InputError as exc:
+                shown = ", ".join(f"{k}={v!r}" for k, v in point.items())
+                raise InputError(f"design point {i} ({shown}) is invalid for scenario {name!r}: {exc}",
+                                 source=source, key="design") from None
+            if any(k.startswith("rules.") for k in point):
+                _check_rules(scenario, source, f"design point {i}")
+
+
+def run_parameters(experiment: Experiment, spec: RunSpec) -> dict[str, Any]:
+    """The varied parameters of a run, typed as the scenario schema types them."""
+    data = experiment.scenarios[spec.scenario]
+    values = {}
+    for key in experiment.parameters:
+        node: Any = data
+        for part in key.split("."):
+            node = node[part]
+        values[key] = spec.parameters.get(key, node)
+    if spec.parameters:
+        resolved = apply_overrides(data, spec.parameters).model_dump(mode="json")
+        for key in experiment.parameters:
+            node = resolved
+            for part in key.split("."):
+                node = node[part]
+            values[key] = node
+    return values
