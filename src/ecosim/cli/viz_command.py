@@ -1,0 +1,134 @@
+"""``ecosim viz [SCENARIO]``: serve the interactive visualiser on this machine.
+
+The scenario and rules file are checked first, exactly as ``ecosim run`` checks them (and a
+first model is built from them), so bad input exits 2 with one clear message before any
+server starts. The page is then served by ``solara run ecosim.viz.app`` in a child process,
+bound to 127.0.0.1 unless ``--host`` says otherwise, and its address is printed once it
+answers.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from ecosim.cli.options import check_rules_file, load_with_overrides, rules_option
+
+READY_TIMEOUT_SECONDS = 120.0
+"""How long to wait for the server to answer before giving up."""
+
+
+def free_port(host: str) -> int:
+    """A TCP port that is free on ``host`` right now."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def port_is_open(host: str, port: int) -> bool:
+    """True when something accepts connections at ``host:port``."""
+    target = "127.0.0.1" if host in ("0.0.0.0", "") else "::1" if host == "::" else host
+    try:
+        with socket.create_connection((target, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def page_url(host: str, port: int) -> str:
+    """The address to open in a browser."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}/"
+
+
+def server_command(host: str, port: int) -> list[str]:
+    """The command line that serves :mod:`ecosim.viz.app`."""
+    return [sys.executable, "-m", "solara", "run", "ecosim.viz.app", "--host", host, "--port", str(port),
+            "--production", "--no-open", "--log-level", "warning"]
+
+
+def server_environment(scenario: str | None, rules_file: str | None) -> dict[str, str]:
+    """The child's environment: the validated paths, and no telemetry."""
+    from ecosim.viz.app import RULES_ENV, SCENARIO_ENV
+
+    env = dict(os.environ)
+    env[SCENARIO_ENV] = str(Path(scenario).resolve()) if scenario else ""
+    env[RULES_ENV] = rules_file or ""
+    env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
+    return env
+
+
+def _ensure_front_end() -> None:
+    """Cache the page's JavaScript from npm if it is missing (once per installation)."""
+    from ecosim.viz.assets import ensure_frontend_assets, missing_packages
+
+    missing = missing_packages()
+    if not missing:
+        return
+    click.echo(f"fetching the page's front end ({', '.join(missing)}) with npm, once...", err=True)
+    try:
+        ensure_frontend_assets()
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        click.echo(f"warning: {exc}; the page will try a public CDN instead", err=True)
+
+
+@click.command("viz")
+@click.argument("scenario", required=False, type=click.Path(dir_okay=False))
+@rules_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Only this machine can open the page unless you choose another.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+              help="Port to listen on (0: any free port).")
+def command(scenario, rules_file, host, port):
+    """Serve the interactive visualiser for SCENARIO (default: the built-in baseline).
+
+    Students watch the network, the pipeline and the time series, move the policy sliders,
+    pick rules in the drop-downs (including those of --rules PATH.py) and press Reset.
+
+    Example: ecosim viz scenarios/tiny.yaml --port 8765
+    """
+    from ecosim.model import EcosystemModel
+    from ecosim.scenario import Scenario
+
+    loaded = load_with_overrides(scenario, ()) if scenario else Scenario()
+    rules_path = check_rules_file(rules_file)
+    EcosystemModel(loaded, rules_file=rules_path)  # unknown rule names and bad rules files fail here, as in `ecosim run`
+    _ensure_front_end()
+    if port == 0:
+        port = free_port(host)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"warning: listening on {host}: other machines on the network can open the page", err=True)
+    child = subprocess.Popen(server_command(host, port), env=server_environment(scenario, rules_path))
+    # a plain `kill` must stop the server too, not leave it orphaned
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    try:
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while not port_is_open(host, port):
+            if child.poll() is not None:
+                raise click.ClickException(f"the visualiser's server stopped (exit status {child.returncode}); "
+                                           f"is port {port} already in use?")
+            if time.monotonic() > deadline:
+                raise click.ClickException(f"the visualiser's server did not answer within {READY_TIMEOUT_SECONDS:.0f} s")
+            time.sleep(0.2)
+        click.echo(f"ecosim visualiser for '{loaded.name}' at {page_url(host, port)}  (Ctrl+C to stop)", err=False)
+        sys.stdout.flush()
+        child.wait()
+    finally:
+        if child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+    if child.returncode not in (0, -15):
+        raise click.ClickException(f"the visualiser's server stopped with exit status {child.returncode}")

@@ -1,0 +1,29 @@
+"""The Solara app that ``ecosim viz`` serves (``solara run ecosim.viz.app``).
+
+The scenario and rules file come from the environment variables :data:`SCENARIO_ENV` and
+:data:`RULES_ENV` (set by ``ecosim viz`` after it has validated them). Each browser session
+gets its own model, so two tabs do not step the same world.
+"""
+
+from __future__ import annotations
+
+import os
+
+import solara
+
+from ecosim.viz.page import EcosystemViz, page_parts
+
+SCENARIO_ENV = "ECOSIM_VIZ_SCENARIO"
+"""Path of the starting scenario file (empty: the built-in baseline)."""
+
+RULES_ENV = "ECOSIM_VIZ_RULES"
+"""Path of a Python file registering extra rules (empty: none)."""
+
+
+@solara.component
+def Page():
+    """One session's page: its own model, built from the served scenario."""
+    scenario = os.environ.get(SCENARIO_ENV) or None
+    rules_file = os.environ.get(RULES_ENV) or None
+    model, kwargs = solara.use_memo(lambda: page_parts(scenario, rules_file), [])
+    return EcosystemViz(model, **kwargs)

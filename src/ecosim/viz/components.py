@@ -1,0 +1,60 @@
+"""Solara components of the page: network, pipeline, time series and the text panel.
+
+Each takes the :class:`~ecosim.viz.interactive_model.InteractiveModel` and subscribes to
+Mesa's update counter, so it redraws after every Step, Play tick and Reset. The pictures
+are SVG text from :mod:`ecosim.viz.drawing`, memoised on (model, step) so a re-render that
+is not a new quarter costs nothing. The network's positions come from the layout cache, so
+they are computed once per world size.
+"""
+
+from __future__ import annotations
+
+import solara
+from mesa.visualization.utils import update_counter
+
+from ecosim.viz.drawing import network_svg, pipeline_svg, time_series_svg
+from ecosim.viz.events import status_html
+from ecosim.viz.layout import node_positions
+
+LAYOUT_SEED = 0
+"""Seed of the layout jitter: the same world size is always drawn the same way."""
+
+
+def _svg_panel(markup: str, css_class: str):
+    """A block holding SVG markup (tests find it by ``css_class``)."""
+    return solara.HTML(tag="div", unsafe_innerHTML=markup, classes=[css_class], style="width: 100%")
+
+
+@solara.component
+def NetworkView(model):
+    """The ecosystem's network on fixed positions (:func:`ecosim.viz.drawing.network_svg`)."""
+    update_counter.get()
+    ecosystem = model.ecosystem
+    markup = solara.use_memo(lambda: network_svg(ecosystem, node_positions(ecosystem.layout, LAYOUT_SEED)),
+                             [ecosystem, ecosystem.steps])
+    return _svg_panel(markup, "ecosim-network")
+
+
+@solara.component
+def PipelineView(model):
+    """Technologies at each gate and failures by gate and cause (:func:`ecosim.viz.drawing.pipeline_svg`)."""
+    update_counter.get()
+    ecosystem = model.ecosystem
+    markup = solara.use_memo(lambda: pipeline_svg(ecosystem.step_table()), [ecosystem, ecosystem.steps])
+    return _svg_panel(markup, "ecosim-pipeline")
+
+
+@solara.component
+def TimeSeriesView(model):
+    """Disclosures, deals, market entries, welfare and public spending over time."""
+    update_counter.get()
+    ecosystem = model.ecosystem
+    markup = solara.use_memo(lambda: time_series_svg(ecosystem.step_table()), [ecosystem, ecosystem.steps])
+    return _svg_panel(markup, "ecosim-timeseries")
+
+
+@solara.component
+def StatusView(model):
+    """Step (quarter and year), world and rules, conversion so far and the last notable events."""
+    update_counter.get()
+    return solara.HTML(tag="div", unsafe_innerHTML=status_html(model.ecosystem), classes=["ecosim-status"])

@@ -1,0 +1,204 @@
+"""The model that the visualiser's controls drive: flat keyword parameters around an EcosystemModel.
+
+Mesa's SolaraViz rebuilds a model on Reset by calling its class with one keyword per
+control, so the controls need a constructor with flat keywords (``managers_per_region=…``,
+``adoption_rule=…``) rather than a nested :class:`~ecosim.scenario.Scenario`.
+:class:`InteractiveModel` turns those keywords into scenario overrides on a base scenario
+(the file given to ``ecosim viz``) and holds the resulting :class:`~ecosim.model.EcosystemModel`
+as ``model.ecosystem``.
+
+Why a holder and not a subclass: ``EcosystemModel.scenario`` is ecosim's scenario, while
+SolaraViz reads ``model.scenario`` expecting Mesa's experimental scenario object (to split
+parameters on Reset) and fails on anything else. The holder keeps Mesa's own ``scenario``
+and delegates the quarter to the ecosystem.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import mesa
+
+from ecosim.errors import InputError
+from ecosim.model import EcosystemModel
+from ecosim.rules import available_rules
+from ecosim.scenario import RULE_KINDS, Scenario, apply_overrides
+
+
+@dataclass(frozen=True)
+class Lever:
+    """One slider: a keyword of :class:`InteractiveModel` bound to a dotted scenario key."""
+
+    keyword: str
+    key: str
+    label: str
+    minimum: float
+    maximum: float
+    step: float
+    integer: bool
+
+    def value_in(self, scenario: Scenario) -> Any:
+        """The lever's current value in ``scenario``."""
+        value: Any = scenario
+        for part in self.key.split("."):
+            value = getattr(value, part)
+        return value
+
+
+LEVERS = (
+    Lever("quarters", "steps", "Quarters to run", 4, 200, 4, True),
+    Lever("regions", "world.regions", "World: regions", 1, 6, 1, True),
+    Lever("universities_per_region", "world.universities_per_region", "World: universities per region", 1, 30, 1, True),
+    Lever("enterprises_per_region", "world.enterprises_per_region", "World: enterprises per region", 20, 2000, 20, True),
+    Lever("managers_per_region", "policy.managers.managers_per_region", "Technology managers per region", 0, 200, 1, True),
+    Lever("manager_skill", "policy.managers.skill_mean", "Managers' starting skill", 0.0, 1.0, 0.05, False),
+    Lever("poc_budget_share", "budget.proof_of_concept", "PoC fund: share of budget (from research grants)", 0.0, 0.5, 0.01, False),
+    Lever("poc_grant_size", "policy.proof_of_concept.grant_size", "PoC grant per technology, M¥", 0.0, 5.0, 0.1, False),
+    Lever("transfer_weight", "policy.incentives.transfer_weight", "Incentives: weight of a transfer", 0.0, 3.0, 0.1, False),
+    Lever("publication_weight", "policy.incentives.publication_weight", "Incentives: weight of a publication", 0.0, 3.0, 0.1, False),
+    Lever("inventor_share", "policy.incentives.inventor_share", "Inventors' share of income", 0.0, 1.0, 0.05, False),
+    Lever("joint_rnd_subsidy", "policy.joint_rnd.subsidy_rate", "Joint R&D subsidy rate", 0.0, 1.0, 0.05, False),
+    Lever("fair_interval", "policy.fairs.interval_quarters", "Quarters between fairs (0: none)", 0, 20, 1, True),
+    Lever("investors_per_region", "policy.finance.investors_per_region", "Investors per region", 0, 20, 1, True),
+    Lever("openness", "policy.openness.cross_region_tie_probability", "Openness: cross-region tie chance", 0.0, 0.5, 0.01, False),
+)
+"""The policy levers and world-size controls shown as sliders, in display order."""
+
+
+def rule_keyword(kind: str) -> str:
+    """The keyword of the drop-down for a rule kind: ``adoption`` → ``adoption_rule``."""
+    return f"{kind}_rule"
+
+
+def scenario_for(base: Scenario, choices: dict[str, Any]) -> Scenario:
+    """The base scenario with the controls' choices applied (validated like a scenario file).
+
+    ``choices`` maps lever keywords and ``<kind>_rule`` keywords to values; ``None`` keeps the
+    base value. The proof-of-concept budget share is taken from (or given back to) the
+    research-grant share, so the budget still adds up.
+    """
+    overrides: dict[str, Any] = {}
+    for lever in LEVERS:
+        value = choices.get(lever.keyword)
+        if value is None:
+            continue
+        overrides[lever.key] = int(round(value)) if lever.integer else float(value)
+    if "budget.proof_of_concept" in overrides:
+        change = overrides["budget.proof_of_concept"] - base.budget.proof_of_concept
+        overrides["budget.research_grants"] = max(0.0, base.budget.research_grants - change)
+    for kind in RULE_KINDS:
+        name = choices.get(rule_keyword(kind))
+        if name is not None:
+            overrides[f"rules.{kind}"] = name
+    return apply_overrides(base, overrides, source="visualiser controls") if overrides else base
+
+
+def parse_seed(seed: int | str | None) -> int | None:
+    """The seed typed in the page (a string) as an int; empty means 'the scenario's or a fresh one'."""
+    if seed is None:
+        return None
+    if isinstance(seed, str):
+        text = seed.strip()
+        if not text:
+            return None
+        if not text.isdigit():
+            raise InputError(f"the seed must be a whole number ≥ 0, got {seed!r}", key="seed")
+        seed = int(text)
+    if not 0 <= int(seed) < 2**63:
+        raise InputError(f"the seed must be between 0 and 2**63 − 1, got {seed}", key="seed")
+    return int(seed)
+
+
+class InteractiveModel(mesa.Model):
+    """An :class:`~ecosim.model.EcosystemModel` built from flat keywords, for SolaraViz.
+
+    Every keyword but ``base_scenario`` and ``rules_file`` is a control on the page; ``None``
+    keeps the base scenario's value.
+
+    Parameters
+    ----------
+    base_scenario : the starting point (defaults to the built-in baseline)
+    rules_file : a Python file that registers extra rules; re-read on every Reset
+    seed : root seed (an int, or the text typed in the page); empty uses the scenario's seed
+    quarters, regions, … : the levers of :data:`LEVERS`
+    orientation_rule, …, budget_allocation_rule : the rule of each kind, by registry name
+
+    Attributes
+    ----------
+    ecosystem : the EcosystemModel being shown
+    """
+
+    def __init__(
+        self,
+        *,
+        base_scenario: Scenario | None = None,
+        rules_file: str | None = None,
+        seed: int | str | None = None,
+        quarters: int | None = None,
+        regions: int | None = None,
+        universities_per_region: int | None = None,
+        enterprises_per_region: int | None = None,
+        managers_per_region: int | None = None,
+        manager_skill: float | None = None,
+        poc_budget_share: float | None = None,
+        poc_grant_size: float | None = None,
+        transfer_weight: float | None = None,
+        publication_weight: float | None = None,
+        inventor_share: float | None = None,
+        joint_rnd_subsidy: float | None = None,
+        fair_interval: int | None = None,
+        investors_per_region: int | None = None,
+        openness: float | None = None,
+        orientation_rule: str | None = None,
+        project_choice_rule: str | None = None,
+        adoption_rule: str | None = None,
+        poc_allocation_rule: str | None = None,
+        partner_search_rule: str | None = None,
+        budget_allocation_rule: str | None = None,
+    ):
+        choices = {key: value for key, value in locals().items()
+                   if key not in ("self", "base_scenario", "rules_file", "seed", "__class__")}
+        base = base_scenario if base_scenario is not None else Scenario()
+        scenario = scenario_for(base, choices)
+        ecosystem = EcosystemModel(scenario, seed=parse_seed(seed), rules_file=rules_file)
+        super().__init__(rng=ecosystem.seed)
+        self.ecosystem = ecosystem
+        self.running = ecosystem.steps < ecosystem.planned_steps
+
+    def step(self) -> None:
+        """One quarter of the ecosystem; stops at the scenario's number of quarters."""
+        self.ecosystem.step()
+        self.running = self.ecosystem.steps < self.ecosystem.planned_steps
+
+
+def model_params(base: Scenario) -> dict[str, Any]:
+    """SolaraViz ``model_params`` for the controls, starting at the values of ``base``.
+
+    Sliders for the levers (ranges widened to include the base values), a text box for the
+    seed, a drop-down per rule kind listing every registered rule (built-in and user's), and
+    the base scenario itself as a fixed parameter.
+    """
+    params: dict[str, Any] = {
+        "base_scenario": base,
+        "seed": {"type": "InputText", "value": "" if base.seed is None else str(base.seed),
+                 "label": "Seed (empty: a fresh one)"},
+    }
+    for kind in RULE_KINDS:
+        current = getattr(base.rules, kind)
+        names = available_rules(kind)
+        params[rule_keyword(kind)] = {
+            "type": "Select", "value": current, "values": names if current in names else [current, *names],
+            "label": f"{kind.replace('_', ' ')} rule",
+        }
+    for lever in LEVERS:
+        value = lever.value_in(base)
+        params[lever.keyword] = {
+            "type": "SliderInt" if lever.integer else "SliderFloat",
+            "value": value,
+            "min": min(lever.minimum, value),
+            "max": max(lever.maximum, value),
+            "step": lever.step,
+            "label": lever.label,
+        }
+    return params
