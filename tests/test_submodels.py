@@ -433,3 +433,9 @@ def test_investor_never_pays_more_than_its_fund():
     assert investor.fund == 0.0 and investor.invested == 3.0
     investor.receive(2.0)
     assert investor.fund == 2.0 and investor.returns == 2.0
+
+
+def test_any_valid_poc_grant_size_runs_even_a_vanishingly_small_one():
+    """The schema accepts any grant ≥ 0; a denormal grant must not overflow ``pool // grant``."""
+    result = simulate(small_scenario(steps=6, policy__proof_of_concept__grant_size=1e-320), seed=1)
+    assert result.summary["poc_funded"] > 0

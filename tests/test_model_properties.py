@@ -1,0 +1,306 @@
+"""Invariants of the whole model over random valid scenarios and seeds (hypothesis).
+
+Worlds are tiny (10–60 enterprises per region, 1–3 universities, 4–12 quarters) so that each
+example runs in well under a second. Every invariant is checked after every quarter.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ecosim import transfer
+from ecosim.metrics import DEAL_COLUMNS, FAILURE_COLUMNS
+from ecosim.model import EcosystemModel, simulate
+from ecosim.pipeline import ACTIVE, FAILED, MARKET, NO_DEAL, RESEARCH, SHELVED, TECHNICAL
+from ecosim.rules import available_rules
+from ecosim.scenario import CAUSES, GATES, RULE_KINDS, Scenario, apply_overrides
+
+from conftest import small_scenario
+
+PROPERTY_SETTINGS = settings(
+    max_examples=20, deadline=None, derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+BUILTIN_RULES = {kind: available_rules(kind) for kind in RULE_KINDS}
+
+
+@st.composite
+def scenarios(draw) -> tuple[Scenario, int]:
+    """A random valid tiny scenario and a seed."""
+    shares = draw(st.lists(st.floats(0.0, 1.0), min_size=6, max_size=6))
+    total = sum(shares) or 1.0
+    budget_share = draw(st.floats(0.3, 1.0))
+    overrides = {
+        "steps": draw(st.integers(4, 12)),
+        "world.regions": draw(st.integers(1, 3)),
+        "world.universities_per_region": draw(st.integers(1, 3)),
+        "world.institutes_per_region": draw(st.integers(0, 1)),
+        "world.groups_per_university": draw(st.integers(1, 10)),
+        "world.enterprises_per_region": draw(st.integers(10, 60)),
+        "world.knowledge_dims": draw(st.integers(2, 8)),
+        "enterprises.ties_per_enterprise": draw(st.integers(0, 4)),
+        "enterprises.university_ties_per_university": draw(st.integers(0, 20)),
+        "enterprises.search_contacts": draw(st.integers(0, 10)),
+        "enterprises.joint_proposal_rate": draw(st.floats(0.0, 0.1)),
+        "policy.managers.managers_per_region": draw(st.integers(0, 20)),
+        "policy.managers.skill_mean": draw(st.floats(0.0, 1.0)),
+        "policy.managers.capacity": draw(st.integers(1, 6)),
+        "policy.managers.contacts": draw(st.integers(0, 15)),
+        "policy.managers.university_employed_share": draw(st.floats(0.0, 1.0)),
+        "policy.finance.investors_per_region": draw(st.integers(0, 3)),
+        "policy.finance.fund_per_investor": draw(st.floats(0.0, 100.0)),
+        "policy.finance.min_trl": draw(st.integers(1, 9)),
+        "policy.finance.value_hurdle": draw(st.floats(0.1, 20.0)),
+        "policy.proof_of_concept.grant_size": draw(st.one_of(st.just(0.0), st.floats(0.01, 5.0))),
+        "policy.fairs.interval_quarters": draw(st.integers(0, 4)),
+        "policy.fairs.expert_selection_rate": draw(st.floats(0.0, 1.0)),
+        "policy.fairs.contacts_per_selected": draw(st.integers(0, 20)),
+        "policy.joint_rnd.subsidy_rate": draw(st.floats(0.0, 1.0)),
+        "policy.openness.cross_region_tie_probability": draw(st.floats(0.0, 1.0)),
+        "technology.gate_quarters": draw(st.lists(st.integers(0, 3), min_size=4, max_size=4)),
+        "technology.gate_cost": draw(st.lists(st.floats(0.05, 20.0), min_size=4, max_size=4)),
+        "technology.funding_intercept": draw(st.lists(st.floats(-3.0, 6.0), min_size=3, max_size=3)),
+        "technology.matching_lambda": draw(st.floats(0.01, 50.0)),
+        "technology.patience_quarters": draw(st.integers(0, 4)),
+        "technology.retry_quarters": draw(st.integers(1, 3)),
+        "technology.research_quarters_to_trl3": draw(st.integers(0, 3)),
+        "universities.orientation_learning_rate": draw(st.floats(0.0, 1.0)),
+        "universities.disclosures_per_group_quarter": draw(st.floats(0.0, 3.0)),
+        "budget.per_quarter": draw(st.floats(0.0, 100.0)),
+        **{f"budget.{k}": budget_share * v / total for k, v in zip(
+            ("research_grants", "proof_of_concept", "manager_programme", "joint_rnd", "fairs"), shares[:5],
+            strict=True)},
+        "outputs.network_measures_every_quarters": draw(st.integers(1, 4)),
+    }
+    # half the worlds are technically easy, so that technologies reach market within a few quarters
+    success = draw(st.sampled_from([(0.0, 1.0), (0.85, 1.0)]))
+    for name in ("it", "materials", "equipment", "medicine"):
+        overrides[f"fields.{name}.technical_success"] = draw(st.lists(st.floats(*success), min_size=4, max_size=4))
+    for kind in RULE_KINDS:
+        overrides[f"rules.{kind}"] = draw(st.sampled_from(BUILTIN_RULES[kind]))
+    scenario = apply_overrides(Scenario(name="random"), overrides)
+    return scenario, draw(st.integers(0, 2**63 - 1))
+
+
+def check_technology_states(model: EcosystemModel) -> None:
+    t = model.pipeline.table
+    status = t.col("status")
+    assert np.isin(status, (RESEARCH, ACTIVE, MARKET, FAILED, SHELVED)).all(), "a technology is in no known state"
+    counts = model.pipeline.state_counts()
+    assert counts.sum() == t.n
+    trl, gate = t.col("trl"), t.col("gate")
+    assert (trl[status == RESEARCH] < 3).all()
+    assert ((gate[status == ACTIVE] >= 0) & (gate[status == ACTIVE] <= 3)).all()
+    market = status == MARKET
+    assert (trl[market] == 9).all() and (gate[market] == 4).all() and (t.col("market_step")[market] >= 0).all()
+    ended = (status == FAILED) | (status == SHELVED)
+    assert (t.col("fail_cause")[status == FAILED] == TECHNICAL).all()
+    assert np.isin(t.col("fail_cause")[status == SHELVED], (1, 2)).all()
+    assert (t.col("fail_gate")[ended] >= 0).all() and (t.col("fail_gate")[~ended] == -1).all()
+    assert (t.col("end_step")[ended | market] >= t.col("birth")[ended | market]).all()
+    # a deal happens at most once, after birth, and only to a technology that passed a gate
+    dealt = t.col("deal_mode") != NO_DEAL
+    assert (t.col("deal_step")[dealt] >= t.col("birth")[dealt]).all()
+    assert (t.col("deal_step")[~dealt] == -1).all()
+
+
+def check_technical_floor(model: EcosystemModel) -> None:
+    """No money, manager or fair passes a technology through a gate it is not viable at."""
+    t = model.pipeline.table
+    field = t.col("field").astype(int)
+    viable = t.viability < model.pipeline.technical_success[field]  # (n, 4)
+    start = np.searchsorted([4, 6, 8, 9], t.col("disclosure_trl"), side="right")
+    start = np.minimum(np.maximum(start, 0), 4)
+    start[t.col("disclosure_trl") < 3] = 0
+    passed_up_to = t.col("gate").astype(int)  # gates passed: start .. gate-1
+    for g in range(4):
+        passed_g = (start <= g) & (g < passed_up_to)
+        assert viable[passed_g, g].all(), f"a technology passed {GATES[g]} without being technically viable"
+    failed = t.col("status") == FAILED
+    fail_gate = t.col("fail_gate")[failed].astype(int)
+    assert not viable[np.flatnonzero(failed), fail_gate].any(), "a viable technology failed technically"
+
+
+def check_money(model: EcosystemModel, step_spending: float) -> None:
+    spent = 0.0
+    for gov in model.government_agents:
+        assert min(gov.pools.values()) >= -1e-9, "a government pool went negative"
+        assert min(gov.spent.values()) >= 0
+        assert gov.allocated == pytest.approx(gov.spent_total + sum(gov.pools.values()), rel=1e-9, abs=1e-9)
+        assert gov.allocated <= model.steps * model.scenario.budget.per_quarter * (1 + 1e-9)
+        spent += gov.spent_total
+    assert spent == pytest.approx(step_spending, rel=1e-9, abs=1e-9), "public spending does not add up"
+    for investor in model.investor_agents:
+        assert investor.fund >= -1e-9 and investor.invested >= 0
+    for university in model.university_agents:
+        assert university.grant_this_quarter >= 0
+    pop = model.enterprises
+    assert (pop.rd_budget_per_quarter >= 0).all()
+    assert ((pop.absorptive_capacity >= 0) & (pop.absorptive_capacity <= 1)).all()
+    assert all(0.0 <= m.skill <= 1.0 for m in model.manager_agents)
+    assert ((model.groups.orientation >= 0) & (model.groups.orientation <= 1)).all()
+
+
+def check_step_row(row: dict, model: EcosystemModel) -> None:
+    for key, value in row.items():
+        assert np.isfinite(value), f"{key} is not finite"
+        if key not in ("triple_helix_synergy",):
+            assert value >= 0, f"{key} is negative: {value}"
+    assert sum(row[c] for c in FAILURE_COLUMNS) == row["failed"] + row["shelved"]
+    assert row["failed"] == sum(row[f"fail_{g}_technical"] for g in GATES)
+    assert row["shelved"] == sum(row[f"fail_{g}_{c}"] for g in GATES for c in CAUSES[1:])
+    assert row["deals"] == sum(row[c] for c in DEAL_COLUMNS)
+    assert row["disclosures"] == row["disclosures_university"] + row["disclosures_joint"] + row["disclosures_enterprise"]
+    status = model.pipeline.table.col("status")
+    assert sum(row[f"at_{g}"] for g in GATES) == int((status == ACTIVE).sum())
+
+
+@PROPERTY_SETTINGS
+@given(case=scenarios())
+def test_invariants_hold_after_every_quarter(case):
+    scenario, seed = case
+    probabilities = []
+    real_draw = transfer.draw_gate_outcomes
+
+    def spy(viable, funding, matching, uniforms):
+        probabilities.append((np.array(funding), np.array(matching)))
+        return real_draw(viable, funding, matching, uniforms)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(transfer, "draw_gate_outcomes", spy)
+        model = EcosystemModel(scenario, seed=seed)
+        spending = 0.0
+        for _ in range(scenario.steps):
+            model.step()
+            row = model.recorder.rows[-1]
+            spending += row["public_spending"]
+            check_step_row(row, model)
+            check_technology_states(model)
+            check_money(model, spending)
+    check_technical_floor(model)
+    for funding, matching in probabilities:
+        assert ((funding >= 0) & (funding <= 1)).all(), "funding probability outside [0, 1]"
+        assert ((matching >= 0) & (matching <= 1)).all(), "matching probability outside [0, 1]"
+
+
+@PROPERTY_SETTINGS
+@given(case=scenarios())
+def test_summary_totals_agree_with_the_technology_table(case):
+    scenario, seed = case
+    result = simulate(scenario, seed=seed)
+    s, tech = result.summary, result.technologies
+    assert s["technologies"] == len(tech) == s["disclosures"]
+    states = tech["status"].value_counts()
+    assert s["in_research"] == states.get("research", 0)
+    assert s["in_pipeline"] == states.get("active", 0)
+    assert s["at_market"] == states.get("market", 0) == s["commercialisations"]
+    assert s["failed_total"] == states.get("failed", 0) == s["failed"]
+    assert s["shelved_total"] == states.get("shelved", 0) == s["shelved"]
+    assert s["in_research"] + s["in_pipeline"] + s["at_market"] + s["failed_total"] + s["shelved_total"] == s["technologies"]
+    # failure causes add up, by gate and overall
+    assert sum(s[c] for c in FAILURE_COLUMNS) == s["failed"] + s["shelved"]
+    assert s["failed_attempts_technical"] == s["failed"]  # a technical failure always ends a technology
+    assert s["failed_attempts_funding"] + s["failed_attempts_matching"] >= s["shelved"]
+    # every conversion is one deal
+    assert s["deals"] == tech["deal_mode"].notna().sum() == sum(s[c] for c in DEAL_COLUMNS)
+    assert s["welfare"] == pytest.approx(tech.loc[tech["status"] == "market", "value"].sum())
+    assert s["public_spending"] <= s["public_money_allocated"] * (1 + 1e-9) + 1e-9
+    for key in ("conversion_university", "conversion_joint", "conversion_enterprise", "top10_value_share",
+                "international_deal_share", "medicine_g1_to_market", "fair_selection_rate"):
+        assert np.isnan(s[key]) or 0.0 <= s[key] <= 1.0, key
+
+
+@settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    technical=st.floats(0.3, 0.9),
+    managers=st.integers(20, 80),
+    grant=st.floats(1.0, 1000.0),
+    seed=st.integers(0, 2**32),
+)
+def test_failure_never_reaches_zero_while_technical_success_is_below_one(technical, managers, grant, seed):
+    """However many perfect managers and however much PoC money, technical failure remains."""
+    overrides = {
+        "steps": 12,
+        "policy.managers.managers_per_region": managers,
+        "policy.managers.skill_mean": 1.0,
+        "policy.managers.skill_sd": 0.0,
+        "policy.managers.capacity": 50,
+        "policy.proof_of_concept.grant_size": grant,
+        "budget.per_quarter": 10_000.0,
+        "budget.proof_of_concept": 0.9,
+        "budget.research_grants": 0.1,
+        "budget.manager_programme": 0.0,
+        "budget.joint_rnd": 0.0,
+        "budget.fairs": 0.0,
+        "technology.gate_quarters": [1, 1, 1, 1],
+        "technology.matching_lambda": 100.0,
+        "technology.funding_slope": 20.0,
+    }
+    for name in ("it", "materials", "equipment", "medicine"):
+        overrides[f"fields.{name}.technical_success"] = [technical] * 4
+    result = simulate(apply_overrides(small_scenario(), overrides), seed=seed)
+    s = result.summary
+    attempts = s["failed"] + s["shelved"] + s["deals"]  # lower bound on resolved first attempts
+    assert attempts > 50
+    assert s["failed"] > 0
+    # each gate attempt passes with probability at most T, so at least ~(1 − T) of the
+    # technologies that left the pipeline failed technically (allow 5 standard errors)
+    resolved = s["failed"] + s["at_market"]
+    if resolved >= 30:
+        p = 1 - technical
+        assert s["failed"] / resolved >= p - 5 * np.sqrt(p * (1 - p) / resolved)
+
+
+def test_same_scenario_and_seed_give_identical_tables_in_one_process():
+    scenario = small_scenario(steps=10)
+    first, second = simulate(scenario, seed=21), simulate(scenario, seed=21)
+    pd_testing = pytest.importorskip("pandas.testing")
+    pd_testing.assert_frame_equal(first.steps, second.steps, check_exact=True)
+    pd_testing.assert_frame_equal(first.technologies, second.technologies, check_exact=True)
+    assert first.summary.keys() == second.summary.keys()
+    for key in first.summary:
+        a, b = first.summary[key], second.summary[key]
+        assert a == b or (np.isnan(a) and np.isnan(b)), key
+
+
+def test_different_seeds_give_different_runs():
+    scenario = small_scenario(steps=10)
+    assert not simulate(scenario, seed=1).steps.equals(simulate(scenario, seed=2).steps)
+
+
+def test_seed_in_the_scenario_is_used_when_none_is_given():
+    scenario = small_scenario(steps=6, seed=77)
+    result = simulate(scenario)
+    assert result.seed == 77
+    assert result.steps.equals(simulate(scenario, seed=77).steps)
+
+
+def test_unseeded_run_records_the_seed_it_drew():
+    scenario = small_scenario(steps=4)
+    result = simulate(scenario)
+    assert isinstance(result.seed, int) and result.seed >= 0
+    assert simulate(scenario, seed=result.seed).steps.equals(result.steps)
+
+
+def test_steps_table_has_one_row_per_quarter_with_the_contract_columns():
+    result = simulate(small_scenario(steps=9), seed=1)
+    steps = result.steps
+    assert list(steps["step"]) == list(range(1, 10))
+    assert list(steps["year"]) == [1, 1, 1, 1, 2, 2, 2, 2, 3]
+    assert list(steps["quarter"]) == [1, 2, 3, 4, 1, 2, 3, 4, 1]
+    required = (["disclosures", "disclosures_university", "disclosures_joint", "disclosures_enterprise",
+                 "publications", "deals", "commercialisations", "shelved", "welfare", "licensing_income",
+                 "public_spending", "network_density", "manager_betweenness", "triple_helix_synergy"]
+                + [f"at_{g}" for g in GATES] + DEAL_COLUMNS + FAILURE_COLUMNS)
+    assert set(required) <= set(steps.columns)
+    summary_required = ["conversion_university", "conversion_joint", "conversion_enterprise",
+                        "cohort_conversion_university", "time_to_transfer_median", "time_to_transfer_p90",
+                        "time_to_market_median", "top10_value_share", "welfare_per_public_yuan",
+                        "publications_forgone", "international_deal_share", "licences_per_disclosure",
+                        "startups_per_disclosure", "enterprise_rd_share", "medicine_g1_to_market"]
+    assert set(summary_required) <= set(result.summary)
+    assert all(isinstance(v, (int, float)) for v in result.summary.values())
