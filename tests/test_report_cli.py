@@ -217,3 +217,87 @@ def test_a_large_comparison_is_split_into_readable_forest_plots():
     shown = [len(fig.axes[0].get_yticklabels()) for _, _, fig in figures]
     assert sum(shown) == len(comparison) == 84
     assert max(shown) <= FOREST_ROWS_PER_FIGURE and len(figures) == 3
+
+
+# ------------------------------------------------------------------ end to end: sweep -> compare -> report
+
+TINY_OVERRIDES = ("world.enterprises_per_region: 60, world.universities_per_region: 2, "
+                  "world.institutes_per_region: 0")
+
+
+def write_experiment(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "experiment.yaml"
+    path.write_text(body.replace("BASELINE", str(Path("scenarios/baseline.yaml").resolve())), encoding="utf-8")
+    return path
+
+
+def test_small_experiment_sweep_compare_report_end_to_end(tmp_path, capsys):
+    experiment = write_experiment(tmp_path, f"""
+name: tiny_compare
+description: More technology managers in the tiny world.
+scenarios:
+  - file: BASELINE
+    name: baseline
+    overrides: {{{TINY_OVERRIDES}, policy.managers.managers_per_region: 5}}
+  - file: BASELINE
+    name: more_managers
+    overrides: {{{TINY_OVERRIDES}, policy.managers.managers_per_region: 20}}
+replications: 5
+seed: 11
+steps: 8
+""")
+    out = tmp_path / "results"
+    assert run_cli("sweep", experiment, "--out", out, "--executor", "serial") == 0
+    capsys.readouterr()
+
+    assert run_cli("compare", out, "--baseline", "baseline", "--metric", "deals", "--metric", "failed",
+                   "--metric", "welfare") == 0
+    printed = capsys.readouterr().out
+    assert "more_managers" in printed and "common random numbers" in printed
+    table = pd.read_parquet(out / "comparison.parquet")
+    assert list(table["metric"]) == ["deals", "failed", "welfare"]
+    assert table["paired"].all() and (table["n"] == 5).all()
+    assert list(table["test"]) == ["paired t", "paired t", "wilcoxon"]
+    assert table["verdict"].isin(["better", "worse", "no detectable difference", "not enough data"]).all()
+
+    assert run_cli("report", out, "--out", tmp_path / "report" / "tiny.html") == 0
+    html = (tmp_path / "report" / "tiny.html").read_text()
+    assert "tiny_compare" in html and "More technology managers" in html
+    assert "10 ok of 10 recorded" in html and "data:image/png;base64," in html
+    markdown = (tmp_path / "report" / "tiny.md").read_text()
+    assert "| more_managers | deals |" in markdown
+    assert (tmp_path / "report" / "tiny_figures" / "forest.png").stat().st_size > 1000
+
+    assert run_cli("compare", out, "--baseline", "nobody") == 2
+    assert "the scenarios are: baseline, more_managers" in capsys.readouterr().err
+
+
+def test_sobol_sweep_report_shows_sensitivity_indices(tmp_path, capsys):
+    experiment = write_experiment(tmp_path, f"""
+name: tiny_sobol
+scenarios:
+  - file: BASELINE
+    name: sobol
+    overrides: {{{TINY_OVERRIDES}, budget.research_grants: 0.65}}
+design:
+  kind: sobol
+  samples: 4
+  parameters:
+    policy.managers.managers_per_region: [2, 20]
+    budget.proof_of_concept: [0.0, 0.15]
+replications: 1
+seed: 3
+steps: 6
+""")
+    out = tmp_path / "results"
+    assert run_cli("sweep", experiment, "--out", out, "--executor", "serial") == 0
+    assert run_cli("report", out) == 0
+    html = (out / "report.html").read_text()
+    assert "Global sensitivity" in html and "policy.managers.managers_per_region" in html
+    assert "Which policy works" not in html  # a sensitivity design is not a scenario comparison
+    assert "Only 4 base samples" in html
+    assert (out / "report_figures" / "sensitivity_deals.png").exists()
+    markdown = (out / "report.md").read_text()
+    deals_row = next(line for line in markdown.splitlines()
+                     if line.startswith("| deals | policy.managers.managers_per_region |"))
+    assert "constant" not in deals_row and "–" not in deals_row.split("|")[3]  # S1 was computed

@@ -885,7 +885,8 @@ def failure_decomposition(
 
 
 def conversion_by_owner(runs: pd.DataFrame, confidence: float = 0.95, cohort: bool = False) -> pd.DataFrame:
-    """Conversion rate by owner type (university, joint, enterprise) per condition, with t intervals.
+    """Conversion rate by owner type (university, joint, enterprise) per condition, with t intervals
+    (clipped to [0, 1]).
 
     Parameters
     ----------
@@ -904,6 +905,8 @@ def conversion_by_owner(runs: pd.DataFrame, confidence: float = 0.95, cohort: bo
         for owner in OWNER_TYPES:
             x = _finite(group[prefix + owner])
             low, high = t_interval(x, confidence)
+            # a rate lies in [0, 1]; clipping the interval to it never lowers coverage
+            low, high = (max(low, 0.0), min(high, 1.0)) if math.isfinite(low) else (low, high)
             rows.append({"condition": condition, "owner": owner, "n": int(x.size),
                          "mean": float(x.mean()) if x.size else math.nan, "low": low, "high": high})
     return pd.DataFrame(rows)

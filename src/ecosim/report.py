@@ -256,8 +256,8 @@ def print_comparison(
     paired = bool(comparison["paired"].all()) if len(comparison) else True
     table = Table(title=f"Each scenario against {baseline} (means per run)", title_justify="left")
     for column in readable.columns:
-        table.add_column(column, justify="left" if column in ("scenario", "metric", "verdict") else "right",
-                         overflow="fold")
+        text = column in ("scenario", "metric", "verdict")
+        table.add_column(column, justify="left" if text else "right", no_wrap=text, overflow="fold")
     styles = {"better": "green", "worse": "red", "higher": "blue", "lower": "blue"}
     for _, row in readable.iterrows():
         style = styles.get(row["verdict"], "")
@@ -473,10 +473,14 @@ def _provenance_section(results: Results) -> Section:
     index = results.index
     runs = results.runs
     ok = results.ok
-    seeds = sorted(set(ok["seed"])) if "seed" in ok.columns else []
+    seeds = list(index.get("replication_seeds") or [])
+    if not seeds and {"seed", "replication"} <= set(ok.columns):
+        seeds = list(ok.drop_duplicates("replication").sort_values("replication")["seed"])
     replications = ok.groupby("condition").size()
     facts = {
         "experiment": experiment_name(results),
+        "question": str(index.get("description") or "–"),
+        "experiment file": str(index.get("source", "–")),
         "results directory": str(results.directory),
         "design": results.design,
         "scenarios / design points": ", ".join(analysis.conditions(ok)) if len(replications) <= 12 else
@@ -486,11 +490,15 @@ def _provenance_section(results: Results) -> Section:
                                       else f"{replications.min()}–{replications.max()}"),
         "steps (quarters)": str(index.get("steps", "–")),
         "root seed": str(index.get("root_seed", index.get("seed", "–"))),
-        "replication seeds": ", ".join(str(s) for s in seeds[:8]) + (" …" if len(seeds) > 8 else ""),
+        "replication seeds (replication 0, 1, …)": ", ".join(str(s) for s in seeds[:6])
+        + (f" … ({len(seeds)} in all)" if len(seeds) > 6 else ""),
         "ecosim version of the sweep": str(index.get("ecosim_version", index.get("version", "–"))),
         "sweep started": str(index.get("started_at", index.get("start_time", "–"))),
         "report written": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC") + f" by ecosim {__version__}",
     }
+    trial = index.get("trial") or {}
+    if trial:
+        facts["quick trial"] = ", ".join(f"--{k} {v}" for k, v in trial.items()) + " (overrides the experiment file)"
     table = pd.DataFrame({"": list(facts), "value": [str(v) for v in facts.values()]})
     return Section("What was run", [html.escape(note) for note in results.notes], table)
 
@@ -558,7 +566,7 @@ def _sensitivity_section(results: Results, metrics: Sequence[str] | None, seed: 
             if prefix:
                 fig.suptitle(prefix + "scenario " + str(scenario))
             figures.append((f"sensitivity_{scenario}_{metric}" if prefix else f"sensitivity_{metric}",
-                            f"{prefix}sensitivity of {analysis.metric_label(metric).lower()}.", fig))
+                            f"{prefix}Sensitivity of {analysis.metric_label(metric).lower()}.", fig))
         tables.append(indices.assign(scenario=scenario) if prefix else indices)
     if not tables:
         return Section("Global sensitivity", problems)
@@ -571,6 +579,11 @@ def _sensitivity_section(results: Results, metrics: Sequence[str] | None, seed: 
             "alone; the total index adds its interactions with the others." if results.design == "sobol" else
             "Morris screening: μ* is the mean absolute change in the output when one parameter moves one "
             "step; σ large relative to μ* means interactions or non-linearity.")
+    samples = problem.get("samples") if results.design == "sobol" else problem.get("trajectories")
+    if isinstance(samples, int) and samples < 64:
+        what = "base samples" if results.design == "sobol" else "trajectories"
+        problems.append(f"Only {samples} {what}: the indices are rough estimates (see their intervals); "
+                        "increase the design's size before drawing conclusions.")
     return Section("Global sensitivity", [text, *problems], readable, figures)
 
 

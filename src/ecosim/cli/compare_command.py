@@ -36,7 +36,7 @@ def command(results_dir, baseline, metrics, out, alpha, correction, seed):
     results = load_results(results_dir)
     table = comparison_table(results, baseline, list(metrics) or None, alpha=alpha, correction=correction,
                              seed=seed)
-    console = Console(width=max(Console().width, 140))
+    console = Console(width=max(Console().width, 160))
     print_comparison(table, results.notes, console=console, correction=correction)
     paths = write_table(table, Path(out) if out else results.directory, "comparison")
     console.print("Wrote " + " and ".join(str(p) for p in paths), highlight=False)
