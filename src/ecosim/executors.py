@@ -27,8 +27,9 @@ import os
 import signal
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,7 +37,7 @@ from typing import Any
 
 from ecosim import __version__
 from ecosim.errors import InputError
-from ecosim.experiment import Experiment, RunSpec, run_parameters
+from ecosim.experiment import Experiment, RunSpec
 from ecosim.store import ResultStore
 
 EXECUTORS = ("serial", "process", "dask")
@@ -47,43 +48,45 @@ DEFAULT_MODEL = "ecosim.model:simulate"
 
 
 def execute_run(spec: dict[str, Any]) -> dict[str, Any]:
-    """Run one simulation from a picklable spec and return its tables (never raises for the model).
+    """Run one simulation from a picklable spec and return its files' bytes (never raises for the model).
 
     Parameters
     ----------
-    spec : ``run_id``, ``scenario`` (resolved scenario as a dict), ``overrides`` (the design
-        point), ``seed``, ``keep_steps`` and ``model`` (``"module:function"`` with the signature
-        of :func:`ecosim.model.simulate`; tests may substitute another)
+    spec : ``ids`` (run_id, scenario, point, replication, seed), ``scenario`` (the resolved
+        scenario as a dict), ``overrides`` (the design point), ``parameters`` (the varied keys
+        to record), ``keep_steps`` and ``model`` (``"module:function"`` with the signature of
+        :func:`ecosim.model.simulate`; tests may substitute another)
 
     Returns
     -------
     dict
-        ``{"run_id", "status": "ok", "summary": dict, "steps": DataFrame | None, "seconds"}``, or
-        ``{"run_id", "status": "failed", "error": str, "traceback": str, "seconds"}`` if the run raised.
+        ``{"run_id", "status": "ok", "summary_parquet": bytes, "steps_parquet": bytes | None,
+        "seconds"}``, or ``{"run_id", "status": "failed", "error", "traceback", "seconds"}`` if
+        the run raised. The Parquet bytes are built here so that the driver only writes them.
     """
     start = time.perf_counter()
+    ids = spec["ids"]
     try:
-        from ecosim.scenario import apply_overrides
+        from ecosim.experiment import dotted_value
+        from ecosim.scenario import apply_overrides, validate_scenario
+        from ecosim.store import run_tables
 
         module_name, _, function_name = spec.get("model", DEFAULT_MODEL).partition(":")
         simulate = getattr(importlib.import_module(module_name), function_name)
-        scenario = apply_overrides(spec["scenario"], spec["overrides"]) if spec["overrides"] else _validated(spec["scenario"])
-        result = simulate(scenario, seed=spec["seed"])
-        return {
-            "run_id": spec["run_id"], "status": "ok", "summary": dict(result.summary),
-            "steps": result.steps if spec["keep_steps"] else None, "seconds": time.perf_counter() - start,
-        }
+        overrides = spec["overrides"]
+        scenario = apply_overrides(spec["scenario"], overrides) if overrides else validate_scenario(spec["scenario"])
+        resolved = scenario.model_dump(mode="json") if spec["parameters"] else {}
+        parameters = {key: dotted_value(resolved, key) for key in spec["parameters"]}
+        result = simulate(scenario, seed=ids["seed"])
+        summary_parquet, steps_parquet = run_tables(
+            ids, parameters, dict(result.summary), result.steps if spec["keep_steps"] else None)
+        return {"run_id": ids["run_id"], "status": "ok", "summary_parquet": summary_parquet,
+                "steps_parquet": steps_parquet, "seconds": time.perf_counter() - start}
     except Exception as exc:  # a failed run is a result, recorded with its traceback
         return {
-            "run_id": spec["run_id"], "status": "failed", "error": f"{type(exc).__name__}: {exc}",
+            "run_id": ids["run_id"], "status": "failed", "error": f"{type(exc).__name__}: {exc}",
             "traceback": traceback.format_exc(), "seconds": time.perf_counter() - start,
         }
-
-
-def _validated(data: dict[str, Any]):
-    from ecosim.scenario import validate_scenario
-
-    return validate_scenario(data)
 
 
 def _ignore_sigint() -> None:
@@ -297,55 +300,76 @@ def run_sweep(
     pending = (spec for spec in experiment.runs() if spec.run_id not in done_before)
     to_run = total - len(done_before)
     keep_steps = experiment.keep == "steps"
-    done = failed = 0
+    counts = {"done": 0, "failed": 0}
     interrupted = broken = False
     start = time.perf_counter()
     if progress:
         progress(0, 0, len(done_before), total)
-    with open_executor(executor, workers, scheduler) as handle:
-        if on_start:
-            on_start(handle, to_run, total)
-        in_flight: dict[Future, RunSpec] = {}
-        try:
-            exhausted = False
-            while in_flight or not exhausted:
-                while not exhausted and len(in_flight) < handle.slots:
-                    spec = next(pending, None)
-                    if spec is None:
-                        exhausted = True
+    # One writer thread: files are written (and synced) while the next runs compute; its
+    # backlog is bounded like the runs in flight, so memory stays flat.
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecosim-store")
+    writes: deque[Future] = deque()
+
+    def record(spec: RunSpec, future: Future) -> None:
+        ok = _store_result(store, spec, future)
+        counts["done" if ok else "failed"] += 1
+        if progress:
+            progress(counts["done"], counts["failed"], len(done_before), total)
+
+    def drain(limit: int) -> None:
+        while writes and (writes[0].done() or len(writes) > limit):
+            writes.popleft().result()  # re-raises a write error (e.g. disk full)
+
+    try:
+        with open_executor(executor, workers, scheduler) as handle:
+            if on_start:
+                on_start(handle, to_run, total)
+            in_flight: dict[Future, RunSpec] = {}
+            try:
+                exhausted = False
+                while in_flight or not exhausted:
+                    while not exhausted and len(in_flight) < handle.slots:
+                        spec = next(pending, None)
+                        if spec is None:
+                            exhausted = True
+                            break
+                        try:
+                            in_flight[handle.executor.submit(execute_run, _payload(experiment, spec, keep_steps, model))] = spec
+                        except BrokenProcessPool:  # a worker died and took the pool with it
+                            broken = exhausted = True
+                            break
+                    if not in_flight:
                         break
-                    payload = {"run_id": spec.run_id, "scenario": experiment.scenarios[spec.scenario],
-                               "overrides": spec.parameters, "seed": spec.seed, "keep_steps": keep_steps,
-                               "model": model}
-                    try:
-                        in_flight[handle.executor.submit(execute_run, payload)] = spec
-                    except BrokenProcessPool:  # a worker died and took the pool with it
-                        broken = exhausted = True
-                        break
-                if not in_flight:
-                    break
-                finished, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
-                for future in finished:
-                    spec = in_flight.pop(future)
-                    ok = _store_result(store, experiment, spec, future)
-                    done += ok
-                    failed += not ok
-                    del future
-                if progress:
-                    progress(done, failed, len(done_before), total)
-        except KeyboardInterrupt:
-            interrupted = True
-            for future in in_flight:
-                future.cancel()
-            handle.terminate()
-    return SweepOutcome(done=done, failed=failed, skipped=len(done_before), total=total, interrupted=interrupted,
-                        directory=str(out), seconds=time.perf_counter() - start, pool_broken=broken)
+                    finished, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        writes.append(writer.submit(record, in_flight.pop(future), future))
+                    drain(handle.slots)
+            except KeyboardInterrupt:
+                interrupted = True
+                for future in in_flight:
+                    future.cancel()
+                handle.terminate()
+    except KeyboardInterrupt:  # a second Ctrl-C while the executor shuts down
+        interrupted = True
+    finally:
+        writer.shutdown(wait=True)  # finish writing every run that completed
+    drain(0)
+    return SweepOutcome(done=counts["done"], failed=counts["failed"], skipped=len(done_before), total=total,
+                        interrupted=interrupted, directory=str(out), seconds=time.perf_counter() - start,
+                        pool_broken=broken)
 
 
-def _store_result(store: ResultStore, experiment: Experiment, spec: RunSpec, future: Future) -> bool:
+def _payload(experiment: Experiment, spec: RunSpec, keep_steps: bool, model: str) -> dict[str, Any]:
+    return {
+        "ids": {"run_id": spec.run_id, "scenario": spec.scenario, "point": spec.point,
+                "replication": spec.replication, "seed": spec.seed},
+        "scenario": experiment.scenarios[spec.scenario], "overrides": spec.parameters,
+        "parameters": experiment.parameters, "keep_steps": keep_steps, "model": model,
+    }
+
+
+def _store_result(store: ResultStore, spec: RunSpec, future: Future) -> bool:
     """Write one finished run (or its failure); true if it succeeded."""
-    ids = {"run_id": spec.run_id, "scenario": spec.scenario, "point": spec.point,
-           "replication": spec.replication, "seed": spec.seed}
     try:
         result = future.result()
     except BrokenProcessPool as exc:
@@ -353,10 +377,10 @@ def _store_result(store: ResultStore, experiment: Experiment, spec: RunSpec, fut
     except Exception as exc:  # the executor could not run it (e.g. Dask gave up after repeated worker deaths)
         result = {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
     if result["status"] == "ok":
-        parameters = run_parameters(experiment, spec)
-        row = {**ids, "status": "ok", **parameters, **result["summary"]}
-        store.write_run(row, result["steps"])
+        store.write_run(spec.run_id, result["summary_parquet"], result["steps_parquet"])
         return True
-    store.write_failure({**ids, "status": "failed", "parameters": dict(spec.parameters),
-                         "error": result["error"], "traceback": result["traceback"]})
+    store.write_failure({"run_id": spec.run_id, "scenario": spec.scenario, "point": spec.point,
+                         "replication": spec.replication, "seed": spec.seed, "status": "failed",
+                         "parameters": dict(spec.parameters), "error": result["error"],
+                         "traceback": result["traceback"]})
     return False

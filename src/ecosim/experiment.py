@@ -604,20 +604,9 @@ def _check_points(scenarios: dict[str, dict[str, Any]], points: list[dict[str, A
                 _check_rules(scenario, source, f"design point {i}")
 
 
-def run_parameters(experiment: Experiment, spec: RunSpec) -> dict[str, Any]:
-    """The varied parameters of a run, typed as the scenario schema types them."""
-    data = experiment.scenarios[spec.scenario]
-    values = {}
-    for key in experiment.parameters:
-        node: Any = data
-        for part in key.split("."):
-            node = node[part]
-        values[key] = spec.parameters.get(key, node)
-    if spec.parameters:
-        resolved = apply_overrides(data, spec.parameters).model_dump(mode="json")
-        for key in experiment.parameters:
-            node = resolved
-            for part in key.split("."):
-                node = node[part]
-            values[key] = node
-    return values
+def dotted_value(data: dict[str, Any], key: str) -> Any:
+    """``data[a][b][c]`` for ``key = 'a.b.c'`` (a resolved scenario dict)."""
+    node: Any = data
+    for part in key.split("."):
+        node = node[part]
+    return node

@@ -153,21 +153,15 @@ class ResultStore:
 
     # -- writing runs
 
-    def write_run(self, row: dict[str, Any], steps: pd.DataFrame | None) -> None:
-        """Write a finished run: its steps table first (if any), then its summary row.
+    def write_run(self, run_id: str, summary_parquet: bytes, steps_parquet: bytes | None = None) -> None:
+        """Write a finished run's files (Parquet bytes from :func:`run_tables`): steps first, then summary.
 
         A stale failure record of the same run (from an earlier attempt) is removed after.
         """
-        run = row["run_id"]
-        if steps is not None:
-            ids = {k: row[k] for k in ID_COLUMNS}
-            table = pa.Table.from_pandas(steps.reset_index(drop=True), preserve_index=False)
-            for position, (name, value) in enumerate(ids.items()):
-                table = table.add_column(position, name, pa.array([value] * table.num_rows,
-                                                                  pa.string() if name in ("run_id", "scenario") else pa.int64()))
-            write_parquet(self.directory / STEPS / f"{run}.parquet", table)
-        write_parquet(self.directory / RUNS / f"{run}.parquet", summary_table(row))
-        (self.directory / FAILED / f"{run}.json").unlink(missing_ok=True)
+        if steps_parquet is not None:
+            _atomic_write(self.directory / STEPS / f"{run_id}.parquet", lambda handle: handle.write(steps_parquet))
+        _atomic_write(self.directory / RUNS / f"{run_id}.parquet", lambda handle: handle.write(summary_parquet))
+        (self.directory / FAILED / f"{run_id}.json").unlink(missing_ok=True)
 
     def write_failure(self, record: dict[str, Any]) -> None:
         """Record a run that raised (ids, parameters, seed, error, traceback)."""
@@ -206,6 +200,35 @@ def summary_table(row: dict[str, Any]) -> pa.Table:
         arrays.append(array)
         names.append(name)
     return pa.Table.from_arrays(arrays, names=names)
+
+
+def steps_table(ids: dict[str, Any], steps: pd.DataFrame) -> pa.Table:
+    """A run's per-step table with its ids (run_id, scenario, point, replication, seed) in front."""
+    n = len(steps)
+    columns: dict[str, Any] = {}
+    for name in ID_COLUMNS:
+        kind = pa.string() if name in ("run_id", "scenario") else pa.int64()
+        columns[name] = pa.array([ids[name]] * n, kind)
+    for name in steps.columns:
+        columns[str(name)] = steps[name].to_numpy()
+    return pa.Table.from_pydict(columns)
+
+
+def parquet_bytes(table: pa.Table) -> bytes:
+    """An Arrow table as the bytes of a Parquet file."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    return sink.getvalue().to_pybytes()
+
+
+def run_tables(ids: dict[str, Any], parameters: dict[str, Any], summary: dict[str, Any],
+               steps: pd.DataFrame | None) -> tuple[bytes, bytes | None]:
+    """The Parquet bytes of a run's summary row and (if kept) its per-step table.
+
+    Built where the run executed, so the driver only writes bytes to disk.
+    """
+    row = {**ids, "status": "ok", **parameters, **summary}
+    return parquet_bytes(summary_table(row)), (None if steps is None else parquet_bytes(steps_table(ids, steps)))
 
 
 # ---------------------------------------------------------------- loading

@@ -1,0 +1,55 @@
+"""Small real experiments for the sweep tests: the tiny world, a few quarters, a few runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = str(ROOT / "scenarios" / "tiny.yaml")
+
+EXPLODING_RULES = '''
+from ecosim.rules import register
+
+
+@register("budget_allocation", "exploding")
+def exploding(*args, **kwargs):
+    """A budget rule that always raises (to test failed runs)."""
+    raise RuntimeError("the budget office exploded")
+'''
+
+
+def write_experiment(directory: Path, name: str = "tiny_sweep", **changes) -> Path:
+    """Write a tiny experiment (2 scenarios × 2 design points × 3 replications, 4 quarters)."""
+    data = {
+        "name": name,
+        "description": "tiny sweep for tests",
+        "scenarios": [
+            TINY,
+            {"file": TINY, "name": "tiny_poc", "overrides": {"budget.research_grants": 0.7,
+                                                             "budget.proof_of_concept": 0.15}},
+        ],
+        "design": {"kind": "list", "points": [{"policy.managers.managers_per_region": 2},
+                                              {"policy.managers.managers_per_region": 8}]},
+        "replications": 3,
+        "seed": 11,
+        "steps": 4,
+        "keep": "steps",
+    }
+    data.update(changes)
+    path = Path(directory) / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def write_exploding_experiment(directory: Path) -> Path:
+    """A tiny experiment whose second design point runs a rule that raises."""
+    rules = Path(directory) / "exploding_rules.py"
+    rules.write_text(EXPLODING_RULES, encoding="utf-8")
+    return write_experiment(
+        directory, name="exploding",
+        scenarios=[{"file": TINY, "name": "tiny", "overrides": {"rules_file": str(rules)}}],
+        design={"kind": "list", "points": [{"rules.budget_allocation": "fixed_shares"},
+                                           {"rules.budget_allocation": "exploding"}]},
+    )
