@@ -271,6 +271,37 @@ steps: 8
     assert run_cli("compare", out, "--baseline", "nobody") == 2
     assert "the scenarios are: baseline, more_managers" in capsys.readouterr().err
 
+    # an interrupted sweep (a run never written) is compared on what is there, and says so
+    (out / "runs" / "more_managers-p00000-r0004.parquet").unlink()
+    assert run_cli("compare", out, "--metric", "deals") == 0
+    assert "9 of 10 planned runs have finished" in capsys.readouterr().out
+    assert pd.read_csv(out / "comparison.csv").loc[0, "n"] == 4
+
+
+def test_grid_design_points_are_named_and_listed_in_the_report(tmp_path, capsys):
+    experiment = write_experiment(tmp_path, f"""
+name: tiny_grid
+scenarios:
+  - file: BASELINE
+    name: grid
+    overrides: {{{TINY_OVERRIDES}}}
+design:
+  kind: grid
+  parameters:
+    policy.managers.managers_per_region: [2, 20]
+replications: 3
+seed: 5
+steps: 6
+""")
+    out = tmp_path / "results"
+    assert run_cli("sweep", experiment, "--out", out, "--executor", "serial") == 0
+    assert run_cli("compare", out, "--metric", "deals") == 0
+    table = pd.read_csv(out / "comparison.csv")
+    assert list(table["baseline"]) == ["grid[0]"] and list(table["condition"]) == ["grid[1]"]
+    assert run_cli("report", out, "--baseline", "grid[1]") == 0
+    markdown = (out / "report.md").read_text()
+    assert "| grid[0] | 2 |" in markdown and "| grid[1] | 20 |" in markdown
+
 
 def test_sobol_sweep_report_shows_sensitivity_indices(tmp_path, capsys):
     experiment = write_experiment(tmp_path, f"""

@@ -339,6 +339,10 @@ def build_sections(
         metrics = resolve_metrics(results, metrics)
 
     several = len(analysis.conditions(ok)) >= 2 and not sensitivity_design
+    points = design_points_table(ok)
+    if points is not None and not sensitivity_design:
+        sections.append(Section("Design points", ["Each design point of a scenario is compared as its own "
+                                                  "condition, named scenario[point]."], points))
     if several:
         comparison = analysis.compare(ok, baseline, metrics, seed=seed)
         paired = bool(comparison["paired"].all())
@@ -501,6 +505,15 @@ def _provenance_section(results: Results) -> Section:
         facts["quick trial"] = ", ".join(f"--{k} {v}" for k, v in trial.items()) + " (overrides the experiment file)"
     table = pd.DataFrame({"": list(facts), "value": [str(v) for v in facts.values()]})
     return Section("What was run", [html.escape(note) for note in results.notes], table)
+
+
+def design_points_table(ok: pd.DataFrame) -> pd.DataFrame | None:
+    """Condition name → values of the varied parameters, when some scenario has several points."""
+    parameters = analysis.parameter_columns(ok)
+    if not parameters or not any("[" in c for c in analysis.conditions(ok)):
+        return None
+    table = ok.drop_duplicates("condition")[["condition", *parameters]].rename(columns={"condition": "condition"})
+    return table.astype(str).reset_index(drop=True)
 
 
 def experiment_name(results: Results) -> str:
