@@ -1,0 +1,504 @@
+"""The visualiser without a browser: layout, drawing, text panel, controls, rules files, bad input.
+
+The browser tests (tests/test_viz_browser.py) drive the served page; these check the pieces
+it is made of, on the tiny world.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import REPO, TINY, small_scenario
+from ecosim.cli import main
+from ecosim.errors import InputError
+from ecosim.model import simulate
+from ecosim.network import (
+    ENTERPRISE,
+    GOVERNMENT,
+    INVESTOR,
+    MANAGER,
+    NODE_KINDS,
+    UNIVERSITY,
+    make_layout,
+)
+from ecosim.pipeline import LICENCE
+from ecosim.scenario import RULE_KINDS, load_scenario
+from ecosim.viz import assets
+from ecosim.viz.drawing import (
+    KIND_STYLES,
+    TIE_STYLES,
+    enterprises_to_draw,
+    gate_failures,
+    network_svg,
+    node_activity,
+    pipeline_svg,
+    time_series_svg,
+    visible_ties,
+)
+from ecosim.viz.events import (
+    conversion_so_far,
+    deal_sentence,
+    quarter_and_year,
+    recent_events,
+    status_html,
+)
+from ecosim.viz.interactive_model import (
+    LEVERS,
+    InteractiveModel,
+    model_params,
+    parse_seed,
+    scenario_for,
+)
+from ecosim.viz.layout import BANDS, node_positions, panel_boxes
+from ecosim.viz.page import make_page, page_parts
+
+USER_RULES = '''
+from ecosim.rules import register
+
+@register("adoption", "everyone_adopts_viz_test")
+def everyone_adopts_viz_test(candidates):
+    """Every reachable enterprise is willing."""
+    return candidates.fit * 0 + 1.0
+'''
+
+
+def run_model(quarters: int = 12, seed: int = 7, **choices) -> InteractiveModel:
+    model = InteractiveModel(base_scenario=small_scenario(), seed=seed, **choices)
+    for _ in range(quarters):
+        model.step()
+    return model
+
+
+@pytest.fixture(scope="module")
+def stepped() -> InteractiveModel:
+    """A tiny world after 12 quarters (deals, managers and market entries have happened)."""
+    return run_model()
+
+
+# ------------------------------------------------------------------ layout
+
+
+def test_layout_is_reproducible_and_cached_per_world_size():
+    layout = make_layout(2, {GOVERNMENT: 1, UNIVERSITY: 3, ENTERPRISE: 50, MANAGER: 4, INVESTOR: 2})
+    same = make_layout(2, {GOVERNMENT: 1, UNIVERSITY: 3, ENTERPRISE: 50, MANAGER: 4, INVESTOR: 2})
+    first = node_positions(layout, seed=0)
+    assert node_positions(same, seed=0) is first  # computed once per (world size, seed)
+    assert first.shape == (layout.n_nodes, 2)
+    assert not first.flags.writeable
+    other_seed = node_positions(layout, seed=1)
+    assert not np.array_equal(first, other_seed)  # the jitter is seeded...
+    assert np.abs(first - other_seed).max() < 0.2  # ...and small: nodes stay in their cell of the grid
+
+
+def test_positions_stay_put_while_the_model_runs_and_across_reset():
+    model = InteractiveModel(base_scenario=small_scenario(), seed=3)
+    before = node_positions(model.ecosystem.layout).copy()
+    for _ in range(6):
+        model.step()
+    assert np.array_equal(node_positions(model.ecosystem.layout), before)
+    rebuilt = InteractiveModel(base_scenario=small_scenario(), seed=99)  # Reset with another seed
+    assert np.array_equal(node_positions(rebuilt.ecosystem.layout), before)
+
+
+def test_each_region_has_its_own_panel_with_the_helix_from_top_to_bottom():
+    layout = make_layout(5, {GOVERNMENT: 1, UNIVERSITY: 4, ENTERPRISE: 40, MANAGER: 6, INVESTOR: 2})
+    positions = node_positions(layout)
+    boxes = panel_boxes(5)
+    for r, (x, y, w, h) in enumerate(boxes):
+        inside = positions[layout.region == r]
+        assert (inside[:, 0] >= x).all() and (inside[:, 0] <= x + w).all()
+        assert (inside[:, 1] >= y).all() and (inside[:, 1] <= y + h).all()
+    for a, b in zip(boxes, boxes[1:], strict=False):  # panels do not overlap
+        assert a[0] + a[2] <= b[0] or b[1] + b[3] <= a[1]
+    height = {kind: positions[layout.kind == kind, 1] for kind in (GOVERNMENT, UNIVERSITY, MANAGER, ENTERPRISE)}
+    for region_offset in {y for _, y, _, _ in boxes}:
+        rows = {k: v[(v >= region_offset) & (v <= region_offset + 1)] - region_offset for k, v in height.items()}
+        assert rows[GOVERNMENT].min() > rows[UNIVERSITY].max() > rows[UNIVERSITY].min() > rows[MANAGER].max()
+        assert rows[MANAGER].min() > rows[ENTERPRISE].max()
+    assert BANDS[ENTERPRISE][3] < BANDS[MANAGER][2]
+
+
+def test_layout_of_a_large_world_takes_well_under_a_second():
+    layout = make_layout(4, {GOVERNMENT: 1, UNIVERSITY: 50, ENTERPRISE: 25_000, MANAGER: 500, INVESTOR: 20})
+    start = time.perf_counter()
+    positions = node_positions(layout, seed=12345)
+    assert time.perf_counter() - start < 1.0
+    assert np.isfinite(positions).all()
+
+
+# ------------------------------------------------------------------ drawing
+
+
+def test_node_activity_counts_each_distinct_participant_once(stepped):
+    model = stepped.ecosystem
+    t = model.pipeline.table
+    expected = np.zeros(model.layout.n_nodes, dtype=np.int64)
+    for row in range(t.n):
+        people = {int(t.col(c)[row]) for c in ("owner", "partner", "manager", "investor")} - {-1}
+        for node in people:
+            expected[node] += 1
+    assert np.array_equal(node_activity(model), expected)
+    assert expected.sum() > 0
+
+
+def test_network_svg_draws_every_kind_with_its_own_shape_and_a_legend(stepped):
+    model = stepped.ecosystem
+    markup = network_svg(model, node_positions(model.layout))
+    assert markup.startswith("<svg") and markup.endswith("</svg>")
+    shapes = {"circle": "<circle", "square": "<rect", "triangle": "<polygon", "diamond": "<polygon", "star": "<polygon"}
+    for code, style in KIND_STYLES.items():
+        drawn = re.findall(rf'({shapes[style.shape]}[^>]*class="node node-{NODE_KINDS[code]}")', markup)
+        assert len(drawn) == model.layout.counts[code], NODE_KINDS[code]  # tiny world: everyone drawn
+        assert style.label in markup
+        assert f'fill="{style.colour}"' in markup
+    for style in TIE_STYLES.values():
+        assert style.label in markup
+    assert markup.count('class="region"') == model.scenario.world.regions
+    assert "Region 2" in markup
+
+
+def test_tie_kinds_are_separate_paths_counting_the_visible_ties(stepped):
+    model = stepped.ecosystem
+    markup = network_svg(model, node_positions(model.layout))
+    drawn = np.arange(model.layout.n_nodes)
+    _, _, kind, _ = visible_ties(model, drawn)
+    for code, style in TIE_STYLES.items():
+        name = style.label.split()[0]
+        counted = re.search(rf'class="tie tie-{re.escape(name)}" data-count="(\d+)"', markup)
+        expected = int((kind == code).sum())
+        assert (int(counted.group(1)) if counted else 0) == expected
+    assert len({style.colour for style in TIE_STYLES.values()}) == len(TIE_STYLES)
+    # and not by colour alone: the line style or width differs too (for colour-blind readers)
+    assert len({(style.dash, style.width) for style in TIE_STYLES.values()}) == len(TIE_STYLES)
+
+
+def test_node_size_grows_with_activity(stepped):
+    model = stepped.ecosystem
+    markup = network_svg(model, node_positions(model.layout))
+    activity = node_activity(model)
+    enterprises = model.layout.nodes(ENTERPRISE)
+    busiest, idle = enterprises[np.argmax(activity[enterprises])], enterprises[np.argmin(activity[enterprises])]
+    radius = {int(n): float(r) for r, n in re.findall(r'<circle [^>]*r="([\d.]+)" class="node node-enterprise" data-node="(\d+)"', markup)}
+    assert activity[busiest] > activity[idle]
+    assert radius[int(busiest)] > radius[int(idle)]
+
+
+def test_crowded_regions_show_only_their_most_active_enterprises():
+    model = InteractiveModel(base_scenario=small_scenario(world__enterprises_per_region=300), seed=5)
+    for _ in range(8):
+        model.step()
+    eco = model.ecosystem
+    activity = node_activity(eco)
+    drawn = enterprises_to_draw(eco, activity, per_region=40)
+    assert drawn.size == 80
+    for region in (0, 1):
+        all_here = eco.layout.nodes(ENTERPRISE)[eco.layout.region[eco.layout.nodes(ENTERPRISE)] == region]
+        shown = drawn[eco.layout.region[drawn] == region]
+        left_out = np.setdiff1d(all_here, shown)
+        assert shown.size == 40
+        assert activity[shown].min() >= activity[left_out].max()
+    markup = network_svg(eco, node_positions(eco.layout), max_enterprises_per_region=40)
+    assert markup.count("node node-enterprise") == 80
+    assert "520 less active enterprises" in markup
+    u, v, _, _ = visible_ties(eco, np.concatenate([np.flatnonzero(eco.layout.kind != ENTERPRISE), drawn]))
+    assert np.isin(u, drawn).sum() + np.isin(v, drawn).sum() > 0
+    assert not np.isin(np.concatenate([u, v]), np.setdiff1d(eco.layout.nodes(ENTERPRISE), drawn)).any()
+
+
+def test_pipeline_chart_shows_waiting_counts_and_failures_by_gate_and_cause(stepped):
+    steps = stepped.ecosystem.step_table()
+    markup = pipeline_svg(steps)
+    waiting = [float(v) for v in re.findall(r'class="bar-waiting" data-layer="waiting" data-value="([\d.]+)"', markup)]
+    assert waiting == [float(steps[f"at_G{g}"].iloc[-1]) for g in range(1, 5) if steps[f"at_G{g}"].iloc[-1] > 0]
+    failed = sum(float(v) for v in re.findall(r'class="bar-failed" data-layer="\w+" data-value="([\d.]+)"', markup))
+    assert failed == pytest.approx(sum(values.sum() for values in gate_failures(steps).values()))
+    assert failed == pytest.approx(steps.filter(like="fail_G").to_numpy().sum())
+    assert f"quarter {int(steps['step'].iloc[-1])}" in markup
+
+
+def test_charts_draw_before_the_first_quarter():
+    model = InteractiveModel(base_scenario=small_scenario(), seed=1)
+    empty = model.ecosystem.step_table()
+    assert "bar-" not in pipeline_svg(empty)
+    assert "quarter 0" in pipeline_svg(empty)
+    assert time_series_svg(empty).count("<polyline") == 0
+
+
+def test_time_series_has_a_line_per_measure_with_a_point_per_quarter(stepped):
+    steps = stepped.ecosystem.step_table()
+    markup = time_series_svg(steps)
+    lines = dict(re.findall(r'data-series="([^"]+)" points="([^"]+)"', markup))
+    assert set(lines) == {"disclosures", "deals (conversions)", "market entries", "welfare", "public spending"}
+    for points in lines.values():
+        assert len(points.split()) == len(steps)
+
+
+def test_redrawing_the_default_world_takes_a_small_fraction_of_a_tenth_of_a_second():
+    model = InteractiveModel(base_scenario=load_scenario(REPO / "scenarios" / "baseline.yaml"), seed=1)
+    for _ in range(12):
+        model.step()
+    eco = model.ecosystem
+    positions = node_positions(eco.layout)
+    network_svg(eco, positions)  # warm up
+    start = time.perf_counter()
+    for _ in range(3):
+        steps = eco.step_table()
+        network_svg(eco, positions), pipeline_svg(steps), time_series_svg(steps), status_html(eco)
+    assert (time.perf_counter() - start) / 3 < 0.25  # measured ≈ 0.015 s; generous for a busy CI machine
+
+
+# ------------------------------------------------------------------ text panel
+
+
+def test_quarter_and_year_follow_the_step_table():
+    assert quarter_and_year(1) == (1, 1)
+    assert quarter_and_year(4) == (4, 1)
+    assert quarter_and_year(5) == (1, 2)
+    assert quarter_and_year(0) == (0, 0)
+
+
+def test_a_brokered_licence_reads_like_a_sentence():
+    model = run_model(quarters=24, seed=11, managers_per_region=20)
+    t = model.ecosystem.pipeline.table
+    rows = np.flatnonzero((t.col("deal_mode") == LICENCE) & (t.col("manager") >= 0))
+    assert rows.size, "expected a brokered licence in 24 quarters with 20 managers per region"
+    sentence = deal_sentence(model.ecosystem, int(rows[0]))
+    assert re.fullmatch(r"Enterprise \d+ licensed an? [\w-]+ technology from (University|Institute|Enterprise) \d+, "
+                        r"brokered by manager \d+", sentence), sentence
+
+
+def test_recent_events_are_newest_first_and_limited(stepped):
+    events = recent_events(stepped.ecosystem, limit=5)
+    assert len(events) == 5
+    stamps = [tuple(map(int, re.match(r"Y(\d+) Q(\d+):", e).groups())) for e in events]
+    assert stamps == sorted(stamps, reverse=True)
+    assert stamps[0] <= quarter_and_year(stepped.ecosystem.steps)[::-1]
+
+
+def test_conversion_so_far_counts_converted_over_disclosed(stepped):
+    t = stepped.ecosystem.technology_table()
+    for owner, (converted, disclosed) in conversion_so_far(stepped.ecosystem).items():
+        mine = t[t["owner_type"] == owner]
+        assert disclosed == len(mine)
+        assert converted == int(mine["deal_mode"].notna().sum())
+
+
+def test_text_panel_shows_time_levers_rules_and_events(stepped):
+    html = status_html(stepped.ecosystem)
+    assert '<span class="ecosim-step-number">12</span>' in html
+    assert "quarter 4 of year 3" in html
+    assert "managers_per_region = 5" in html
+    for kind in RULE_KINDS:
+        assert f"{kind} = <code>" in html
+    assert html.count("<li>Y") == 6
+
+
+# ------------------------------------------------------------------ the controls
+
+
+def test_every_control_is_a_keyword_of_the_model():
+    keywords = set(inspect.signature(InteractiveModel.__init__).parameters) - {"self"}
+    params = model_params(small_scenario())
+    assert set(params) <= keywords | {"rules_file"}
+    assert {lever.keyword for lever in LEVERS} | {f"{k}_rule" for k in RULE_KINDS} | {"seed"} <= set(params)
+    assert not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in inspect.signature(InteractiveModel.__init__).parameters.values())
+
+
+def test_sliders_start_at_the_scenario_values_and_include_them():
+    base = small_scenario(policy__managers__managers_per_region=500)
+    params = model_params(base)
+    assert params["managers_per_region"]["value"] == 500
+    assert params["managers_per_region"]["max"] >= 500
+    assert params["enterprises_per_region"]["value"] == 60
+    assert params["adoption_rule"]["value"] == base.rules.adoption
+
+
+def test_controls_become_scenario_overrides():
+    base = small_scenario()
+    scenario = scenario_for(base, {"managers_per_region": 7, "openness": 0.2, "adoption_rule": "risk_averse",
+                                   "quarters": 20, "regions": 3, "manager_skill": None})
+    assert scenario.policy.managers.managers_per_region == 7
+    assert scenario.policy.openness.cross_region_tie_probability == 0.2
+    assert scenario.rules.adoption == "risk_averse"
+    assert scenario.steps == 20 and scenario.world.regions == 3
+    assert scenario.policy.managers.skill_mean == base.policy.managers.skill_mean  # None keeps the base
+
+
+def test_poc_budget_share_is_taken_from_research_grants():
+    base = small_scenario()
+    scenario = scenario_for(base, {"poc_budget_share": 0.25})
+    assert scenario.budget.proof_of_concept == 0.25
+    assert scenario.budget.research_grants == pytest.approx(base.budget.research_grants - 0.20)
+
+
+def test_the_page_model_is_the_same_pure_run_as_simulate():
+    base = small_scenario()
+    model = InteractiveModel(base_scenario=base, seed=5)
+    for _ in range(8):
+        model.step()
+    expected = simulate(base, seed=5, steps=8).steps
+    assert model.ecosystem.step_table().equals(expected)
+
+
+def test_model_stops_at_the_chosen_number_of_quarters():
+    model = InteractiveModel(base_scenario=small_scenario(), seed=2, quarters=4)
+    while model.running:
+        model.step()
+    assert model.ecosystem.steps == 4
+
+
+def test_seed_typed_in_the_page_is_parsed_and_bad_seeds_are_clear_errors():
+    assert parse_seed(" 42 ") == 42
+    assert parse_seed("") is None and parse_seed(None) is None
+    assert InteractiveModel(base_scenario=small_scenario(), seed="17").ecosystem.seed == 17
+    with pytest.raises(InputError, match="seed must be a whole number"):
+        parse_seed("forty-two")
+    with pytest.raises(InputError, match="seed"):
+        parse_seed(-3)
+
+
+def test_reset_through_solaraviz_rebuilds_the_model_with_the_controls():
+    """The very calls SolaraViz's ModelCreator and ModelController make on load and on Reset."""
+    from mesa.visualization.solara_viz import _build_model_init_kwargs, _check_model_params
+
+    model, kwargs = page_parts(small_scenario())
+    params = kwargs["model_params"]
+    _check_model_params(model, params)
+    chosen = {name: (spec["value"] if isinstance(spec, dict) and "type" in spec else spec) for name, spec in params.items()}
+    chosen.update(seed="8", adoption_rule="risk_averse", managers_per_region=9)
+    init = _build_model_init_kwargs(model, chosen, add_scenario_when_empty=True, require_model_accepts_scenario=True)
+    assert "scenario" not in init
+    rebuilt = type(model)(**init)
+    assert rebuilt.ecosystem.scenario.rules.adoption == "risk_averse"
+    assert rebuilt.ecosystem.scenario.policy.managers.managers_per_region == 9
+    assert rebuilt.ecosystem.seed == 8
+
+
+# ------------------------------------------------------------------ rules files and the page
+
+
+def test_a_users_rules_file_joins_the_drop_down_and_can_be_chosen(tmp_path):
+    rules = tmp_path / "my_rules.py"
+    rules.write_text(USER_RULES)
+    model, kwargs = page_parts(TINY, rules)
+    assert "everyone_adopts_viz_test" in kwargs["model_params"]["adoption_rule"]["values"]
+    assert kwargs["model_params"]["rules_file"] == str(rules.resolve())
+    chosen = InteractiveModel(base_scenario=load_scenario(TINY), rules_file=str(rules), seed=1,
+                              adoption_rule="everyone_adopts_viz_test")
+    assert chosen.ecosystem.scenario.rules.adoption == "everyone_adopts_viz_test"
+    chosen.step()
+
+
+def test_a_broken_rules_file_is_a_clear_input_error(tmp_path):
+    broken = tmp_path / "broken.py"
+    broken.write_text("def oops(:\n")
+    with pytest.raises(InputError, match=r"broken\.py: syntax error at line 1"):
+        page_parts(TINY, broken)
+
+
+def test_make_page_builds_a_solara_element():
+    page = make_page(TINY)
+    assert page.component.name == "EcosystemViz"
+    assert isinstance(page.kwargs["model_params"], dict)
+
+
+# ------------------------------------------------------------------ ecosim viz: bad input
+
+
+def _exit_and_message(argv, capsys) -> tuple[int, str]:
+    status = main(argv)
+    captured = capsys.readouterr()
+    return status, captured.err.strip()
+
+
+@pytest.mark.parametrize("content", [
+    "world:\n  enterprises_per_regoin: 5\n",  # unknown key
+    "steps: -3\n",  # out of range
+    "world: [1, 2\n",  # broken YAML
+    "rules:\n  adoption: no_such_rule\n",  # unknown rule
+])
+def test_invalid_scenario_gets_the_same_clear_error_as_ecosim_run(tmp_path, capsys, content):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(content)
+    viz_status, viz_message = _exit_and_message(["viz", str(bad), "--port", "1"], capsys)
+    run_status, run_message = _exit_and_message(["run", str(bad), "--out", str(tmp_path / "out")], capsys)
+    assert viz_status == run_status == 2
+    assert viz_message == run_message
+    assert "Traceback" not in viz_message and viz_message.startswith("error: ")
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_scenario_file_is_bad_input(tmp_path, capsys):
+    status, message = _exit_and_message(["viz", str(tmp_path / "nope.yaml")], capsys)
+    assert status == 2
+    assert "nope.yaml: file not found" in message
+
+
+@pytest.mark.parametrize("content, expected", [
+    ("def oops(:\n", "syntax error at line 1"),
+    ("raise RuntimeError('no')\n", "error while loading rules: RuntimeError: no"),
+])
+def test_invalid_rules_file_gets_the_same_clear_error_as_ecosim_run(tmp_path, capsys, content, expected):
+    rules = tmp_path / "rules.py"
+    rules.write_text(content)
+    viz_status, viz_message = _exit_and_message(["viz", str(TINY), "--rules", str(rules), "--port", "1"], capsys)
+    run_status, run_message = _exit_and_message(["run", str(TINY), "--rules", str(rules), "--out", str(tmp_path / "o")],
+                                                capsys)
+    assert viz_status == run_status == 2
+    assert viz_message == run_message
+    assert expected in viz_message
+
+
+def test_rules_file_must_be_python(tmp_path, capsys):
+    not_python = tmp_path / "rules.txt"
+    not_python.write_text("x = 1\n")
+    status, message = _exit_and_message(["viz", str(TINY), "--rules", str(not_python)], capsys)
+    assert status == 2
+    assert "must be a Python file" in message
+
+
+def test_viz_help_names_the_defaults(capsys):
+    assert main(["viz", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "127.0.0.1" in out and "--rules" in out and "--port" in out
+
+
+# ------------------------------------------------------------------ offline front end
+
+
+def test_front_end_packages_are_read_from_the_installed_solara():
+    required = assets.required_packages()
+    assert any(spec.startswith("@widgetti/solara-vuetify") for spec in required)
+    assert any(spec.startswith("requirejs@") for spec in required)
+    assert all(re.fullmatch(r"(@[\w.-]+/)?[\w.-]+@\d[\w.-]*", spec) for spec in required)
+
+
+def test_missing_front_end_packages_are_those_without_a_package_json(tmp_path):
+    required = assets.required_packages()
+    assert assets.missing_packages(tmp_path) == required
+    (tmp_path / required[0]).mkdir(parents=True)
+    (tmp_path / required[0] / "package.json").write_text("{}")
+    assert assets.missing_packages(tmp_path) == required[1:]
+
+
+def test_unpacking_an_npm_tarball_keeps_files_inside_the_target(tmp_path):
+    import io
+    import tarfile
+
+    archive = tmp_path / "pkg.tgz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for name, data in (("package/package.json", b"{}"), ("package/dist/app.js", b"1"), ("evil/../../x", b"!")):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    target = tmp_path / "cdn" / "pkg@1.0.0"
+    assets._unpack(archive, target)
+    assert (target / "package.json").read_text() == "{}"
+    assert (target / "dist" / "app.js").read_text() == "1"
+    assert not (tmp_path / "x").exists() and not Path(tmp_path.parent / "x").exists()
