@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import pkgutil
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
 
+import pytest
 from pydantic import BaseModel, Field
+
+import ecosim
+import ecosim.agents
+import ecosim.rules
 
 from ecosim.paramdoc import (
     RULES_BEGIN,
@@ -133,3 +142,95 @@ def test_write_docs_regenerates_both_files(tmp_path):
     rules = (tmp_path / "RULES.md").read_text(encoding="utf-8")
     assert "stale" not in rules
     assert rules == (DOCS / "RULES.md").read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------- names in the prose docs exist
+
+CODE_REF = re.compile(r"`([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)`")
+PATH_REF = re.compile(r"`([\w./-]+\.(?:py|md|yaml))`")
+
+
+def _code_namespace() -> tuple[dict[str, object], dict[str, type]]:
+    """The model's modules by short and package-relative names, and its classes by name."""
+    names = [f"ecosim.{m}" for m in ("scenario", "model", "pipeline", "transfer", "network", "metrics", "errors", "paramdoc")]
+    for package in (ecosim.agents, ecosim.rules):
+        names += [f"{package.__name__}.{info.name}" for info in pkgutil.iter_modules(package.__path__)]
+    modules: dict[str, object] = {"rules": ecosim.rules, "agents": ecosim.agents}
+    for full in names:
+        module = importlib.import_module(full)
+        modules.setdefault(full.removeprefix("ecosim."), module)
+        modules.setdefault(full.rsplit(".", 1)[-1], module)
+    classes = {
+        name: obj
+        for module in modules.values()
+        for name, obj in vars(module).items()
+        if inspect.isclass(obj) and obj.__module__.startswith("ecosim.")
+    }
+    return modules, classes
+
+
+def _has_attribute(obj: object, name: str) -> bool:
+    if hasattr(obj, name):
+        return True
+    if inspect.isclass(obj):  # dataclass fields and attributes set in methods
+        annotated = any(name in getattr(c, "__annotations__", {}) for c in obj.__mro__)
+        return annotated or re.search(rf"self\.{name}\b", inspect.getsource(obj)) is not None
+    return False
+
+
+def _resolves(token: str, modules: dict, classes: dict, live_model: object) -> bool | None:
+    """True/False if ``token`` names something in ecosim that does/does not exist; None if it is not ecosim's."""
+    parts = token.removeprefix("ecosim.").split(".")
+    for i in range(len(parts), 0, -1):
+        head = ".".join(parts[:i])
+        if head in modules:
+            obj, rest = modules[head], parts[i:]
+            break
+    else:
+        if parts[0] not in classes:
+            return None
+        obj, rest = classes[parts[0]], parts[1:]
+    for j, name in enumerate(rest):
+        if not _has_attribute(obj, name):
+            # `model.x`: an attribute of a built EcosystemModel
+            return obj is modules["model"] and j == 0 and len(rest) == 1 and hasattr(live_model, name)
+        obj = getattr(obj, name, None)
+    return True
+
+
+def test_every_function_parameter_and_file_named_in_the_docs_exists(tiny_model_for_docs):
+    modules, classes = _code_namespace()
+    keys = {r.key for r in parameter_rows()}
+    sections = {k.split(".")[0] for k in keys if "." in k}
+    checked, missing = 0, []
+    for doc in ("ODD.md", "RULES.md", "PARAMETERS.md"):
+        text = (DOCS / doc).read_text(encoding="utf-8")
+        for path in set(PATH_REF.findall(text)):
+            if path.startswith(("../shared/", "results/")):  # outside the repository / made by a run
+                continue
+            roots = (REPO, REPO / "src", REPO / "src" / "ecosim", REPO / "scenarios")
+            checked += 1
+            if not any((root / path).exists() for root in roots):
+                missing.append(f"{doc}: file {path}")
+        for token in set(CODE_REF.findall(text)) - set(PATH_REF.findall(text)):
+            if token in keys or any(k.startswith(token + ".") for k in keys):
+                checked += 1
+                continue
+            found = _resolves(token, modules, classes, tiny_model_for_docs)
+            if found is None and token.split(".")[0] in sections:
+                found = False  # looks like a scenario key but is not one
+            if found is None:
+                continue
+            checked += 1
+            if not found:
+                missing.append(f"{doc}: {token}")
+    assert not missing, "the docs name things the code does not have (update docs/ODD.md or docs/RULES.md): " + ", ".join(sorted(missing))
+    assert checked > 150  # the check is not vacuous
+
+
+@pytest.fixture(scope="module")
+def tiny_model_for_docs():
+    from ecosim.model import EcosystemModel
+    from ecosim.scenario import load_scenario
+
+    return EcosystemModel(load_scenario(REPO / "scenarios" / "tiny.yaml", {"steps": 1}), seed=1)

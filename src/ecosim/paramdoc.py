@@ -45,7 +45,8 @@ Every key a scenario file may set, with its type, default, allowed range and mea
 are dotted paths: `policy.managers.capacity: 6` in YAML is `--set policy.managers.capacity=6`
 on the command line. Unknown keys are errors. Money is in million yuan (M¥); time in
 quarters (one model step is one quarter). Ids such as F7 refer to the calibration facts
-(FACTS.md). A tuple is written in YAML as a list, e.g. `gate_cost: [0.5, 3, 10, 20]`.
+(`../shared/FACTS.md`); the model itself is described in `docs/ODD.md`. A tuple is written
+in YAML as a list, e.g. `gate_cost: [0.5, 3, 10, 20]`.
 """
 
 
