@@ -89,12 +89,14 @@ def command(experiment, out, executor, workers, scheduler, resume, replications,
         console.print(f"{why}: {summary}.\nEvery finished run is kept; complete the sweep with:\n"
                       f"  ecosim sweep {experiment} --out {target} --resume"
                       + "".join(f" --{k} {v}" for k, v in spec.trial.items()))
-        raise click.exceptions.Exit(EXIT_INTERRUPTED if outcome.interrupted else 1)
+        if outcome.interrupted:
+            raise KeyboardInterrupt  # the CLI prints "interrupted" and exits 130
+        sys.exit(1)
     console.print(summary)
     if outcome.failed:
         console.print(f"{outcome.failed} runs failed; their errors and tracebacks are in {target / 'failed'}; "
                       "--resume runs them again")
-        raise click.exceptions.Exit(EXIT_SOME_FAILED)
+        sys.exit(EXIT_SOME_FAILED)  # SystemExit passes through the CLI's handlers unchanged
 
 
 def _terminate_as_interrupt(signum, frame):
