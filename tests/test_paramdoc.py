@@ -18,7 +18,6 @@ from pydantic import BaseModel, Field
 import ecosim
 import ecosim.agents
 import ecosim.rules
-
 from ecosim.paramdoc import (
     RULES_BEGIN,
     RULES_END,
@@ -53,7 +52,9 @@ def _generated_rules_part(text: str) -> str:
 
 def test_parameters_doc_is_up_to_date_with_the_schema():
     on_disk = (DOCS / "PARAMETERS.md").read_text(encoding="utf-8")
-    assert on_disk == parameters_markdown(), f"docs/PARAMETERS.md is out of date with src/ecosim/scenario.py; {REGENERATE}"
+    assert on_disk == parameters_markdown(), (
+        f"docs/PARAMETERS.md is out of date with src/ecosim/scenario.py; {REGENERATE}"
+    )
 
 
 def test_every_scenario_key_is_documented_exactly_once():
@@ -108,13 +109,17 @@ def test_cross_key_checks_are_listed_with_their_messages():
 
 
 def test_module_entry_point_prints_the_parameter_tables():
-    done = subprocess.run([sys.executable, "-m", "ecosim.paramdoc"], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "ecosim.paramdoc"], capture_output=True, text=True, check=True
+    )
     assert done.stdout == parameters_markdown()
 
 
 def test_rules_doc_lists_every_builtin_rule_and_is_up_to_date():
     text = (DOCS / "RULES.md").read_text(encoding="utf-8")
-    assert _generated_rules_part(text) == rules_markdown().strip(), f"docs/RULES.md is out of date; {REGENERATE}"
+    assert _generated_rules_part(text) == rules_markdown().strip(), (
+        f"docs/RULES.md is out of date; {REGENERATE}"
+    )
     generated = rules_markdown()
     for kind, names in builtin_rules().items():
         assert f"`{kind}`" in generated
@@ -133,7 +138,9 @@ def test_user_rules_stay_out_of_the_builtin_list():
 
 def test_write_docs_regenerates_both_files(tmp_path):
     shutil.copy(DOCS / "RULES.md", tmp_path / "RULES.md")
-    stale = replace_generated((tmp_path / "RULES.md").read_text(encoding="utf-8"), "| stale | table |")
+    stale = replace_generated(
+        (tmp_path / "RULES.md").read_text(encoding="utf-8"), "| stale | table |"
+    )
     (tmp_path / "RULES.md").write_text(stale, encoding="utf-8")
     (tmp_path / "PARAMETERS.md").write_text("old\n", encoding="utf-8")
     written = write_docs(tmp_path)
@@ -152,9 +159,23 @@ PATH_REF = re.compile(r"`([\w./-]+\.(?:py|md|yaml))`")
 
 def _code_namespace() -> tuple[dict[str, object], dict[str, type]]:
     """The model's modules by short and package-relative names, and its classes by name."""
-    names = [f"ecosim.{m}" for m in ("scenario", "model", "pipeline", "transfer", "network", "metrics", "errors", "paramdoc")]
+    names = [
+        f"ecosim.{m}"
+        for m in (
+            "scenario",
+            "model",
+            "pipeline",
+            "transfer",
+            "network",
+            "metrics",
+            "errors",
+            "paramdoc",
+        )
+    ]
     for package in (ecosim.agents, ecosim.rules):
-        names += [f"{package.__name__}.{info.name}" for info in pkgutil.iter_modules(package.__path__)]
+        names += [
+            f"{package.__name__}.{info.name}" for info in pkgutil.iter_modules(package.__path__)
+        ]
     modules: dict[str, object] = {"rules": ecosim.rules, "agents": ecosim.agents}
     for full in names:
         module = importlib.import_module(full)
@@ -193,7 +214,9 @@ def _resolves(token: str, modules: dict, classes: dict, live_model: object) -> b
     for j, name in enumerate(rest):
         if not _has_attribute(obj, name):
             # `model.x`: an attribute of a built EcosystemModel
-            return obj is modules["model"] and j == 0 and len(rest) == 1 and hasattr(live_model, name)
+            return (
+                obj is modules["model"] and j == 0 and len(rest) == 1 and hasattr(live_model, name)
+            )
         obj = getattr(obj, name, None)
     return True
 
@@ -206,7 +229,9 @@ def test_every_function_parameter_and_file_named_in_the_docs_exists(tiny_model_f
     for doc in ("ODD.md", "RULES.md", "PARAMETERS.md"):
         text = (DOCS / doc).read_text(encoding="utf-8")
         for path in set(PATH_REF.findall(text)):
-            if path.startswith(("../shared/", "results/")):  # outside the repository / made by a run
+            if path.startswith(
+                ("../shared/", "results/")
+            ):  # outside the repository / made by a run
                 continue
             roots = (REPO, REPO / "src", REPO / "src" / "ecosim", REPO / "scenarios")
             checked += 1
@@ -224,7 +249,10 @@ def test_every_function_parameter_and_file_named_in_the_docs_exists(tiny_model_f
             checked += 1
             if not found:
                 missing.append(f"{doc}: {token}")
-    assert not missing, "the docs name things the code does not have (update docs/ODD.md or docs/RULES.md): " + ", ".join(sorted(missing))
+    assert not missing, (
+        "the docs name things the code does not have (update docs/ODD.md or docs/RULES.md): "
+        + ", ".join(sorted(missing))
+    )
     assert checked > 150  # the check is not vacuous
 
 

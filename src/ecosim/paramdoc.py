@@ -128,7 +128,11 @@ def _type_name(annotation: Any) -> tuple[str, str]:
         inner = [_type_name(a) for a in args]
         names = {n for n, _ in inner}
         bounds = {b for _, b in inner}
-        name = f"{len(args)} × {names.pop()}" if len(names) == 1 else "(" + ", ".join(n for n, _ in inner) + ")"
+        name = (
+            f"{len(args)} × {names.pop()}"
+            if len(names) == 1
+            else "(" + ", ".join(n for n, _ in inner) + ")"
+        )
         bound = ""
         if len(bounds) == 1 and (only := bounds.pop()):
             bound = f"each {only}"
@@ -158,7 +162,9 @@ def _is_section(annotation: Any) -> bool:
 # ---------------------------------------------------------------- walking the schema
 
 
-def _sections(model: type[BaseModel], prefix: str, defaults: BaseModel | None) -> list[tuple[str, type[BaseModel], list[ParameterRow]]]:
+def _sections(
+    model: type[BaseModel], prefix: str, defaults: BaseModel | None
+) -> list[tuple[str, type[BaseModel], list[ParameterRow]]]:
     """``(dotted section, section class, rows)`` for ``model`` and, depth first, its sub-sections."""
     rows: list[ParameterRow] = []
     nested: list[tuple[str, type[BaseModel], list[ParameterRow]]] = []
@@ -175,12 +181,16 @@ def _sections(model: type[BaseModel], prefix: str, defaults: BaseModel | None) -
     return own + nested
 
 
-def _field_profiles(profiles: dict[str, FieldProfile]) -> list[tuple[str, type[BaseModel], list[ParameterRow]]]:
+def _field_profiles(
+    profiles: dict[str, FieldProfile],
+) -> list[tuple[str, type[BaseModel], list[ParameterRow]]]:
     """The ``fields`` mapping: one row per technology field and profile key, with its default."""
     rows = []
     for field_name in FIELDS:
         for name, info in FieldProfile.model_fields.items():
-            rows.append(_row(f"fields.{field_name}.{name}", info, getattr(profiles[field_name], name)))
+            rows.append(
+                _row(f"fields.{field_name}.{name}", info, getattr(profiles[field_name], name))
+            )
     return [("fields", FieldProfile, rows)]
 
 
@@ -271,7 +281,9 @@ def parameters_markdown() -> str:
         out.append("| key | type | default | allowed | description |")
         out.append("|---|---|---|---|---|")
         for r in rows:
-            allowed = r.bounds or (f"a registered `{r.key.split('.')[-1]}` rule" if section == "rules" else "any")
+            allowed = r.bounds or (
+                f"a registered `{r.key.split('.')[-1]}` rule" if section == "rules" else "any"
+            )
             out.append(
                 f"| `{r.key}` | {_cell(r.type)} | `{_cell(r.default)}` | {_cell(allowed)} | {_cell(r.description)} |"
             )
@@ -286,7 +298,11 @@ def builtin_rules() -> dict[str, list[str]]:
     from ecosim.rules import available_rules, get_rule
 
     return {
-        kind: [name for name in available_rules(kind) if get_rule(kind, name).__module__.startswith("ecosim.rules.")]
+        kind: [
+            name
+            for name in available_rules(kind)
+            if get_rule(kind, name).__module__.startswith("ecosim.rules.")
+        ]
         for kind in RULE_KINDS
     }
 
@@ -325,17 +341,27 @@ def write_docs(directory: str | Path) -> list[Path]:
     written = [parameters]
     rules = directory / "RULES.md"
     if rules.exists():
-        rules.write_text(replace_generated(rules.read_text(encoding="utf-8"), rules_markdown()), encoding="utf-8")
+        rules.write_text(
+            replace_generated(rules.read_text(encoding="utf-8"), rules_markdown()), encoding="utf-8"
+        )
         written.append(rules)
     return written
 
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m ecosim.paramdoc [--rules | --write DIR]``."""
-    parser = argparse.ArgumentParser(prog="python -m ecosim.paramdoc", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m ecosim.paramdoc", description=__doc__.splitlines()[0]
+    )
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--rules", action="store_true", help="print the built-in rules section instead")
-    group.add_argument("--write", metavar="DIR", help="rewrite DIR/PARAMETERS.md and the generated part of DIR/RULES.md")
+    group.add_argument(
+        "--rules", action="store_true", help="print the built-in rules section instead"
+    )
+    group.add_argument(
+        "--write",
+        metavar="DIR",
+        help="rewrite DIR/PARAMETERS.md and the generated part of DIR/RULES.md",
+    )
     args = parser.parse_args(argv)
     if args.write:
         for path in write_docs(args.write):
