@@ -668,12 +668,14 @@ def compare_pair(
             return out
         out["effect_size"] = float(d.mean()) / sd
         if heavy_tailed:
-            out["difference_low"], out["difference_high"] = studentized_bootstrap_interval(
-                d, confidence=confidence, rng=generator, n_resamples=n_resamples)
+            out["difference_low"], out["difference_high"] = _robust_interval(
+                studentized_bootstrap_interval(d, confidence=confidence, rng=generator, n_resamples=n_resamples),
+                out["difference"], t_interval(d, confidence))
             out["p_value"] = float(stats.wilcoxon(d).pvalue) if np.any(d != 0) else 1.0
         else:
             out["difference_low"], out["difference_high"] = t_interval(d, confidence)
-            out["p_value"] = float(stats.ttest_rel(s, b).pvalue)
+            with _near_constant_data_is_fine():
+                out["p_value"] = float(stats.ttest_rel(s, b).pvalue)
         return out
 
     vb, vs = float(b.var(ddof=1)), float(s.var(ddof=1))
@@ -685,17 +687,41 @@ def compare_pair(
         return out
     correction = 1 - 3 / (4 * (b.size + s.size) - 9)
     out["effect_size"] = out["difference"] / pooled * correction
+    se = math.sqrt(vb / b.size + vs / s.size)
+    welch_df = se**4 / ((vb / b.size) ** 2 / (b.size - 1) + (vs / s.size) ** 2 / (s.size - 1))
+    half = float(stats.t.ppf(0.5 + confidence / 2, welch_df)) * se
+    welch = (out["difference"] - half, out["difference"] + half)
     if heavy_tailed:
-        out["difference_low"], out["difference_high"] = studentized_bootstrap_interval(
-            b, s, confidence=confidence, rng=generator, n_resamples=n_resamples)
+        out["difference_low"], out["difference_high"] = _robust_interval(
+            studentized_bootstrap_interval(b, s, confidence=confidence, rng=generator, n_resamples=n_resamples),
+            out["difference"], welch)
         out["p_value"] = float(stats.mannwhitneyu(s, b).pvalue)
     else:
-        se = math.sqrt(vb / b.size + vs / s.size)
-        welch_df = se**4 / ((vb / b.size) ** 2 / (b.size - 1) + (vs / s.size) ** 2 / (s.size - 1))
-        half = float(stats.t.ppf(0.5 + confidence / 2, welch_df)) * se
-        out["difference_low"], out["difference_high"] = out["difference"] - half, out["difference"] + half
-        out["p_value"] = float(stats.ttest_ind(s, b, equal_var=False).pvalue)
+        out["difference_low"], out["difference_high"] = welch
+        with _near_constant_data_is_fine():
+            out["p_value"] = float(stats.ttest_ind(s, b, equal_var=False).pvalue)
     return out
+
+
+def _robust_interval(
+    bootstrap: tuple[float, float], estimate: float, fallback: tuple[float, float]
+) -> tuple[float, float]:
+    """The bootstrap-t interval, unless a tiny, lumpy sample made it degenerate (not containing
+    the estimate, or NaN): then the t interval."""
+    low, high = bootstrap
+    if math.isfinite(low) and math.isfinite(high) and low < estimate < high:
+        return bootstrap
+    return fallback
+
+
+class _near_constant_data_is_fine(warnings.catch_warnings):
+    """Silence scipy's precision-loss warning for nearly constant samples: exactly constant
+    ones are handled before the test, and for the rest the statistic is still right."""
+
+    def __enter__(self):
+        result = super().__enter__()
+        warnings.filterwarnings("ignore", message="Precision loss occurred", category=RuntimeWarning)
+        return result
 
 
 VERDICTS = ("better", "worse", "higher", "lower", "no detectable difference", "not enough data")

@@ -401,7 +401,7 @@ def cost_effectiveness_plot(effectiveness: pd.DataFrame, outcome: str = "welfare
         return _empty(title, "Nothing to compare: only one scenario has results.")
     names = list(table["condition"])
     colours = condition_colours(names)
-    fig = _figure(7, 4.5)
+    fig = _figure(8, 4.5 + 0.2 * len(table))
     ax = fig.subplots()
     for _, row in table.iterrows():
         x, y = row["extra_cost"], row["extra_outcome"]
@@ -409,19 +409,23 @@ def cost_effectiveness_plot(effectiveness: pd.DataFrame, outcome: str = "welfare
             [x], [y],
             xerr=_error(np.array([x]), np.array([row["extra_cost_low"]]), np.array([row["extra_cost_high"]])),
             yerr=_error(np.array([y]), np.array([row["extra_outcome_low"]]), np.array([row["extra_outcome_high"]])),
-            fmt="o", color=colours[row["condition"]], capsize=3, label=row["condition"])
-        per_unit, low = row["per_unit_cost"], row["per_unit_low"]
-        text = (f"{per_unit:.3g} per extra M¥" if math.isfinite(per_unit) and math.isfinite(low)
-                else "spending unchanged: no ratio")
-        ax.annotate(text, (x, y), textcoords="offset points", xytext=(6, 6), fontsize="small")
+            fmt="o", color=colours[row["condition"]], capsize=3, label=_per_unit_label(row))
     ax.axhline(0, color="black", linewidth=0.8)
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_xlabel("Extra public money spent per run (M¥)")
     ax.set_ylabel(f"Extra {metric_label(outcome).lower()} per run ({metric_unit(outcome)})")
     ax.set_title(title)
-    ax.legend(title="Scenario", fontsize="small")
+    fig.legend(title=f"Scenario: extra {metric_label(outcome).lower()} per extra M¥ [95% CI]",
+               fontsize="small", loc="outside lower center", ncols=2)
     ax.grid(alpha=0.3)
     return fig
+
+
+def _per_unit_label(row: pd.Series) -> str:
+    per_unit, low, high = row["per_unit_cost"], row["per_unit_low"], row["per_unit_high"]
+    if math.isfinite(per_unit) and math.isfinite(low) and math.isfinite(high):
+        return f"{row['condition']}: {per_unit:.3g} [{low:.3g}, {high:.3g}]"
+    return f"{row['condition']}: spending unchanged, no ratio"
 
 
 # ------------------------------------------------------------------ sensitivity

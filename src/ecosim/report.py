@@ -357,10 +357,10 @@ def build_sections(
             readable_comparison(comparison),
             _forest_figures(comparison)))
     figures = []
-    for metric in [m for m in REPORT_DISTRIBUTION_METRICS if m in ok.columns]:
+    for metric in [m for m in REPORT_DISTRIBUTION_METRICS if m in ok.columns and not sensitivity_design]:
         figures.append((f"distribution_{metric}", f"{analysis.metric_label(metric)}: one dot per replication.",
                         plots.distribution_plot(ok, metric, baseline)))
-    if figures and not sensitivity_design:
+    if figures:
         sections.append(Section("How the outcomes vary between replications",
                                 ["Boxes span the middle half of the replications; the line is the median."],
                                 analysis_summary_table(ok, metrics or [], seed), figures))
@@ -512,7 +512,7 @@ def design_points_table(ok: pd.DataFrame) -> pd.DataFrame | None:
     parameters = analysis.parameter_columns(ok)
     if not parameters or not any("[" in c for c in analysis.conditions(ok)):
         return None
-    table = ok.drop_duplicates("condition")[["condition", *parameters]].rename(columns={"condition": "condition"})
+    table = ok.drop_duplicates("condition")[["condition", *parameters]]
     return table.astype(str).reset_index(drop=True)
 
 
