@@ -1,0 +1,168 @@
+"""Benchmark of ``ecosim sweep`` (a measurement, not a test).
+
+Measures, on the same run list (the tiny world, ``--steps`` quarters, CRN seeds):
+
+1. bare runs: a plain loop of ``simulate`` in one process, nothing stored;
+2. the sweep runner + store, serial: overhead = serial sweep / bare − 1 (target ≤ 5%);
+3. the sweep on 2 local worker processes: speed-up over the serial sweep (target ≥ 1.8×);
+4. ``mesa.batch_run`` on the same run list, with the model wrapped to feed a Mesa
+   DataCollector every quarter (the Mesa way), serial, results kept in memory;
+5. peak memory (max RSS of the driver process) of the sweep and of batch_run as the sweep
+   grows; the process-pool sweep's driver memory should stay flat.
+
+Each measurement runs in a fresh subprocess so that its peak memory is its own.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_sweep.py                    # sizes 24 48 96, 16 quarters
+    .venv/bin/python benchmarks/bench_sweep.py --sizes 16 32 --steps 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "scenarios" / "tiny.yaml"
+
+
+def experiment_file(directory: Path, runs: int, steps: int) -> Path:
+    """A tiny-world experiment of ``runs`` runs: 2 scenarios × 2 points × runs/4 replications."""
+    import yaml
+
+    replications = max(1, runs // 4)
+    data = {
+        "name": "bench",
+        "scenarios": [str(TINY), {"file": str(TINY), "name": "tiny_poc",
+                                  "overrides": {"budget.research_grants": 0.7, "budget.proof_of_concept": 0.15}}],
+        "design": {"kind": "grid", "parameters": {"policy.managers.managers_per_region": [2, 8]}},
+        "replications": replications, "seed": 1, "steps": steps, "keep": "steps",
+    }
+    path = directory / f"bench_{runs}.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _run_list(path: str):
+    from ecosim.experiment import load_experiment
+    from ecosim.scenario import apply_overrides
+
+    experiment = load_experiment(path)
+    return [(apply_overrides(experiment.scenarios[r.scenario], r.parameters), r.seed) for r in experiment.runs()]
+
+
+def measure(mode: str, path: str, out: str) -> dict:
+    """One measurement in this process (called in a fresh subprocess)."""
+    import ecosim.model  # noqa: F401  (the model's import cost is the same for every mode)
+    from ecosim.executors import run_sweep
+    from ecosim.experiment import load_experiment
+
+    experiment = load_experiment(path)
+    if mode == "bare":
+        from ecosim.model import simulate
+
+        runs = _run_list(path)
+        start = time.perf_counter()
+        for scenario, seed in runs:
+            simulate(scenario, seed=seed)
+        seconds = time.perf_counter() - start
+    elif mode in ("serial", "process2"):
+        start = time.perf_counter()
+        outcome = run_sweep(experiment, out, executor="serial" if mode == "serial" else "process",
+                            workers=None if mode == "serial" else 2)
+        seconds = time.perf_counter() - start
+        assert outcome.done == experiment.n_runs, outcome
+    elif mode == "batch_run":
+        seconds = _batch_run(path)
+    else:
+        raise ValueError(mode)
+    return {"mode": mode, "runs": experiment.n_runs, "seconds": seconds, "peak_rss_mb": _peak_rss_mb()}
+
+
+def _batch_run(path: str) -> float:
+    """mesa.batch_run over the same (scenario, seed) list, with a DataCollector per quarter."""
+    import mesa
+
+    from ecosim.metrics import STEP_COLUMNS
+    from ecosim.model import EcosystemModel
+
+    runs = _run_list(path)
+    steps = runs[0][0].steps
+
+    class BatchEcosystem(EcosystemModel):
+        """EcosystemModel built from a run index, collecting every quarter in a Mesa DataCollector."""
+
+        def __init__(self, run_index: int = 0, rng=None):
+            scenario, seed = runs[run_index]
+            super().__init__(scenario, seed=seed)
+            self.datacollector = mesa.DataCollector(model_reporters={
+                name: (lambda m, name=name: m.recorder.rows[-1][name]) for name in STEP_COLUMNS
+                if name not in ("step", "year", "quarter")
+            })
+
+        def step(self):
+            super().step()
+            self.datacollector.collect(self)
+
+    start = time.perf_counter()
+    results = mesa.batch_run(BatchEcosystem, parameters={"run_index": range(len(runs))}, iterations=1,
+                             number_processes=1, data_collection_period=1, max_steps=steps,
+                             display_progress=False)
+    seconds = time.perf_counter() - start
+    assert len(results) == len(runs) * steps, len(results)
+    return seconds
+
+
+def _in_subprocess(mode: str, path: Path, out: Path) -> dict:
+    command = [sys.executable, __file__, "--measure", mode, str(path), str(out)]
+    done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[24, 48, 96], help="runs per sweep")
+    parser.add_argument("--steps", type=int, default=16, help="quarters per run")
+    parser.add_argument("--modes", nargs="+", default=["bare", "serial", "process2", "batch_run"])
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        for size in args.sizes:
+            path = experiment_file(tmp_path, size, args.steps)
+            row = {"runs": None}
+            for mode in args.modes:
+                result = _in_subprocess(mode, path, tmp_path / f"out_{size}_{mode}")
+                row["runs"] = result["runs"]
+                row[f"{mode}_s"] = result["seconds"]
+                row[f"{mode}_rss_mb"] = result["peak_rss_mb"]
+            rows.append(row)
+            parts = [f"runs {row['runs']:>4}"]
+            for mode in args.modes:
+                parts.append(f"{mode} {row[f'{mode}_s']:7.2f} s / {row[f'{mode}_rss_mb']:6.0f} MB")
+            if "bare_s" in row and "serial_s" in row:
+                parts.append(f"runner+store overhead {100 * (row['serial_s'] / row['bare_s'] - 1):+.1f}%")
+            if "serial_s" in row and "process2_s" in row:
+                parts.append(f"speed-up on 2 workers {row['serial_s'] / row['process2_s']:.2f}x")
+            if "batch_run_s" in row and "serial_s" in row:
+                parts.append(f"batch_run / sweep time {row['batch_run_s'] / row['serial_s']:.2f}")
+            print(" | ".join(parts), flush=True)
+    print(json.dumps(rows))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--measure":
+        print(json.dumps(measure(sys.argv[2], sys.argv[3], sys.argv[4])))
+    else:
+        main()
