@@ -241,6 +241,29 @@ def test_identical_scenarios_give_zero_difference_and_no_detectable_difference()
     assert row["verdict"] == "no detectable difference"
 
 
+def test_effect_size_estimates_the_true_standardised_difference():
+    rng = np.random.default_rng(20)
+    common = rng.normal(0, 10, 4000)
+    base = common + rng.normal(0, 1, 4000)
+    scen = common + 0.5 + rng.normal(0, 1, 4000)
+    # paired: d_z = 0.5 / sd(difference) = 0.5 / sqrt(2)
+    assert analysis.compare_pair(base, scen, paired=True)["effect_size"] == pytest.approx(0.5 / math.sqrt(2), abs=0.04)
+    # unpaired: Hedges' g = 0.5 / sd(each sample) = 0.5 / sqrt(101)
+    g = analysis.compare_pair(rng.normal(0, 2, 4000), rng.normal(1, 2, 4000), paired=False)["effect_size"]
+    assert g == pytest.approx(0.5, abs=0.05)
+
+
+def test_tiny_lumpy_samples_give_an_interval_around_the_estimate_without_warnings():
+    # mostly zero paired differences (counts that rarely change): the bootstrap-t degenerates
+    for paired in (True, False):
+        for heavy in (True, False):
+            out = analysis.compare_pair(np.zeros(4), np.array([0.0, 0, 0, 1]), paired=paired, heavy_tailed=heavy)
+            assert out["difference_low"] < out["difference"] < out["difference_high"]
+    # a constant baseline next to a varying scenario (scipy would warn about precision)
+    out = analysis.compare_pair(np.ones(5), np.array([1.0, 1, 1, 2, 2]), paired=False)
+    assert 0 < out["p_value"] < 1
+
+
 def test_metric_undefined_in_all_runs_is_not_enough_data():
     runs = make_runs({"baseline": [np.nan] * 3, "policy": [np.nan] * 3}, metric="time_to_market_median")
     row = analysis.compare(runs, "baseline", ["time_to_market_median"]).iloc[0]

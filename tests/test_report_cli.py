@@ -78,11 +78,15 @@ def test_compare_prints_the_table_and_writes_csv_and_parquet(results, capsys):
     assert len(csv) == 2 and "p_adjusted" in csv.columns
 
 
-def test_compare_writes_into_out_directory(results, tmp_path):
+def test_compare_writes_into_out_directory(results, tmp_path, capsys):
     directory, _ = results
     out = tmp_path / "elsewhere"
     assert run_cli("compare", directory, "--out", out) == 0
     assert {"comparison.csv", "comparison.parquet"} <= listing(out)
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    assert run_cli("compare", directory, "--out", a_file) == 2
+    assert "is a file" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
