@@ -490,8 +490,256 @@ def change_a_rule() -> list:
     ]
 
 
+# --------------------------------------------------------------------------------------------
+# 2. Which policy?
+# --------------------------------------------------------------------------------------------
+
+def which_policy() -> list:
+    """Notebook 2: each lever against the baseline, with intervals, decomposition, cost."""
+    return [
+        md("""
+            # 2. Which policy?
+
+            *Which policy turns more research into products that people use, at what cost, and
+            why do the others fail?*
+
+            Each policy lever is simulated on its own, and all of them together (the
+            "ecosystem" scenario), and compared with today's world (the baseline). Every
+            scenario is run on the **same** set of random histories (common random numbers), so
+            each comparison is made history by history: the difference we see is the policy's,
+            not luck's.
+
+            The notebook shows: the headline numbers with their uncertainty, the change each
+            policy makes with 95% intervals (a *forest plot*), **which failures** each policy
+            removes (gate × cause), **what it costs** per unit of benefit, and finally the
+            conclusions in plain words, written from the numbers above them.
+        """),
+        md(HOW_TO_RUN),
+        md("""
+            ## Settings
+
+            `REPLICATIONS` random histories per scenario: 8 takes about a minute and a half on
+            an idle 2-core laptop. The intervals below are then wide; **raise it to 30 or more**
+            (the experiment file's own setting) before quoting a number. Below about 8 the rank
+            tests used for skewed measures such as welfare cannot reach a verdict at all.
+            `WORKERS` is how many runs are computed at once (the number of processor cores is a
+            good choice).
+
+            `CORRECTION` decides how the verdicts guard against luck when many comparisons are
+            made at once. `"bh"` (Benjamini–Hochberg) keeps the *share* of false "better" or
+            "worse" verdicts at 5%, and suits a first screening of many policies with few runs;
+            `"holm"` keeps the chance of *any* false verdict at 5% — stricter, the default of
+            `ecosim compare`, and the one to use with 30+ replications.
+        """),
+        code("""
+            import os
+            from pathlib import Path
+
+            EXPERIMENT = Path("..") / "experiments" / "policy_levers.yaml"
+            REPLICATIONS = 8     # histories per scenario; use 30+ for numbers you quote
+            WORKERS = 2          # runs computed at the same time
+            CORRECTION = "bh"    # "bh" for screening, "holm" (stricter) with 30+ replications
+            # where the runs are stored; running the notebook again loads them instead of recomputing
+            RESULTS_ROOT = Path(os.environ.get("ECOSIM_NOTEBOOK_RESULTS", Path("..") / "results" / "notebooks"))
+        """),
+        code("""
+            import pandas as pd
+
+            from ecosim import analysis, plots
+            from ecosim.executors import run_sweep
+            from ecosim.experiment import load_experiment
+            from ecosim.store import load_runs, load_steps
+
+            pd.set_option("display.precision", 3)
+            pd.set_option("display.max_colwidth", 100)
+            %matplotlib inline
+        """),
+        md("""
+            ## The experiment
+
+            The experiment file lists the scenarios; each scenario file changes one lever of
+            the baseline. Here they are, with what each changes:
+        """),
+        code("""
+            experiment = load_experiment(EXPERIMENT).with_trial(replications=REPLICATIONS)
+            print(experiment.description)
+            pd.DataFrame({"what it changes": {name: data.get("description", "")
+                                              for name, data in experiment.scenarios.items()}})
+        """),
+        md("""
+            ## Run (or load) the runs
+
+            The runs are written to a results folder as they finish. If the folder already
+            holds the same experiment (same file, same `REPLICATIONS`), the finished runs are
+            loaded and only missing ones are computed.
+        """),
+        code("""
+            results = RESULTS_ROOT / f"{experiment.name}-r{REPLICATIONS}"
+            outcome = run_sweep(experiment, results, executor="process", workers=WORKERS, resume=True)
+            print(f"{outcome.done} runs computed, {outcome.skipped} loaded from {results}, "
+                  f"{outcome.failed} failed ({outcome.seconds:.0f} s)")
+            runs = load_runs(results)
+            steps = load_steps(results)
+            BASELINE = "baseline"
+        """),
+        md("""
+            ## The headline numbers
+
+            Mean per run (15 simulated years) and its 95% interval, for each scenario:
+            technologies transferred to a user (*deals*), technologies reaching the market,
+            welfare created by products on the market (M¥), public money spent (M¥), and the
+            conversion rate of university technologies.
+        """),
+        code("""
+            HEADLINE = ["deals", "commercialisations", "welfare", "public_spending", "conversion_university"]
+            summary = analysis.summarise(runs, metrics=HEADLINE)
+            def readable(x):
+                return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+            summary["mean (95% interval)"] = [
+                f"{readable(m)} ({readable(lo)}–{readable(hi)})"
+                for m, lo, hi in zip(summary["mean"], summary["mean_low"], summary["mean_high"])]
+            table = summary.pivot(index="condition", columns="metric", values="mean (95% interval)")
+            table = table.reindex(index=list(experiment.scenarios), columns=HEADLINE)
+            table.columns = [analysis.metric_label(m) for m in HEADLINE]
+            table
+        """),
+        md("""
+            The same technologies, as a funnel: how many are disclosed, how many are transferred,
+            and how many reach the market, with the share of disclosures that gets that far.
+        """),
+        code("""
+            plots.funnel_plot(analysis.conversion_funnel(runs), baseline=BASELINE)
+        """),
+        md("""
+            ## What each policy changes, with its uncertainty
+
+            Each dot is a policy's change against the baseline in percent; the bar is its 95%
+            interval. A bar clear of the vertical line at 0 is a change the runs can tell from
+            noise; the colour gives the verdict (after correcting for the many comparisons).
+        """),
+        code("""
+            OUTCOMES = ["deals", "commercialisations", "welfare", "welfare_per_public_yuan"]
+            comparison = analysis.compare(runs, baseline=BASELINE, metrics=OUTCOMES, correction=CORRECTION)
+            plots.forest_plot(comparison)
+        """),
+        code("""
+            verdicts = comparison.pivot(index="condition", columns="metric", values="verdict")
+            changes = comparison.pivot(index="condition", columns="metric", values="relative_change").round(0)
+            pd.concat({"change %": changes[OUTCOMES], "verdict": verdicts[OUTCOMES]}, axis=1)
+        """),
+        md("""
+            Welfare is very uneven from run to run (a few technologies carry most of the value),
+            so it is worth seeing every run, not only the mean:
+        """),
+        code("""
+            plots.distribution_plot(runs, "welfare", baseline=BASELINE)
+        """),
+        md("""
+            Market entries over the 15 years (running total; the line is the median history,
+            the band holds 90% of them). Policies act slowly: their effect grows over years.
+        """),
+        code("""
+            bands = analysis.time_series_bands(steps, metrics=["commercialisations"], cumulative=True)
+            plots.time_series_plot(bands, "commercialisations", baseline=BASELINE)
+        """),
+        md("""
+            ## Why: which failures each policy removes
+
+            Technologies fail at one of four gates for one of three causes. Each panel shows how
+            many more (red) or fewer (blue) technologies per run each policy loses at each gate
+            and for each cause, compared with the baseline. No policy changes **technical**
+            failures directly — they are the floor — so a policy works by removing **funding**
+            or **matching** failures, and may then let more technologies reach later gates
+            where some of them fail for technical reasons.
+        """),
+        code("""
+            decomposition = analysis.failure_decomposition(runs, baseline=BASELINE)
+            plots.failure_change_plot(decomposition)
+        """),
+        md("""
+            ## At what cost
+
+            Extra welfare against extra public money, each policy against the baseline. Up and
+            to the left is better and cheaper; the label is welfare gained per extra M¥. When a
+            policy costs no more public money than the baseline (it changes rules, not
+            budgets), the ratio is not meaningful and the table says so.
+        """),
+        code("""
+            effectiveness = analysis.cost_effectiveness(runs, baseline=BASELINE, outcomes=["welfare", "commercialisations"])
+            plots.cost_effectiveness_plot(effectiveness, "welfare")
+        """),
+        code("""
+            cost_table = effectiveness[effectiveness["outcome"] == "welfare"].set_index("condition")
+            cost_table[["extra_outcome", "extra_cost", "per_unit_cost", "per_unit_low", "per_unit_high", "note"]].rename(
+                columns={"extra_outcome": "extra welfare (M¥)", "extra_cost": "extra public money (M¥)",
+                         "per_unit_cost": "welfare per extra M¥", "per_unit_low": "low", "per_unit_high": "high"})
+        """),
+        md("""
+            ## Conclusions
+
+            Written from the tables above, so they stay true when you change the settings.
+            They speak only about what the runs can tell apart from noise.
+        """),
+        code("""
+            by = comparison.set_index(["condition", "metric"])
+            def verdict(name, metric):
+                return by.loc[(name, metric), "verdict"]
+            def change(name, metric):
+                r = by.loc[(name, metric)]
+                return f"{r['relative_change']:+.0f}% ({r['relative_low']:+.0f}% to {r['relative_high']:+.0f}%)"
+
+            levers = [name for name in experiment.scenarios if name not in (BASELINE, "ecosystem")]
+            ranked = sorted(levers, key=lambda name: by.loc[(name, "welfare"), "relative_change"], reverse=True)
+            print(f"Over {REPLICATIONS} paired histories of 15 years each:\\n")
+            for name in ranked:
+                print(f"- {name}: market entries {change(name, 'commercialisations')} [{verdict(name, 'commercialisations')}], "
+                      f"welfare {change(name, 'welfare')} [{verdict(name, 'welfare')}]")
+            helps = [n for n in levers if verdict(n, "commercialisations") == "better" or verdict(n, "welfare") == "better"]
+            print()
+            print("Single levers that clearly bring more products to market or more welfare: "
+                  + (", ".join(helps) if helps else "none can be told from noise with these runs") + ".")
+            if "ecosystem" in experiment.scenarios:
+                print(f"All levers together (ecosystem): market entries {change('ecosystem', 'commercialisations')}, "
+                      f"welfare {change('ecosystem', 'welfare')}.")
+        """),
+        code("""
+            print("Where each policy acts (the funding or matching failure it removes most, per run):")
+            for name in levers + (["ecosystem"] if "ecosystem" in experiment.scenarios else []):
+                cells = decomposition[(decomposition["condition"] == name) & (decomposition["difference_high"] < 0)
+                                      & (decomposition["cause"] != "technical")]
+                if cells.empty:
+                    print(f"- {name}: no gate with clearly fewer funding or matching failures")
+                    continue
+                top = cells.sort_values("difference").iloc[0]
+                print(f"- {name}: {abs(top['difference']):.0f} fewer {top['cause']} failures at {top['gate']} "
+                      f"({analysis.GATE_NAMES[top['gate']][3:]})")
+
+            print()
+            welfare_cost = effectiveness[effectiveness["outcome"] == "welfare"].set_index("condition")
+            free = [n for n in welfare_cost.index if welfare_cost.loc[n, "note"].startswith("public spending not clearly")]
+            priced = welfare_cost[(welfare_cost["per_unit_low"] > 0)].sort_values("per_unit_cost", ascending=False)
+            if not priced.empty:
+                print("Among policies that cost public money, welfare per extra M¥ (95% interval): " + "; ".join(
+                    f"{n} {r['per_unit_cost']:.1f} ({r['per_unit_low']:.1f} to {r['per_unit_high']:.1f})"
+                    for n, r in priced.iterrows()) + ".")
+            if free:
+                print("Policies that change rules rather than budgets (no clear extra public money): " + ", ".join(free) + ".")
+        """),
+        md("""
+            **How to read this.** A lever with a "better" verdict changed the outcome by more than
+            run-to-run luck in these runs; "no detectable difference" means these runs cannot
+            tell — not that the lever does nothing. With few replications only large effects are
+            detected. The model's default world is calibrated against published figures
+            (notebook 1 and `ecosim validate`); conclusions about China rest on that calibration,
+            and on the scenario files' choices of how big each lever is (read them in
+            `scenarios/`). Technical failure is a floor that no policy lowers.
+        """),
+    ]
+
+
 NOTEBOOKS = {
     "01_tour.ipynb": tour,
+    "02_which_policy.ipynb": which_policy,
     "04_change_a_rule.ipynb": change_a_rule,
 }
 
