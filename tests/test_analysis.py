@@ -205,9 +205,9 @@ def test_a_real_difference_is_found_with_its_direction(metric, expected):
     found = 0
     for r in range(repetitions):
         common = rng.normal(30, 5, size=12)
-        runs = make_runs({"baseline": common + rng.normal(0, 1, 12), "policy": common + 1.5 + rng.normal(0, 1, 12)},
-                         metric=metric)
-        found += analysis.compare(runs, "baseline", [metric], seed=r).loc[0, "verdict"] == expected
+        out = analysis.compare_pair(common + rng.normal(0, 1, 12), common + 1.5 + rng.normal(0, 1, 12), paired=True,
+                                    rng=r, n_resamples=200)
+        found += analysis.verdict(out["difference"], out["p_value"], analysis.metric_direction(metric)) == expected
     # paired effect d_z = 1.5 / sqrt(2) = 1.06, n = 12: the paired t-test's power at 5% is 0.916
     # (noncentral t); the tolerance is 4 binomial standard errors
     assert found / repetitions >= 0.916 - binomial_tolerance(0.916, repetitions)
