@@ -18,11 +18,10 @@ import pandas as pd
 import pytest
 import yaml
 
+from conftest import ECOSIM, SCENARIOS, TINY, listing
 from ecosim.cli import main
 from ecosim.model import simulate
 from ecosim.scenario import load_scenario, validate_scenario
-
-from conftest import ECOSIM, SCENARIOS, TINY, listing
 
 FAST = ["--steps", "8"]
 RUN_FILES = {"steps.parquet", "summary.parquet", "technologies.parquet", "steps.csv", "summary.csv",
@@ -186,6 +185,8 @@ def bad_input_cases():
          ["budget.per_quarter", "finite"]),
         ("set-not-key-value", {}, lambda d: ["run", TINY, "--set", "noequals"], ["--set", "KEY=VALUE"]),
         ("set-broken-yaml-value", {}, lambda d: ["run", TINY, "--set", "steps=[1"], ["--set", "steps"]),
+        ("set-python-tag", {}, lambda d: ["run", TINY, "--set", "steps=!!python/object/apply:os.system ['touch pwned']"],
+         ["--set", "steps"]),
         ("set-unsafe-name", {}, lambda d: ["run", TINY, "--set", "name=../evil"], ["name", "not a safe name"]),
         ("set-unknown-rule", {}, lambda d: ["run", TINY, "--set", "rules.poc_allocation=best"],
          ["tiny.yaml", "rules.poc_allocation", "by_appraised_value", "lottery", "first_come"]),

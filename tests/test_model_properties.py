@@ -11,14 +11,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import small_scenario
 from ecosim import transfer
 from ecosim.metrics import DEAL_COLUMNS, FAILURE_COLUMNS
 from ecosim.model import EcosystemModel, simulate
 from ecosim.pipeline import ACTIVE, FAILED, MARKET, NO_DEAL, RESEARCH, SHELVED, TECHNICAL
 from ecosim.rules import available_rules
 from ecosim.scenario import CAUSES, GATES, RULE_KINDS, Scenario, apply_overrides
-
-from conftest import small_scenario
 
 PROPERTY_SETTINGS = settings(
     max_examples=20, deadline=None, derandomize=True,

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from mesa.discrete_space import Network
 
+from conftest import small_scenario
 from ecosim.model import EcosystemModel
 from ecosim.network import (
     BROKERAGE,
@@ -28,8 +29,6 @@ from ecosim.network import (
     sampled_betweenness,
 )
 
-from conftest import small_scenario
-
 PER_REGION = {GOVERNMENT: 1, UNIVERSITY: 2, ENTERPRISE: 4, MANAGER: 1, INVESTOR: 1}
 
 
@@ -46,7 +45,7 @@ def graph_edges(net: EcosystemNetwork) -> set[tuple[int, int]]:
 
 def alive_ties(net: EcosystemNetwork) -> set[tuple[int, int]]:
     t = net.ties
-    return {(int(u), int(v)) for u, v in zip(t.u[t.alive], t.v[t.alive])}
+    return {(int(u), int(v)) for u, v in zip(t.u[t.alive], t.v[t.alive], strict=True)}
 
 
 def test_layout_puts_kinds_in_blocks_region_by_region():
@@ -63,7 +62,7 @@ def test_tie_table_drops_duplicates_and_self_loops_and_orders_pairs():
     ties = TieTable(10, 0.1)
     rows = ties.add_many([3, 1, 5, 2], [1, 3, 5, 7], COLLABORATION, 1.0, False, False)
     assert rows.size == 2
-    assert {(int(u), int(v)) for u, v in zip(ties.u, ties.v)} == {(1, 3), (2, 7)}
+    assert {(int(u), int(v)) for u, v in zip(ties.u, ties.v, strict=True)} == {(1, 3), (2, 7)}
     assert ties.add_many([7], [2], LICENCE, 1.0, False, False).size == 0  # already there
     assert ties.find(7, 2) == ties.find(2, 7) >= 0
     assert ties.find(4, 5) == -1
@@ -126,7 +125,7 @@ def test_enterprise_reach_lists_each_nodes_enterprise_neighbours():
     net.strengthen(3, 2, COLLABORATION, 1.0, 0)  # university–university: not reach
     net.strengthen(int(e[5]), 4, COLLABORATION, 1.0, 0)
     pos, ent = net.enterprise_neighbours(np.array([4, 2, 3]))
-    assert sorted(zip(pos.tolist(), ent.tolist())) == [(0, 5), (1, 0), (1, 3)]
+    assert sorted(zip(pos.tolist(), ent.tolist(), strict=True)) == [(0, 5), (1, 0), (1, 3)]
 
 
 def test_density_counts_living_ties_over_possible_pairs():

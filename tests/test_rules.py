@@ -8,10 +8,21 @@ import pytest
 from ecosim import rules
 from ecosim.errors import InputError
 from ecosim.rules.adoption import AdoptionCandidates, big_firms_first, risk_averse, value_hurdle
-from ecosim.rules.budget_allocation import INSTRUMENTS, BudgetInputs, equal_split, fixed_shares, performance_based
+from ecosim.rules.budget_allocation import (
+    INSTRUMENTS,
+    BudgetInputs,
+    equal_split,
+    fixed_shares,
+    performance_based,
+)
 from ecosim.rules.partner_search import SearchInputs, network, regional_only, wide_search
 from ecosim.rules.poc_allocation import PocInputs, by_appraised_value, first_come, lottery
-from ecosim.rules.project_choice import ProjectChoiceInputs, field_first, highest_value, random_choice
+from ecosim.rules.project_choice import (
+    ProjectChoiceInputs,
+    field_first,
+    highest_value,
+    random_choice,
+)
 from ecosim.scenario import RULE_KINDS, Scenario
 
 # ------------------------------------------------------------------ registry
@@ -293,12 +304,12 @@ def search_inputs(extra=0, cross=0.0, seed=0) -> SearchInputs:
 
 def test_network_search_reaches_exactly_the_ties():
     pos, ent = network(search_inputs())
-    assert list(zip(pos, ent)) == [(0, 1), (0, 5), (1, 6), (1, 2)]
+    assert list(zip(pos, ent, strict=True)) == [(0, 1), (0, 5), (1, 6), (1, 2)]
 
 
 def test_regional_only_drops_contacts_in_other_regions():
     pos, ent = regional_only(search_inputs())
-    assert list(zip(pos, ent)) == [(0, 1), (1, 6)]
+    assert list(zip(pos, ent, strict=True)) == [(0, 1), (1, 6)]
 
 
 def test_wide_search_adds_contacts_in_the_home_region_when_closed():

@@ -7,6 +7,7 @@ import math
 import pytest
 import yaml
 
+from conftest import SCENARIOS, TINY
 from ecosim.errors import InputError
 from ecosim.scenario import (
     FIELDS,
@@ -21,8 +22,6 @@ from ecosim.scenario import (
     set_dotted,
     validate_scenario,
 )
-
-from conftest import SCENARIOS, TINY
 
 
 def write(tmp_path, text: str, name: str = "scenario.yaml"):
@@ -309,3 +308,18 @@ def test_schema_fields_all_have_descriptions():
 
     undocumented = [key for key, description in walk(Scenario) if not description]
     assert undocumented == []
+
+
+def test_override_of_one_field_profile_keeps_the_other_field_defaults():
+    """``--set fields.medicine.log_value_mean=2`` on a file without a ``fields`` section."""
+    scenario = load_scenario(TINY, {"fields.medicine.log_value_mean": 2.0})
+    assert scenario.fields["medicine"].log_value_mean == 2.0
+    assert scenario.fields["medicine"].share == Scenario().fields["medicine"].share
+    assert scenario.fields["it"] == Scenario().fields["it"]
+
+
+@pytest.mark.parametrize("key", ["steps", "world.regions", "policy.fairs.interval_quarters"])
+def test_yes_no_is_not_a_count(tmp_path, key):
+    """YAML reads ``true``/``no`` as booleans; a boolean where a count belongs is a wrong type."""
+    with pytest.raises(InputError, match=key.replace(".", r"\.")):
+        apply_overrides(Scenario(), {key: True})

@@ -8,14 +8,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from conftest import small_scenario
 from ecosim import transfer
 from ecosim.model import EcosystemModel, simulate
-from ecosim.pipeline import ACTIVE, NO_DEAL, UNIVERSITY, appraisal_sigma
+from ecosim.pipeline import ACTIVE, NO_DEAL, UNIVERSITY
 from ecosim.rules import get_rule, register
 from ecosim.rules.budget_allocation import INSTRUMENTS
 from ecosim.rules.orientation import OrientationInputs
-
-from conftest import small_scenario
 
 
 def fresh_model(steps: int = 0, seed: int = 2, **overrides) -> EcosystemModel:
@@ -150,8 +149,8 @@ def test_fit_raised_by_a_manager_raises_each_partners_contribution():
     manager.skill = 1.0
     model.pipeline.table.col("manager")[rows] = manager.cell.coordinate
     pos1, ent1, c1 = transfer._reach_and_contribution(model, rows, untransferred)
-    before = dict(zip(zip(pos0.tolist(), ent0.tolist()), c0))
-    after = dict(zip(zip(pos1.tolist(), ent1.tolist()), c1))
+    before = dict(zip(zip(pos0.tolist(), ent0.tolist(), strict=True), c0, strict=True))
+    after = dict(zip(zip(pos1.tolist(), ent1.tolist(), strict=True), c1, strict=True))
     assert set(before) <= set(after)  # the manager's contacts add reach, never remove it
     assert len(after) > len(before)
     common = [p for p in before if before[p] > 0]
@@ -169,8 +168,8 @@ def test_manager_with_zero_skill_leaves_fit_unchanged():
     manager.skill = 0.0
     model.pipeline.table.col("manager")[rows] = manager.cell.coordinate
     pos1, ent1, c1 = transfer._reach_and_contribution(model, rows, untransferred)
-    after = dict(zip(zip(pos1.tolist(), ent1.tolist()), c1))
-    for p, c in zip(zip(pos0.tolist(), ent0.tolist()), c0):
+    after = dict(zip(zip(pos1.tolist(), ent1.tolist(), strict=True), c1, strict=True))
+    for p, c in zip(zip(pos0.tolist(), ent0.tolist(), strict=True), c0, strict=True):
         assert after[p] == pytest.approx(c)
 
 
