@@ -502,3 +502,22 @@ def test_unpacking_an_npm_tarball_keeps_files_inside_the_target(tmp_path):
     assert (target / "package.json").read_text() == "{}"
     assert (target / "dist" / "app.js").read_text() == "1"
     assert not (tmp_path / "x").exists() and not Path(tmp_path.parent / "x").exists()
+
+
+# ------------------------------------------------------------------ in a notebook
+
+
+@pytest.mark.slow
+def test_the_page_displays_as_a_widget_in_a_jupyter_kernel():
+    nbclient = pytest.importorskip("nbclient")
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells.append(nbformat.v4.new_code_cell(
+        f"from ecosim.viz import make_page\npage = make_page(r'{TINY}')\npage"))
+    notebook.cells.append(nbformat.v4.new_code_cell(
+        "model = page.args[0]\nfor _ in range(3):\n    model.step()\nprint(model.ecosystem.steps)"))
+    nbclient.NotebookClient(notebook, kernel_name="python3", timeout=180).execute()
+    shown = [o for o in notebook.cells[0].outputs if o.output_type in ("display_data", "execute_result")]
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in shown)
+    assert notebook.cells[1].outputs[0]["text"].strip() == "3"

@@ -126,7 +126,7 @@ def command(scenario, rules_file, host, port):
         if child.poll() is None:
             child.terminate()
             try:
-                child.wait(timeout=10)
+                child.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()

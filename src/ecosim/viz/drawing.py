@@ -253,7 +253,7 @@ def network_svg(model: EcosystemModel, positions: np.ndarray, *,
         body.append(f'<g class="nodes nodes-{NODE_KINDS[code]}" fill="{style.colour}" stroke="white" stroke-width="0.6">')
         for node in nodes.tolist():
             r = style.base_radius + (0.0 if code == GOVERNMENT else radius[node])
-            tip = f"{node_name(model, node)}: {activity[node]} technologies owned, adopted, brokered or backed"
+            tip = f"{node_name(model, node)} · {activity[node]} technologies"
             body.append(_shape(style.shape, xy[node, 0], xy[node, 1], r)
                         + f' class="node node-{NODE_KINDS[code]}" data-node="{node}"><title>{escape(tip)}</title>'
                         + ("</circle>" if style.shape == "circle" else "</rect>" if style.shape == "square" else "</polygon>"))
