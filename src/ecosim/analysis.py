@@ -28,11 +28,12 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import math
 import warnings
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -327,54 +328,6 @@ def t_interval(values: Any, confidence: float = 0.95) -> tuple[float, float]:
     return (mean - half, mean + half)
 
 
-def bootstrap_interval(
-    data: Sequence[Any],
-    statistic: Any,
-    confidence: float = 0.95,
-    rng: np.random.Generator | int | None = 0,
-    paired: bool = False,
-    n_resamples: int = 2000,
-    method: str = "BCa",
-) -> tuple[float, float]:
-    """Bootstrap confidence interval of ``statistic`` over one or more samples.
-
-    A thin, seeded wrapper of :func:`scipy.stats.bootstrap` that returns ``(nan, nan)`` for
-    fewer than two observations, a zero-width interval for constant data (where the bootstrap
-    is degenerate) and falls back from BCa to the percentile method when BCa cannot be computed.
-
-    Parameters
-    ----------
-    data : sequence of 1-d arrays (NaNs must already be removed; paired arrays same length)
-    statistic : vectorised function ``statistic(*samples, axis=-1)``
-    confidence : confidence level
-    rng : generator or seed
-    paired : resample the samples together (pairs), as for common random numbers
-    n_resamples : bootstrap resamples
-    method : ``"BCa"`` or ``"percentile"``
-    """
-    arrays = [np.asarray(a, dtype=float) for a in data]
-    if min(a.size for a in arrays) < 2:
-        return (math.nan, math.nan)
-    point = float(statistic(*arrays, axis=-1))
-    if all(np.ptp(a) == 0 for a in arrays):
-        return (point, point)
-    generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    for kind in ((method, "percentile") if method != "percentile" else ("percentile",)):
-        with warnings.catch_warnings():
-            # BCa on tiny or lumpy samples (integer counts, n=5) can be degenerate; scipy warns
-            # and returns NaN, and we fall back to the percentile method below.
-            warnings.simplefilter("ignore", stats.DegenerateDataWarning)
-            warnings.simplefilter("ignore", RuntimeWarning)
-            result = stats.bootstrap(
-                tuple(arrays), statistic, n_resamples=n_resamples, paired=paired, vectorized=True,
-                confidence_level=confidence, method=kind, rng=generator,
-            )
-        low, high = float(result.confidence_interval.low), float(result.confidence_interval.high)
-        if math.isfinite(low) and math.isfinite(high):
-            return (low, high)
-    return (math.nan, math.nan)
-
-
 def median_interval(values: Any, confidence: float = 0.95) -> tuple[float, float]:
     """Distribution-free confidence interval for the median from order statistics.
 
@@ -400,10 +353,6 @@ def median_interval(values: Any, confidence: float = 0.95) -> tuple[float, float
     j = max(j, 1)
     k = n - j + 1
     return (float(x[j - 1]), float(x[k - 1]))
-
-
-def _mean(*samples: np.ndarray, axis: int = -1) -> np.ndarray:
-    return np.mean(samples[0], axis=axis)
 
 
 def studentized_bootstrap_interval(
@@ -714,14 +663,13 @@ def _robust_interval(
     return fallback
 
 
-class _near_constant_data_is_fine(warnings.catch_warnings):
+@contextlib.contextmanager
+def _near_constant_data_is_fine() -> Iterator[None]:
     """Silence scipy's precision-loss warning for nearly constant samples: exactly constant
     ones are handled before the test, and for the rest the statistic is still right."""
-
-    def __enter__(self):
-        result = super().__enter__()
+    with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Precision loss occurred", category=RuntimeWarning)
-        return result
+        yield
 
 
 VERDICTS = ("better", "worse", "higher", "lower", "no detectable difference", "not enough data")
