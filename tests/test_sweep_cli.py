@@ -109,3 +109,27 @@ def test_sigkilled_sweep_resumed_equals_an_uninterrupted_sweep(tmp_path):
     pd.testing.assert_frame_equal(load_steps(out), load_steps(reference))
     assert not [p for p in out.rglob("*") if p.name.startswith(".")]
     assert load_index(out)["resumed_at"]
+
+
+@pytest.mark.slow  # about 25 s: a fresh interpreter and worker pool, interrupted and resumed
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_interrupted_sweep_exits_130_keeps_finished_runs_and_resume_completes(tmp_path, signum):
+    path = write_experiment(tmp_path, replications=4, steps=6)
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "ecosim"), "sweep", str(path), "--out", str(out), "--workers", "2"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True, cwd=ROOT,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list((out / "runs").glob("*.parquet"))) < 3:
+        time.sleep(0.02)
+    os.killpg(process.pid, signum)  # as a terminal's Ctrl-C reaches the whole process group
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "--resume" in err and "Traceback" not in err
+    finished = len(load_runs(out))
+    assert 3 <= finished < 16
+    assert not [p for p in out.rglob("*") if p.name.startswith(".")]
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "2", "--resume"]) == 0
+    runs = load_runs(out)
+    assert len(runs) == 16 and runs["run_id"].is_unique and (runs["status"] == "ok").all()
