@@ -2,8 +2,8 @@
 
 One server (``ecosim viz scenarios/tiny.yaml --rules <user file> --port <free>``) serves the
 module and one page is opened on it (loading the page is the slow part on a busy machine), so
-the tests run in file order on the same session: load, step, switch a rule and reset, move a
-slider and reset. Each Reset builds a new model, so each test starts from its own. Chromium is
+the tests run in file order on the same session: load, step, play and pause, switch a rule
+and reset, move a slider and reset. Each Reset builds a new model, so each test starts from its own. Chromium is
 Debian's ``/usr/bin/chromium`` (installed by ``.ci/run``), driven with Playwright's bundled
 driver; no browser is downloaded. A screenshot of the page is kept in ``test-artifacts/``.
 """
@@ -161,6 +161,20 @@ def test_step_advances_the_counter_and_changes_the_pipeline_chart(page):
     assert page.locator(".ecosim-timeseries polyline").count() == 5
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "viz-after-two-steps.png"), full_page=True)
+
+
+def test_play_runs_quarter_after_quarter_until_paused(page):
+    from playwright.sync_api import expect
+
+    _press_reset_and_wait(page, "Step 0")
+    page.get_by_role("button", name="▶").click()
+    expect(page.locator(".ecosim-step-number")).to_have_text(re.compile(r"^([3-9]|[1-9]\d)$"), timeout=PAGE_TIMEOUT_MS)
+    page.get_by_role("button", name="❚❚").click()
+    expect(page.get_by_role("button", name="▶")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+    time.sleep(1.0)  # a quarter already under way may still finish
+    paused_at = _step_number(page)
+    time.sleep(1.5)
+    assert _step_number(page) == paused_at
 
 
 def test_choosing_a_users_rule_and_pressing_reset_rebuilds_the_model_with_it(page):

@@ -20,6 +20,12 @@ LAYOUT_SEED = 0
 """Seed of the layout jitter: the same world size is always drawn the same way."""
 
 
+def _locked(model, read, *args):
+    """``read(*args)`` while no quarter is running (Play steps the model in another thread)."""
+    with model.lock:
+        return read(*args)
+
+
 def _svg_panel(markup: str, css_class: str):
     """A block holding SVG markup (tests find it by ``css_class``)."""
     return solara.HTML(tag="div", unsafe_innerHTML=markup, classes=[css_class], style="width: 100%")
@@ -30,7 +36,7 @@ def NetworkView(model):
     """The ecosystem's network on fixed positions (:func:`ecosim.viz.drawing.network_svg`)."""
     update_counter.get()
     ecosystem = model.ecosystem
-    markup = solara.use_memo(lambda: network_svg(ecosystem, node_positions(ecosystem.layout, LAYOUT_SEED)),
+    markup = solara.use_memo(lambda: _locked(model, network_svg, ecosystem, node_positions(ecosystem.layout, LAYOUT_SEED)),
                              [ecosystem, ecosystem.steps])
     return _svg_panel(markup, "ecosim-network")
 
@@ -40,7 +46,7 @@ def PipelineView(model):
     """Technologies at each gate and failures by gate and cause (:func:`ecosim.viz.drawing.pipeline_svg`)."""
     update_counter.get()
     ecosystem = model.ecosystem
-    markup = solara.use_memo(lambda: pipeline_svg(ecosystem.step_table()), [ecosystem, ecosystem.steps])
+    markup = solara.use_memo(lambda: pipeline_svg(_locked(model, ecosystem.step_table)), [ecosystem, ecosystem.steps])
     return _svg_panel(markup, "ecosim-pipeline")
 
 
@@ -49,7 +55,7 @@ def TimeSeriesView(model):
     """Disclosures, deals, market entries, welfare and public spending over time."""
     update_counter.get()
     ecosystem = model.ecosystem
-    markup = solara.use_memo(lambda: time_series_svg(ecosystem.step_table()), [ecosystem, ecosystem.steps])
+    markup = solara.use_memo(lambda: time_series_svg(_locked(model, ecosystem.step_table)), [ecosystem, ecosystem.steps])
     return _svg_panel(markup, "ecosim-timeseries")
 
 
@@ -57,4 +63,4 @@ def TimeSeriesView(model):
 def StatusView(model):
     """Step (quarter and year), world and rules, conversion so far and the last notable events."""
     update_counter.get()
-    return solara.HTML(tag="div", unsafe_innerHTML=status_html(model.ecosystem), classes=["ecosim-status"])
+    return solara.HTML(tag="div", unsafe_innerHTML=_locked(model, status_html, model.ecosystem), classes=["ecosim-status"])

@@ -15,6 +15,7 @@ and delegates the quarter to the ecosystem.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,6 +128,8 @@ class InteractiveModel(mesa.Model):
     Attributes
     ----------
     ecosystem : the EcosystemModel being shown
+    lock : held while a quarter runs; the panels hold it while they read the model, because
+        SolaraViz's Play steps the model in a thread while the page redraws
     """
 
     def __init__(
@@ -164,12 +167,14 @@ class InteractiveModel(mesa.Model):
         ecosystem = EcosystemModel(scenario, seed=parse_seed(seed), rules_file=rules_file)
         super().__init__(rng=ecosystem.seed)
         self.ecosystem = ecosystem
+        self.lock = threading.RLock()
         self.running = ecosystem.steps < ecosystem.planned_steps
 
     def step(self) -> None:
         """One quarter of the ecosystem; stops at the scenario's number of quarters."""
-        self.ecosystem.step()
-        self.running = self.ecosystem.steps < self.ecosystem.planned_steps
+        with self.lock:
+            self.ecosystem.step()
+            self.running = self.ecosystem.steps < self.ecosystem.planned_steps
 
 
 def model_params(base: Scenario) -> dict[str, Any]:
