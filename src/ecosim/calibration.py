@@ -130,3 +130,39 @@ def format_ranking(scores: pd.DataFrame, top: int = 5, facts: tuple[Fact, ...] =
         lines.append("  " + ", ".join(
             f"{f.id} {row[f.id]:.3g}{'*' if row[f'd_{f.id}'] > 0 else ''}" for f in facts))
     return "\n".join(lines)
+
+
+SENSITIVITY_OUTPUTS = (
+    "fact_conversion_university",
+    "fact_conversion_joint",
+    "fact_conversion_enterprise",
+    "fact_licences_per_disclosure",
+    "fact_top10_value_share",
+    "fact_poc_cohort_conversion",
+    "commercialisations",
+    "welfare_per_public_yuan",
+)
+"""Main outputs whose sensitivity to the free parameters docs/VALIDATION.md summarises."""
+
+
+def run_sensitivity(experiment_path: str | Path, out: str | Path, workers: int | None = 2, resume: bool = False,
+                    outputs: tuple[str, ...] = SENSITIVITY_OUTPUTS) -> pd.DataFrame:
+    """Run a Sobol' experiment over the free parameters (with the facts' measures) and return its indices.
+
+    Runs the sweep with :func:`ecosim.validation.simulate_with_facts` and analyses it with
+    :func:`ecosim.analysis.sensitivity` (SALib): first-order ``S1`` and total ``ST`` indices
+    with bootstrap intervals, one row per output and parameter.
+    """
+    from ecosim.analysis import sensitivity
+    from ecosim.executors import run_sweep
+    from ecosim.experiment import load_experiment
+    from ecosim.store import load_index, load_runs
+
+    experiment = load_experiment(experiment_path)
+    if experiment.design_kind != "sobol":
+        from ecosim.errors import InputError
+
+        raise InputError(f"a sensitivity experiment needs a sobol design, not {experiment.design_kind}",
+                         source=str(experiment_path), key="design.kind")
+    run_sweep(experiment, out, executor="process", workers=workers, resume=resume, model=VALIDATION_MODEL)
+    return sensitivity(load_runs(out), load_index(out)["problem"], "sobol", metrics=list(outputs))

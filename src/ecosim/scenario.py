@@ -100,7 +100,7 @@ class Technology(Section):
     """Value, appraisal error, readiness, gate costs and timing."""
 
     log_value_sigma: Positive = Field(
-        1.8, le=5.0, description="σ_V of ln V; top-10% share is 1 − Φ(1.2816 − σ_V) (F7: 1.2–2.7)"
+        1.5, le=5.0, description="σ_V of ln V; top-10% share is 1 − Φ(1.2816 − σ_V) (F7: 1.2–2.7; calibrated, docs/VALIDATION.md)"
     )
     orientation_value_effect: Real = Field(
         1.0, description="added to ln V per unit of a group's product orientation minus 0.5"
@@ -119,10 +119,10 @@ class Technology(Section):
         (2, 4, 4, 2), description="quarters of work before each gate attempt"
     )
     funding_intercept: tuple[Real, Real, Real] = Field(
-        (-2.5, 1.5, 0.5), description="logit of F at V̂ = cost, for university, joint and enterprise owners"
+        (-2.0, -3.0, 1.0), description="logit of F at V̂ = cost, for university, joint and enterprise owners (calibrated to F1–F3, F5)"
     )
-    funding_slope: Positive = Field(1.2, le=20.0, description="slope of logit F in ln(V̂ / effective cost)")
-    matching_lambda: Positive = Field(0.08, le=100.0, description="λ in M = 1 − exp(−λ Σ fit·A·willingness)")
+    funding_slope: Positive = Field(1.27, le=20.0, description="slope of logit F in ln(V̂ / effective cost) (calibrated, docs/VALIDATION.md)")
+    matching_lambda: Positive = Field(0.048, le=100.0, description="λ in M = 1 − exp(−λ Σ fit·A·willingness) (calibrated to F3, F5)")
     patience_quarters: int = Field(8, ge=0, le=200, description="quarters a technology waits after a funding or matching failure before it is shelved")
     retry_quarters: int = Field(2, ge=1, le=40, description="quarters between attempts after a funding or matching failure")
     royalty_share: Share = Field(0.1, description="share of appraised value paid to the owner at a licence or assignment")
@@ -139,9 +139,9 @@ class Universities(Section):
     publications_per_group_quarter: NonNegative = Field(1.5, le=1000.0, description="publications per fully publishing group per quarter")
     disclosures_per_group_quarter: NonNegative = Field(0.5, le=1000.0, description="disclosures per fully product-oriented group per quarter")
     metric_disclosures_per_group_quarter: NonNegative = Field(
-        0.25, le=1000.0, description="extra low-value disclosures filed for evaluation metrics, scaled by the publication weight"
+        1.85, le=1000.0, description="extra low-value disclosures filed for evaluation metrics, scaled by the publication weight (calibrated: F1 vs F5)"
     )
-    metric_disclosure_value_penalty: NonNegative = Field(1.5, le=20.0, description="subtracted from ln V of metric-driven disclosures")
+    metric_disclosure_value_penalty: NonNegative = Field(4.2, le=20.0, description="subtracted from ln V of metric-driven disclosures (calibrated: F1)")
     orientation_learning_rate: Share = Field(0.05, description="η: how fast orientation follows payoffs")
     peer_weight: Share = Field(0.3, description="weight of peers' mean orientation in the update")
 
@@ -149,9 +149,9 @@ class Universities(Section):
 class Enterprises(Section):
     """Enterprise R&D, absorptive capacity and adoption."""
 
-    rd_budget_per_quarter_mean: NonNegative = Field(0.45, le=1e6, description="mean own R&D budget per enterprise per quarter, M¥ (size is log-normal)")
+    rd_budget_per_quarter_mean: NonNegative = Field(0.2, le=1e6, description="mean own R&D budget per enterprise per quarter, M¥ (size is log-normal; F4: enterprises ≈ 77% of R&D)")
     size_sigma: NonNegative = Field(1.0, le=5.0, description="σ of log enterprise size")
-    own_technologies_per_rd_yuan: NonNegative = Field(0.15, le=100.0, description="own technologies disclosed per M¥ of R&D per quarter")
+    own_technologies_per_rd_yuan: NonNegative = Field(0.34, le=100.0, description="own technologies disclosed per M¥ of R&D per quarter (about 68 a quarter in the baseline)")
     absorptive_capacity_alpha: Positive = Field(2.0, le=100.0, description="Beta(α, β) of absorptive capacity A")
     absorptive_capacity_beta: Positive = Field(3.0, le=100.0, description="Beta(α, β) of absorptive capacity A")
     profit_hurdle_log: Real = Field(0.0, description="mean ln of the value an enterprise needs to adopt, M¥")
@@ -165,7 +165,7 @@ class Enterprises(Section):
 class ProofOfConcept(Section):
     """Proof-of-concept fund (acts on F at G1–G2)."""
 
-    grant_size: NonNegative = Field(0.4, le=1e6, description="PoC grant per technology, M¥")
+    grant_size: NonNegative = Field(0.24, le=1e6, description="PoC grant per technology, M¥ (calibrated to F11: funded cohort converts 15–35%)")
     trl_window: tuple[int, int] = Field((3, 5), description="TRL range eligible for a PoC grant")
     selection_threshold_log: Real = Field(0.0, description="minimum ln V̂ the fund considers")
 

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ecosim.pipeline import ASSIGNMENT, LICENCE, SPIN_OFF, gate_for_trl
+from ecosim.pipeline import gate_for_trl
 
 FACT_PREFIX = "fact_"
 """Summary keys added by :func:`simulate_with_facts` start with this."""
@@ -162,8 +162,8 @@ def fact_measures(summary: dict[str, float], technologies: pd.DataFrame, steps: 
     t = technologies
     owner = t["owner_type"].astype(str).to_numpy()
     status = t["status"].astype(str).to_numpy()
-    mode = t["deal_mode"].cat.codes.to_numpy() if hasattr(t["deal_mode"], "cat") else t["deal_mode"].to_numpy()
-    converted = mode >= 0
+    converted = t["deal_mode"].notna().to_numpy()
+    mode = t["deal_mode"].astype(object).where(converted, "").to_numpy(str)
     metric = t["metric_driven"].to_numpy(bool)
     birth = t["birth"].to_numpy()
     deal_step = t["deal_step"].to_numpy()
@@ -182,8 +182,8 @@ def fact_measures(summary: dict[str, float], technologies: pd.DataFrame, steps: 
     first = steps - FLOW_WINDOW_QUARTERS + 1
     disclosures = (academic & ~metric & (birth >= first)).sum()
     in_window = academic & ~metric & converted & (deal_step >= first)
-    out["fact_licences_per_disclosure"] = _share((in_window & np.isin(mode, (LICENCE, ASSIGNMENT))).sum(), disclosures)
-    out["fact_startups_per_disclosure"] = _share((in_window & (mode == SPIN_OFF)).sum(), disclosures)
+    out["fact_licences_per_disclosure"] = _share((in_window & np.isin(mode, ("licence", "assignment"))).sum(), disclosures)
+    out["fact_startups_per_disclosure"] = _share((in_window & (mode == "spin_off")).sum(), disclosures)
     out["fact_top10_value_share"] = float(summary["top10_value_share"])
 
     # F8 (diagnostic): BIO's method (product of transition rates), all causes, every medicine project
@@ -231,6 +231,89 @@ def medicine_transition_product(technologies: pd.DataFrame) -> float:
     return float(rate)
 
 
+def technical_failure_rates(technologies: pd.DataFrame) -> np.ndarray:
+    """Share of technologies attempting each gate that failed it technically, per field and gate.
+
+    Shape (fields, gates). The denominator is every technology that attempted the gate at
+    least once: those that passed it, ended there (technical failure or shelved) or are
+    waiting to retry it. Technical success is a hidden draw fixed at birth and checked first
+    at every attempt, so each entry estimates ``1 − T_g`` of its field whatever the policy.
+    """
+    t = technologies
+    status = t["status"].astype(str).to_numpy()
+    field = t["field"].to_numpy()
+    gate = t["gate"].to_numpy()
+    start = gate_for_trl(np.maximum(t["disclosure_trl"].to_numpy(), 3))
+    reached = np.where(status == "market", 4, gate)
+    fail_gate = t["fail_gate"].to_numpy()
+    cause = t["fail_cause"].astype(str).to_numpy()
+    waiting = (status == "active") & (t["waiting_since"].to_numpy() >= 0)
+    ended = (status == "failed") | (status == "shelved")
+    started = status != "research"
+    rates = np.full((int(field.max(initial=-1)) + 1 if field.size else 0, 4), np.nan)
+    for f in range(rates.shape[0]):
+        mine = field == f
+        for g in range(4):
+            attempted = mine & started & (
+                ((start <= g) & (reached > g)) | (ended & (fail_gate == g)) | (waiting & (gate == g))
+            )
+            technical = mine & (status == "failed") & (fail_gate == g) & (cause == "technical")
+            if attempted.sum():
+                rates[f, g] = technical.sum() / attempted.sum()
+    return rates
+
+
+def mechanism_measures(technologies: pd.DataFrame, model=None) -> dict[str, float]:
+    """Measures the face-validity checks read (``check_*`` keys), from one run's technology table.
+
+    - ``check_invention_disclosures``: academic disclosures not filed for evaluation metrics;
+    - ``check_metric_disclosures``: academic disclosures filed for evaluation metrics;
+    - ``check_past_g2``: technologies that started at G1 or G2 and passed G2;
+    - ``check_g1_g2_funding_shelved``: technologies shelved at G1 or G2 for lack of funding;
+    - ``check_academic_appraisal_error``: mean |ln V̂ − ln V| of academic technologies;
+    - ``check_matching_shelved``: technologies shelved for lack of a partner (any gate);
+    - ``check_cross_region_deals``: deals whose adopter is in another region;
+    - ``check_technical_failure_<field>_G<g>``: :func:`technical_failure_rates`;
+    - ``check_g1_to_market`` and ``check_technical_ceiling``: share of technologies entering G1
+      that reached market, and share whose hidden draws pass every gate (the floor of failure).
+    """
+    t = technologies
+    owner = t["owner_type"].astype(str).to_numpy()
+    status = t["status"].astype(str).to_numpy()
+    cause = t["fail_cause"].astype(str).to_numpy()
+    fail_gate = t["fail_gate"].to_numpy()
+    metric = t["metric_driven"].to_numpy(bool)
+    academic = owner != "enterprise"
+    start = gate_for_trl(np.maximum(t["disclosure_trl"].to_numpy(), 3))
+    reached = np.where(status == "market", 4, t["gate"].to_numpy())
+    shelved = status == "shelved"
+    out = {
+        "check_invention_disclosures": float((academic & ~metric).sum()),
+        "check_metric_disclosures": float((academic & metric).sum()),
+        "check_past_g2": float(((start <= 1) & (reached >= 2) & (status != "research")).sum()),
+        "check_g1_g2_funding_shelved": float((shelved & (cause == "funding") & (fail_gate <= 1)).sum()),
+        "check_academic_appraisal_error": float(np.abs(t["appraisal_log_error"].to_numpy()[academic]).mean())
+        if academic.any() else float("nan"),
+        "check_matching_shelved": float((shelved & (cause == "matching")).sum()),
+        "check_cross_region_deals": float(t["deal_cross_region"].to_numpy(bool).sum()),
+    }
+    from ecosim.scenario import FIELDS, GATES
+
+    rates = technical_failure_rates(t)
+    for f in range(rates.shape[0]):
+        for g in range(4):
+            out[f"check_technical_failure_{FIELDS[f]}_{GATES[g]}"] = float(rates[f, g])
+    entered = t["entered_g1"].to_numpy(bool)
+    out["check_g1_to_market"] = _share((entered & (status == "market")).sum(), entered.sum())
+    if model is not None:
+        table = model.pipeline.table
+        e = table.col("entered_g1")
+        fields = table.col("field")[e].astype(np.int64)
+        viable = (table.viability[e] < model.pipeline.technical_success[fields]).all(axis=1)
+        out["check_technical_ceiling"] = float(viable.mean()) if viable.size else float("nan")
+    return out
+
+
 def simulate_with_facts(scenario, seed: int | None = None, steps: int | None = None,
                         rules_file: str | None = None, progress: Callable[[int, int], None] | None = None):
     """:func:`ecosim.model.simulate` with every fact's measure added to the summary (``fact_*`` keys).
@@ -253,6 +336,7 @@ def simulate_with_facts(scenario, seed: int | None = None, steps: int | None = N
     technologies = model.technology_table()
     summary.update(fact_measures(summary, technologies, total))
     summary.update(technical_measures(model))
+    summary.update(mechanism_measures(technologies, model))
     return RunResult(steps=table, summary=summary, technologies=technologies, scenario=scenario, seed=model.seed)
 
 
@@ -400,3 +484,144 @@ def validate(scenario, replications: int = 30, root_seed: int = 20261129, worker
     """
     runs = run_replications(scenario, replications, root_seed, workers, progress)
     return validation_table(runs), runs
+
+
+# ---------------------------------------------------------------- face validity: each lever moves what it should
+
+FACE_WORLD = {
+    "world.universities_per_region": 3,
+    "world.institutes_per_region": 0,
+    "world.enterprises_per_region": 150,
+    "policy.managers.managers_per_region": 15,
+    "policy.finance.investors_per_region": 1,
+    "steps": 40,
+}
+"""A smaller world for the face-validity checks (30 groups and 15 managers per region keep ~100
+researchers per manager, F12); the levers are the scenario files' own settings."""
+
+
+@dataclass(frozen=True)
+class LeverCheck:
+    """A directional claim: ``lever`` moves ``measure`` in ``direction`` (+1 up, −1 down, 0 not at all).
+
+    ``measure`` is a summary key, or ``"a-b"`` for the paired difference of two keys within
+    the same run (then ``lever`` is ``"baseline"``). For ``direction = 0`` the claim is that
+    the mean paired change lies within ``±tolerance``.
+    """
+
+    claim: str
+    lever: str
+    measure: str
+    direction: int
+    tolerance: float = 0.0
+
+
+LEVER_CHECKS: tuple[LeverCheck, ...] = (
+    LeverCheck("more PoC money → fewer technologies shelved for funding at G1–G2", "poc_fund",
+               "check_g1_g2_funding_shelved", -1),
+    LeverCheck("more PoC money → more technologies past G2", "poc_fund", "check_past_g2", +1),
+    LeverCheck("more, better managers → smaller appraisal error (academic technologies)", "manager_programme",
+               "check_academic_appraisal_error", -1),
+    LeverCheck("more, better managers → fewer technologies shelved for lack of a partner", "manager_programme",
+               "check_matching_shelved", -1),
+    LeverCheck("incentive reform → more invention disclosures", "incentive_reform", "check_invention_disclosures", +1),
+    LeverCheck("incentive reform → fewer publications (the bookshelf cost)", "incentive_reform", "publications", -1),
+    LeverCheck("joint R&D converts more than university-only R&D (F2)", "baseline",
+               "fact_conversion_joint-fact_conversion_university", +1),
+    LeverCheck("joint R&D lever → more joint technologies", "joint_rnd", "disclosures_joint", +1),
+    LeverCheck("trading fairs and openness → more cross-region deals", "global_fair", "check_cross_region_deals", +1),
+)
+"""The face-validity claims of issue 7, one per measured direction."""
+
+TECHNICAL_TOLERANCE = 0.05
+"""No lever may move a technical failure rate (per field, at G1 or G2) by more than this, on average."""
+
+
+def _paired_effect(delta: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    return mean_interval(delta, level)
+
+
+def face_validity(replications: int = 10, root_seed: int = 20261130, workers: int = 2,
+                  world: dict[str, Any] | None = None, scenarios_dir: str = "scenarios",
+                  progress: Callable[[int, int], None] | None = None) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """Run every lever and the baseline with common random numbers and test each claim.
+
+    Parameters
+    ----------
+    replications : paired replications per lever
+    root_seed : root of the replication seeds (the same seeds for every lever)
+    workers : worker processes
+    world : overrides applied to every scenario (default :data:`FACE_WORLD`)
+    scenarios_dir : where ``baseline.yaml`` and the lever files are
+    progress : called as ``progress(done, total)`` per scenario
+
+    Returns
+    -------
+    (checks, runs)
+        ``checks``: one row per claim — ``claim, lever, measure, direction, baseline, effect,
+        ci_low, ci_high, relative, passed`` (effect = mean paired change, lever − baseline,
+        with its 95% t interval; a directional claim passes when the whole interval lies on
+        its side of 0, a "no change" claim when the mean change lies within the tolerance);
+        ``runs``: scenario name → one row per replication.
+    """
+    from pathlib import Path
+
+    from ecosim.scenario import FIELDS, load_scenario
+
+    world = FACE_WORLD if world is None else world
+    levers = ["baseline", "poc_fund", "manager_programme", "incentive_reform", "joint_rnd", "global_fair", "ecosystem"]
+    runs: dict[str, pd.DataFrame] = {}
+    for i, name in enumerate(levers):
+        scenario = load_scenario(Path(scenarios_dir) / f"{name}.yaml", world)
+        runs[name] = run_replications(scenario, replications, root_seed, workers)
+        if progress:
+            progress(i + 1, len(levers))
+    base = runs["baseline"]
+    rows = []
+    for check in LEVER_CHECKS:
+        if "-" in check.measure:
+            a, b = check.measure.split("-")
+            delta = (runs[check.lever][a] - runs[check.lever][b]).to_numpy(float)
+            reference = float(runs[check.lever][b].mean())
+        else:
+            delta = (runs[check.lever][check.measure] - base[check.measure]).to_numpy(float)
+            reference = float(base[check.measure].mean())
+        mean, lo, hi = _paired_effect(delta)
+        passed = (lo > 0) if check.direction > 0 else (hi < 0)
+        rows.append({"claim": check.claim, "lever": check.lever, "measure": check.measure,
+                     "direction": check.direction, "baseline": reference, "effect": mean, "ci_low": lo,
+                     "ci_high": hi, "relative": mean / reference if reference else float("nan"), "passed": bool(passed)})
+    # technical failure rates: no lever moves them
+    for lever in levers[1:]:
+        worst, worst_key, worst_ci = 0.0, "", (float("nan"), float("nan"))
+        for field in FIELDS:
+            for gate in ("G1", "G2"):
+                key = f"check_technical_failure_{field}_{gate}"
+                mean, lo, hi = _paired_effect((runs[lever][key] - base[key]).to_numpy(float))
+                if np.isfinite(mean) and abs(mean) >= abs(worst):
+                    worst, worst_key, worst_ci = mean, key, (lo, hi)
+        rows.append({"claim": f"{lever} leaves technical failure rates alone (largest change of 8 field×gate rates)",
+                     "lever": lever, "measure": worst_key, "direction": 0,
+                     "baseline": float(base[worst_key].mean()), "effect": worst, "ci_low": worst_ci[0],
+                     "ci_high": worst_ci[1], "relative": float("nan"), "passed": abs(worst) <= TECHNICAL_TOLERANCE})
+    # with every lever at once, failure stays above the technical floor
+    eco = runs["ecosystem"]
+    gap = (eco["check_technical_ceiling"] - eco["check_g1_to_market"]).to_numpy(float)
+    mean, lo, hi = _paired_effect(gap)
+    rows.append({"claim": "every lever at once: G1-to-market stays below the technical ceiling (failure above its floor)",
+                 "lever": "ecosystem", "measure": "check_technical_ceiling-check_g1_to_market", "direction": 1,
+                 "baseline": float(eco["check_technical_ceiling"].mean()), "effect": mean, "ci_low": lo, "ci_high": hi,
+                 "relative": float("nan"), "passed": bool((gap > 0).all())})
+    return pd.DataFrame(rows), runs
+
+
+def format_checks(checks: pd.DataFrame, markdown: bool = False) -> str:
+    """The face-validity checks as text or Markdown: claim, effect and interval, verdict."""
+    header = ["claim", "baseline", "effect (lever − baseline)", "95% interval", "relative", "passed"]
+    body = [[r.claim, _fmt_value(r.baseline), _fmt_value(r.effect), f"{_fmt_value(r.ci_low)} – {_fmt_value(r.ci_high)}",
+             f"{r.relative:+.0%}" if np.isfinite(r.relative) else "", "yes" if r.passed else "NO"]
+            for r in checks.itertuples()]
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in body])
+    return "\n".join(" | ".join(row) for row in [header] + body)
