@@ -53,3 +53,21 @@ def write_exploding_experiment(directory: Path) -> Path:
         design={"kind": "list", "points": [{"rules.budget_allocation": "fixed_shares"},
                                            {"rules.budget_allocation": "exploding"}]},
     )
+
+
+def simulate_dying_once(scenario, seed=None, **kwargs):
+    """``ecosim.model.simulate``, except that the first run kills its own worker process.
+
+    The scenario's description names a directory; a marker file there records the death, so
+    the retried run (in a fresh worker) simulates normally.
+    """
+    import os
+    import signal
+
+    from ecosim.model import simulate
+
+    marker = Path(scenario.description) / "a-worker-died"
+    if Path(scenario.description).is_dir() and not marker.exists():
+        marker.touch()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return simulate(scenario, seed=seed, **kwargs)

@@ -10,11 +10,11 @@ import time
 
 import pandas as pd
 import pytest
-from sweep_helpers import write_experiment
 
 from ecosim.executors import SerialExecutor, open_executor, run_sweep
 from ecosim.experiment import load_experiment
 from ecosim.store import load_runs, load_steps
+from sweep_helpers import TINY, write_experiment
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +49,23 @@ def test_process_pool_gives_the_serial_results(experiment, serial_results, tmp_p
 def test_one_worker_gives_the_serial_results(experiment, serial_results, tmp_path):
     run_sweep(experiment, tmp_path / "out", executor="process", workers=1)
     _assert_same(tmp_path / "out", serial_results)
+
+
+def test_process_worker_killed_mid_run_is_retried_on_a_fresh_pool(tmp_path):
+    experiment = load_experiment(write_experiment(tmp_path, replications=2))
+    reference = tmp_path / "reference"
+    run_sweep(experiment, reference, executor="serial")
+    marker_dir = tmp_path / "markers"
+    marker_dir.mkdir()
+    dying = load_experiment(write_experiment(tmp_path, name="dying", replications=2, scenarios=[
+        {"file": TINY, "name": "tiny", "overrides": {"description": str(marker_dir)}},
+        {"file": TINY, "name": "tiny_poc", "overrides": {"description": str(marker_dir), "budget.research_grants": 0.7,
+                                                         "budget.proof_of_concept": 0.15}}]))
+    outcome = run_sweep(dying, tmp_path / "out", executor="process", workers=2,
+                        model="sweep_helpers:simulate_dying_once")
+    assert (marker_dir / "a-worker-died").exists()
+    assert (outcome.done, outcome.failed, outcome.pool_broken) == (dying.n_runs, 0, False)
+    pd.testing.assert_frame_equal(load_runs(tmp_path / "out"), load_runs(reference))
 
 
 @pytest.mark.slow  # a Dask LocalCluster takes a while to start on small machines

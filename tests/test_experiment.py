@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from sweep_helpers import ROOT, TINY, write_experiment
 
 from ecosim.errors import InputError
 from ecosim.experiment import (
@@ -19,6 +18,7 @@ from ecosim.experiment import (
     salib_problem,
     sobol_design,
 )
+from sweep_helpers import ROOT, TINY, write_experiment
 
 BOUNDS = {"a": (0.0, 1.0), "b": (10.0, 20.0), "c": (-1.0, 1.0)}
 

@@ -7,12 +7,12 @@ import json
 import pandas as pd
 import pyarrow.dataset as ds
 import pytest
-from sweep_helpers import write_experiment, write_exploding_experiment
 
 from ecosim.errors import InputError
 from ecosim.executors import build_index, run_sweep
 from ecosim.experiment import load_experiment
 from ecosim.store import ResultStore, load_failures, load_index, load_runs, load_steps, write_json
+from sweep_helpers import write_experiment, write_exploding_experiment
 
 
 @pytest.fixture(scope="module")

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sweep_helpers import ROOT, write_experiment, write_exploding_experiment
 
 from ecosim.cli import main
 from ecosim.executors import run_sweep
 from ecosim.experiment import load_experiment
 from ecosim.store import load_index, load_runs, load_steps
+from sweep_helpers import ROOT, write_experiment, write_exploding_experiment
 
 
 def test_sweep_writes_every_run_and_exits_zero(tmp_path, capsys):

@@ -42,6 +42,8 @@ from ecosim.store import ResultStore
 
 EXECUTORS = ("serial", "process", "dask")
 DEFAULT_MODEL = "ecosim.model:simulate"
+MAX_ATTEMPTS = 3  # a run whose worker process dies is tried at most this often
+MAX_POOL_RESTARTS = 20  # a local pool that keeps breaking (e.g. no memory at all) stops the sweep
 
 
 # ---------------------------------------------------------------- the worker side
@@ -137,6 +139,16 @@ class ExecutorHandle:
     slots: int
     description: str
     kind: str
+    factory: Callable[[], Executor] | None = None
+    generation: int = 0
+
+    def restart(self) -> None:
+        """Replace a broken local process pool (a worker died) with a fresh one."""
+        if self.factory is None:
+            raise RuntimeError(f"a {self.kind} executor cannot be restarted")
+        self.terminate()
+        self.executor = self.factory()
+        self.generation += 1
 
     def terminate(self) -> None:
         """Stop worker processes without waiting for their current runs (after Ctrl-C)."""
@@ -170,11 +182,16 @@ def open_executor(kind: str = "process", workers: int | None = None, scheduler: 
         return
     if kind == "process":
         n = workers or default_workers()
-        pool = ProcessPoolExecutor(max_workers=n, mp_context=process_context(), initializer=_ignore_sigint)
+
+        def new_pool() -> Executor:
+            return ProcessPoolExecutor(max_workers=n, mp_context=process_context(), initializer=_ignore_sigint)
+
+        handle = ExecutorHandle(new_pool(), 2 * n, f"{n} local worker process{'es' if n > 1 else ''}", kind,
+                                factory=new_pool)
         try:
-            yield ExecutorHandle(pool, 2 * n, f"{n} local worker process{'es' if n > 1 else ''}", kind)
+            yield handle
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            handle.executor.shutdown(wait=True, cancel_futures=True)
         return
     with _dask_client(workers, scheduler, quiet) as (client, description):
         n_threads = sum(w.get("nthreads", 1) for w in client.scheduler_info().get("workers", {}).values()) or 1
@@ -302,6 +319,7 @@ def run_sweep(
     keep_steps = experiment.keep == "steps"
     counts = {"done": 0, "failed": 0}
     interrupted = broken = False
+    restarts = 0
     start = time.perf_counter()
     if progress:
         progress(0, 0, len(done_before), total)
@@ -324,25 +342,50 @@ def run_sweep(
         with open_executor(executor, workers, scheduler) as handle:
             if on_start:
                 on_start(handle, to_run, total)
-            in_flight: dict[Future, RunSpec] = {}
+            in_flight: dict[Future, tuple[RunSpec, int]] = {}
+            retry: deque[RunSpec] = deque()  # runs whose worker process died, to run again
+            attempts: dict[str, int] = {}
             try:
                 exhausted = False
-                while in_flight or not exhausted:
-                    while not exhausted and len(in_flight) < handle.slots:
-                        spec = next(pending, None)
+                while in_flight or retry or not exhausted:
+                    while len(in_flight) < handle.slots and (retry or not exhausted):
+                        spec = retry.popleft() if retry else next(pending, None)
                         if spec is None:
                             exhausted = True
                             break
                         try:
-                            in_flight[handle.executor.submit(execute_run, _payload(experiment, spec, keep_steps, model))] = spec
-                        except BrokenProcessPool:  # a worker died and took the pool with it
-                            broken = exhausted = True
-                            break
+                            future = handle.executor.submit(execute_run, _payload(experiment, spec, keep_steps, model))
+                        except BrokenProcessPool:  # the pool broke since the last wait
+                            retry.appendleft(spec)
+                            broken = _restart(handle, restarts)
+                            restarts += 1
+                            if broken:
+                                exhausted = True
+                                retry.clear()
+                                break
+                            continue
+                        in_flight[future] = (spec, handle.generation)
                     if not in_flight:
                         break
                     finished, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
+                    restart = False
                     for future in finished:
-                        writes.append(writer.submit(record, in_flight.pop(future), future))
+                        spec, generation = in_flight.pop(future)
+                        if (future.cancelled() or isinstance(future.exception(), BrokenProcessPool)) and not broken:
+                            # A worker process died (killed, out of memory): run it again on a
+                            # fresh pool, at most MAX_ATTEMPTS times, then record it as failed.
+                            attempts[spec.run_id] = attempts.get(spec.run_id, 1) + 1
+                            if attempts[spec.run_id] <= MAX_ATTEMPTS:
+                                retry.append(spec)
+                                restart = restart or generation == handle.generation
+                                continue
+                        writes.append(writer.submit(record, spec, future))
+                    if restart:
+                        broken = _restart(handle, restarts)
+                        restarts += 1
+                        if broken:  # give up: the rest stay missing, for --resume
+                            exhausted = True
+                            retry.clear()
                     drain(handle.slots)
             except KeyboardInterrupt:
                 interrupted = True
@@ -357,6 +400,14 @@ def run_sweep(
     return SweepOutcome(done=counts["done"], failed=counts["failed"], skipped=len(done_before), total=total,
                         interrupted=interrupted, directory=str(out), seconds=time.perf_counter() - start,
                         pool_broken=broken)
+
+
+def _restart(handle: ExecutorHandle, restarts: int) -> bool:
+    """Restart a broken process pool; true if it has broken too often (give up)."""
+    if restarts >= MAX_POOL_RESTARTS:
+        return True
+    handle.restart()
+    return False
 
 
 def _payload(experiment: Experiment, spec: RunSpec, keep_steps: bool, model: str) -> dict[str, Any]:
