@@ -737,9 +737,230 @@ def which_policy() -> list:
     ]
 
 
+# --------------------------------------------------------------------------------------------
+# 3. Combining policies and what matters most
+# --------------------------------------------------------------------------------------------
+
+def combining_and_sensitivity() -> list:
+    """Notebook 3: the PoC × managers grid as heat maps, and a Morris sensitivity screening."""
+    return [
+        md("""
+            # 3. Combining policies, and what matters most
+
+            Two questions a policy mix raises:
+
+            1. **Do two policies add up?** A proof-of-concept (PoC) fund pays for the first
+               tests of an invention; technology managers find it a user. Does money work better
+               with more managers (they *reinforce* each other), or does one make the other
+               unnecessary (they *substitute*)? We run every combination of four PoC budgets and
+               four numbers of managers and draw the result as a **heat map**.
+            2. **Which parameters drive the outcomes?** Some of the model's inputs are policy
+               levers, others are things nobody knows precisely (how uneven technologies' values
+               are, how easily partners are found). A **sensitivity analysis** varies them all
+               together and ranks them by how much they move conversion and welfare.
+        """),
+        md(HOW_TO_RUN),
+        md("""
+            ## Settings
+
+            Small numbers so that the notebook runs in about two minutes on an idle 2-core
+            laptop (64 grid runs and 36 screening runs). For conclusions, raise `GRID_REPLICATIONS` to 20 (the experiment file's
+            setting) and `TRAJECTORIES` to 20 or more (or run `experiments/screening_morris.yaml`
+            with `ecosim sweep`).
+        """),
+        code("""
+            import os
+            from pathlib import Path
+
+            GRID_EXPERIMENT = Path("..") / "experiments" / "poc_managers_grid.yaml"
+            GRID_REPLICATIONS = 4    # histories per grid cell; use 20 for conclusions
+            TRAJECTORIES = 4         # Morris trajectories; use 20+ for conclusions
+            WORKERS = 2              # runs computed at the same time
+            # where the runs are stored; running the notebook again loads them instead of recomputing
+            RESULTS_ROOT = Path(os.environ.get("ECOSIM_NOTEBOOK_RESULTS", Path("..") / "results" / "notebooks"))
+        """),
+        code("""
+            import matplotlib.pyplot as plt
+            import numpy as np
+            import pandas as pd
+            import yaml
+
+            from ecosim import analysis, plots
+            from ecosim.executors import run_sweep
+            from ecosim.experiment import load_experiment
+            from ecosim.store import load_index, load_runs
+
+            pd.set_option("display.precision", 3)
+            %matplotlib inline
+        """),
+        md("""
+            ## Part 1 — the PoC fund × technology managers grid
+
+            The grid experiment varies the PoC fund's share of the government budget (0–15%) and
+            the number of technology managers per region (25–200); everything else is the
+            baseline. Every cell is run on the same random histories, so cells differ only by
+            the two policies.
+        """),
+        code("""
+            grid = load_experiment(GRID_EXPERIMENT).with_trial(replications=GRID_REPLICATIONS)
+            print(grid.description)
+            grid_results = RESULTS_ROOT / f"{grid.name}-r{GRID_REPLICATIONS}"
+            outcome = run_sweep(grid, grid_results, executor="process", workers=WORKERS, resume=True)
+            print(f"{outcome.done} runs computed, {outcome.skipped} loaded, {outcome.failed} failed "
+                  f"({outcome.seconds:.0f} s)")
+            grid_runs = analysis.with_conditions(load_runs(grid_results))
+        """),
+        md("""
+            Each cell of the heat maps is the mean over the histories of one combination. Darker
+            is more. Read along a row to see what managers add at a given PoC budget, and down a
+            column to see what the PoC fund adds at a given number of managers.
+        """),
+        code("""
+            POC, MANAGERS = "budget.proof_of_concept", "policy.managers.managers_per_region"
+            GRID_METRICS = ["commercialisations", "welfare", "conversion_university"]
+            cells = analysis.summarise(grid_runs, metrics=GRID_METRICS)
+            settings = grid_runs.groupby("condition")[[POC, MANAGERS]].first()
+            cells = cells.join(settings, on="condition")
+
+            fig, axes = plt.subplots(1, len(GRID_METRICS), figsize=(5 * len(GRID_METRICS), 4.2), layout="constrained")
+            fig.suptitle(f"PoC fund × technology managers: mean over {GRID_REPLICATIONS} histories per cell")
+            for ax, metric in zip(axes, GRID_METRICS):
+                table = cells[cells["metric"] == metric].pivot(index=POC, columns=MANAGERS, values="mean")
+                image = ax.imshow(table.to_numpy(), cmap="viridis", origin="lower", aspect="auto")
+                for i in range(table.shape[0]):
+                    for j in range(table.shape[1]):
+                        value = table.iloc[i, j]
+                        ax.text(j, i, f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}", ha="center", va="center", fontsize=9,
+                                color="white" if value < table.to_numpy().mean() else "black")
+                ax.set_xticks(range(table.shape[1]), table.columns)
+                ax.set_yticks(range(table.shape[0]), [f"{v:.0%}" for v in table.index])
+                ax.set_xlabel("technology managers per region")
+                ax.set_ylabel("PoC fund (share of the government budget)")
+                ax.set_title(analysis.metric_axis_label(metric), fontsize=10)
+                fig.colorbar(image, ax=ax, shrink=0.8)
+        """),
+        md("""
+            **Do they add up?** Below, the gain in market entries from the largest PoC fund
+            (against none) at each number of managers. If the gain grows with the number of
+            managers, the two policies reinforce each other; if it shrinks, they substitute.
+        """),
+        code("""
+            entries = cells[cells["metric"] == "commercialisations"].pivot(index=POC, columns=MANAGERS, values="mean")
+            poc_gain = entries.loc[entries.index.max()] - entries.loc[entries.index.min()]
+            manager_gain = entries[entries.columns.max()] - entries[entries.columns.min()]
+            print("Extra market entries per run from the largest PoC fund (vs none), by managers per region:")
+            print(poc_gain.round(1).to_string())
+            print("\\nExtra market entries per run from the most managers (vs fewest), by PoC share:")
+            print(manager_gain.round(1).to_string())
+            interaction = poc_gain.iloc[-1] - poc_gain.iloc[0]
+            kind = "reinforce each other" if interaction > 0 else "substitute for each other"
+            print(f"\\nThe PoC fund's gain changes by {interaction:+.1f} market entries from the fewest to the most "
+                  f"managers: in these runs the two policies {kind} (check against the run-to-run noise below).")
+        """),
+        md("""
+            How much of that is noise? The change in market entries from the cell closest to
+            today's world (5% PoC, 50 managers per region), history by history, with its 95%
+            interval:
+        """),
+        code("""
+            reference = settings[(settings[POC] == 0.05) & (settings[MANAGERS] == 50)].index[0]
+            against_reference = analysis.compare(grid_runs, baseline=reference, metrics=["commercialisations"],
+                                                 correction="bh")
+            against_reference = against_reference.join(settings, on="condition")
+            against_reference["change (95% interval)"] = [
+                f"{d:+.0f} ({lo:+.0f} to {hi:+.0f})"
+                for d, lo, hi in zip(against_reference["difference"], against_reference["difference_low"],
+                                     against_reference["difference_high"])]
+            against_reference.pivot(index=POC, columns=MANAGERS, values="change (95% interval)").fillna("reference")
+        """),
+        md("""
+            ## Part 2 — which parameters matter most (Morris screening)
+
+            The Morris method moves one parameter at a time, one step, along several random
+            paths through the space of all parameters, and records how much each step changes
+            the outcome. A parameter whose steps change the outcome a lot (a large **μ\\***) matters;
+            one whose steps change it little can be left at its default. It is a *screening*:
+            cheap, good at ranking, not a precise measure (use the Sobol' experiment,
+            `experiments/sensitivity_sobol.yaml`, for that).
+
+            The parameters and their ranges are below; edit them to screen others (any key of
+            the scenario, see `docs/PARAMETERS.md`). The experiment is written to a file in the
+            results folder, exactly as you would write one for `ecosim sweep`.
+        """),
+        code("""
+            SCREENED = {
+                "budget.proof_of_concept": [0.0, 0.15],                    # PoC fund, share of budget
+                "policy.managers.managers_per_region": [20, 200],          # technology managers
+                "policy.incentives.transfer_weight": [0.1, 1.5],           # university evaluation: transfer vs publication
+                "policy.joint_rnd.subsidy_rate": [0.0, 0.6],               # subsidy of enterprise-led joint R&D
+                "policy.fairs.expert_selection_rate": [0.05, 0.4],         # share of fair applicants selected
+                "policy.openness.cross_region_tie_probability": [0.0, 0.2],  # openness across regions
+                "technology.log_value_sigma": [1.2, 2.7],                  # how uneven technologies' values are
+                "technology.matching_lambda": [0.03, 0.2],                 # how easily a partner is found
+            }
+            screening_spec = {
+                "name": f"screening_notebook_t{TRAJECTORIES}",
+                "description": "Morris screening from notebook 3",
+                "scenarios": [{"file": str((Path("..") / "scenarios" / "baseline.yaml").resolve()), "name": "morris",
+                               "overrides": {"budget.research_grants": 0.65}}],
+                "design": {"kind": "morris", "trajectories": TRAJECTORIES, "num_levels": 4, "parameters": SCREENED},
+                "replications": 1,
+                "seed": 20261201,
+                "keep": "summary",
+            }
+            screening_results = RESULTS_ROOT / screening_spec["name"]
+            screening_results.mkdir(parents=True, exist_ok=True)
+            screening_file = RESULTS_ROOT / f"{screening_spec['name']}.yaml"
+            screening_file.write_text(yaml.safe_dump(screening_spec, sort_keys=False))
+            print(screening_file.read_text())
+        """),
+        code("""
+            screening = load_experiment(screening_file)
+            print(f"{screening.n_runs} runs ({TRAJECTORIES} trajectories × {len(SCREENED) + 1} points)")
+            outcome = run_sweep(screening, screening_results, executor="process", workers=WORKERS, resume=True)
+            print(f"{outcome.done} runs computed, {outcome.skipped} loaded, {outcome.failed} failed "
+                  f"({outcome.seconds:.0f} s)")
+            screening_runs = load_runs(screening_results)
+            problem = load_index(screening_results)["problem"]
+        """),
+        code("""
+            SENSITIVITY_METRICS = ["conversion_university", "commercialisations", "welfare"]
+            indices = analysis.sensitivity(screening_runs, problem, "morris", metrics=SENSITIVITY_METRICS)
+            plots.sensitivity_plot(indices, "conversion_university")
+        """),
+        code("""
+            plots.sensitivity_plot(indices, "welfare")
+        """),
+        md("""
+            Ranked, for each outcome (μ\\* in the outcome's own unit: the typical change from one
+            step of the parameter; σ large compared with μ\\* means the parameter's effect depends
+            on the others — it interacts):
+        """),
+        code("""
+            ranking = indices.dropna(subset=["mu_star"]).sort_values(["metric", "mu_star"], ascending=[True, False])
+            for metric in SENSITIVITY_METRICS:
+                top = ranking[ranking["metric"] == metric].head(3)
+                names = ", ".join(f"{p} (μ* {m:.3g})" for p, m in zip(top["parameter"], top["mu_star"]))
+                print(f"{analysis.metric_label(metric)} is moved most by: {names}")
+            ranking.set_index(["metric", "parameter"])[["mu_star", "mu_star_low", "mu_star_high", "mu", "sigma"]]
+        """),
+        md("""
+            **How to read this.** The heat maps show what combinations of the two policies
+            achieve on average; whether the two reinforce or substitute is read from how the
+            gain of one changes with the level of the other, and is only believable when it is
+            larger than the intervals in the table of changes. The screening ranks parameters;
+            with few trajectories the ranking of the top few is usually stable while the order of
+            the rest is not. Parameters near the top that are *not* policy levers (such as how
+            uneven values are, or how easily partners are found) are where better data would
+            most improve the model's advice.
+        """),
+    ]
+
+
 NOTEBOOKS = {
     "01_tour.ipynb": tour,
     "02_which_policy.ipynb": which_policy,
+    "03_combining_and_sensitivity.ipynb": combining_and_sensitivity,
     "04_change_a_rule.ipynb": change_a_rule,
 }
 
