@@ -153,6 +153,11 @@ def test_design_over_a_section_is_refused(tmp_path):
     assert "a section" in _bad(tmp_path, design={"kind": "grid", "parameters": {"policy.managers": [1, 2]}})
 
 
+def test_seed_and_name_cannot_be_design_parameters(tmp_path):
+    assert "root seed" in _bad(tmp_path, design={"kind": "grid", "parameters": {"seed": [1, 2]}})
+    assert "cannot be varied" in _bad(tmp_path, design={"kind": "list", "points": [{"name": "x"}]})
+
+
 def test_sampled_range_must_be_ordered_and_numeric(tmp_path):
     assert "low < high" in _bad(tmp_path, design={"kind": "lhs", "samples": 4,
                                                   "parameters": {"policy.managers.skill_mean": [0.6, 0.2]}})

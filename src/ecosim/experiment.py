@@ -521,6 +521,10 @@ def _check_rules(scenario: Scenario, source: str, where: str) -> None:
 
 def _check_key(scenario: Scenario | dict[str, Any], dotted: str, source: str, where: str, scalar_only: bool = True) -> Any:
     """The current value at ``dotted``, or InputError naming the nearest valid key."""
+    if scalar_only and dotted in ("seed", "name"):
+        why = ("replication seeds come from the experiment's root seed" if dotted == "seed"
+               else "give scenario variants their own entries under scenarios")
+        raise InputError(f"{dotted!r} cannot be varied by a design: {why}", source=source, key=where)
     node: Any = scenario.model_dump(mode="json") if isinstance(scenario, Scenario) else scenario
     parts = dotted.split(".")
     for depth, part in enumerate(parts):
@@ -536,7 +540,7 @@ def _check_key(scenario: Scenario | dict[str, Any], dotted: str, source: str, wh
                 hint = f"; {prefix} is a value, not a section"
             raise InputError(f"{dotted!r} is not a scenario key{hint}", source=source, key=where)
         node = node[part]
-    if scalar_only and (isinstance(node, (dict, list)) or node is None and dotted != "seed"):
+    if scalar_only and (isinstance(node, (dict, list)) or node is None):
         what = "a section" if isinstance(node, dict) else "a list" if isinstance(node, list) else "optional"
         raise InputError(f"{dotted!r} is {what}; a design varies single values (numbers, names, true/false)",
                          source=source, key=where)

@@ -120,7 +120,7 @@ class _SweepProgress:
         self.progress = Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
             TextColumn("[red]{task.fields[failed]} failed"), TextColumn("{task.fields[rate]}"),
-            TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
+            TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("left"),
             console=self.console, transient=False, disable=not self.console.is_terminal,
         )
         self.progress.start()
