@@ -444,3 +444,28 @@ def test_any_valid_poc_grant_size_runs_even_a_vanishingly_small_one():
     """The schema accepts any grant ≥ 0; a denormal grant must not overflow ``pool // grant``."""
     result = simulate(small_scenario(steps=6, policy__proof_of_concept__grant_size=1e-320), seed=1)
     assert result.summary["poc_funded"] > 0
+
+
+def test_investors_never_lower_a_cost_they_do_not_pay(monkeypatch):
+    """The cost relief an investor gives a gate attempt must be money it actually pays.
+
+    Otherwise backed technologies keep getting cheaper gates after the fund is empty, and
+    money appears from nowhere.
+    """
+    requested = []
+    real_pay = transfer._pay_investors
+
+    def pay(model, rows, amounts):
+        requested.append(float(np.sum(amounts)))
+        real_pay(model, rows, amounts)
+
+    monkeypatch.setattr(transfer, "_pay_investors", pay)
+    model = fresh_model(policy__finance__fund_per_investor=5.0, policy__finance__investors_per_region=2,
+                        policy__finance__value_hurdle=1.0)
+    for _ in range(32):
+        model.step()
+        for investor in model.investor_agents:
+            assert investor.fund >= 0
+            assert investor.fund + investor.invested == pytest.approx(5.0 + investor.returns)
+    assert sum(requested) > 0
+    assert sum(i.invested for i in model.investor_agents) == pytest.approx(sum(requested))
