@@ -238,6 +238,19 @@ def test_bad_input_exits_2_with_one_clear_message_and_writes_nothing(tmp_path, c
     assert listing(tmp_path) == before, "bad input left output behind"
 
 
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root can read any file")
+def test_file_without_read_permission_is_bad_input(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    scenario = write(tmp_path / "locked.yaml", "name: x\n")
+    scenario.chmod(0)
+    try:
+        status, _, stderr = ecosim(capsys, "run", scenario, "--out", tmp_path / "results" / "run")
+    finally:
+        scenario.chmod(0o600)
+    assert status == 2 and "locked.yaml" in stderr and "cannot read" in stderr and "Traceback" not in stderr
+    assert not (tmp_path / "results").exists()
+
+
 def test_python_tag_in_a_scenario_never_runs_its_command(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     marker = tmp_path / "pwned"

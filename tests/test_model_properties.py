@@ -107,6 +107,21 @@ def check_technology_states(model: EcosystemModel) -> None:
     assert (t.col("deal_step")[~dealt] == -1).all()
 
 
+def check_agents_and_ties(model: EcosystemModel) -> None:
+    """Managers carry no more projects than their capacity; grants go to academic owners; the
+    graph mirrors the living ties."""
+    t = model.pipeline.table
+    status = t.col("status")
+    open_projects = ((status == RESEARCH) | (status == ACTIVE)) & (t.col("manager") >= 0) & (t.col("deal_mode") == NO_DEAL)
+    carried = np.bincount(t.col("manager")[open_projects], minlength=model.layout.n_nodes)
+    for manager in model.manager_agents:
+        assert carried[manager.cell.coordinate] <= manager.capacity, "a manager carries more than its capacity"
+    assert (t.col("owner_type")[t.col("poc_funded")] != 2).all(), "an enterprise-owned technology got a PoC grant"
+    ties = model.network.ties
+    alive = {(int(u), int(v)) for u, v in zip(ties.u[ties.alive], ties.v[ties.alive], strict=True)}
+    assert alive == {(min(u, v), max(u, v)) for u, v in model.network.graph.edges()}
+
+
 def check_technical_floor(model: EcosystemModel) -> None:
     """No money, manager or fair passes a technology through a gate it is not viable at."""
     t = model.pipeline.table
@@ -180,6 +195,7 @@ def test_invariants_hold_after_every_quarter(case):
             check_step_row(row, model)
             check_technology_states(model)
             check_money(model, spending)
+            check_agents_and_ties(model)
     check_technical_floor(model)
     for funding, matching in probabilities:
         assert ((funding >= 0) & (funding <= 1)).all(), "funding probability outside [0, 1]"
