@@ -1,8 +1,8 @@
 """``ecosim viz [SCENARIO]``: serve the interactive visualiser on this machine.
 
-The scenario and rules file are checked first, exactly as ``ecosim run`` checks them (and a
-first model is built from them), so bad input exits 2 with one clear message before any
-server starts. The page is then served by ``solara run ecosim.viz.app`` in a child process,
+The scenario and rules file are checked first, with the functions ``ecosim run`` uses, so bad
+input exits 2 with the same clear message before any server starts. The page is then served
+by ``solara run ecosim.viz.app`` (via :mod:`ecosim.viz.serve`) in a child process,
 bound to 127.0.0.1 unless ``--host`` says otherwise, and its address is printed once it
 answers.
 """
@@ -51,34 +51,40 @@ def page_url(host: str, port: int) -> str:
 
 
 def server_command(host: str, port: int) -> list[str]:
-    """The command line that serves :mod:`ecosim.viz.app`."""
-    return [sys.executable, "-m", "solara", "run", "ecosim.viz.app", "--host", host, "--port", str(port),
+    """The command line that serves :mod:`ecosim.viz.app` (through :mod:`ecosim.viz.serve`)."""
+    return [sys.executable, "-m", "ecosim.viz.serve", "--host", host, "--port", str(port),
             "--production", "--no-open", "--log-level", "warning"]
+
+
+def check_inputs(scenario: str | None, rules_file: str | None):
+    """Validate the scenario and rules as ``ecosim run`` does; returns (scenario, rules path).
+
+    The same functions raise the same :class:`~ecosim.errors.InputError` messages: the file and
+    its keys, the rules file, then every rule name the scenario chooses (after its own
+    ``rules_file``, if any, is loaded). Mesa and Solara are not imported here, so a mistake is
+    reported at once.
+    """
+    from ecosim.rules import get_rule, load_rules_file
+    from ecosim.scenario import RULE_KINDS, Scenario
+
+    loaded = load_with_overrides(scenario, ()) if scenario else Scenario()
+    rules_path = check_rules_file(rules_file)
+    if not rules_path and loaded.rules_file:
+        load_rules_file(loaded.rules_file)
+    for kind in RULE_KINDS:
+        get_rule(kind, getattr(loaded.rules, kind))
+    return loaded, rules_path
 
 
 def server_environment(scenario: str | None, rules_file: str | None) -> dict[str, str]:
     """The child's environment: the validated paths, and no telemetry."""
-    from ecosim.viz.app import RULES_ENV, SCENARIO_ENV
+    from ecosim.viz.serve import RULES_ENV, SCENARIO_ENV
 
     env = dict(os.environ)
     env[SCENARIO_ENV] = str(Path(scenario).resolve()) if scenario else ""
     env[RULES_ENV] = rules_file or ""
     env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
     return env
-
-
-def _ensure_front_end() -> None:
-    """Cache the page's JavaScript from npm if it is missing (once per installation)."""
-    from ecosim.viz.assets import ensure_frontend_assets, missing_packages
-
-    missing = missing_packages()
-    if not missing:
-        return
-    click.echo(f"fetching the page's front end ({', '.join(missing)}) with npm, once...", err=True)
-    try:
-        ensure_frontend_assets()
-    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
-        click.echo(f"warning: {exc}; the page will try a public CDN instead", err=True)
 
 
 @click.command("viz")
@@ -96,13 +102,7 @@ def command(scenario, rules_file, host, port):
 
     Example: ecosim viz scenarios/tiny.yaml --port 8765
     """
-    from ecosim.model import EcosystemModel
-    from ecosim.scenario import Scenario
-
-    loaded = load_with_overrides(scenario, ()) if scenario else Scenario()
-    rules_path = check_rules_file(rules_file)
-    EcosystemModel(loaded, rules_file=rules_path)  # unknown rule names and bad rules files fail here, as in `ecosim run`
-    _ensure_front_end()
+    loaded, rules_path = check_inputs(scenario, rules_file)
     if port == 0:
         port = free_port(host)
     if host not in ("127.0.0.1", "localhost", "::1"):

@@ -9,7 +9,25 @@
 See docs/VISUALISER.md.
 """
 
-from ecosim.viz.interactive_model import LEVERS, InteractiveModel, model_params, scenario_for
-from ecosim.viz.page import make_page
+from __future__ import annotations
 
-__all__ = ["LEVERS", "InteractiveModel", "make_page", "model_params", "scenario_for"]
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {
+    "LEVERS": "ecosim.viz.interactive_model",
+    "InteractiveModel": "ecosim.viz.interactive_model",
+    "model_params": "ecosim.viz.interactive_model",
+    "scenario_for": "ecosim.viz.interactive_model",
+    "make_page": "ecosim.viz.page",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use, so that `ecosim viz` can start its server (and report bad input)
+    # without loading Mesa and Solara into the command-line process.
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'ecosim.viz' has no attribute {name!r}")

@@ -1,7 +1,8 @@
 """The Solara app that ``ecosim viz`` serves (``solara run ecosim.viz.app``).
 
-The scenario and rules file come from the environment variables :data:`SCENARIO_ENV` and
-:data:`RULES_ENV` (set by ``ecosim viz`` after it has validated them). Each browser session
+The scenario and rules file come from the environment variables
+:data:`ecosim.viz.serve.SCENARIO_ENV` and :data:`~ecosim.viz.serve.RULES_ENV` (set by
+``ecosim viz`` after it has validated them). Each browser session
 gets its own model, so two tabs do not step the same world.
 """
 
@@ -12,12 +13,7 @@ import os
 import solara
 
 from ecosim.viz.page import EcosystemViz, page_parts
-
-SCENARIO_ENV = "ECOSIM_VIZ_SCENARIO"
-"""Path of the starting scenario file (empty: the built-in baseline)."""
-
-RULES_ENV = "ECOSIM_VIZ_RULES"
-"""Path of a Python file registering extra rules (empty: none)."""
+from ecosim.viz.serve import RULES_ENV, SCENARIO_ENV
 
 
 @solara.component

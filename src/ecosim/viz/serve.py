@@ -1,0 +1,40 @@
+"""The server process of ``ecosim viz``: cache the page's front end, then ``solara run`` the app.
+
+``python -m ecosim.viz.serve --host 127.0.0.1 --port 8765`` takes the options of
+``solara run`` (after the app name, which is always :mod:`ecosim.viz.app`). Doing the asset
+check here rather than in ``ecosim viz`` itself means Solara is imported once, by the process
+that needs it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+APP = "ecosim.viz.app"
+
+SCENARIO_ENV = "ECOSIM_VIZ_SCENARIO"
+"""Environment variable with the path of the starting scenario file (empty: the built-in baseline)."""
+
+RULES_ENV = "ECOSIM_VIZ_RULES"
+"""Environment variable with the path of a Python file registering extra rules (empty: none)."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Make sure the front end is cached (see :mod:`ecosim.viz.assets`), then serve the app."""
+    from ecosim.viz.assets import ensure_frontend_assets, missing_packages
+
+    missing = missing_packages()
+    if missing:
+        print(f"fetching the page's front end ({', '.join(missing)}) with npm, once...", file=sys.stderr)
+        try:
+            ensure_frontend_assets()
+        except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+            print(f"warning: {exc}; the page will try a public CDN instead", file=sys.stderr)
+    from solara.__main__ import cli
+
+    cli(["run", APP, *(sys.argv[1:] if argv is None else argv)])
+
+
+if __name__ == "__main__":
+    main()
