@@ -323,3 +323,20 @@ def test_yes_no_is_not_a_count(tmp_path, key):
     """YAML reads ``true``/``no`` as booleans; a boolean where a count belongs is a wrong type."""
     with pytest.raises(InputError, match=key.replace(".", r"\.")):
         apply_overrides(Scenario(), {key: True})
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("technology.orientation_value_effect", 3000.0),
+        ("technology.quality_value_effect", -3000.0),
+        ("technology.funding_intercept", [1e6, 0.0, 0.0]),
+        ("enterprises.profit_hurdle_log", 1e9),
+        ("policy.proof_of_concept.selection_threshold_log", -1e9),
+    ],
+)
+def test_log_scale_parameters_are_bounded(key, value):
+    """A value on the log scale of thousands overflows exp() in the model (inf values, NaN
+    summaries, RuntimeWarnings); it is an out-of-range number, so bad input."""
+    with pytest.raises(InputError, match=key.replace(".", r"\.")):
+        apply_overrides(Scenario(), {key: value})
