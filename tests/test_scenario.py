@@ -330,13 +330,11 @@ def test_yes_no_is_not_a_count(tmp_path, key):
     [
         ("technology.orientation_value_effect", 3000.0),
         ("technology.quality_value_effect", -3000.0),
-        ("technology.funding_intercept", [1e6, 0.0, 0.0]),
-        ("enterprises.profit_hurdle_log", 1e9),
-        ("policy.proof_of_concept.selection_threshold_log", -1e9),
+        ("fields.medicine.log_value_mean", 1000.0),
     ],
 )
-def test_log_scale_parameters_are_bounded(key, value):
-    """A value on the log scale of thousands overflows exp() in the model (inf values, NaN
-    summaries, RuntimeWarnings); it is an out-of-range number, so bad input."""
+def test_log_value_parameters_are_bounded(key, value):
+    """ln V of a thousand overflows exp() in the model (infinite values, NaN summaries,
+    RuntimeWarnings on the console); such a number is out of range, so bad input."""
     with pytest.raises(InputError, match=key.replace(".", r"\.")):
         apply_overrides(Scenario(), {key: value})
