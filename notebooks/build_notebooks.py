@@ -95,12 +95,18 @@ def tour() -> list:
         code("""
             import matplotlib.pyplot as plt
             import networkx as nx
-            import numpy as np
             import pandas as pd
+            from IPython.display import SVG
 
             from ecosim.model import EcosystemModel
+            from ecosim.network import NODE_KINDS
             from ecosim.run_figures import activity_figure, funnel_figure
             from ecosim.scenario import CAUSES, GATES, load_scenario
+            from ecosim.validation import validate
+            from ecosim.viz import make_page
+            from ecosim.viz.drawing import network_svg
+            from ecosim.viz.events import recent_events
+            from ecosim.viz.layout import node_positions
 
             pd.set_option("display.precision", 3)
             %matplotlib inline
@@ -149,15 +155,15 @@ def tour() -> list:
         md("""
             ## The network
 
-            Agents are connected by ties: research collaborations, licences, brokerage by
-            managers, and finance. The picture shows the governments, universities, managers
-            and investors, and the enterprises tied to them, at the end of the run (for
-            readability only part of the enterprises is drawn). Managers sit *between*
-            universities and enterprises: that is the brokerage the manager programme buys.
+            Agents are connected by ties: research collaborations, licences from deals,
+            brokerage by managers, and finance. The picture (the same as the visualiser's) shows
+            each region as a panel at the end of the run; ties that cross regions run between
+            panels, and a node is larger the more technologies it has owned, adopted, brokered
+            or backed. For readability only the most active enterprises are drawn. Managers sit
+            *between* universities and enterprises: that is the brokerage the manager programme
+            buys.
         """),
         code("""
-            from ecosim.network import NODE_KINDS
-
             graph = model.network.graph
             kind_of = {node: NODE_KINDS[model.network.layout.kind[node]] for node in graph.nodes}
             counts = pd.Series(kind_of).value_counts().rename("agents")
@@ -166,25 +172,7 @@ def tour() -> list:
             counts.to_frame()
         """),
         code("""
-            colours = {"government": "#9467bd", "university": "#2ca02c", "enterprise": "#c7c7c7",
-                       "technology_manager": "#ff7f0e", "investor": "#d62728"}
-            core = [n for n in graph.nodes if kind_of[n] != "enterprise"]
-            rng = np.random.default_rng(SEED)
-            tied = sorted({m for n in core for m in graph.neighbors(n) if kind_of[m] == "enterprise"})
-            shown = core + list(rng.choice(tied, size=min(250, len(tied)), replace=False))
-            picture = graph.subgraph(shown)
-            position = nx.spring_layout(picture, seed=SEED, k=0.15)
-
-            fig, ax = plt.subplots(figsize=(9, 7), layout="constrained")
-            nx.draw_networkx_edges(picture, position, ax=ax, alpha=0.15, width=0.5)
-            for kind, colour in colours.items():
-                nodes = [n for n in picture.nodes if kind_of[n] == kind]
-                size = 15 if kind == "enterprise" else 60
-                nx.draw_networkx_nodes(picture, position, nodelist=nodes, node_color=colour,
-                                       node_size=size, ax=ax, label=kind.replace("_", " "))
-            ax.legend(loc="upper left", fontsize=8)
-            ax.set_title("The ecosystem's network at the end of the run (part of the enterprises)")
-            ax.set_axis_off()
+            SVG(network_svg(model, node_positions(model.layout)))
         """),
         md("""
             How the network changes: its **density** (share of possible ties that exist), the
@@ -212,6 +200,13 @@ def tour() -> list:
         md("""
             ## Following technologies through the gates
 
+            The last things that happened in this run, newest first (Y = simulated year,
+            Q = quarter):
+        """),
+        code("""
+            print("\\n".join(recent_events(model, limit=8)))
+        """),
+        md("""
             Every technology has a record. Here are three of them from this run: one that
             reached the market, one that failed for technical reasons and one that was shelved
             because nobody funded its next step. `birth` and the other times are in quarters;
@@ -263,6 +258,45 @@ def tour() -> list:
             print(f"Of {failures.loc['total', 'total']:,.0f} technologies that failed or were shelved, "
                   f"{share['technical']:.0%} failed for technical reasons, {share['funding']:.0%} for lack of funding "
                   f"and {share['matching']:.0%} for lack of a partner. Most were lost at {worst_gate}.")
+        """),
+        md("""
+            ## Does the default world look like the real one?
+
+            A policy comparison is only believable if the simulated world reproduces what is
+            known about the real one. ecosim is calibrated against twelve published facts (some checked two ways)
+            (patent conversion rates from China's patent office surveys, R&D shares, US
+            university licensing statistics, drug-development success rates, and more — see
+            `docs/VALIDATION.md` for each source and how the model measures it the same way).
+
+            Below, `REPLICATIONS` runs of the default world with different seeds: for each fact,
+            the published target range, the simulated mean with its 95% interval, and whether
+            the mean falls inside the target. (With 5 runs the intervals are wide;
+            `ecosim validate` runs 30.)
+        """),
+        code("""
+            facts, fact_runs = validate(scenario, replications=REPLICATIONS, workers=2)
+            facts_view = facts.assign(
+                simulated=[f"{m:.3g} ({lo:.3g}–{hi:.3g})" for m, lo, hi in zip(facts["mean"], facts["ci_low"], facts["ci_high"])],
+                inside=facts["inside"].map({True: "yes", False: "NO"}),
+            )
+            facts_view.set_index("fact")[["description", "target", "simulated", "inside"]]
+        """),
+        code("""
+            missed = facts.loc[~facts["inside"], "fact"].tolist()
+            print(f"{facts['inside'].sum()} of {len(facts)} facts are reproduced (mean inside the target range) "
+                  f"over {REPLICATIONS} runs." + (f" Outside: {', '.join(missed)}." if missed else ""))
+        """),
+        md("""
+            ## Watch it move: the interactive visualiser
+
+            The cell below opens the visualiser inside the notebook: press **Play** to watch
+            quarters go by, or **Step** for one at a time; change the policy levers and the
+            rules on the left and press **Reset** to start a new world with them. (The same
+            page opens in a browser with `ecosim viz scenarios/baseline.yaml`; see
+            `docs/VISUALISER.md`.)
+        """),
+        code("""
+            make_page(SCENARIO)
         """),
     ]
 
