@@ -107,3 +107,19 @@ def test_atomic_json_replaces_whole_files(tmp_path):
 def test_load_index_of_a_non_sweep_directory_is_bad_input(tmp_path):
     with pytest.raises(InputError, match="no index.json"):
         load_index(tmp_path)
+
+
+def test_a_directory_of_other_files_is_refused_even_with_resume(finished, tmp_path):
+    experiment, _, _ = finished
+    (tmp_path / "notes.txt").write_text("mine")
+    for resume in (False, True):
+        with pytest.raises(InputError, match="no sweep index"):
+            ResultStore(tmp_path).start(build_index(experiment), resume=resume)
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_resume_into_a_missing_directory_starts_the_sweep(finished, tmp_path):
+    experiment, _, _ = finished
+    assert ResultStore(tmp_path / "new").start(build_index(experiment), resume=True) == set()
+    assert load_index(tmp_path / "new")["fingerprint"] == experiment.fingerprint()
+    assert sorted(p.name for p in (tmp_path / "new").iterdir()) == ["failed", "index.json", "runs", "steps"]

@@ -99,11 +99,17 @@ class ResultStore:
         if existing is None:
             if self.directory.exists() and not self.directory.is_dir():
                 raise InputError("exists and is not a directory", source=str(self.directory), key="--out")
-            if self.directory.exists() and any(self._visible(self.directory.iterdir())) and not resume:
-                raise InputError("already holds files but no sweep index; choose another --out",
+            if self.directory.exists() and any(self._visible(self.directory.iterdir())):
+                raise InputError("already holds files but no sweep index (index.json); choose another --out",
                                  source=str(self.directory), key="--out")
+            try:
+                self.directory.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise InputError(f"cannot create the results directory: {exc.strerror}",
+                                 source=str(self.directory), key="--out") from None
+            self._remove_temporaries()
+            write_json(self.directory / INDEX, index)  # first, before any run
             self._make_dirs()
-            write_json(self.directory / INDEX, index)
             return set()
         if not resume:
             raise InputError(
@@ -133,6 +139,8 @@ class ResultStore:
 
     def _remove_temporaries(self) -> None:
         for sub in ("", RUNS, STEPS, FAILED):
+            if not (self.directory / sub).is_dir():
+                continue
             for tmp in (self.directory / sub).glob(".*.tmp"):
                 tmp.unlink(missing_ok=True)
 
