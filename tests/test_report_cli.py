@@ -275,6 +275,23 @@ steps: 8
     assert run_cli("compare", out, "--baseline", "nobody") == 2
     assert "the scenarios are: baseline, more_managers" in capsys.readouterr().err
 
+    # a scenario whose runs all failed is named, not silently dropped
+    from ecosim.report import load_results
+
+    runs = pd.read_parquet(out / "runs")
+    (out / "failed").mkdir(exist_ok=True)
+    for path in sorted((out / "runs").glob("more_managers-*.parquet")):
+        record = {"run_id": path.stem, "scenario": "more_managers", "point": 0,
+                  "replication": int(path.stem[-4:]), "seed": int(runs.set_index("run_id").loc[path.stem, "seed"]),
+                  "parameters": {}, "error": "boom"}
+        (out / "failed" / f"{path.stem}.json").write_text(json.dumps(record))
+        path.rename(tmp_path / path.name)
+    notes = load_results(out).notes
+    assert any("No finished runs yet for more_managers" in n for n in notes)
+    for name in [p.name for p in tmp_path.glob("more_managers-*.parquet")]:
+        (tmp_path / name).rename(out / "runs" / name)
+        (out / "failed" / name.replace(".parquet", ".json")).unlink()
+
     # an interrupted sweep (a run never written) is compared on what is there, and says so
     (out / "runs" / "more_managers-p00000-r0004.parquet").unlink()
     assert run_cli("compare", out, "--metric", "deals") == 0

@@ -119,6 +119,13 @@ def _completeness_notes(runs: pd.DataFrame, index: dict[str, Any]) -> list[str]:
             "finished runs only.")
     if failed:
         notes.append(f"{failed} of {finished} runs failed and are left out of every statistic.")
+    planned_scenarios = [r.get("scenario") for r in planned if isinstance(r, dict)] if isinstance(planned, list) else []
+    known = list(dict.fromkeys([*planned_scenarios, *runs.get("scenario", pd.Series(dtype=str))]))
+    ok_scenarios = set(runs.loc[runs["status"] == "ok", "scenario"]) if "status" in runs.columns else set(
+        runs.get("scenario", []))
+    missing = [str(name) for name in known if name is not None and name not in ok_scenarios]
+    if missing:
+        notes.append(f"No finished runs yet for {', '.join(missing)}: left out of the comparison.")
     return notes
 
 
