@@ -20,7 +20,7 @@ from ecosim.rules import available_rules
 from ecosim.scenario import CAUSES, GATES, RULE_KINDS, Scenario, apply_overrides
 
 PROPERTY_SETTINGS = settings(
-    max_examples=20, deadline=None, derandomize=True,
+    max_examples=20, deadline=None, derandomize=True, database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
@@ -229,7 +229,7 @@ def test_summary_totals_agree_with_the_technology_table(case):
         assert np.isnan(s[key]) or 0.0 <= s[key] <= 1.0, key
 
 
-@settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=12, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     technical=st.floats(0.3, 0.9),
     managers=st.integers(20, 80),
