@@ -32,11 +32,13 @@ from ecosim.scenario import RULE_KINDS, load_scenario
 from ecosim.viz import assets
 from ecosim.viz.drawing import (
     KIND_STYLES,
+    SIZE_GROWTH,
     TIE_STYLES,
     enterprises_to_draw,
     gate_failures,
     network_svg,
     node_activity,
+    node_radius,
     pipeline_svg,
     time_series_svg,
     visible_ties,
@@ -187,6 +189,19 @@ def test_node_size_grows_with_activity(stepped):
     radius = {int(n): float(r) for r, n in re.findall(r'<circle [^>]*r="([\d.]+)" class="node node-enterprise" data-node="(\d+)"', markup)}
     assert activity[busiest] > activity[idle]
     assert radius[int(busiest)] > radius[int(idle)]
+
+
+def test_node_sizes_are_relative_to_the_busiest_of_each_kind(stepped):
+    model = stepped.ecosystem
+    activity = node_activity(model)
+    radius = node_radius(model, activity)
+    for code, style in KIND_STYLES.items():
+        mine = model.layout.kind == code
+        assert radius[mine].min() >= style.base_radius
+        if code != GOVERNMENT and activity[mine].max() > 0:
+            assert radius[mine].max() == pytest.approx(style.base_radius * (1 + SIZE_GROWTH))
+    government = model.layout.kind == GOVERNMENT
+    assert (radius[government] == KIND_STYLES[GOVERNMENT].base_radius).all()
 
 
 def test_crowded_regions_show_only_their_most_active_enterprises():

@@ -74,9 +74,9 @@ class TieStyle:
 
 
 TIE_STYLES = {
-    COLLABORATION: TieStyle("collaboration", "#9a9a9a", "", 0.6, 0.35),
+    COLLABORATION: TieStyle("collaboration", "#9a9a9a", "", 0.6, 0.3),
     LICENCE: TieStyle("licence (deal)", "#2ca02c", "", 1.6, 0.9),
-    BROKERAGE: TieStyle("brokerage", "#ff7f0e", "4 2", 0.9, 0.6),
+    BROKERAGE: TieStyle("brokerage", "#ff7f0e", "4 2", 0.8, 0.4),
     FINANCE: TieStyle("finance", "#9467bd", "1 2", 1.0, 0.7),
 }
 """Colour and line style of each tie kind (tie kind codes of :mod:`ecosim.network`)."""
@@ -89,10 +89,13 @@ GATE_LABELS = {"G1": "G1 concept", "G2": "G2 validation", "G3": "G3 pilot", "G4"
 MAX_ENTERPRISES_PER_REGION = 80
 """Enterprises drawn per region at most; the less active rest are counted, not drawn."""
 
-RADIUS_PER_ACTIVITY = 0.9
-"""Pixels of radius added per unit of √activity."""
+SIZE_GROWTH = 1.3
+"""The busiest node of a kind is drawn (1 + SIZE_GROWTH) times its kind's base size.
 
-MAX_RADIUS = 16.0
+Sizes are relative within a kind: a university owns hundreds of technologies and an
+enterprise a handful, so one absolute scale would hide either the universities' neighbours
+or the enterprises' differences.
+"""
 
 NETWORK_PANEL_PIXELS = 300.0
 """Width in pixels of one region's panel."""
@@ -150,6 +153,21 @@ def enterprises_to_draw(model: EcosystemModel, activity: np.ndarray,
         order = np.lexsort((in_region, -reach[in_region], -activity[nodes[in_region]]))
         chosen.append(np.sort(nodes[in_region[order[:per_region]]]))
     return np.concatenate(chosen)
+
+
+def node_radius(model: EcosystemModel, activity: np.ndarray) -> np.ndarray:
+    """Marker radius of every node (pixels): its kind's base size, grown with √activity.
+
+    ``base · (1 + SIZE_GROWTH · √(activity / busiest of the kind))``; governments keep their size.
+    """
+    kind = model.layout.kind
+    radius = np.zeros(activity.size)
+    for code, style in KIND_STYLES.items():
+        mine = kind == code
+        busiest = activity[mine].max() if mine.any() else 0
+        share = np.sqrt(activity[mine] / busiest) if busiest > 0 and code != GOVERNMENT else 0.0
+        radius[mine] = style.base_radius * (1.0 + SIZE_GROWTH * share)
+    return radius
 
 
 def visible_ties(model: EcosystemModel, drawn: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -244,7 +262,7 @@ def network_svg(model: EcosystemModel, positions: np.ndarray, *,
         body.append(f'<path class="tie tie-{style.label.split()[0]}" data-count="{int(mask.sum())}" d="{d}" fill="none" '
                     f'stroke="{style.colour}" stroke-width="{style.width}" stroke-opacity="{style.opacity}"{dash}/>')
 
-    radius = np.minimum(RADIUS_PER_ACTIVITY * np.sqrt(activity), MAX_RADIUS)
+    radius = node_radius(model, activity)
     for code in (ENTERPRISE, INVESTOR, MANAGER, UNIVERSITY, GOVERNMENT):
         style = KIND_STYLES[code]
         nodes = drawn[layout.kind[drawn] == code]
@@ -252,7 +270,7 @@ def network_svg(model: EcosystemModel, positions: np.ndarray, *,
             continue
         body.append(f'<g class="nodes nodes-{NODE_KINDS[code]}" fill="{style.colour}" stroke="white" stroke-width="0.6">')
         for node in nodes.tolist():
-            r = style.base_radius + (0.0 if code == GOVERNMENT else radius[node])
+            r = radius[node]
             tip = f"{node_name(model, node)} · {activity[node]} technologies"
             body.append(_shape(style.shape, xy[node, 0], xy[node, 1], r)
                         + f' class="node node-{NODE_KINDS[code]}" data-node="{node}"><title>{escape(tip)}</title>'
@@ -275,7 +293,7 @@ def network_svg(model: EcosystemModel, positions: np.ndarray, *,
                     f'stroke-width="{max(style.width, 1.5)}"{dash}/>')
         body.append(svg.text(lx + 18, y, style.label, size=11, baseline="middle"))
     ly += 18 + 16 * len(TIE_STYLES) + 10
-    notes = ["Size: technologies owned,", "adopted, brokered or backed.",
+    notes = ["Size: technologies owned,", "adopted, brokered or backed,", "relative to the busiest", "of its kind.",
              f"{int(cross.sum())} drawn ties cross regions."]
     if hidden:
         notes += [f"{hidden:,} less active enterprises", "are not drawn."]
