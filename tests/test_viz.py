@@ -376,6 +376,9 @@ def test_seed_typed_in_the_page_is_parsed_and_bad_seeds_are_clear_errors():
         parse_seed("forty-two")
     with pytest.raises(InputError, match="seed"):
         parse_seed(-3)
+    mistyped = InteractiveModel(base_scenario=small_scenario(), seed="forty-two")  # the page keeps working
+    assert "seed must be a whole number" in mistyped.notice and "fresh seed" in mistyped.notice
+    assert mistyped.ecosystem.seed >= 0
 
 
 def test_reset_through_solaraviz_rebuilds_the_model_with_the_controls():

@@ -9,6 +9,8 @@ they are computed once per world size.
 
 from __future__ import annotations
 
+from html import escape
+
 import solara
 from mesa.visualization.utils import update_counter
 
@@ -63,4 +65,7 @@ def TimeSeriesView(model):
 def StatusView(model):
     """Step (quarter and year), world and rules, conversion so far and the last notable events."""
     update_counter.get()
-    return solara.HTML(tag="div", unsafe_innerHTML=_locked(model, status_html, model.ecosystem), classes=["ecosim-status"])
+    markup = _locked(model, status_html, model.ecosystem)
+    if getattr(model, "notice", ""):
+        markup = f'<p class="ecosim-notice" style="color: #b00020">{escape(model.notice)}</p>' + markup
+    return solara.HTML(tag="div", unsafe_innerHTML=markup, classes=["ecosim-status"])

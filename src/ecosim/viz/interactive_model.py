@@ -128,6 +128,7 @@ class InteractiveModel(mesa.Model):
     Attributes
     ----------
     ecosystem : the EcosystemModel being shown
+    notice : a message for the page ('' when none), e.g. that a mistyped seed was replaced
     lock : held while a quarter runs; the panels hold it while they read the model, because
         SolaraViz's Play steps the model in a thread while the page redraws
     """
@@ -164,7 +165,13 @@ class InteractiveModel(mesa.Model):
                    if key not in ("self", "base_scenario", "rules_file", "seed", "__class__")}
         base = base_scenario if base_scenario is not None else Scenario()
         scenario = scenario_for(base, choices)
-        ecosystem = EcosystemModel(scenario, seed=parse_seed(seed), rules_file=rules_file)
+        self.notice = ""
+        try:
+            root_seed = parse_seed(seed)
+        except InputError as exc:  # a typo in the page's seed box should not break the page
+            root_seed = None
+            self.notice = f"{exc}; a fresh seed was drawn"
+        ecosystem = EcosystemModel(scenario, seed=root_seed, rules_file=rules_file)
         super().__init__(rng=ecosystem.seed)
         self.ecosystem = ecosystem
         self.lock = threading.RLock()
