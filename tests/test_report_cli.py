@@ -158,6 +158,7 @@ def test_report_writes_self_contained_html_and_markdown(results, capsys):
                     "Cost-effectiveness"):
         assert heading in html
     assert "tiny_managers" in html and "1001, 1002, 1003, 1004" in html
+    assert "(88% for n = 4)" in html  # the median interval of 4 replications is not a 95% one
     assert html.count("data:image/png;base64,") >= 10
     assert "src='http" not in html and 'src="http' not in html and "<script" not in html
     markdown = (directory / "report.md").read_text()

@@ -368,8 +368,14 @@ def build_sections(
         figures.append((f"distribution_{metric}", f"{analysis.metric_label(metric)}: one dot per replication.",
                         plots.distribution_plot(ok, metric, baseline)))
     if figures:
-        sections.append(Section("How the outcomes vary between replications",
-                                ["Boxes span the middle half of the replications; the line is the median."],
+        paragraphs = ["Boxes span the middle half of the replications; the line is the median."]
+        fewest = int(ok.groupby("condition").size().min())
+        if fewest < 6:
+            paragraphs.append(
+                f"With fewer than 6 replications no 95% interval for a median exists: the median's interval "
+                f"is then the range of the replications, whose confidence is 1 − 2^(1−n) "
+                f"({1 - 2.0 ** (1 - fewest):.0%} for n = {fewest}).")
+        sections.append(Section("How the outcomes vary between replications", paragraphs,
                                 analysis_summary_table(ok, metrics or [], seed), figures))
 
     if not results.steps.empty and not sensitivity_design:
