@@ -1,6 +1,6 @@
 """The interactive visualiser: watch the ecosystem and change its rules, in a browser or notebook.
 
-- :func:`make_page` — the SolaraViz page for a scenario (display it in a notebook);
+- :func:`make_page` — the page (SolaraViz controls, ecosim panels) for a scenario;
   ``ecosim viz`` serves the same page (:mod:`ecosim.viz.app`).
 - :class:`InteractiveModel` — the model the page's controls rebuild on Reset.
 - :mod:`ecosim.viz.layout` — fixed node positions; :mod:`ecosim.viz.drawing` — the figures;

@@ -214,7 +214,8 @@ def network_svg(model: EcosystemModel, positions: np.ndarray, *,
     Every agent that is not an enterprise is drawn; enterprises up to
     ``max_enterprises_per_region`` per region (the most active, :func:`enterprises_to_draw`).
     Each node is an element with class ``node node-<kind>`` and a tooltip; ties are one path
-    per tie kind (class ``tie tie-<kind>``), cross-region ties one more.
+    per tie kind (class ``tie tie-<kind>``); ties that cross regions run between the panels
+    and the legend counts them.
 
     Parameters
     ----------
