@@ -402,15 +402,20 @@ def test_reset_through_solaraviz_rebuilds_the_model_with_the_controls():
 
 
 def test_a_users_rules_file_joins_the_drop_down_and_can_be_chosen(tmp_path):
+    from ecosim import rules as registry
+
     rules = tmp_path / "my_rules.py"
     rules.write_text(USER_RULES)
-    model, kwargs = page_parts(TINY, rules)
-    assert "everyone_adopts_viz_test" in kwargs["model_params"]["adoption_rule"]["values"]
-    assert kwargs["model_params"]["rules_file"] == str(rules.resolve())
-    chosen = InteractiveModel(base_scenario=load_scenario(TINY), rules_file=str(rules), seed=1,
-                              adoption_rule="everyone_adopts_viz_test")
-    assert chosen.ecosystem.scenario.rules.adoption == "everyone_adopts_viz_test"
-    chosen.step()
+    try:
+        model, kwargs = page_parts(TINY, rules)
+        assert "everyone_adopts_viz_test" in kwargs["model_params"]["adoption_rule"]["values"]
+        assert kwargs["model_params"]["rules_file"] == str(rules.resolve())
+        chosen = InteractiveModel(base_scenario=load_scenario(TINY), rules_file=str(rules), seed=1,
+                                  adoption_rule="everyone_adopts_viz_test")
+        assert chosen.ecosystem.scenario.rules.adoption == "everyone_adopts_viz_test"
+        chosen.step()
+    finally:  # leave the process-wide registry as other tests expect it
+        registry._REGISTRY["adoption"].pop("everyone_adopts_viz_test", None)
 
 
 def test_a_broken_rules_file_is_a_clear_input_error(tmp_path):
