@@ -131,6 +131,29 @@ def process_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
+WORKER_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@contextlib.contextmanager
+def _single_threaded_workers():
+    """One BLAS/OpenMP thread per worker process (N workers on N cores must not oversubscribe).
+
+    Worker processes (and the forkserver they fork from) inherit the environment when they
+    start; the driver's own environment is restored afterwards. Dask's nanny does the same.
+    """
+    saved = {name: os.environ.get(name) for name in WORKER_THREAD_VARIABLES}
+    for name in WORKER_THREAD_VARIABLES:
+        os.environ.setdefault(name, "1")
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 @dataclass
 class ExecutorHandle:
     """An open executor, the number of runs to keep in flight and a way to stop it at once."""
@@ -189,7 +212,8 @@ def open_executor(kind: str = "process", workers: int | None = None, scheduler: 
         handle = ExecutorHandle(new_pool(), 2 * n, f"{n} local worker process{'es' if n > 1 else ''}", kind,
                                 factory=new_pool)
         try:
-            yield handle
+            with _single_threaded_workers():
+                yield handle
         finally:
             handle.executor.shutdown(wait=True, cancel_futures=True)
         return
