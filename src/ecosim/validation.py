@@ -270,6 +270,9 @@ def mechanism_measures(technologies: pd.DataFrame, model=None) -> dict[str, floa
     - ``check_metric_disclosures``: academic disclosures filed for evaluation metrics;
     - ``check_past_g2``: technologies that started at G1 or G2 and passed G2;
     - ``check_g1_g2_funding_shelved``: technologies shelved at G1 or G2 for lack of funding;
+    - ``check_invention_past_g2``, ``check_invention_g1_g2_funding_shelved``: the same two,
+      over academic invention disclosures (the technologies a PoC fund can pick);
+    - ``check_academic_matching_shelved``: academic technologies shelved for lack of a partner;
     - ``check_academic_appraisal_error``: mean |ln V̂ − ln V| of academic technologies;
     - ``check_matching_shelved``: technologies shelved for lack of a partner (any gate);
     - ``check_cross_region_deals``: deals whose adopter is in another region;
@@ -287,11 +290,19 @@ def mechanism_measures(technologies: pd.DataFrame, model=None) -> dict[str, floa
     start = gate_for_trl(np.maximum(t["disclosure_trl"].to_numpy(), 3))
     reached = np.where(status == "market", 4, t["gate"].to_numpy())
     shelved = status == "shelved"
+    invention = academic & ~metric
     out = {
         "check_invention_disclosures": float((academic & ~metric).sum()),
         "check_metric_disclosures": float((academic & metric).sum()),
         "check_past_g2": float(((start <= 1) & (reached >= 2) & (status != "research")).sum()),
         "check_g1_g2_funding_shelved": float((shelved & (cause == "funding") & (fail_gate <= 1)).sum()),
+        "check_invention_past_g2": float((invention & (start <= 1) & (reached >= 2) & (status != "research")).sum()),
+        "check_invention_g1_g2_funding_shelved": float(
+            (invention & shelved & (cause == "funding") & (fail_gate <= 1)).sum()),
+        "check_academic_matching_shelved": float((academic & shelved & (cause == "matching")).sum()),
+        "check_invention_past_g1": float((invention & (start == 0) & (reached >= 1) & (status != "research")).sum()),
+        "check_invention_g1_funding_shelved": float((invention & shelved & (cause == "funding") & (fail_gate == 0)).sum()),
+        "check_invention_g2_funding_shelved": float((invention & shelved & (cause == "funding") & (fail_gate == 1)).sum()),
         "check_academic_appraisal_error": float(np.abs(t["appraisal_log_error"].to_numpy()[academic]).mean())
         if academic.any() else float("nan"),
         "check_matching_shelved": float((shelved & (cause == "matching")).sum()),
@@ -517,13 +528,14 @@ class LeverCheck:
 
 
 LEVER_CHECKS: tuple[LeverCheck, ...] = (
-    LeverCheck("more PoC money → fewer technologies shelved for funding at G1–G2", "poc_fund",
-               "check_g1_g2_funding_shelved", -1),
-    LeverCheck("more PoC money → more technologies past G2", "poc_fund", "check_past_g2", +1),
+    LeverCheck("more PoC money → fewer invention disclosures shelved for funding at G1–G2", "poc_fund",
+               "check_invention_g1_g2_funding_shelved", -1),
+    LeverCheck("more PoC money → more invention disclosures past G2", "poc_fund", "check_invention_past_g2", +1),
+    LeverCheck("more PoC money → more invention disclosures past G1", "poc_fund", "check_invention_past_g1", +1),
     LeverCheck("more, better managers → smaller appraisal error (academic technologies)", "manager_programme",
                "check_academic_appraisal_error", -1),
-    LeverCheck("more, better managers → fewer technologies shelved for lack of a partner", "manager_programme",
-               "check_matching_shelved", -1),
+    LeverCheck("more, better managers → fewer academic technologies shelved for lack of a partner",
+               "manager_programme", "check_academic_matching_shelved", -1),
     LeverCheck("incentive reform → more invention disclosures", "incentive_reform", "check_invention_disclosures", +1),
     LeverCheck("incentive reform → fewer publications (the bookshelf cost)", "incentive_reform", "publications", -1),
     LeverCheck("joint R&D converts more than university-only R&D (F2)", "baseline",
@@ -566,13 +578,15 @@ def face_validity(replications: int = 10, root_seed: int = 20261130, workers: in
     """
     from pathlib import Path
 
-    from ecosim.scenario import FIELDS, load_scenario
+    from ecosim.scenario import FIELDS, Scenario, load_scenario
 
     world = FACE_WORLD if world is None else world
     levers = ["baseline", "poc_fund", "manager_programme", "incentive_reform", "joint_rnd", "global_fair", "ecosystem"]
     runs: dict[str, pd.DataFrame] = {}
+    defaults = Scenario().model_dump()
     for i, name in enumerate(levers):
-        scenario = load_scenario(Path(scenarios_dir) / f"{name}.yaml", world)
+        path = Path(scenarios_dir) / f"{name}.yaml"
+        scenario = load_scenario(path, _scaled_world(load_scenario(path).model_dump(), defaults, world))
         runs[name] = run_replications(scenario, replications, root_seed, workers)
         if progress:
             progress(i + 1, len(levers))
@@ -613,6 +627,30 @@ def face_validity(replications: int = 10, root_seed: int = 20261130, workers: in
                  "baseline": float(eco["check_technical_ceiling"].mean()), "effect": mean, "ci_low": lo, "ci_high": hi,
                  "relative": float("nan"), "passed": bool((gap > 0).all())})
     return pd.DataFrame(rows), runs
+
+
+def _scaled_world(lever: dict[str, Any], defaults: dict[str, Any], world: dict[str, Any]) -> dict[str, Any]:
+    """The world overrides for one lever: a key the lever itself changes is scaled by the lever's ratio.
+
+    E.g. the manager programme's 200 managers per region (4× the default 50) become 4× the
+    smaller world's managers, so the lever keeps its strength in the smaller world.
+    """
+    out = {}
+    for key, value in world.items():
+        own, default = _dotted(lever, key), _dotted(defaults, key)
+        if isinstance(value, (int, float)) and isinstance(own, (int, float)) and own != default and default:
+            scaled = value * own / default
+            value = int(round(scaled)) if isinstance(value, int) else scaled
+        out[key] = value
+    return out
+
+
+def _dotted(data: dict[str, Any], key: str) -> Any:
+    for part in key.split("."):
+        if not isinstance(data, dict) or part not in data:
+            return None
+        data = data[part]
+    return data
 
 
 def format_checks(checks: pd.DataFrame, markdown: bool = False) -> str:
