@@ -128,6 +128,7 @@ def test_too_few_replications_for_an_interval_is_bad_input(results, capsys):
     assert run_cli("compare", directory) == 2
     err = capsys.readouterr().err
     assert "too few finished replications" in err and "baseline (1)" in err
+    assert "--replications 5" in err
     assert run_cli("report", directory) == 2
     assert not (directory / "report.html").exists()
 
@@ -344,6 +345,9 @@ steps: 6
 """)
     out = tmp_path / "results"
     assert run_cli("sweep", experiment, "--out", out, "--executor", "serial") == 0
+    capsys.readouterr()
+    assert run_cli("compare", out) == 2
+    assert "sensitivity indices, not compared one by one; run `ecosim report" in capsys.readouterr().err
     assert run_cli("report", out) == 0
     html = (out / "report.html").read_text()
     assert "Global sensitivity" in html and "policy.managers.managers_per_region" in html

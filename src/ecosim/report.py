@@ -134,7 +134,9 @@ def check_replications(results: Results, minimum: int = 2) -> None:
     counts = results.ok.groupby("condition", sort=False).size()
     few = counts[counts < minimum]
     if len(few):
-        listing = ", ".join(f"{name} ({n})" for name, n in few.items())
+        listing = ", ".join(f"{name} ({n})" for name, n in list(few.items())[:6])
+        if len(few) > 6:
+            listing += f" and {len(few) - 6} more"
         raise InputError(
             f"too few finished replications for an interval: {listing}; every scenario needs at least "
             f"{minimum} (run the sweep with --replications {max(minimum, 5)} or more)",
@@ -180,6 +182,10 @@ def comparison_table(
     seed: int = 0,
 ) -> pd.DataFrame:
     """Check the input and compare every scenario with the baseline (see :func:`ecosim.analysis.compare`)."""
+    if results.design in SENSITIVITY_DESIGNS:
+        raise InputError(
+            f"this is a {results.design} design: its points are analysed together with sensitivity indices, "
+            f"not compared one by one; run `ecosim report {results.directory}`", source=str(results.directory))
     baseline = resolve_baseline(results, baseline)
     metrics = resolve_metrics(results, metrics)
     check_replications(results)
