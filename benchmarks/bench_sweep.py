@@ -1,6 +1,7 @@
 """Benchmark of ``ecosim sweep`` (a measurement, not a test).
 
-Measures, on the same run list (the tiny world, ``--steps`` quarters, CRN seeds):
+Measures, on the same run list (the baseline world, or ``--scenario``; ``--steps`` quarters;
+2 scenarios × 2 design points × replications with CRN seeds):
 
 1. bare runs: a plain loop of ``simulate`` in one process, nothing stored;
 2. the sweep runner + store, serial: overhead = serial sweep / bare − 1 (target ≤ 5%);
@@ -14,14 +15,15 @@ Each measurement runs in a fresh subprocess so that its peak memory is its own.
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_sweep.py                    # sizes 24 48 96, 16 quarters
-    .venv/bin/python benchmarks/bench_sweep.py --sizes 16 32 --steps 8
+    .venv/bin/python benchmarks/bench_sweep.py                 # baseline world, 16/32/64 runs of 20 quarters
+    .venv/bin/python benchmarks/bench_sweep.py --scenario scenarios/tiny.yaml --sizes 24 48 96 --steps 16
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -31,18 +33,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "scenarios" / "tiny.yaml"
+BASELINE = ROOT / "scenarios" / "baseline.yaml"
 
 
-def experiment_file(directory: Path, runs: int, steps: int) -> Path:
-    """A tiny-world experiment of ``runs`` runs: 2 scenarios × 2 points × runs/4 replications."""
+def experiment_file(directory: Path, runs: int, steps: int, scenario: Path = BASELINE) -> Path:
+    """An experiment of ``runs`` runs: 2 scenarios × 2 points × runs/4 replications."""
     import yaml
 
     replications = max(1, runs // 4)
     data = {
         "name": "bench",
-        "scenarios": [str(TINY), {"file": str(TINY), "name": "tiny_poc",
-                                  "overrides": {"budget.research_grants": 0.7, "budget.proof_of_concept": 0.15}}],
-        "design": {"kind": "grid", "parameters": {"policy.managers.managers_per_region": [2, 8]}},
+        "scenarios": [str(scenario), {"file": str(scenario), "name": "with_poc",
+                                      "overrides": {"budget.research_grants": 0.7, "budget.proof_of_concept": 0.15}}],
+        "design": {"kind": "grid", "parameters": {"policy.managers.managers_per_region": [25, 50]}},
         "replications": replications, "seed": 1, "steps": steps, "keep": "steps",
     }
     path = directory / f"bench_{runs}.yaml"
@@ -52,6 +55,13 @@ def experiment_file(directory: Path, runs: int, steps: int) -> Path:
 
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process (all threads) and of its finished children (worker processes)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _run_list(path: str):
@@ -69,6 +79,7 @@ def measure(mode: str, path: str, out: str) -> dict:
     from ecosim.experiment import load_experiment
 
     experiment = load_experiment(path)
+    cpu_start = _cpu_seconds()
     if mode == "bare":
         from ecosim.model import simulate
 
@@ -87,7 +98,8 @@ def measure(mode: str, path: str, out: str) -> dict:
         seconds = _batch_run(path)
     else:
         raise ValueError(mode)
-    return {"mode": mode, "runs": experiment.n_runs, "seconds": seconds, "peak_rss_mb": _peak_rss_mb()}
+    return {"mode": mode, "runs": experiment.n_runs, "seconds": seconds, "cpu_seconds": _cpu_seconds() - cpu_start,
+            "peak_rss_mb": _peak_rss_mb()}
 
 
 def _batch_run(path: str) -> float:
@@ -132,32 +144,40 @@ def _in_subprocess(mode: str, path: Path, out: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[24, 48, 96], help="runs per sweep")
-    parser.add_argument("--steps", type=int, default=16, help="quarters per run")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[16, 32, 64], help="runs per sweep")
+    parser.add_argument("--steps", type=int, default=20, help="quarters per run")
+    parser.add_argument("--scenario", type=Path, default=BASELINE,
+                        help="scenario file of the runs (default: the baseline world; scenarios/tiny.yaml for a quick look)")
     parser.add_argument("--modes", nargs="+", default=["bare", "serial", "process2", "batch_run"])
+    parser.add_argument("--repeat", type=int, default=2, help="repetitions; the fastest is kept (shared machines)")
     args = parser.parse_args()
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         for size in args.sizes:
-            path = experiment_file(tmp_path, size, args.steps)
+            path = experiment_file(tmp_path, size, args.steps, args.scenario.resolve())
             row = {"runs": None}
             for mode in args.modes:
-                result = _in_subprocess(mode, path, tmp_path / f"out_{size}_{mode}")
-                row["runs"] = result["runs"]
-                row[f"{mode}_s"] = result["seconds"]
-                row[f"{mode}_rss_mb"] = result["peak_rss_mb"]
+                results = [_in_subprocess(mode, path, tmp_path / f"out_{size}_{mode}_{i}") for i in range(args.repeat)]
+                best = min(results, key=lambda r: r["seconds"])
+                row["runs"] = best["runs"]
+                row[f"{mode}_s"] = best["seconds"]
+                row[f"{mode}_cpu_s"] = min(r["cpu_seconds"] for r in results)
+                row[f"{mode}_rss_mb"] = max(r["peak_rss_mb"] for r in results)
             rows.append(row)
             parts = [f"runs {row['runs']:>4}"]
             for mode in args.modes:
                 parts.append(f"{mode} {row[f'{mode}_s']:7.2f} s / {row[f'{mode}_rss_mb']:6.0f} MB")
             if "bare_s" in row and "serial_s" in row:
-                parts.append(f"runner+store overhead {100 * (row['serial_s'] / row['bare_s'] - 1):+.1f}%")
+                parts.append(f"runner+store overhead {100 * (row['serial_s'] / row['bare_s'] - 1):+.1f}% wall, "
+                             f"{100 * (row['serial_cpu_s'] / row['bare_cpu_s'] - 1):+.1f}% CPU")
             if "serial_s" in row and "process2_s" in row:
                 parts.append(f"speed-up on 2 workers {row['serial_s'] / row['process2_s']:.2f}x")
             if "batch_run_s" in row and "serial_s" in row:
                 parts.append(f"batch_run / sweep time {row['batch_run_s'] / row['serial_s']:.2f}")
             print(" | ".join(parts), flush=True)
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
     print(json.dumps(rows))
 
 
