@@ -989,7 +989,10 @@ def _icer(
     cost_clear = out["extra_cost_low"] > 0 or out["extra_cost_high"] < 0
     out["per_unit_cost"] = extra_outcome / extra_cost if extra_cost != 0 else math.nan
     if cost_clear:
-        ratio = d_out / d_cost
+        # the cost interval excludes 0, so resamples with no cost difference at all are rare;
+        # they have no ratio and are left out
+        usable = d_cost != 0
+        ratio = d_out[usable] / d_cost[usable]
         out["per_unit_low"], out["per_unit_high"] = (float(v) for v in np.percentile(ratio, [tail, 100 - tail]))
         out["note"] = "" if extra_cost > 0 else "saves public money"
     else:
