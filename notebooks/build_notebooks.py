@@ -575,8 +575,11 @@ def which_policy() -> list:
             CORRECTION = "bh"    # "bh" for screening, "holm" (stricter) with 30+ replications
             # where the runs are stored; running the notebook again loads them instead of recomputing
             RESULTS_ROOT = Path(os.environ.get("ECOSIM_NOTEBOOK_RESULTS", Path("..") / "results" / "notebooks"))
+            FRESH = False        # True: discard stored runs and compute again (do this after updating ecosim)
         """),
         code("""
+            import shutil
+
             import pandas as pd
 
             from ecosim import analysis, plots
@@ -605,10 +608,13 @@ def which_policy() -> list:
 
             The runs are written to a results folder as they finish. If the folder already
             holds the same experiment (same file, same `REPLICATIONS`), the finished runs are
-            loaded and only missing ones are computed.
+            loaded and only missing ones are computed. Stored runs do not know that ecosim
+            itself has changed: after updating ecosim, set `FRESH = True` once.
         """),
         code("""
             results = RESULTS_ROOT / f"{experiment.name}-r{REPLICATIONS}"
+            if FRESH and results.exists():
+                shutil.rmtree(results)
             outcome = run_sweep(experiment, results, executor="process", workers=WORKERS, resume=True)
             print(f"{outcome.done} runs computed, {outcome.skipped} loaded from {results}, "
                   f"{outcome.failed} failed ({outcome.seconds:.0f} s)")
@@ -812,10 +818,12 @@ def combining_and_sensitivity() -> list:
             WORKERS = 2              # runs computed at the same time
             # where the runs are stored; running the notebook again loads them instead of recomputing
             RESULTS_ROOT = Path(os.environ.get("ECOSIM_NOTEBOOK_RESULTS", Path("..") / "results" / "notebooks"))
+            FRESH = False            # True: discard stored runs and compute again (do this after updating ecosim)
         """),
         code("""
+            import shutil
+
             import matplotlib.pyplot as plt
-            import numpy as np
             import pandas as pd
             import yaml
 
@@ -839,6 +847,8 @@ def combining_and_sensitivity() -> list:
             grid = load_experiment(GRID_EXPERIMENT).with_trial(replications=GRID_REPLICATIONS)
             print(grid.description)
             grid_results = RESULTS_ROOT / f"{grid.name}-r{GRID_REPLICATIONS}"
+            if FRESH and grid_results.exists():
+                shutil.rmtree(grid_results)
             outcome = run_sweep(grid, grid_results, executor="process", workers=WORKERS, resume=True)
             print(f"{outcome.done} runs computed, {outcome.skipped} loaded, {outcome.failed} failed "
                   f"({outcome.seconds:.0f} s)")
@@ -943,7 +953,9 @@ def combining_and_sensitivity() -> list:
                 "keep": "summary",
             }
             screening_results = RESULTS_ROOT / screening_spec["name"]
-            screening_results.mkdir(parents=True, exist_ok=True)
+            if FRESH and screening_results.exists():
+                shutil.rmtree(screening_results)
+            RESULTS_ROOT.mkdir(parents=True, exist_ok=True)
             screening_file = RESULTS_ROOT / f"{screening_spec['name']}.yaml"
             screening_file.write_text(yaml.safe_dump(screening_spec, sort_keys=False))
             print(screening_file.read_text())
