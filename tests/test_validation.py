@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import ECOSIM, SMALL_WORLD, TINY
 from ecosim.calibration import fact_distance, format_ranking, score_points
 from ecosim.scenario import apply_overrides, load_scenario
 from ecosim.validation import (
@@ -22,8 +23,6 @@ from ecosim.validation import (
     technical_failure_rates,
     validation_table,
 )
-
-from conftest import ECOSIM, SMALL_WORLD, TINY
 
 
 def _tech(**columns) -> pd.DataFrame:

@@ -332,8 +332,8 @@ def simulate_with_facts(scenario, seed: int | None = None, steps: int | None = N
     Same signature and result as :func:`ecosim.model.simulate`, so that a sweep can run it
     (``run_sweep(..., model="ecosim.validation:simulate_with_facts")``).
     """
-    from ecosim.model import EcosystemModel, RunResult
     from ecosim.metrics import run_summary
+    from ecosim.model import EcosystemModel, RunResult
 
     model = EcosystemModel(scenario, seed=seed, rules_file=rules_file)
     total = steps if steps is not None else scenario.steps
@@ -471,7 +471,7 @@ def format_table(table: pd.DataFrame, markdown: bool = False) -> str:
         lines += ["| " + " | ".join(row) + " |" for row in body]
         return "\n".join(lines)
     widths = [max(len(h), *(len(row[i]) for row in body)) for i, h in enumerate(header)]
-    fmt = lambda row: "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip()  # noqa: E731
+    fmt = lambda row: "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()  # noqa: E731
     return "\n".join([fmt(header), fmt(["-" * w for w in widths])] + [fmt(row) for row in body])
 
 
