@@ -31,8 +31,13 @@ run: $(VENV)/.installed-test-viz
 test: $(VENV)/.installed-test-viz
 	$(PYTEST) -m "not slow and not browser" -q
 
+# The visualiser's front end (Solara's JavaScript) cached locally: the page works without a CDN.
+$(VENV)/.viz-assets: | $(VENV)/.installed-test-viz
+	$(BIN)/python -m ecosim.viz.assets
+	@touch $@
+
 ## the slow tests: statistical face validity, crash/resume, Dask, notebooks, the browser
-test-slow: $(VENV)/.installed-test-viz-browser-notebooks
+test-slow: $(VENV)/.installed-test-viz-browser-notebooks $(VENV)/.viz-assets
 	$(PYTEST) -m "slow or browser" -q
 
 ## everything CI runs
@@ -47,7 +52,7 @@ bench: $(VENV)/.installed-test-viz
 notebooks: $(VENV)/.installed-test-viz-browser-notebooks
 	$(BIN)/jupyter lab notebooks/
 
-viz: $(VENV)/.installed-test-viz
+viz: $(VENV)/.installed-test-viz $(VENV)/.viz-assets
 	$(BIN)/ecosim viz $(SCENARIO)
 
 clean:

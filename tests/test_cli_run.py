@@ -313,8 +313,8 @@ def test_check_stops_at_the_first_invalid_file(tmp_path, capsys):
 def test_rules_option_registers_a_rule_that_then_changes_results(tmp_path, capsys):
     rules = rules_file(tmp_path / "my_rules.py", "cli_everyone_adopts")
     plain, ruled = tmp_path / "plain", tmp_path / "ruled"
-    assert ecosim(capsys, "run", TINY, "--seed", 6, "--steps", 12, "--out", plain)[0] == 0
-    status, _, stderr = ecosim(capsys, "run", TINY, "--seed", 6, "--steps", 12, "--out", ruled, "--rules", rules,
+    assert ecosim(capsys, "run", TINY, "--seed", 6, "--steps", 32, "--out", plain)[0] == 0
+    status, _, stderr = ecosim(capsys, "run", TINY, "--seed", 6, "--steps", 32, "--out", ruled, "--rules", rules,
                                "--set", "rules.adoption=cli_everyone_adopts")
     assert status == 0, stderr
     before = pd.read_parquet(plain / "summary.parquet").iloc[0]

@@ -905,7 +905,8 @@ def conversion_funnel(
     _require(table, stages, "conversion funnel")
     rows = []
     for condition, group in table.groupby("condition", sort=False):
-        first = float(_finite(group[stages[0]]).mean())
+        disclosed = _finite(group[stages[0]])
+        first = float(disclosed.mean()) if disclosed.size else math.nan
         for stage in stages:
             x = _finite(group[stage])
             low, high = t_interval(x, confidence)

@@ -158,7 +158,7 @@ class StepRecorder:
             self._network = {
                 "network_density": model.network.density(),
                 "manager_betweenness": model.network.manager_betweenness(
-                    model.scenario.outputs.betweenness_samples, model.rng
+                    model.scenario.outputs.betweenness_samples, model.measurement_rng
                 ),
             }
         row.update(self._network)
@@ -240,7 +240,7 @@ def run_summary(model: EcosystemModel, steps: pd.DataFrame) -> dict[str, float]:
     summary["medicine_g1_to_market"] = _share((market & entered).sum(), entered.sum())
 
     # F9: readiness at disclosure of academic results
-    trl0 = t.col("disclosure_trl")[academic]
+    trl0 = t.col("disclosure_trl")[owner == UNIVERSITY]  # joint results start higher (trl_bonus)
     summary["trl3_share_at_disclosure"] = _share((trl0 == 3).sum(), trl0.size)
     summary["trl4_share_at_disclosure"] = _share((trl0 == 4).sum(), trl0.size)
     summary["fair_selection_rate"] = _share(acc.fair_selected, acc.fair_applicants)

@@ -91,13 +91,16 @@ class EcosystemModel(mesa.Model):
         if seed is None:
             seed = scenario.seed if scenario.seed is not None else seed_from(np.random.SeedSequence())
         self.seed = int(seed)
-        streams = np.random.SeedSequence(self.seed).spawn(2)
+        # three streams: the model's decisions, building the world, and measurement (so that
+        # how often the network is measured never changes what happens)
+        streams = np.random.SeedSequence(self.seed).spawn(3)
         super().__init__(rng=seed_from(streams[0]))
         self.scenario = scenario
         self.planned_steps = scenario.steps
         self.accounts = Accounts()
         self.recorder = StepRecorder()
         self.pipeline = Pipeline(scenario, self.rng, lambda: self.steps)
+        self.measurement_rng = np.random.default_rng(streams[2])
         self._build_world(np.random.default_rng(streams[1]))
         self.regional_orientation = self._regional_orientation()
 

@@ -261,8 +261,9 @@ class EcosystemNetwork:
     def manager_betweenness(self, samples: int, rng: np.random.Generator) -> float:
         """Mean normalised betweenness of technology managers, from ``samples`` random sources.
 
-        The estimator is networkx's ``betweenness_centrality(G, k=samples, normalized=True)``,
-        computed on sparse matrices (:func:`sampled_betweenness`).
+        Brandes' dependencies from the sampled sources, scaled by ``n / k`` (the usual sampling
+        estimator), on sparse matrices (:func:`sampled_betweenness`); with every node as a
+        source it equals networkx's exact ``betweenness_centrality(G, normalized=True)``.
         """
         managers = self.layout.nodes(MANAGER)
         n = self.layout.n_nodes
@@ -363,7 +364,7 @@ def build_ties(scenario, layout: NodeLayout, rng: np.random.Generator, enterpris
 
 
 def graph_from_ties(layout: NodeLayout, ties: TieTable) -> nx.Graph:
-    """A networkx graph of all nodes and living ties, with kind, weight and region attributes."""
+    """A networkx graph of all nodes (kind, region) and living ties (kind, cross_region)."""
     graph = nx.Graph()
     graph.add_nodes_from(
         (int(n), {"kind": NODE_KINDS[k], "region": int(r)})
@@ -382,8 +383,8 @@ def sampled_betweenness(adjacency: sp.csr_matrix, sources: np.ndarray) -> np.nda
 
     All sources are searched at once, level by level, with sparse matrix products (the
     breadth-first search and the dependency accumulation of Brandes 2001). Returns the
-    normalised estimate networkx gives for ``k = len(sources)`` sampled sources:
-    ``Σ_s δ_s(v) · n / (k (n − 1)(n − 2))``.
+    normalised estimate ``Σ_s δ_s(v) · n / (k (n − 1)(n − 2))`` for ``k = len(sources)``;
+    with every node as a source this is networkx's exact normalised betweenness.
     """
     n, k = adjacency.shape[0], len(sources)
     cols = np.arange(k)

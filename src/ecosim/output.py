@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -65,9 +66,16 @@ def write_run(result, directory: Path, csv: bool = True) -> list[Path]:
             written.append(directory / f"{name}.csv")
     technologies = result.technologies
     technologies.to_parquet(directory / "technologies.parquet", index=False)
+    scenario = result.scenario
+    rules_source = scenario.rules_file
+    if rules_source:  # keep the user's rules with the results, so scenario.yaml re-runs as is
+        shutil.copyfile(rules_source, directory / "rules.py")
+        scenario = scenario.model_copy(update={"rules_file": "rules.py"})
     header = f"# resolved scenario, ecosim {result.version}, seed {result.seed}\n"
-    (directory / "scenario.yaml").write_text(header + scenario_to_yaml(result.scenario), encoding="utf-8")
+    (directory / "scenario.yaml").write_text(header + scenario_to_yaml(scenario), encoding="utf-8")
     provenance = {
+        "rules_file": rules_source,
+        "rules_sha256": hashlib.sha256(Path(rules_source).read_bytes()).hexdigest() if rules_source else None,
         "ecosim_version": result.version,
         "seed": result.seed,
         "scenario": result.scenario.name,

@@ -251,7 +251,7 @@ class Pipeline:
         )
         value = np.exp(log_value)
         trl = 2 + rng.choice(4, size=n, p=np.asarray(tech.disclosure_trl_probs)) + trl_bonus
-        trl = np.minimum(trl, 5 + trl_bonus).astype(np.int8)
+        trl = np.minimum(trl, 8).astype(np.int8)  # nothing is disclosed already at market
         error = appraisal_sigma(0.0, tech.appraisal_sigma_min, tech.appraisal_sigma_0) * rng.standard_normal(n)
         viability = rng.random((n, 4))
         researching = trl < 3

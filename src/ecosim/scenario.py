@@ -51,13 +51,22 @@ MAX_AGENTS = 2_000_000  # an absurd size is bad input, not an out-of-memory cras
 Share = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
-Real = Annotated[float, Field(allow_inf_nan=False)]
+Real = Annotated[float, Field(ge=-100.0, le=100.0, allow_inf_nan=False)]  # log-scale terms: e^100 is absurd already
 
 
 class Section(BaseModel):
     """Base of every scenario section: unknown keys are errors, numbers must be finite."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans_as_numbers(cls, value: Any, info) -> Any:
+        # YAML's yes/no/true/false would otherwise become 1/0 silently
+        field = cls.model_fields.get(info.field_name)
+        if isinstance(value, bool) and field is not None and field.annotation in (int, float):
+            raise ValueError("expected a number, not a yes/no value")
+        return value
 
 
 # ---------------------------------------------------------------- the world
@@ -208,7 +217,7 @@ class JointRnD(Section):
     subsidy_rate: Share = Field(0.2, description="share of a joint project's cost paid by the government")
     matching_rate: Share = Field(0.5, description="chance that an enterprise's proposal finds a university partner")
     project_cost: Positive = Field(1.0, le=1e6, description="cost of a joint R&D project, M¥")
-    trl_bonus: int = Field(1, ge=0, le=4, description="TRL gained at disclosure by working with the enterprise")
+    trl_bonus: int = Field(1, ge=0, le=3, description="TRL gained at disclosure by working with the enterprise")
 
 
 class Fairs(Section):
@@ -409,6 +418,9 @@ def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] |
     """The pydantic model class that holds the key at ``loc`` (for suggesting a nearby key)."""
     current: Any = model
     for part in loc[:-1]:
+        if current is dict:  # inside the fields mapping: each entry is a FieldProfile
+            current = FieldProfile
+            continue
         if not (isinstance(current, type) and issubclass(current, BaseModel)):
             return None
         field = current.model_fields.get(str(part))
@@ -419,8 +431,6 @@ def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] |
             current = annotation
         elif str(part) == "fields":
             current = dict
-        elif current is dict:
-            current = FieldProfile
         else:
             return None
     if current is dict:
@@ -493,7 +503,8 @@ def set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
 
 def apply_overrides(scenario: Scenario | dict[str, Any], overrides: dict[str, Any], source: str | None = None) -> Scenario:
     """Return a new validated scenario with dotted-key overrides applied."""
-    data = scenario.model_dump(mode="json") if isinstance(scenario, Scenario) else _deep_copy(scenario)
+    data = scenario.model_dump(mode="json") if isinstance(scenario, Scenario) else merge_onto(
+        Scenario().model_dump(mode="json"), scenario)
     for key, value in overrides.items():
         set_dotted(data, key, value)
     return validate_scenario(data, source=source)
@@ -525,9 +536,22 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
         rules_path = Path(data["rules_file"])
         if not rules_path.is_absolute():
             data["rules_file"] = str((path.parent / rules_path).resolve())
+    # Merge onto the defaults so that a partial section (e.g. one field profile) keeps the rest.
+    data = merge_onto(Scenario().model_dump(mode="json"), data)
     for key, value in (overrides or {}).items():
         set_dotted(data, key, value)
     return validate_scenario(data, source=str(path))
+
+
+def merge_onto(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """``update`` merged recursively onto a copy of ``base`` (mappings merge, other values replace)."""
+    merged = _deep_copy(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_onto(merged[key], value)
+        else:
+            merged[key] = _deep_copy(value)
+    return merged
 
 
 def scenario_to_yaml(scenario: Scenario) -> str:

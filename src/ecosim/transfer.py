@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ecosim.network import BROKERAGE, ENTERPRISE as ENTERPRISE_NODE, FINANCE, LICENCE as LICENCE_TIE
+from ecosim.network import BROKERAGE, FINANCE, MANAGER
+from ecosim.network import ENTERPRISE as ENTERPRISE_NODE
+from ecosim.network import LICENCE as LICENCE_TIE
 from ecosim.pipeline import (
     ASSIGNMENT,
     ENTERPRISE,
@@ -72,7 +74,11 @@ def attempt_gates(model: EcosystemModel) -> None:
     external[poc] += s.policy.proof_of_concept.grant_size
     investor = t.col("investor")[rows]
     backed = (investor >= 0) & np.isin(gate, INVESTOR_PAYS)
-    external[backed] += s.policy.finance.investment_share * cost[backed]
+    # an investor pays its share now, if its fund still holds it; otherwise it pays nothing
+    for i in np.flatnonzero(backed):
+        share = s.policy.finance.investment_share * cost[i]
+        if model.investor_by_node[int(investor[i])].pay(share):
+            external[i] += share
     effective_cost = np.maximum(cost - external, 0.05 * cost)
     holder_class = np.where(untransferred, np.minimum(owner_type, 2), 2)  # after a deal an enterprise holds it
     intercept = np.asarray(tech.funding_intercept)[holder_class]
@@ -89,7 +95,6 @@ def attempt_gates(model: EcosystemModel) -> None:
     matching[searching] = matching_probability(pair_pos, contribution, searching.size, tech.matching_lambda)
 
     outcome = draw_gate_outcomes(viable, funding, matching, uniforms)
-    _pay_investors(model, rows[backed], s.policy.finance.investment_share * cost[backed])
     passed = outcome.passed
 
     # deals for untransferred technologies that passed
@@ -177,7 +182,7 @@ def _reach_and_contribution(model: EcosystemModel, rows: np.ndarray, untransferr
     mgr = manager[pos]
     managed = mgr >= 0
     if managed.any():
-        skill = model.manager_skill()[mgr[managed] - model.layout.offsets[3]]
+        skill = model.manager_skill()[mgr[managed] - model.layout.offsets[MANAGER]]
         fit[managed] = raised_fit(fit[managed], skill, s.policy.managers.fit_gain)
     adoption = get_rule("adoption", s.rules.adoption)
     willingness = np.clip(
@@ -273,12 +278,6 @@ def _record_deal(model: EcosystemModel, row: int, mode: int, owner: int, adopter
         if manager >= 0:
             gov.deals_by_instrument["manager_programme"] += 1
         gov.deals_by_instrument["research_grants"] += 1
-
-
-def _pay_investors(model: EcosystemModel, rows: np.ndarray, amounts: np.ndarray) -> None:
-    t = model.pipeline.table
-    for row, amount in zip(rows, amounts):
-        model.investor_by_node[int(t.col("investor")[row])].pay(float(amount))
 
 
 def _enter_market(model: EcosystemModel, rows: np.ndarray) -> None:

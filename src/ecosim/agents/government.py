@@ -9,6 +9,7 @@ from mesa.discrete_space import FixedAgent
 
 from ecosim.network import COLLABORATION
 from ecosim.pipeline import ACTIVE, NO_DEAL
+from ecosim.pipeline import ENTERPRISE as ENTERPRISE_OWNED
 from ecosim.rules import get_rule
 from ecosim.rules.budget_allocation import INSTRUMENTS, BudgetInputs
 from ecosim.rules.poc_allocation import PocInputs
@@ -33,6 +34,7 @@ class Government(FixedAgent):
         self.spent = {k: 0.0 for k in INSTRUMENTS}
         self.allocated = 0.0
         self.deals_by_instrument = {k: 0.0 for k in INSTRUMENTS}  # smoothed over about a year
+        self.recent_spending = {k: 0.0 for k in INSTRUMENTS}  # smoothed the same way
 
     @property
     def spent_total(self) -> float:
@@ -46,6 +48,7 @@ class Government(FixedAgent):
         amount = min(amount, self.pools[instrument])
         self.pools[instrument] -= amount
         self.spent[instrument] += amount
+        self.recent_spending[instrument] += amount
         self.model.accounts.public_spending_step += amount
 
     def allocate(self) -> None:
@@ -53,7 +56,7 @@ class Government(FixedAgent):
         model, s = self.model, self.model.scenario
         rule = get_rule("budget_allocation", s.rules.budget_allocation)
         shares = {k: getattr(s.budget, k) for k in INSTRUMENTS}
-        spent = {k: max(self.spent[k], 1e-9) for k in INSTRUMENTS}
+        spent = {k: max(self.recent_spending[k], 1e-9) for k in INSTRUMENTS}
         money = rule(
             BudgetInputs(
                 budget=s.budget.per_quarter,
@@ -70,6 +73,7 @@ class Government(FixedAgent):
         self.allocated += total
         for k in INSTRUMENTS:
             self.deals_by_instrument[k] *= 0.75
+            self.recent_spending[k] *= 0.75
         self._pay_research_grants()
         self._pay_manager_training()
 
@@ -104,7 +108,7 @@ class Government(FixedAgent):
         eligible = np.flatnonzero(
             (t.col("status") == ACTIVE)
             & (t.col("deal_mode") == NO_DEAL)
-            & (t.col("owner_type") != 2)
+            & (t.col("owner_type") != ENTERPRISE_OWNED)
             & ~t.col("poc_funded")
             & (t.col("region") == self.region)
             & (t.col("trl") >= low)
@@ -126,7 +130,8 @@ class Government(FixedAgent):
                 rng=model.rng,
             )
         )
-        affordable = int(self.pools["proof_of_concept"] // poc.grant_size)
+        pool = self.pools["proof_of_concept"]
+        affordable = eligible.size if pool >= poc.grant_size * eligible.size else int(pool // poc.grant_size)
         chosen = eligible[np.asarray(order, dtype=np.int64)[:affordable]]
         if chosen.size:
             t.col("poc_funded")[chosen] = True

@@ -41,7 +41,6 @@ class Investor(FixedAgent):
         candidates = candidates[t.col("investor")[candidates] < 0]
         order = candidates[np.argsort(-t.col("appraised")[candidates], kind="stable")]
         cost = np.asarray(s.technology.gate_cost)
-        taken = 0
         for row in order[:MAX_NEW_DEALS_PER_QUARTER]:
             need = fin.investment_share * cost[t.col("gate")[row]]
             if need > self.fund:
@@ -50,13 +49,14 @@ class Investor(FixedAgent):
             self.portfolio.append(int(row))
             model.network.strengthen(self.cell.coordinate, int(t.col("holder")[row]), FINANCE,
                                      s.network.deal_strengthening, model.steps)
-            taken += 1
 
-    def pay(self, amount: float) -> None:
-        """Pay a share of a gate's cost from the fund."""
-        amount = min(amount, self.fund)
+    def pay(self, amount: float) -> bool:
+        """Pay a share of a gate's cost from the fund; False (and nothing paid) if the fund is short."""
+        if amount > self.fund:
+            return False
         self.fund -= amount
         self.invested += amount
+        return True
 
     def receive(self, amount: float) -> None:
         """A backed technology reached market: take the return and reinvest it."""

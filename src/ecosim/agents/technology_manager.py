@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from mesa.discrete_space import FixedAgent
 
+from ecosim.network import MANAGER
 from ecosim.pipeline import appraisal_sigma
 from ecosim.rules import get_rule
 from ecosim.rules.project_choice import ProjectChoiceInputs
@@ -38,7 +39,7 @@ class TechnologyManager(FixedAgent):
     @property
     def load(self) -> int:
         """Open projects now (derived from the technology table)."""
-        return int(self.model.manager_load[self.cell.coordinate - self.model.layout.offsets[3]])
+        return int(self.model.manager_load[self.cell.coordinate - self.model.layout.offsets[MANAGER]])
 
     def scout(self) -> None:
         """Take on disclosures while capacity is free (project-choice rule), appraise and dig value."""
@@ -80,7 +81,7 @@ class TechnologyManager(FixedAgent):
         rng = model.rng
         t.col("manager")[rows] = self.cell.coordinate
         t.col("was_managed")[rows] = True
-        model.manager_load[self.cell.coordinate - model.layout.offsets[3]] += rows.size
+        model.manager_load[self.cell.coordinate - model.layout.offsets[MANAGER]] += rows.size
         dig = rng.random(rows.size) < m.value_digging_rate * self.skill
         t.col("value")[rows[dig]] *= np.exp(m.value_digging_gain)
         model.accounts.value_dug += int(dig.sum())

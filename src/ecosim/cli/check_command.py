@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ecosim.errors import InputError
+from ecosim.cli.options import check_scenario_rules
 from ecosim.scenario import load_scenario, load_yaml
 
 EXPERIMENT_KEYS = {"scenarios", "design", "replications"}
@@ -19,9 +19,6 @@ def is_experiment(data: dict) -> bool:
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 def command(files):
     """Validate scenario or experiment FILES; exit 2 at the first invalid one."""
-    from ecosim.rules import get_rule, load_rules_file
-    from ecosim.scenario import RULE_KINDS
-
     for path in files:
         data = load_yaml(path)
         if is_experiment(data):
@@ -31,11 +28,5 @@ def command(files):
             click.echo(f"{path}: valid experiment")
             continue
         scenario = load_scenario(path)
-        if scenario.rules_file:
-            load_rules_file(scenario.rules_file)
-        for kind in RULE_KINDS:
-            try:
-                get_rule(kind, getattr(scenario.rules, kind))
-            except InputError as exc:
-                raise InputError(str(exc), source=path) from None
+        check_scenario_rules(scenario, path)
         click.echo(f"{path}: valid scenario '{scenario.name}' ({scenario.n_agents:,} agents, {scenario.steps} quarters)")

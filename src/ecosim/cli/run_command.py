@@ -8,7 +8,13 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from ecosim.cli.options import check_rules_file, load_with_overrides, rules_option, seed_option
+from ecosim.cli.options import (
+    check_rules_file,
+    check_scenario_rules,
+    load_with_overrides,
+    rules_option,
+    seed_option,
+)
 from ecosim.cli.progress import step_progress
 
 HEADLINE = [
@@ -48,6 +54,9 @@ def command(scenario, seed, steps, sets, out, force, csv, rules_file):
 
     loaded = load_with_overrides(scenario, sets, steps)
     rules_path = check_rules_file(rules_file)
+    if rules_path:
+        loaded = loaded.model_copy(update={"rules_file": rules_path})
+    check_scenario_rules(loaded, scenario)  # every rule name known before anything is written
     if seed is None:
         import numpy as np
 
@@ -55,7 +64,7 @@ def command(scenario, seed, steps, sets, out, force, csv, rules_file):
     target = Path(out) if out else Path("results") / loaded.name / f"seed-{seed}"
     with atomic_directory(target, replace=force) as tmp:
         with step_progress(f"{loaded.name} (seed {seed})", loaded.steps) as update:
-            result = simulate(loaded, seed=seed, rules_file=rules_path, progress=update)
+            result = simulate(loaded, seed=seed, progress=update)
         write_run(result, tmp, csv=csv)
         _write_figures(result, tmp)
     _print_summary(result, target)

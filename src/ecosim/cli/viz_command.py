@@ -19,7 +19,7 @@ from pathlib import Path
 
 import click
 
-from ecosim.cli.options import check_rules_file, load_with_overrides, rules_option
+from ecosim.cli.options import check_rules_file, check_scenario_rules, load_with_overrides, rules_option
 
 READY_TIMEOUT_SECONDS = 120.0
 """How long to wait for the server to answer before giving up."""
@@ -64,15 +64,13 @@ def check_inputs(scenario: str | None, rules_file: str | None):
     ``rules_file``, if any, is loaded). Mesa and Solara are not imported here, so a mistake is
     reported at once.
     """
-    from ecosim.rules import get_rule, load_rules_file
-    from ecosim.scenario import RULE_KINDS, Scenario
+    from ecosim.scenario import Scenario
 
     loaded = load_with_overrides(scenario, ()) if scenario else Scenario()
     rules_path = check_rules_file(rules_file)
-    if not rules_path and loaded.rules_file:
-        load_rules_file(loaded.rules_file)
-    for kind in RULE_KINDS:
-        get_rule(kind, getattr(loaded.rules, kind))
+    if rules_path:
+        loaded = loaded.model_copy(update={"rules_file": rules_path})
+    check_scenario_rules(loaded, scenario or "(built-in baseline)")
     return loaded, rules_path
 
 

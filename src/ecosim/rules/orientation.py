@@ -21,7 +21,7 @@ class OrientationInputs:
     Attributes
     ----------
     orientation : current orientations of the groups, shape (groups,)
-    publication_payoff : evaluation payoff per unit of publishing effort (weight × rate)
+    publication_payoff : evaluation payoff per unit of publishing effort (the publication weight)
     transfer_payoff : payoff per unit of product effort (transfer weight, deals and the
         inventors' share of licensing income the university has seen, smoothed)
     peer_mean : mean orientation of all groups in the region
