@@ -167,17 +167,21 @@ class EcosystemNetwork:
         Returns True when a new tie was made.
         """
         t = self.ties
+        c = t._cols  # direct column access: this is called for every deal and fair contact
         row = t.find(a, b)
-        if row >= 0 and t.alive[row]:
-            t.weight[row] = float(t.current_weight(step, row)) + amount
-            t.last_used[row] = step
-            if kind in (LICENCE, BROKERAGE) and t.kind[row] == COLLABORATION:
-                t.kind[row] = kind
+        if row >= 0 and c["alive"][row]:
+            if not c["structural"][row]:
+                c["weight"][row] *= (1.0 - t.decay) ** max(step - int(c["last_used"][row]), 0)
+            c["weight"][row] += amount
+            c["last_used"][row] = step
+            if kind in (LICENCE, BROKERAGE) and c["kind"][row] == COLLABORATION:
+                c["kind"][row] = kind
                 self.graph.edges[a, b]["kind"] = TIE_KINDS[kind]
             return False
-        cross = bool(self.layout.region[a] != self.layout.region[b])
+        region = self.layout.region
+        cross = bool(region[a] != region[b])
         if row >= 0:  # revive a pruned tie
-            t.alive[row], t.weight[row], t.last_used[row], t.kind[row] = True, amount, step, kind
+            c["alive"][row], c["weight"][row], c["last_used"][row], c["kind"][row] = True, amount, step, kind
         else:
             t.add_one(a, b, kind, amount, cross, step)
         self._connect(a, b, kind, cross)
@@ -191,8 +195,10 @@ class EcosystemNetwork:
         return made
 
     def _connect(self, a: int, b: int, kind: int, cross: bool) -> None:
-        self.space.add_connection(self.space[a], self.space[b])
-        self.graph.edges[a, b].update(kind=TIE_KINDS[kind], cross_region=cross)
+        cells = self.space._cells
+        cells[a].connect(cells[b])  # what Network.add_connection does, minus its graph edge
+        cells[b].connect(cells[a])
+        self.graph.add_edge(a, b, kind=TIE_KINDS[kind], cross_region=cross)
         self._reach = None
         self._adjacency = None
         self.ties_made += 1

@@ -173,9 +173,9 @@ class Government(FixedAgent):
         met = model.sample_enterprises(self.region, selected.size * k, fair.foreign_share).reshape(selected.size, k)
         pop = model.enterprises
         fit = np.einsum("id,ikd->ik", t.knowledge[selected], pop.need[met])
-        for row, contacts, interest in zip(selected, met, fit):
-            t.fair_contacts[int(row)] = np.unique(contacts)
-            # contacts who see a good fit exchange cards: a weak tie to the holder
-            keep = np.unique(contacts[interest >= FAIR_TIE_MIN_FIT])
-            model.network.strengthen_many(np.full(keep.size, t.col("holder")[row]), pop.node[keep], COLLABORATION,
-                                          s.network.fair_tie_weight, model.steps)
+        t.fair_contacts.update(zip(selected.tolist(), met))  # repeats are counted once at matching
+        # contacts who see a good fit exchange cards: a weak tie to the holder (each pair once)
+        holders = np.repeat(t.col("holder")[selected], k).reshape(selected.size, k)
+        good = fit >= FAIR_TIE_MIN_FIT
+        pairs = np.unique(np.stack([holders[good], pop.node[met[good]]]), axis=1)
+        model.network.strengthen_many(pairs[0], pairs[1], COLLABORATION, s.network.fair_tie_weight, model.steps)
