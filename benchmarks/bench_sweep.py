@@ -95,14 +95,19 @@ def measure(mode: str, path: str, out: str) -> dict:
         seconds = time.perf_counter() - start
         assert outcome.done == experiment.n_runs, outcome
     elif mode == "batch_run":
-        seconds = _batch_run(path)
+        seconds, retained_mb = _batch_run(path)
     else:
         raise ValueError(mode)
     return {"mode": mode, "runs": experiment.n_runs, "seconds": seconds, "cpu_seconds": _cpu_seconds() - cpu_start,
-            "peak_rss_mb": _peak_rss_mb()}
+            "peak_rss_mb": _peak_rss_mb(), "retained_mb": retained_mb if mode == "batch_run" else 0.0}
 
 
-def _batch_run(path: str) -> float:
+def _deep_size_mb(rows: list[dict]) -> float:
+    """Memory held by batch_run's result rows (dicts, keys shared, values counted)."""
+    return sum(sys.getsizeof(row) + sum(sys.getsizeof(v) for v in row.values()) for row in rows) / 2**20
+
+
+def _batch_run(path: str) -> tuple[float, float]:
     """mesa.batch_run over the same (scenario, seed) list, with a DataCollector per quarter."""
     import mesa
 
@@ -133,7 +138,7 @@ def _batch_run(path: str) -> float:
                              display_progress=False)
     seconds = time.perf_counter() - start
     assert len(results) == len(runs) * steps, len(results)
-    return seconds
+    return seconds, _deep_size_mb(results)
 
 
 def _in_subprocess(mode: str, path: Path, out: Path) -> dict:
@@ -165,6 +170,8 @@ def main() -> None:
                 row[f"{mode}_s"] = best["seconds"]
                 row[f"{mode}_cpu_s"] = min(r["cpu_seconds"] for r in results)
                 row[f"{mode}_rss_mb"] = max(r["peak_rss_mb"] for r in results)
+                if mode == "batch_run":
+                    row["batch_run_results_mb"] = best["retained_mb"]
             rows.append(row)
             parts = [f"runs {row['runs']:>4}"]
             for mode in args.modes:
@@ -175,7 +182,9 @@ def main() -> None:
             if "serial_s" in row and "process2_s" in row:
                 parts.append(f"speed-up on 2 workers {row['serial_s'] / row['process2_s']:.2f}x")
             if "batch_run_s" in row and "serial_s" in row:
-                parts.append(f"batch_run / sweep time {row['batch_run_s'] / row['serial_s']:.2f}")
+                parts.append(f"batch_run / sweep time {row['batch_run_s'] / row['serial_s']:.2f} wall, "
+                             f"{row['batch_run_cpu_s'] / row['serial_cpu_s']:.2f} CPU; batch_run holds "
+                             f"{row['batch_run_results_mb']:.2f} MB of results (the sweep holds none)")
             print(" | ".join(parts), flush=True)
     print(f"load average after: {os.getloadavg()[0]:.1f}")
     print(json.dumps(rows))
