@@ -487,3 +487,30 @@ def test_every_contract_metric_has_a_readable_label_and_unit():
         assert analysis.metric_unit(metric)
     assert analysis.metric_unit("welfare") == "M¥"
     assert analysis.metric_unit("time_to_transfer_median") == "quarters"
+
+
+def test_every_table_survives_degenerate_metrics_without_warnings():
+    # zeros, rare counts, heavy tails, all-NaN, half-NaN, constants and near-constants, with
+    # 2-6 replications and sometimes unmatched seeds: warnings are errors in the test suite
+    rng = np.random.default_rng(21)
+    generators = [
+        lambda n: np.zeros(n), lambda n: rng.poisson(0.2, n).astype(float), lambda n: rng.lognormal(0, 2, n),
+        lambda n: np.full(n, np.nan), lambda n: np.where(rng.random(n) < 0.5, np.nan, rng.normal(size=n)),
+        lambda n: np.full(n, 3.0), lambda n: rng.normal(1e6, 1e-6, n),
+    ]
+    columns = (["deals", "welfare", "public_spending", "commercialisations", "disclosures"]
+               + list(analysis.FAILURE_COLUMNS) + [f"conversion_{o}" for o in OWNER_TYPES])
+    for _ in range(25):
+        n = int(rng.integers(2, 7))
+        runs = pd.DataFrame([{"scenario": name, "point": 0, "replication": r, "status": "ok",
+                              "seed": r if rng.random() < 0.8 else 100 + r}
+                             for name in ("baseline", "a", "b") for r in range(n)])
+        for column in columns:
+            runs[column] = np.concatenate([generators[rng.integers(len(generators))](n) for _ in range(3)])
+        table = analysis.compare(runs, "baseline", columns)
+        assert set(table["verdict"]) <= set(analysis.VERDICTS)
+        analysis.summarise(runs, columns)
+        analysis.failure_decomposition(runs, "baseline")
+        analysis.cost_effectiveness(runs, "baseline")
+        analysis.conversion_by_owner(runs)
+        analysis.conversion_funnel(runs)
