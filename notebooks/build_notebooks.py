@@ -528,6 +528,24 @@ def change_a_rule() -> list:
 # 2. Which policy?
 # --------------------------------------------------------------------------------------------
 
+RUN_OR_LOAD = """
+    def run_or_load(experiment, folder):
+        \"\"\"Run the experiment's runs into folder, or load them if folder holds the very same experiment.\"\"\"
+        if folder.exists():
+            try:
+                same = load_index(folder)["fingerprint"] == experiment.fingerprint()
+            except InputError:  # not a results folder
+                same = False
+            if FRESH or not same:
+                print(f"discarding stored runs in {folder} ({'FRESH' if FRESH else 'the experiment or its scenarios changed'})")
+                shutil.rmtree(folder)
+        outcome = run_sweep(experiment, folder, executor="process", workers=WORKERS, resume=True)
+        print(f"{outcome.done} runs computed, {outcome.skipped} loaded from {folder}, {outcome.failed} failed "
+              f"({outcome.seconds:.0f} s)")
+        return outcome
+"""
+
+
 def which_policy() -> list:
     """Notebook 2: each lever against the baseline, with intervals, decomposition, cost."""
     return [
@@ -583,14 +601,20 @@ def which_policy() -> list:
             import pandas as pd
 
             from ecosim import analysis, plots
+            from ecosim.errors import InputError
             from ecosim.executors import run_sweep
             from ecosim.experiment import load_experiment
-            from ecosim.store import load_runs, load_steps
+            from ecosim.store import load_index, load_runs, load_steps
 
             pd.set_option("display.precision", 3)
             pd.set_option("display.max_colwidth", 100)
             %matplotlib inline
         """),
+        md("""
+            A small helper used below: run an experiment, or load its runs when the results
+            folder already holds exactly that experiment.
+        """),
+        code(RUN_OR_LOAD),
         md("""
             ## The experiment
 
@@ -607,17 +631,14 @@ def which_policy() -> list:
             ## Run (or load) the runs
 
             The runs are written to a results folder as they finish. If the folder already
-            holds the same experiment (same file, same `REPLICATIONS`), the finished runs are
-            loaded and only missing ones are computed. Stored runs do not know that ecosim
-            itself has changed: after updating ecosim, set `FRESH = True` once.
+            holds the very same experiment (same file, same scenarios, same `REPLICATIONS`),
+            the finished runs are loaded and only missing ones are computed; otherwise the old
+            runs are discarded. Stored runs do not know that ecosim's *code* has changed: after
+            updating ecosim, set `FRESH = True` once.
         """),
         code("""
             results = RESULTS_ROOT / f"{experiment.name}-r{REPLICATIONS}"
-            if FRESH and results.exists():
-                shutil.rmtree(results)
-            outcome = run_sweep(experiment, results, executor="process", workers=WORKERS, resume=True)
-            print(f"{outcome.done} runs computed, {outcome.skipped} loaded from {results}, "
-                  f"{outcome.failed} failed ({outcome.seconds:.0f} s)")
+            run_or_load(experiment, results)
             runs = load_runs(results)
             steps = load_steps(results)
             BASELINE = "baseline"
@@ -828,6 +849,7 @@ def combining_and_sensitivity() -> list:
             import yaml
 
             from ecosim import analysis, plots
+            from ecosim.errors import InputError
             from ecosim.executors import run_sweep
             from ecosim.experiment import load_experiment
             from ecosim.store import load_index, load_runs
@@ -835,6 +857,11 @@ def combining_and_sensitivity() -> list:
             pd.set_option("display.precision", 3)
             %matplotlib inline
         """),
+        md("""
+            A small helper used below: run an experiment, or load its runs when the results
+            folder already holds exactly that experiment.
+        """),
+        code(RUN_OR_LOAD),
         md("""
             ## Part 1 — the PoC fund × technology managers grid
 
@@ -847,11 +874,7 @@ def combining_and_sensitivity() -> list:
             grid = load_experiment(GRID_EXPERIMENT).with_trial(replications=GRID_REPLICATIONS)
             print(grid.description)
             grid_results = RESULTS_ROOT / f"{grid.name}-r{GRID_REPLICATIONS}"
-            if FRESH and grid_results.exists():
-                shutil.rmtree(grid_results)
-            outcome = run_sweep(grid, grid_results, executor="process", workers=WORKERS, resume=True)
-            print(f"{outcome.done} runs computed, {outcome.skipped} loaded, {outcome.failed} failed "
-                  f"({outcome.seconds:.0f} s)")
+            run_or_load(grid, grid_results)
             grid_runs = analysis.with_conditions(load_runs(grid_results))
         """),
         md("""
@@ -917,6 +940,17 @@ def combining_and_sensitivity() -> list:
                                      against_reference["difference_high"])]
             against_reference.pivot(index=POC, columns=MANAGERS, values="change (95% interval)").fillna("reference")
         """),
+        code("""
+            clear = against_reference[against_reference["verdict"] != "no detectable difference"]
+            print(f"{len(clear)} of {len(against_reference)} combinations differ clearly from today's "
+                  f"(5% PoC, 50 managers) in market entries, over {GRID_REPLICATIONS} histories each.")
+            if clear.empty:
+                print("With these few runs the pattern of the heat map, including whether the two policies reinforce "
+                      "or substitute, cannot be told from run-to-run noise: raise GRID_REPLICATIONS.")
+            else:
+                for _, r in clear.iterrows():
+                    print(f"- PoC {r[POC]:.0%}, {r[MANAGERS]} managers per region: {r['change (95% interval)']} ({r['verdict']})")
+        """),
         md("""
             ## Part 2 — which parameters matter most (Morris screening)
 
@@ -953,8 +987,6 @@ def combining_and_sensitivity() -> list:
                 "keep": "summary",
             }
             screening_results = RESULTS_ROOT / screening_spec["name"]
-            if FRESH and screening_results.exists():
-                shutil.rmtree(screening_results)
             RESULTS_ROOT.mkdir(parents=True, exist_ok=True)
             screening_file = RESULTS_ROOT / f"{screening_spec['name']}.yaml"
             screening_file.write_text(yaml.safe_dump(screening_spec, sort_keys=False))
@@ -963,9 +995,7 @@ def combining_and_sensitivity() -> list:
         code("""
             screening = load_experiment(screening_file)
             print(f"{screening.n_runs} runs ({TRAJECTORIES} trajectories × {len(SCREENED) + 1} points)")
-            outcome = run_sweep(screening, screening_results, executor="process", workers=WORKERS, resume=True)
-            print(f"{outcome.done} runs computed, {outcome.skipped} loaded, {outcome.failed} failed "
-                  f"({outcome.seconds:.0f} s)")
+            run_or_load(screening, screening_results)
             screening_runs = load_runs(screening_results)
             problem = load_index(screening_results)["problem"]
         """),
