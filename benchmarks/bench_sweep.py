@@ -141,6 +141,29 @@ def _batch_run(path: str) -> tuple[float, float]:
     return seconds, _deep_size_mb(results)
 
 
+def _burn(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+
+def machine_parallelism(n: int = 4_000_000) -> float:
+    """Speed-up of 2 processes over 1 on pure-Python arithmetic: the ceiling for any runner here."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    start = time.perf_counter()
+    _burn(n)
+    _burn(n)
+    one = time.perf_counter() - start
+    with ProcessPoolExecutor(2) as pool:
+        list(pool.map(_burn, [10, 10]))
+        start = time.perf_counter()
+        list(pool.map(_burn, [n, n]))
+        two = time.perf_counter() - start
+    return one / two
+
+
 def _in_subprocess(mode: str, path: Path, out: Path) -> dict:
     command = [sys.executable, __file__, "--measure", mode, str(path), str(out)]
     done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT)
@@ -156,7 +179,8 @@ def main() -> None:
     parser.add_argument("--modes", nargs="+", default=["bare", "serial", "process2", "batch_run"])
     parser.add_argument("--repeat", type=int, default=2, help="repetitions; the fastest is kept (shared machines)")
     args = parser.parse_args()
-    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
+          f"2 processes vs 1 on plain arithmetic (the machine's ceiling): {machine_parallelism():.2f}x", flush=True)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
