@@ -133,3 +133,43 @@ def test_interrupted_sweep_exits_130_keeps_finished_runs_and_resume_completes(tm
     assert main(["sweep", str(path), "--out", str(out), "--workers", "2", "--resume"]) == 0
     runs = load_runs(out)
     assert len(runs) == 16 and runs["run_id"].is_unique and (runs["status"] == "ok").all()
+
+
+def _descendants(pid: int) -> set[int]:
+    found, frontier = set(), [pid]
+    while frontier:
+        out = subprocess.run(["pgrep", "-P", str(frontier.pop())], capture_output=True, text=True).stdout
+        children = {int(p) for p in out.split()}
+        found |= children
+        frontier += children
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.slow  # about 15 s
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
+def test_worker_processes_exit_when_the_driver_is_killed(tmp_path):
+    path = write_experiment(tmp_path, replications=6, steps=8)
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "ecosim"), "sweep", str(path), "--out", str(out), "--workers", "2"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list((out / "runs").glob("*.parquet"))) < 2:
+        time.sleep(0.02)
+    workers = _descendants(process.pid)
+    assert workers, "the sweep had no worker processes"
+    process.kill()  # kill -9 the driver alone
+    process.wait()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(_alive(p) for p in workers):
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in workers)

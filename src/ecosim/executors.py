@@ -25,6 +25,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import threading
 import time
 import traceback
 from collections import deque
@@ -91,9 +92,23 @@ def execute_run(spec: dict[str, Any]) -> dict[str, Any]:
         }
 
 
-def _ignore_sigint() -> None:
-    """Worker initialiser: Ctrl-C is the driver's to handle (it stops the pool itself)."""
+def _init_worker(driver_pid: int) -> None:
+    """Worker initialiser: Ctrl-C is the driver's to handle (it stops the pool itself), and a
+    worker whose driver was killed (``kill -9``) exits instead of waiting forever for work."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_when_orphaned, args=(driver_pid,), daemon=True,
+                     name="ecosim-orphan-watch").start()
+
+
+def _exit_when_orphaned(driver_pid: int, interval_seconds: float = 1.0) -> None:
+    while True:
+        time.sleep(interval_seconds)
+        try:
+            os.kill(driver_pid, 0)
+        except ProcessLookupError:
+            os._exit(70)
+        except PermissionError:  # alive, owned by someone else (cannot be our driver, but keep going)
+            pass
 
 
 # ---------------------------------------------------------------- executors
@@ -207,7 +222,8 @@ def open_executor(kind: str = "process", workers: int | None = None, scheduler: 
         n = workers or default_workers()
 
         def new_pool() -> Executor:
-            return ProcessPoolExecutor(max_workers=n, mp_context=process_context(), initializer=_ignore_sigint)
+            return ProcessPoolExecutor(max_workers=n, mp_context=process_context(), initializer=_init_worker,
+                                       initargs=(os.getpid(),))
 
         handle = ExecutorHandle(new_pool(), 2 * n, f"{n} local worker process{'es' if n > 1 else ''}", kind,
                                 factory=new_pool)
