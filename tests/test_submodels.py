@@ -241,7 +241,7 @@ def test_poc_grant_and_investor_lower_the_cost_the_holder_carries(monkeypatch):
         gate = call["gate"].astype(int)
         cost = model.pipeline.gate_cost[gate]
         external = np.where(call["poc_funded"] & (gate <= 1), grant, 0.0)
-        backed = (call["investor"] >= 0) & np.isin(gate, (1, 2))
+        backed = (call["investor"] >= 0) & np.isin(gate, transfer.INVESTOR_PAYS)
         without_investor = np.maximum(cost - external, 0.05 * cost)
         external += np.where(backed, share * cost, 0.0)
         expected = np.maximum(cost - external, 0.05 * cost)
@@ -481,12 +481,14 @@ def test_investors_never_lower_a_cost_they_do_not_pay(monkeypatch):
     monkeypatch.setattr(Investor, "pay", pay)
     spy = GateSpy(monkeypatch)
     model = fresh_model(policy__finance__fund_per_investor=5.0, policy__finance__investors_per_region=2,
-                        policy__finance__value_hurdle=1.0)
+                        policy__finance__value_hurdle=1.0, policy__finance__fund_inflow_per_quarter=1.5)
     for _ in range(32):
         model.step()
         for investor in model.investor_agents:
             assert investor.fund >= 0
-            assert investor.fund + investor.invested == pytest.approx(5.0 + investor.returns)
+            # private money in (start, quarterly inflow, returns) = money out (invested) + money held
+            assert investor.inflow == pytest.approx(1.5 * model.steps)
+            assert investor.fund + investor.invested == pytest.approx(5.0 + investor.inflow + investor.returns)
     assert sum(paid) > 0
     assert sum(i.invested for i in model.investor_agents) == pytest.approx(sum(paid))
     # the cost relief given to backed attempts is exactly what investors paid
@@ -496,8 +498,59 @@ def test_investors_never_lower_a_cost_they_do_not_pay(monkeypatch):
         gate = call["gate"].astype(int)
         cost = model.pipeline.gate_cost[gate]
         poc = np.where(call["poc_funded"] & (gate <= 1), model.scenario.policy.proof_of_concept.grant_size, 0.0)
-        backed = (call["investor"] >= 0) & np.isin(gate, (1, 2))
+        backed = (call["investor"] >= 0) & np.isin(gate, transfer.INVESTOR_PAYS)
         carried = call["funding_args"][1]
         relief += float(np.sum(np.where(backed & ~np.isclose(carried, np.maximum(cost - poc, 0.05 * cost)),
                                         share * cost, 0.0)))
     assert relief == pytest.approx(sum(paid))
+
+
+def test_spin_off_investors_back_only_untransferred_university_technologies(monkeypatch):
+    """Venture investors here are spin-off investors: what they take on is a university
+    technology without a deal, due at G1 or G2, and the first deal it makes is a spin-off."""
+    import ecosim.agents.investor as investor_module
+    from ecosim.pipeline import SPIN_OFF
+
+    taken = []
+    real = investor_module.Investor.back_projects
+
+    def back(self):
+        t = self.model.pipeline.table
+        before = t.col("investor").copy()
+        real(self)
+        new = np.flatnonzero((t.col("investor") >= 0) & (before < 0))
+        taken.append({name: t.col(name)[new].copy() for name in ("owner_type", "deal_mode", "gate")})
+
+    monkeypatch.setattr(investor_module.Investor, "back_projects", back)
+    model = fresh_model(steps=32, policy__finance__investors_per_region=2, policy__finance__value_hurdle=1.0,
+                        policy__finance__min_trl=3)
+    owner = np.concatenate([c["owner_type"] for c in taken])
+    assert owner.size > 0
+    assert np.all(owner == UNIVERSITY)
+    assert np.all(np.concatenate([c["deal_mode"] for c in taken]) == NO_DEAL)
+    assert np.all(np.isin(np.concatenate([c["gate"] for c in taken]), transfer.INVESTOR_BACKS))
+    t = model.pipeline.table
+    backed_and_converted = (t.col("investor") >= 0) & (t.col("deal_mode") != NO_DEAL)
+    assert backed_and_converted.any()
+    assert np.all(t.col("deal_mode")[backed_and_converted] == SPIN_OFF)
+
+
+def test_investor_funds_grow_by_the_inflow_when_nothing_is_backed():
+    model = fresh_model(steps=6, policy__finance__investors_per_region=1, policy__finance__value_hurdle=1e9,
+                        policy__finance__fund_per_investor=2.0, policy__finance__fund_inflow_per_quarter=0.75)
+    for investor in model.investor_agents:
+        assert investor.invested == 0.0
+        assert investor.fund == pytest.approx(2.0 + 6 * 0.75)
+
+
+def test_a_poc_grant_buys_proof_of_concept_not_a_partner():
+    """A PoC-funded technology passes G1 only with a deal (a licensee, or a spin-off investor):
+    none is left past G1 still held by its university, where G2's cost would shelve it."""
+    model = fresh_model(steps=32, policy__proof_of_concept__grant_size=0.3, budget__proof_of_concept=0.15,
+                        budget__research_grants=0.7)
+    t = model.pipeline.table
+    funded = t.col("poc_funded")
+    assert funded.sum() > 0
+    past_g1 = funded & t.col("entered_g1") & (t.col("gate") >= 1)  # (disclosures at TRL 4–5 start at G2)
+    assert past_g1.any()
+    assert np.all(t.col("deal_mode")[past_g1] != NO_DEAL)

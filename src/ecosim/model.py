@@ -37,7 +37,7 @@ from ecosim.pipeline import ACTIVE, NO_DEAL, RESEARCH, Pipeline
 from ecosim.pipeline import UNIVERSITY as UNIVERSITY_OWNED
 from ecosim.rules import get_rule, load_rules_file
 from ecosim.scenario import RULE_KINDS, Scenario
-from ecosim.transfer import attempt_gates
+from ecosim.transfer import INVESTOR_BACKS, attempt_gates
 from ecosim.agents.enterprise import do_own_rnd, propose_joint_rnd
 from ecosim.agents.university import do_research
 
@@ -267,7 +267,9 @@ class EcosystemModel(mesa.Model):
         t = self.pipeline.table
         due = self.pipeline.due()
         ok = (
-            np.isin(t.col("gate")[due], (1, 2))
+            np.isin(t.col("gate")[due], INVESTOR_BACKS)
+            & (t.col("deal_mode")[due] == NO_DEAL)
+            & (t.col("owner_type")[due] == UNIVERSITY_OWNED)
             & (t.col("trl")[due] >= fin.min_trl)
             & (t.col("appraised")[due] >= fin.value_hurdle)
             & (t.col("investor")[due] < 0)
@@ -276,7 +278,8 @@ class EcosystemModel(mesa.Model):
         self._investable = _group_rows(due, t.col("region")[due].astype(np.int64))
 
     def investment_candidates(self, region: int) -> np.ndarray:
-        """Technologies of ``region`` due at G2 or G3 this quarter that clear the investors' floors."""
+        """Untransferred university technologies of ``region`` due at G1 or G2 this quarter that
+        clear the investors' floors: the projects a spin-off investor backs."""
         return self._investable.get(region, np.zeros(0, np.int64))
 
     def manager_skill(self) -> np.ndarray:

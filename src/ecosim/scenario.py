@@ -131,7 +131,7 @@ class Technology(Section):
         (-2.0, -3.0, 1.0), description="logit of F at V̂ = cost, for university, joint and enterprise owners (calibrated to F1–F3, F5)"
     )
     funding_slope: Positive = Field(1.27, le=20.0, description="slope of logit F in ln(V̂ / effective cost) (calibrated, docs/VALIDATION.md)")
-    matching_lambda: Positive = Field(0.048, le=100.0, description="λ in M = 1 − exp(−λ Σ fit·A·willingness) (calibrated to F3, F5)")
+    matching_lambda: Positive = Field(0.044, le=100.0, description="λ in M = 1 − exp(−λ Σ fit·A·willingness) (calibrated to F3, F5)")
     patience_quarters: int = Field(8, ge=0, le=200, description="quarters a technology waits after a funding or matching failure before it is shelved")
     retry_quarters: int = Field(2, ge=1, le=40, description="quarters between attempts after a funding or matching failure")
     royalty_share: Share = Field(0.1, description="share of appraised value paid to the owner at a licence or assignment")
@@ -172,9 +172,9 @@ class Enterprises(Section):
 
 
 class ProofOfConcept(Section):
-    """Proof-of-concept fund (acts on F at G1–G2)."""
+    """Proof-of-concept fund (acts on F at G1–G2; a funded technology still needs a partner at G1)."""
 
-    grant_size: NonNegative = Field(0.24, le=1e6, description="PoC grant per technology, M¥ (calibrated to F11: funded cohort converts 15–35%)")
+    grant_size: NonNegative = Field(0.04, le=1e6, description="PoC grant per technology, M¥ (calibrated to F11: funded cohort converts 15–35%)")
     trl_window: tuple[int, int] = Field((3, 5), description="TRL range eligible for a PoC grant")
     selection_threshold_log: Real = Field(0.0, description="minimum ln V̂ the fund considers")
 
@@ -231,14 +231,17 @@ class Fairs(Section):
 
 
 class Finance(Section):
-    """Investors: spin-offs and late gates."""
+    """Spin-off investors: back untransferred university technologies at G1–G2 and pay a share of G1–G3."""
 
     investors_per_region: int = Field(3, ge=0, le=100_000, description="investors per region")
     fund_per_investor: NonNegative = Field(40.0, le=1e9, description="starting fund per investor, M¥")
     min_trl: int = Field(4, ge=1, le=9, description="lowest TRL an investor backs")
-    value_hurdle: Positive = Field(8.0, le=1e9, description="lowest appraised value an investor backs, M¥")
+    value_hurdle: Positive = Field(10.0, le=1e9, description="lowest appraised value an investor backs, M¥ (calibrated to F6)")
     investment_share: Share = Field(0.6, description="share of a gate's cost an investor pays")
     return_share: Share = Field(0.2, description="investor's share of the value at market entry, reinvested")
+    fund_inflow_per_quarter: NonNegative = Field(
+        1.0, le=1e9, description="new private money paid into each investor's fund every quarter, M¥ (calibrated to F6)"
+    )
 
 
 class Openness(Section):

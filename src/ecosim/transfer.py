@@ -30,7 +30,6 @@ from ecosim.pipeline import (
     SHELVED,
     SPIN_OFF,
     TECHNICAL,
-    UNIVERSITY,
     draw_gate_outcomes,
     funding_probability,
     matching_probability,
@@ -45,7 +44,8 @@ if TYPE_CHECKING:
 
 HOLDER_WEIGHT = 5.0  # an enterprise weighs its own (or its joint project's) technology this much more
 LICENCE_SHARE_OF_SALES = 0.7  # licences vs assignments among sales to other enterprises
-INVESTOR_PAYS = (1, 2)  # gates (G2, G3) where investors pay a share of the cost
+INVESTOR_PAYS = (0, 1, 2)  # gates (G1–G3) where a backing investor pays a share of the cost
+INVESTOR_BACKS = (0, 1)  # gates (G1, G2) at which a spin-off investor takes on a new project
 POC_GATES = (0, 1)  # gates (G1, G2) where a PoC grant lowers the cost
 
 
@@ -84,10 +84,10 @@ def attempt_gates(model: EcosystemModel) -> None:
     intercept = np.asarray(tech.funding_intercept)[holder_class]
     funding = funding_probability(t.col("appraised")[rows], effective_cost, intercept, tech.funding_slope)
 
-    # M: partners among reachable enterprises, unless the gate needs none
-    no_partner_needed = untransferred & (
-        (poc & (gate == 0) & (owner_type == UNIVERSITY)) | ((investor >= 0) & (owner_type != ENTERPRISE))
-    )
+    # M: partners among reachable enterprises, unless a spin-off investor backs it (the
+    # investor is the partner). A PoC grant buys proof of concept, not a partner: a funded
+    # technology still needs a licensee at G1, so the projects nobody wants stop there, cheaply.
+    no_partner_needed = untransferred & (investor >= 0) & (owner_type != ENTERPRISE)
     uniforms = rng.random((2, rows.size))
     searching = np.flatnonzero(viable & (uniforms[0] < funding) & ~no_partner_needed)
     pair_pos, pair_ent, contribution = _reach_and_contribution(model, rows[searching], untransferred[searching])
@@ -98,7 +98,7 @@ def attempt_gates(model: EcosystemModel) -> None:
     passed = outcome.passed
 
     # deals for untransferred technologies that passed
-    deal_rows = np.flatnonzero(passed & untransferred & ~(no_partner_needed & (investor < 0)))
+    deal_rows = np.flatnonzero(passed & untransferred)
     if deal_rows.size:
         _make_deals(model, rows, deal_rows, searching, pair_pos, pair_ent, contribution)
 

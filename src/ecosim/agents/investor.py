@@ -1,4 +1,4 @@
-"""Investors: back spin-offs and late gates, take a share of market value, reinvest it."""
+"""Investors: back academic spin-offs at the late gates, take a share of market value, reinvest it."""
 
 from __future__ import annotations
 
@@ -16,24 +16,34 @@ MAX_NEW_DEALS_PER_QUARTER = 3
 
 
 class Investor(FixedAgent):
-    """A venture investor with a fund, a readiness floor and a value hurdle."""
+    """A venture (spin-off) investor with a fund, a readiness floor and a value hurdle.
+
+    Its fund is refilled every quarter by ``policy.finance.fund_inflow_per_quarter`` of new
+    private money (limited partners' commitments), so at all times
+    ``fund + invested == start + inflow + returns``.
+    """
 
     def __init__(self, model: EcosystemModel, region: int, fund: float):
         super().__init__(model)
         self.region = region
         self.fund = fund
+        self.start = fund
+        self.inflow = 0.0
         self.invested = 0.0
         self.returns = 0.0
         self.portfolio: list[int] = []
 
     def back_projects(self) -> None:
-        """Back the best due G2–G3 technologies of its region that clear the hurdles.
+        """Take the quarter's inflow, then back the best due G2–G3 academic technologies of its region.
 
-        A backed technology gets ``investment_share`` of each G2–G3 attempt's cost paid; an
-        untransferred university technology backed this way becomes a spin-off if it passes.
+        Candidates are untransferred university or joint technologies that clear the
+        readiness floor and the value hurdle (:meth:`EcosystemModel.investment_candidates`).
+        A backed technology gets ``investment_share`` of each G2–G3 attempt's cost paid, while
+        the fund holds it, and becomes a spin-off when it passes its first backed gate.
         """
         model, s = self.model, self.model.scenario
         fin = s.policy.finance
+        self.receive_inflow(fin.fund_inflow_per_quarter)
         candidates = model.investment_candidates(self.region)
         if candidates.size == 0:
             return
@@ -57,6 +67,11 @@ class Investor(FixedAgent):
         self.fund -= amount
         self.invested += amount
         return True
+
+    def receive_inflow(self, amount: float) -> None:
+        """New private money paid into the fund (not public spending)."""
+        self.fund += amount
+        self.inflow += amount
 
     def receive(self, amount: float) -> None:
         """A backed technology reached market: take the return and reinvest it."""
