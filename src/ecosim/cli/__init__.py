@@ -55,7 +55,7 @@ def cli() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
     try:
-        cli.main(args=argv, prog_name="ecosim", standalone_mode=False)
+        status = cli.main(args=argv, prog_name="ecosim", standalone_mode=False)
     except InputError as exc:
         click.echo(f"error: {exc}", err=True)
         return 2
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         traceback.print_exc()
         click.echo("internal error: this is a bug in ecosim; please report it with the traceback above", err=True)
         return 1
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 if __name__ == "__main__":
