@@ -45,28 +45,27 @@ def _assert_direction(checks, claim_start: str):
     )
 
 
-POC_FUND_NOT_BINDING = (
-    "the fund's money is not what limits it (docs/VALIDATION.md §5): at the grant calibrated to F11a (0.04 M¥) the "
-    "baseline fund already pays every eligible disclosure above its threshold and leaves money unspent, so the "
-    "poc_fund lever (three times the money, same grant) changes little; measured at 20 replications: {effect}"
+POC_NOT_RESOLVED = (
+    "right direction but not resolved at 20 replications in the small world (docs/VALIDATION.md §5): the poc_fund "
+    "lever (three times the money and the grant) helps at G1, and the G1–G2 funding failures it removes are few "
+    "beside the technical ones; measured: {effect}"
 )
 
 
-@pytest.mark.xfail(reason=POC_FUND_NOT_BINDING.format(effect="−0.75 (95% CI −2.0 to 0.5) of 107.9 shelved"),
-                   strict=True)
+@pytest.mark.xfail(reason=POC_NOT_RESOLVED.format(effect="−3.55 (95% CI −8.0 to 0.9) of 107.9 shelved"),
+                   strict=False)
 def test_more_poc_money_means_fewer_funding_failures_at_g1_g2(checks):
     _assert_direction(checks, "more PoC money → fewer invention disclosures shelved for funding")
 
 
-@pytest.mark.xfail(reason=POC_FUND_NOT_BINDING.format(effect="−0.65 (95% CI −2.8 to 1.5) of 36.0 past G2"),
-                   strict=True)
+@pytest.mark.xfail(reason=POC_NOT_RESOLVED.format(effect="+1.9 (95% CI −1.8 to 5.6) of 36.0 past G2"),
+                   strict=False)
 def test_more_poc_money_means_more_technologies_past_g2(checks):
     _assert_direction(checks, "more PoC money → more invention disclosures past G2")
 
 
-@pytest.mark.xfail(reason=POC_FUND_NOT_BINDING.format(effect="+1.1 (95% CI −0.7 to 2.9) of 62.4 past G1"),
-                   strict=True)
 def test_more_poc_money_means_more_technologies_past_g1(checks):
+    """Measured +7.95 (95% CI 3.4 to 12.5) of 62.4 past G1 at 20 replications."""
     _assert_direction(checks, "more PoC money → more invention disclosures past G1")
 
 

@@ -377,6 +377,7 @@ def simulate(
     steps: int | None = None,
     rules_file: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    extra_measures: Callable[[EcosystemModel, dict[str, float], pd.DataFrame], dict[str, float]] | None = None,
 ) -> RunResult:
     """Run one scenario with one root seed and return its tables.
 
@@ -389,6 +390,8 @@ def simulate(
     steps : quarters to run (default ``scenario.steps``)
     rules_file : a Python file registering extra rules
     progress : called as ``progress(done, total)`` after each quarter
+    extra_measures : called as ``extra_measures(model, summary, technologies)`` at the end;
+        the measures it returns are added to the summary (e.g. the facts of ``ecosim validate``)
 
     Examples
     --------
@@ -406,10 +409,14 @@ def simulate(
         if progress is not None:
             progress(done, total)
     table = model.step_table()
+    summary = run_summary(model, table)
+    technologies = model.technology_table()
+    if extra_measures is not None:
+        summary.update(extra_measures(model, summary, technologies))
     return RunResult(
         steps=table,
-        summary=run_summary(model, table),
-        technologies=model.technology_table(),
+        summary=summary,
+        technologies=technologies,
         scenario=scenario,
         seed=model.seed,
     )

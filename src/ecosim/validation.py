@@ -332,23 +332,15 @@ def simulate_with_facts(scenario, seed: int | None = None, steps: int | None = N
     Same signature and result as :func:`ecosim.model.simulate`, so that a sweep can run it
     (``run_sweep(..., model="ecosim.validation:simulate_with_facts")``).
     """
-    from ecosim.metrics import run_summary
-    from ecosim.model import EcosystemModel, RunResult
+    from ecosim.model import simulate
 
-    model = EcosystemModel(scenario, seed=seed, rules_file=rules_file)
-    total = steps if steps is not None else scenario.steps
-    model.planned_steps = total
-    for done in range(1, total + 1):
-        model.step()
-        if progress is not None:
-            progress(done, total)
-    table = model.step_table()
-    summary = run_summary(model, table)
-    technologies = model.technology_table()
-    summary.update(fact_measures(summary, technologies, total))
-    summary.update(technical_measures(model))
-    summary.update(mechanism_measures(technologies, model))
-    return RunResult(steps=table, summary=summary, technologies=technologies, scenario=scenario, seed=model.seed)
+    def facts(model, summary, technologies) -> dict[str, float]:
+        measures = fact_measures(summary, technologies, model.steps)
+        measures.update(technical_measures(model))
+        measures.update(mechanism_measures(technologies, model))
+        return measures
+
+    return simulate(scenario, seed=seed, steps=steps, rules_file=rules_file, progress=progress, extra_measures=facts)
 
 
 def technical_measures(model) -> dict[str, float]:
