@@ -39,7 +39,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ecosim.errors import InputError
 from ecosim.scenario import (
-    RULE_KINDS,
     Scenario,
     apply_overrides,
     check_safe_name,
@@ -508,15 +507,9 @@ def _apply(scenario: Scenario | dict[str, Any], overrides: dict[str, Any], sourc
 
 
 def _check_rules(scenario: Scenario, source: str, where: str) -> None:
-    from ecosim.rules import get_rule, load_rules_file
+    from ecosim.rules import check_scenario_rules
 
-    if scenario.rules_file:
-        load_rules_file(scenario.rules_file)
-    for kind in RULE_KINDS:
-        try:
-            get_rule(kind, getattr(scenario.rules, kind))
-        except InputError as exc:
-            raise InputError(str(exc), source=source, key=where) from None
+    check_scenario_rules(scenario, source, where)
 
 
 def _check_key(scenario: Scenario | dict[str, Any], dotted: str, source: str, where: str, scalar_only: bool = True) -> Any:

@@ -30,16 +30,9 @@ def check_rules_file(path: str | None) -> str | None:
 
 def check_scenario_rules(scenario: Scenario, source: str) -> None:
     """Load the scenario's own rules file and check every rule name, naming ``source`` on error."""
-    from ecosim.rules import get_rule, load_rules_file
-    from ecosim.scenario import RULE_KINDS
+    from ecosim.rules import check_scenario_rules as check
 
-    if scenario.rules_file:
-        load_rules_file(scenario.rules_file)
-    for kind in RULE_KINDS:
-        try:
-            get_rule(kind, getattr(scenario.rules, kind))
-        except InputError as exc:
-            raise InputError(str(exc), source=source) from None
+    check(scenario, source)
 
 
 positive_int = click.IntRange(min=1)

@@ -123,6 +123,21 @@ def load_rules_file(path: str | Path) -> list[tuple[str, str]]:
     ]
 
 
+def check_scenario_rules(scenario, source: str | None = None, key: str | None = None) -> None:
+    """Load a scenario's own rules file and check every rule name it picks.
+
+    Errors are :class:`InputError` exceptions naming ``source`` (the scenario or experiment file) and,
+    if given, ``key`` (where in that file the scenario comes from).
+    """
+    if scenario.rules_file:
+        load_rules_file(scenario.rules_file)
+    for kind in RULE_KINDS:
+        try:
+            get_rule(kind, getattr(scenario.rules, kind))
+        except InputError as exc:
+            raise InputError(str(exc), source=source, key=key) from None
+
+
 # The built-in rules register themselves on import.
 from ecosim.rules import (  # noqa: E402,F401
     adoption,
