@@ -259,7 +259,7 @@ def run_summary(model: EcosystemModel, steps: pd.DataFrame) -> dict[str, float]:
     for c, cause in enumerate(CAUSES):
         summary[f"failed_attempts_{cause}"] = float(acc.failed_attempts[:, c].sum())
     states = model.pipeline.state_counts()
-    for name, count in zip(("in_research", "in_pipeline", "at_market", "failed_total", "shelved_total"), states):
+    for name, count in zip(("in_research", "in_pipeline", "at_market", "failed_total", "shelved_total"), states, strict=False):
         summary[name] = float(count)
     summary["network_density"] = float(steps["network_density"].iloc[-1])
     summary["manager_betweenness"] = float(steps["manager_betweenness"].iloc[-1])

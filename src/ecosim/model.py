@@ -20,7 +20,16 @@ import pandas as pd
 from mesa.discrete_space import Network
 
 from ecosim import __version__
-from ecosim.agents import Enterprise, EnterprisePopulation, Government, Investor, TechnologyManager, University
+from ecosim.agents import (
+    Enterprise,
+    EnterprisePopulation,
+    Government,
+    Investor,
+    TechnologyManager,
+    University,
+)
+from ecosim.agents.enterprise import do_own_rnd, propose_joint_rnd
+from ecosim.agents.university import do_research
 from ecosim.metrics import Accounts, StepRecorder, run_summary
 from ecosim.network import (
     ENTERPRISE,
@@ -38,9 +47,6 @@ from ecosim.pipeline import UNIVERSITY as UNIVERSITY_OWNED
 from ecosim.rules import get_rule, load_rules_file
 from ecosim.scenario import RULE_KINDS, Scenario
 from ecosim.transfer import INVESTOR_BACKS, attempt_gates
-from ecosim.agents.enterprise import do_own_rnd, propose_joint_rnd
-from ecosim.agents.university import do_research
-
 
 INDEPENDENT_SCOUTING_SAMPLE = 60  # disclosures an independent manager looks at per quarter
 
@@ -162,7 +168,7 @@ class EcosystemModel(mesa.Model):
         # agents, one per node
         cells = space
         self.government_agents = [Government(self, r) for r in range(R)]
-        for agent, node in zip(self.government_agents, layout.nodes(GOVERNMENT)):
+        for agent, node in zip(self.government_agents, layout.nodes(GOVERNMENT), strict=False):
             agent.cell = cells[int(node)]
         self.governments_by_region = self.government_agents
         institutes = np.tile(np.arange(per_region[UNIVERSITY]) >= w.universities_per_region, R)
@@ -346,7 +352,7 @@ def _group_rows(rows: np.ndarray, keys: np.ndarray) -> dict[int, np.ndarray]:
     order = np.argsort(keys, kind="stable")
     keys, rows = keys[order], rows[order]
     cuts = np.flatnonzero(np.diff(keys)) + 1
-    return {int(k[0]): r for k, r in zip(np.split(keys, cuts), np.split(rows, cuts))}
+    return {int(k[0]): r for k, r in zip(np.split(keys, cuts), np.split(rows, cuts), strict=False)}
 
 
 @dataclass

@@ -110,7 +110,7 @@ class TieTable:
         c["weight"][rows], c["last_used"][rows] = weight[first], step
         c["cross"][rows], c["structural"][rows], c["alive"][rows] = cross[first], structural[first], True
         self.n += k
-        self._index.update(zip(key[first].tolist(), rows.tolist()))
+        self._index.update(zip(key[first].tolist(), rows.tolist(), strict=False))
         return rows
 
     def add_one(self, a: int, b: int, kind: int, weight: float, cross: bool, step: int) -> int:
@@ -190,7 +190,7 @@ class EcosystemNetwork:
     def strengthen_many(self, a: np.ndarray, b: np.ndarray, kind: int, amount: float, step: int) -> int:
         """:meth:`strengthen` for many pairs at once (e.g. all ties made at a fair); returns new ties."""
         made = 0
-        for x, y in zip(np.asarray(a).tolist(), np.asarray(b).tolist()):
+        for x, y in zip(np.asarray(a).tolist(), np.asarray(b).tolist(), strict=False):
             made += self.strengthen(x, y, kind, amount, step)
         return made
 
@@ -374,7 +374,7 @@ def graph_from_ties(layout: NodeLayout, ties: TieTable) -> nx.Graph:
     graph = nx.Graph()
     graph.add_nodes_from(
         (int(n), {"kind": NODE_KINDS[k], "region": int(r)})
-        for n, k, r in zip(range(layout.n_nodes), layout.kind, layout.region)
+        for n, k, r in zip(range(layout.n_nodes), layout.kind, layout.region, strict=False)
     )
     alive = np.flatnonzero(ties.alive)
     graph.add_edges_from(

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from ecosim import __version__
 from ecosim.errors import InputError
 from ecosim.scenario import scenario_to_yaml
 

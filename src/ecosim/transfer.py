@@ -209,7 +209,7 @@ def _make_deals(model: EcosystemModel, rows, deal_positions, searching, pair_pos
     ``pair_pos`` indexes ``searching`` (the attempts that searched for a partner), which
     indexes ``rows``.
     """
-    s, t, rng, net = model.scenario, model.pipeline.table, model.rng, model.network
+    _s, t, rng, _net = model.scenario, model.pipeline.table, model.rng, model.network
     now = model.steps
     ent_off = model.layout.offsets[ENTERPRISE_NODE]
     order = np.argsort(pair_pos, kind="stable")
@@ -218,7 +218,7 @@ def _make_deals(model: EcosystemModel, rows, deal_positions, searching, pair_pos
     search_index[searching] = np.arange(searching.size)
     starts = np.searchsorted(pair_pos, search_index[deal_positions], side="left")
     ends = np.searchsorted(pair_pos, search_index[deal_positions], side="right")
-    for p, a, b in zip(deal_positions, starts, ends):
+    for p, a, b in zip(deal_positions, starts, ends, strict=False):
         row = int(rows[p])
         owner, holder = int(t.col("owner")[row]), int(t.col("holder")[row])
         investor = int(t.col("investor")[row])

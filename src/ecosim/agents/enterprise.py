@@ -175,5 +175,5 @@ def propose_joint_rnd(model: EcosystemModel) -> None:
     model.pipeline.table.col("subsidised")[rows] = subsidised
     np.add.at(model.university_disclosures_step, [model.university_index[int(u)] for u in universities], 1)
     pop.learn(proposers, s.enterprises.absorptive_learning)
-    for u, e in zip(universities, pop.node[proposers]):
+    for u, e in zip(universities, pop.node[proposers], strict=False):
         model.network.strengthen(int(u), int(e), COLLABORATION, s.network.deal_strengthening, model.steps)

@@ -83,7 +83,7 @@ class Government(FixedAgent):
         if not universities or money <= 0:
             return
         quality = np.array([u.quality for u in universities])
-        for u, share in zip(universities, quality / quality.sum()):
+        for u, share in zip(universities, quality / quality.sum(), strict=False):
             u.grant_this_quarter = money * share
         self.spend("research_grants", money)
 
@@ -173,7 +173,7 @@ class Government(FixedAgent):
         met = model.sample_enterprises(self.region, selected.size * k, fair.foreign_share).reshape(selected.size, k)
         pop = model.enterprises
         fit = np.einsum("id,ikd->ik", t.knowledge[selected], pop.need[met])
-        t.fair_contacts.update(zip(selected.tolist(), met))  # repeats are counted once at matching
+        t.fair_contacts.update(zip(selected.tolist(), met, strict=False))  # repeats are counted once at matching
         # contacts who see a good fit exchange cards: a weak tie to the holder (each pair once)
         holders = np.repeat(t.col("holder")[selected], k).reshape(selected.size, k)
         good = fit >= FAIR_TIE_MIN_FIT

@@ -43,7 +43,7 @@ class _LazyGroup(click.Group):
             if exc.name == module_name:  # command not built yet
                 return None
             raise
-        return getattr(module, "command")
+        return module.command
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -49,7 +49,7 @@ def command(scenario, seed, steps, sets, out, force, csv, rules_file):
 
     Example: ecosim run scenarios/baseline.yaml --seed 1 --set policy.managers.managers_per_region=80
     """
-    from ecosim.model import EcosystemModel, simulate, seed_from  # noqa: F401 (import cost after validation)
+    from ecosim.model import EcosystemModel, seed_from, simulate  # noqa: F401 (import cost after validation)
     from ecosim.output import atomic_directory, write_run
 
     loaded = load_with_overrides(scenario, sets, steps)

@@ -19,7 +19,12 @@ from pathlib import Path
 
 import click
 
-from ecosim.cli.options import check_rules_file, check_scenario_rules, load_with_overrides, rules_option
+from ecosim.cli.options import (
+    check_rules_file,
+    check_scenario_rules,
+    load_with_overrides,
+    rules_option,
+)
 
 READY_TIMEOUT_SECONDS = 120.0
 """How long to wait for the server to answer before giving up."""
