@@ -209,7 +209,7 @@ def _make_deals(model: EcosystemModel, rows, deal_positions, searching, pair_pos
     ``pair_pos`` indexes ``searching`` (the attempts that searched for a partner), which
     indexes ``rows``.
     """
-    _s, t, rng, _net = model.scenario, model.pipeline.table, model.rng, model.network
+    t, rng = model.pipeline.table, model.rng
     now = model.steps
     ent_off = model.layout.offsets[ENTERPRISE_NODE]
     order = np.argsort(pair_pos, kind="stable")
