@@ -27,8 +27,9 @@ comma := ,
 run: $(VENV)/.installed-test-viz
 	$(BIN)/ecosim run $(SCENARIO) --seed $(SEED) --out results/$(basename $(notdir $(SCENARIO))) --force
 
-## the fast test suite (a few minutes)
+## the fast test suite (a few minutes), after the linter
 test: $(VENV)/.installed-test-viz
+	$(BIN)/ruff check src tests notebooks/build_notebooks.py
 	$(PYTEST) -m "not slow and not browser" -q
 
 # The visualiser's front end (Solara's JavaScript) cached locally: the page works without a CDN.
@@ -44,7 +45,7 @@ test-slow: $(VENV)/.installed-test-viz-browser-notebooks $(VENV)/.viz-assets
 test-all: test test-slow
 
 lint: $(VENV)/.installed-test-viz
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests notebooks/build_notebooks.py
 
 bench: $(VENV)/.installed-test-viz
 	$(BIN)/ecosim bench
