@@ -32,7 +32,7 @@ def funnel_figure(summary: dict[str, float], title: str = "Where technologies fa
     text = (f"disclosed {summary.get('disclosures', 0):,.0f} · converted {summary.get('deals', 0):,.0f} · "
             f"reached market {summary.get('commercialisations', 0):,.0f}")
     ax.text(0.99, 0.97, text, transform=ax.transAxes, ha="right", va="top", fontsize=9)
-    ax.legend(loc="upper left", bbox_to_anchor=(0.0, 0.9))
+    ax.legend(loc="center right")
     return fig
 
 
