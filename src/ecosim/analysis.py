@@ -757,26 +757,17 @@ def compare(
         effect_size, effect_size_kind, direction, verdict.
     """
     table = ok_runs(runs)
-    names = conditions(table)
-    baseline = default_baseline(table) if baseline is None else baseline
-    if baseline not in names:
-        raise KeyError(f"unknown baseline {baseline!r}; conditions are {names}")
     metrics = list(metrics) if metrics is not None else default_metrics(table)
     unknown = [m for m in metrics if m not in table.columns]
     if unknown:
         raise KeyError(f"unknown metrics {unknown}")
-    groups = {name: group for name, group in table.groupby("condition", sort=False)}
     rows = []
-    for name in names:
-        if name == baseline:
-            continue
-        pairing = _pairing(groups[baseline], groups[name])
-        paired = pairing[2]
+    for name, reference, values in _against_baseline(table, baseline):
         for metric in metrics:
-            (b,), (s,) = _paired_values(groups[baseline], groups[name], [metric], pairing)
+            (b,), (s,), paired = values([metric])
             heavy = is_heavy_tailed(metric, heavy_tailed)
             result = compare_pair(b, s, paired, confidence, heavy, _rng(seed, name, metric))
-            rows.append({"condition": name, "baseline": baseline, "metric": metric,
+            rows.append({"condition": name, "baseline": reference, "metric": metric,
                          "n": min(result["n_baseline"], result["n_scenario"]), "paired": paired, **result})
     columns = ["condition", "baseline", "metric", "n", "paired", "baseline_mean", "scenario_mean", "difference",
                "difference_low", "difference_high", "relative_change", "relative_low", "relative_high", "ratio",
@@ -941,24 +932,36 @@ def cost_effectiveness(
     """
     table = ok_runs(runs)
     _require(table, [*outcomes, cost], "cost-effectiveness")
+    rows = []
+    for name, reference, values in _against_baseline(table, baseline):
+        for outcome in outcomes:
+            b, s, paired = values([outcome, cost])
+            arrays = [*b, *s]
+            rng = _rng(seed, name, outcome, "cost")
+            row = _icer(arrays, paired, confidence, rng, n_resamples)
+            rows.append({"condition": name, "baseline": reference, "outcome": outcome, **row, "paired": paired})
+    return pd.DataFrame(rows)
+
+
+def _against_baseline(table: pd.DataFrame, baseline: str | None):
+    """For each condition but the baseline: (name, baseline, values), where ``values(columns)``
+    returns the baseline's and the condition's arrays for those columns, matched replication by
+    replication when their seeds pair up, and whether they do."""
     names = conditions(table)
     baseline = default_baseline(table) if baseline is None else baseline
     if baseline not in names:
         raise KeyError(f"unknown baseline {baseline!r}; conditions are {names}")
     groups = {name: group for name, group in table.groupby("condition", sort=False)}
-    rows = []
     for name in names:
         if name == baseline:
             continue
         pairing = _pairing(groups[baseline], groups[name])
-        paired = pairing[2]
-        for outcome in outcomes:
-            b, s = _paired_values(groups[baseline], groups[name], [outcome, cost], pairing)
-            arrays = [*b, *s]
-            rng = _rng(seed, name, outcome, "cost")
-            row = _icer(arrays, paired, confidence, rng, n_resamples)
-            rows.append({"condition": name, "baseline": baseline, "outcome": outcome, **row, "paired": paired})
-    return pd.DataFrame(rows)
+
+        def values(columns, name=name, pairing=pairing):
+            b, s = _paired_values(groups[baseline], groups[name], columns, pairing)
+            return b, s, pairing[2]
+
+        yield name, baseline, values
 
 
 def _icer(
