@@ -187,8 +187,14 @@ def main() -> None:
         for size in args.sizes:
             path = experiment_file(tmp_path, size, args.steps, args.scenario.resolve())
             row = {"runs": None}
+            # modes take turns within each repetition, so a machine that slows down or speeds
+            # up during the benchmark does not favour the mode measured first
+            measured: dict[str, list[dict]] = {mode: [] for mode in args.modes}
+            for i in range(args.repeat):
+                for mode in args.modes:
+                    measured[mode].append(_in_subprocess(mode, path, tmp_path / f"out_{size}_{mode}_{i}"))
             for mode in args.modes:
-                results = [_in_subprocess(mode, path, tmp_path / f"out_{size}_{mode}_{i}") for i in range(args.repeat)]
+                results = measured[mode]
                 best = min(results, key=lambda r: r["seconds"])
                 row["runs"] = best["runs"]
                 row[f"{mode}_s"] = best["seconds"]

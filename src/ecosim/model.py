@@ -12,7 +12,8 @@ sweeps and notebooks use.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import mesa
 import numpy as np
@@ -42,7 +43,7 @@ from ecosim.network import (
     graph_from_ties,
     make_layout,
 )
-from ecosim.pipeline import ACTIVE, NO_DEAL, RESEARCH, Pipeline
+from ecosim.pipeline import ACTIVE, NO_DEAL, RESEARCH, Pipeline, TechnologyTable
 from ecosim.pipeline import UNIVERSITY as UNIVERSITY_OWNED
 from ecosim.rules import get_rule, load_rules_file
 from ecosim.scenario import RULE_KINDS, Scenario
@@ -363,18 +364,24 @@ class RunResult:
     ----------
     steps : one row per quarter (columns :data:`ecosim.metrics.STEP_COLUMNS`)
     summary : the per-run metrics
-    technologies : one row per technology
     scenario : the scenario that was run
     seed : the root seed used
     version : ecosim version
+    technologies : one row per technology (a property: built from the run's technology
+        table on first use, because a sweep that keeps only summaries never needs it)
     """
 
     steps: pd.DataFrame
     summary: dict[str, float]
-    technologies: pd.DataFrame
     scenario: Scenario
     seed: int
+    technology_table: TechnologyTable = field(repr=False)
     version: str = __version__
+
+    @cached_property
+    def technologies(self) -> pd.DataFrame:
+        """Every technology with its hidden value, state, gate and failure cause."""
+        return self.technology_table.to_frame()
 
 
 def simulate(
@@ -416,13 +423,8 @@ def simulate(
             progress(done, total)
     table = model.step_table()
     summary = run_summary(model, table)
-    technologies = model.technology_table()
+    result = RunResult(steps=table, summary=summary, scenario=scenario, seed=model.seed,
+                       technology_table=model.pipeline.table)
     if extra_measures is not None:
-        summary.update(extra_measures(model, summary, technologies))
-    return RunResult(
-        steps=table,
-        summary=summary,
-        technologies=technologies,
-        scenario=scenario,
-        seed=model.seed,
-    )
+        summary.update(extra_measures(model, summary, result.technologies))
+    return result
