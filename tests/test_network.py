@@ -7,6 +7,8 @@ import random
 import networkx as nx
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from mesa.discrete_space import Network
 
 from conftest import small_scenario
@@ -193,3 +195,55 @@ def test_every_agent_sits_on_its_own_node(tiny_model):
     nodes = [a.cell.coordinate for a in agents]
     assert sorted(nodes) == list(range(tiny_model.layout.n_nodes))
     assert len(tiny_model.agents) == tiny_model.layout.n_nodes
+
+
+def _mesa_edges(net: EcosystemNetwork) -> set[tuple[int, int]]:
+    """Pairs connected in Mesa's cells (each must be connected both ways)."""
+    edges = set()
+    for node, cell in net.space._cells.items():
+        for other in cell.connections.values():
+            assert net.space[node] in other.connections.values(), f"{node}–{other.coordinate} one way only"
+            edges.add((min(node, other.coordinate), max(node, other.coordinate)))
+    return edges
+
+
+def _tie_state(net: EcosystemNetwork) -> dict[tuple[int, int], tuple]:
+    t = net.ties
+    return {(int(t.u[r]), int(t.v[r])): (bool(t.alive[r]), int(t.kind[r]), int(t.last_used[r]), round(float(t.weight[r]), 12))
+            for r in range(t.n)}
+
+
+pairs = st.lists(st.tuples(st.integers(2, 17), st.integers(2, 17)), min_size=0, max_size=25)
+
+
+@settings(max_examples=60, deadline=None)
+@given(before=pairs, batch=pairs, kind=st.sampled_from([COLLABORATION, LICENCE, BROKERAGE]))
+def test_strengthening_many_pairs_at_once_equals_one_by_one(before, batch, kind):
+    """strengthen_many (a fair's ties) leaves tie table, graph and Mesa cells as pair-by-pair
+    strengthen does: repeated pairs, living, pruned and absent ties alike."""
+    nets = [small_network(decay=0.3), small_network(decay=0.3)]
+    for net in nets:
+        for a, b in before:
+            if a != b:
+                net.strengthen(a, b, COLLABORATION, 1.0, step=0)
+        net.prune(step=6, threshold=0.5)  # some of them come back below
+    one, many = nets
+    made_one = sum(one.strengthen(a, b, kind, 0.4, step=7) for a, b in batch if a != b)
+    made_many = many.strengthen_many(np.array([a for a, _ in batch], np.int64),
+                                     np.array([b for _, b in batch], np.int64), kind, 0.4, step=7)
+    assert made_many == made_one
+    assert _tie_state(many) == _tie_state(one)
+    assert graph_edges(many) == graph_edges(one) == alive_ties(many) == _mesa_edges(many)
+    assert {e: many.graph.edges[e]["kind"] for e in graph_edges(many)} == {
+        e: one.graph.edges[e]["kind"] for e in graph_edges(one)}
+
+
+def test_pruning_keeps_mesa_cells_graph_and_tie_table_in_step():
+    net = small_network(decay=0.5)
+    e = [int(x) for x in net.layout.nodes(ENTERPRISE)]
+    net.strengthen_many(np.array([2, 2, 3, e[0]]), np.array([e[1], e[2], e[3], e[4]]), COLLABORATION, 1.0, step=0)
+    net.strengthen(2, e[1], COLLABORATION, 1.0, step=3)  # kept fresh
+    neighbours_before = set(net.space[2].neighborhood.cells)  # fills Mesa's cache
+    assert net.prune(step=4, threshold=0.1) == 3
+    assert graph_edges(net) == alive_ties(net) == _mesa_edges(net) == {(2, e[1])}
+    assert set(net.space[2].neighborhood.cells) == {net.space[e[1]]} != neighbours_before  # cache cleared

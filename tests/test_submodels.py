@@ -10,6 +10,7 @@ import pytest
 
 from conftest import small_scenario
 from ecosim import transfer
+from ecosim.agents.technology_manager import take_on
 from ecosim.model import EcosystemModel, simulate
 from ecosim.pipeline import ACTIVE, NO_DEAL, UNIVERSITY
 from ecosim.rules import get_rule, register
@@ -47,7 +48,7 @@ def test_manager_appraisal_error_has_sigma_min_plus_sigma0_times_one_minus_skill
     rows = disclose_many(model, 20_000)
     manager = model.manager_agents[0]
     manager.skill = skill
-    manager._take_on(rows)
+    take_on(model, rows, 0)
     t, tech = model.pipeline.table, model.scenario.technology
     error = np.log(t.col("appraised")[rows]) - np.log(t.col("value")[rows])
     expected = tech.appraisal_sigma_min + tech.appraisal_sigma_0 * (1 - skill)
@@ -64,7 +65,7 @@ def test_manager_skill_reduces_appraisal_error():
         rows = disclose_many(model, 10_000)
         manager = model.manager_agents[0]
         manager.skill = skill
-        manager._take_on(rows)
+        take_on(model, rows, 0)
         errors[skill] = np.abs(model.pipeline.table.col("appraisal_log_error")[rows]).mean()
     assert errors[0.9] < errors[0.1] * 0.6
 
@@ -74,7 +75,7 @@ def test_no_manager_removes_the_irreducible_appraisal_error():
     rows = disclose_many(model, 20_000)
     manager = model.manager_agents[0]
     manager.skill = 1.0
-    manager._take_on(rows)
+    take_on(model, rows, 0)
     error = model.pipeline.table.col("appraisal_log_error")[rows]
     assert error.std() == pytest.approx(model.scenario.technology.appraisal_sigma_min, rel=0.03)
     assert error.std() > 0.9 * model.scenario.technology.appraisal_sigma_min
@@ -94,7 +95,7 @@ def test_skilled_manager_digs_out_value_at_rate_times_skill():
     before = model.pipeline.table.col("value")[rows].copy()
     manager = model.manager_agents[0]
     manager.skill = 0.8
-    manager._take_on(rows)
+    take_on(model, rows, 0)
     ratio = model.pipeline.table.col("value")[rows] / before
     dug = np.isclose(ratio, np.e)
     assert np.all(dug | np.isclose(ratio, 1.0))

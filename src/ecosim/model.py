@@ -30,6 +30,7 @@ from ecosim.agents import (
     University,
 )
 from ecosim.agents.enterprise import do_own_rnd, propose_joint_rnd
+from ecosim.agents.technology_manager import scout
 from ecosim.agents.university import do_research
 from ecosim.metrics import Accounts, StepRecorder, run_summary
 from ecosim.network import (
@@ -220,7 +221,7 @@ class EcosystemModel(mesa.Model):
         propose_joint_rnd(self)
         self.pipeline.mature()
         self._prepare_scouting()
-        self.agents_by_type[TechnologyManager].shuffle_do("scout") if self.manager_agents else None
+        scout(self)
         self.agents_by_type[Government].do("fund_proof_of_concept")
         self.agents_by_type[Government].do("hold_fair")
         self._prepare_investment()

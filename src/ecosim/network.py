@@ -188,11 +188,48 @@ class EcosystemNetwork:
         return True
 
     def strengthen_many(self, a: np.ndarray, b: np.ndarray, kind: int, amount: float, step: int) -> int:
-        """:meth:`strengthen` for many pairs at once (e.g. all ties made at a fair); returns new ties."""
-        made = 0
-        for x, y in zip(np.asarray(a).tolist(), np.asarray(b).tolist(), strict=False):
-            made += self.strengthen(x, y, kind, amount, step)
-        return made
+        """:meth:`strengthen` for many pairs at once (e.g. all ties made at a fair); returns new ties.
+
+        The same as calling :meth:`strengthen` pair by pair (a pair listed twice is strengthened
+        twice), on arrays: only the lookup of each pair's row is Python.
+        """
+        a, b = np.asarray(a, np.int64).ravel(), np.asarray(b, np.int64).ravel()
+        t, n = self.ties, self.ties.n_nodes
+        u, v = np.minimum(a, b), np.maximum(a, b)
+        u, v = u[u != v], v[u != v]  # a node has no tie to itself
+        keys, first, count = np.unique(u * n + v, return_index=True, return_counts=True)
+        order = np.argsort(first, kind="stable")  # handle pairs in the order they first appear
+        keys, first, added = keys[order], first[order], amount * count[order]
+        u, v = u[first], v[first]
+        index = t._index
+        rows = np.fromiter((index.get(k, -1) for k in keys.tolist()), np.int64, keys.size)
+        c = t._cols
+        known = rows >= 0
+        alive = np.zeros(keys.size, bool)
+        alive[known] = c["alive"][rows[known]]
+        # living ties: decay to now, then add
+        live = rows[alive]
+        age = np.maximum(step - c["last_used"][live], 0)
+        decayed = np.where(c["structural"][live], c["weight"][live], c["weight"][live] * (1.0 - t.decay) ** age)
+        c["weight"][live] = decayed + added[alive]
+        c["last_used"][live] = step
+        if kind in (LICENCE, BROKERAGE):
+            upgraded = live[c["kind"][live] == COLLABORATION]
+            c["kind"][upgraded] = kind
+            for x, y in zip(c["u"][upgraded].tolist(), c["v"][upgraded].tolist(), strict=False):
+                self.graph.edges[x, y]["kind"] = TIE_KINDS[kind]
+        # pruned ties come back; absent ones are made
+        dead = known & ~alive
+        revived = rows[dead]
+        c["alive"][revived], c["weight"][revived], c["last_used"][revived], c["kind"][revived] = (
+            True, added[dead], step, kind)
+        absent = ~known
+        if absent.any():
+            cross = self.layout.region[u[absent]] != self.layout.region[v[absent]]
+            t.add_many(u[absent], v[absent], kind, added[absent], cross, False, step)
+        made = ~alive
+        self._connect_many(u[made], v[made], kind)
+        return int(made.sum())
 
     def _connect(self, a: int, b: int, kind: int, cross: bool) -> None:
         cells = self.space._cells
@@ -203,17 +240,53 @@ class EcosystemNetwork:
         self._adjacency = None
         self.ties_made += 1
 
+    def _connect_many(self, u: np.ndarray, v: np.ndarray, kind: int) -> None:
+        """Connect many pairs of cells and add their graph edges.
+
+        What ``Cell.connect`` does both ways (the key is the other cell's coordinate), with each
+        touched cell's neighbourhood cache cleared once rather than once per tie: at a fair in a
+        large world, thousands of ties are made in one call.
+        """
+        if u.size == 0:
+            return
+        cells = self.space._cells
+        u_list, v_list = u.tolist(), v.tolist()
+        for x, y in zip(u_list, v_list, strict=False):
+            cells[x].connections[y] = cells[y]
+            cells[y].connections[x] = cells[x]
+        for node in set(u_list).union(v_list):
+            cells[node]._clear_cache()
+        region, name = self.layout.region, TIE_KINDS[kind]
+        cross = (region[u] != region[v]).tolist()
+        self.graph.add_edges_from(
+            (x, y, {"kind": name, "cross_region": c}) for x, y, c in zip(u_list, v_list, cross, strict=True)
+        )
+        self._reach = None
+        self._adjacency = None
+        self.ties_made += len(u_list)
+
     def prune(self, step: int, threshold: float) -> int:
-        """Remove ties whose decayed weight fell below ``threshold``; returns how many."""
+        """Remove ties whose decayed weight fell below ``threshold``; returns how many.
+
+        What ``Network.remove_connection`` does for each tie (both cells' connection and the
+        graph edge), with each touched cell's cache cleared once.
+        """
         t = self.ties
         dead = t.alive & ~t.structural & (t.current_weight(step) < threshold)
         rows = np.flatnonzero(dead)
-        for row in rows:
-            self.space.remove_connection(self.space[int(t.u[row])], self.space[int(t.v[row])])
+        if rows.size == 0:
+            return 0
+        cells = self.space._cells
+        u_list, v_list = t.u[rows].tolist(), t.v[rows].tolist()
+        for x, y in zip(u_list, v_list, strict=False):
+            del cells[x].connections[y]
+            del cells[y].connections[x]
+        for node in set(u_list).union(v_list):
+            cells[node]._clear_cache()
+        self.graph.remove_edges_from(zip(u_list, v_list, strict=False))
         t.alive[rows] = False
-        if rows.size:
-            self._reach = None
-            self._adjacency = None
+        self._reach = None
+        self._adjacency = None
         self.ties_pruned += int(rows.size)
         return int(rows.size)
 
@@ -376,10 +449,11 @@ def graph_from_ties(layout: NodeLayout, ties: TieTable) -> nx.Graph:
         (int(n), {"kind": NODE_KINDS[k], "region": int(r)})
         for n, k, r in zip(range(layout.n_nodes), layout.kind, layout.region, strict=False)
     )
-    alive = np.flatnonzero(ties.alive)
+    alive = ties.alive
     graph.add_edges_from(
-        (int(ties.u[i]), int(ties.v[i]), {"kind": TIE_KINDS[ties.kind[i]], "cross_region": bool(ties.cross[i])})
-        for i in alive
+        (u, v, {"kind": TIE_KINDS[k], "cross_region": c})
+        for u, v, k, c in zip(ties.u[alive].tolist(), ties.v[alive].tolist(), ties.kind[alive].tolist(),
+                              ties.cross[alive].tolist(), strict=True)
     )
     return graph
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -41,20 +42,23 @@ class TechnologyManager(FixedAgent):
         """Open projects now (derived from the technology table)."""
         return int(self.model.manager_load[self.cell.coordinate - self.model.layout.offsets[MANAGER]])
 
-    def scout(self) -> None:
-        """Take on disclosures while capacity is free (project-choice rule), appraise and dig value."""
-        model, s = self.model, self.model.scenario
-        free = self.capacity - self.load
-        if free <= 0:
-            return
+    def choose_projects(self, free: int, rule: Callable[[ProjectChoiceInputs], np.ndarray] | None = None) -> np.ndarray:
+        """Take on up to ``free`` unmanaged disclosures this manager sees (project-choice rule).
+
+        ``rule`` is the scenario's project-choice rule (looked up here if not given).
+
+        Returns the technology rows taken, already marked as carried by this manager, so that
+        the next manager in the quarter's order no longer sees them.
+        """
+        model = self.model
         pool = model.scouting_pool(self.employer, self.region)
         if pool.size == 0:
-            return
+            return pool
         t = model.pipeline.table
         pool = pool[t.col("manager")[pool] < 0]
         if pool.size == 0:
-            return
-        rule = get_rule("project_choice", s.rules.project_choice)
+            return pool
+        rule = rule or get_rule("project_choice", model.scenario.rules.project_choice)
         order = np.asarray(
             rule(
                 ProjectChoiceInputs(
@@ -69,26 +73,9 @@ class TechnologyManager(FixedAgent):
             ),
             dtype=np.int64,
         )[:free]
-        if order.size == 0:
-            return
         taken = pool[order]
-        self._take_on(taken)
-
-    def _take_on(self, rows: np.ndarray) -> None:
-        model, s = self.model, self.model.scenario
-        m, tech = s.policy.managers, s.technology
-        t = model.pipeline.table
-        rng = model.rng
-        t.col("manager")[rows] = self.cell.coordinate
-        t.col("was_managed")[rows] = True
-        model.manager_load[self.cell.coordinate - model.layout.offsets[MANAGER]] += rows.size
-        dig = rng.random(rows.size) < m.value_digging_rate * self.skill
-        t.col("value")[rows[dig]] *= np.exp(m.value_digging_gain)
-        model.accounts.value_dug += int(dig.sum())
-        error = appraisal_sigma(self.skill, tech.appraisal_sigma_min, tech.appraisal_sigma_0) * rng.standard_normal(rows.size)
-        t.col("appraised")[rows] = t.col("value")[rows] * np.exp(error)
-        t.col("appraisal_log_error")[rows] = error
-        t.col("managed_appraisal")[rows] = True
+        t.col("manager")[taken] = self.cell.coordinate
+        return taken
 
     def learn_from_deal(self) -> None:
         """Each brokered deal teaches: ``s += learning_rate·(1 − s)``."""
@@ -99,3 +86,52 @@ class TechnologyManager(FixedAgent):
         """Training paid by the manager programme: ``s += gain·money·(1 − s)``, capped at 1."""
         gain = self.model.scenario.policy.managers.training_gain_per_yuan * money
         self.skill += min(gain, 1.0) * (1.0 - self.skill)
+
+
+def scout(model: EcosystemModel) -> None:
+    """The quarter's scouting: managers with free capacity, in random order, choose projects;
+    then every project taken on is appraised and has its value dug, on arrays.
+
+    The choice is each manager's own (Python, the project-choice rule); what follows from it
+    (value digging with chance ``value_digging_rate·s``, appraisal error with
+    ``σ = σ_min + σ_0 (1 − s)``) is drawn for all new projects at once.
+    """
+    managers = model.manager_agents
+    if not managers:
+        return
+    free = np.array([a.capacity for a in managers]) - model.manager_load
+    order = model.rng.permutation(len(managers))
+    rule = get_rule("project_choice", model.scenario.rules.project_choice)
+    taken, by = [], []
+    for i in order[free[order] > 0].tolist():
+        rows = managers[i].choose_projects(int(free[i]), rule)
+        if rows.size:
+            taken.append(rows)
+            by.append(np.full(rows.size, i))
+    if taken:
+        take_on(model, np.concatenate(taken), np.concatenate(by))
+
+
+def take_on(model: EcosystemModel, rows: np.ndarray, by: np.ndarray | int) -> None:
+    """Managers take on technology ``rows``: carried, appraised, and with value dug out.
+
+    Parameters
+    ----------
+    model : the model
+    rows : technology rows
+    by : manager number (node − offset) carrying each row, or one number for all
+    """
+    m, tech = model.scenario.policy.managers, model.scenario.technology
+    by = np.broadcast_to(np.asarray(by, np.int64), rows.shape)
+    t, rng = model.pipeline.table, model.rng
+    t.col("manager")[rows] = by + model.layout.offsets[MANAGER]
+    t.col("was_managed")[rows] = True
+    model.manager_load += np.bincount(by, minlength=model.manager_load.size)
+    skill = model.manager_skill()[by]
+    dig = rng.random(rows.size) < m.value_digging_rate * skill
+    t.col("value")[rows[dig]] *= np.exp(m.value_digging_gain)
+    model.accounts.value_dug += int(dig.sum())
+    error = appraisal_sigma(skill, tech.appraisal_sigma_min, tech.appraisal_sigma_0) * rng.standard_normal(rows.size)
+    t.col("appraised")[rows] = t.col("value")[rows] * np.exp(error)
+    t.col("appraisal_log_error")[rows] = error
+    t.col("managed_appraisal")[rows] = True
