@@ -64,6 +64,10 @@ class Accounts:
     deals_step: np.ndarray = field(default_factory=lambda: np.zeros(5, np.int64))
     failures_step: np.ndarray = field(default_factory=lambda: np.zeros((4, 3), np.int64))
     failed_attempts: np.ndarray = field(default_factory=lambda: np.zeros((4, 3), np.int64))
+    # gate attempts that reached the partner search (viable and funded), and those that found
+    # no partner, by owner type (university, joint, enterprise)
+    partner_searches: np.ndarray = field(default_factory=lambda: np.zeros(3, np.int64))
+    partner_search_failures: np.ndarray = field(default_factory=lambda: np.zeros(3, np.int64))
     enterprise_rd: float = 0.0
     university_research: float = 0.0
     fair_applicants: int = 0
@@ -258,6 +262,12 @@ def run_summary(model: EcosystemModel, steps: pd.DataFrame) -> dict[str, float]:
     summary["appraisal_error_unmanaged"] = float(error[~managed].mean()) if (~managed).any() else float("nan")
     for c, cause in enumerate(CAUSES):
         summary[f"failed_attempts_{cause}"] = float(acc.failed_attempts[:, c].sum())
+    # matching failure rate: the share of partner searches (attempts that were viable and
+    # funded) that found no partner; academic = university and joint technologies
+    summary["partner_searches_academic"] = float(acc.partner_searches[:2].sum())
+    summary["matching_failure_rate_academic"] = _share(acc.partner_search_failures[:2].sum(),
+                                                       acc.partner_searches[:2].sum())
+    summary["matching_failure_rate_enterprise"] = _share(acc.partner_search_failures[2], acc.partner_searches[2])
     states = model.pipeline.state_counts()
     for name, count in zip(("in_research", "in_pipeline", "at_market", "failed_total", "shelved_total"), states, strict=False):
         summary[name] = float(count)

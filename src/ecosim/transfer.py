@@ -96,6 +96,9 @@ def attempt_gates(model: EcosystemModel) -> None:
 
     outcome = draw_gate_outcomes(viable, funding, matching, uniforms)
     passed = outcome.passed
+    searched_by = np.minimum(owner_type[searching], 2).astype(np.int64)
+    np.add.at(model.accounts.partner_searches, searched_by, 1)
+    np.add.at(model.accounts.partner_search_failures, searched_by[outcome.cause[searching] == MATCHING], 1)
 
     # deals for untransferred technologies that passed
     deal_rows = np.flatnonzero(passed & untransferred)

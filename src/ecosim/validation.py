@@ -497,10 +497,13 @@ FACE_WORLD = {
     "world.enterprises_per_region": 150,
     "policy.managers.managers_per_region": 15,
     "policy.finance.investors_per_region": 1,
+    "budget.per_quarter": 3.6,
     "steps": 40,
 }
-"""A smaller world for the face-validity checks (30 groups and 15 managers per region keep ~100
-researchers per manager, F12); the levers are the scenario files' own settings."""
+"""A smaller world for the face-validity checks: 3 of the 10 research organisations, 150 of the
+500 enterprises, 15 of the 50 managers (30 groups per region keep ~100 researchers per manager,
+F12) and 3.6 of the 12 M¥ budget per region and quarter, so that money per organisation and per
+disclosure is the full world's; the levers are the scenario files' own settings."""
 
 
 @dataclass(frozen=True)
@@ -517,17 +520,20 @@ class LeverCheck:
     measure: str
     direction: int
     tolerance: float = 0.0
+    world: str = "small"  # "small": FACE_WORLD; "full": the scenario files' own world (:data:`FULL_WORLD_LEVERS`)
 
 
 LEVER_CHECKS: tuple[LeverCheck, ...] = (
     LeverCheck("more PoC money → fewer invention disclosures shelved for funding at G1–G2", "poc_fund",
-               "check_invention_g1_g2_funding_shelved", -1),
-    LeverCheck("more PoC money → more invention disclosures past G2", "poc_fund", "check_invention_past_g2", +1),
-    LeverCheck("more PoC money → more invention disclosures past G1", "poc_fund", "check_invention_past_g1", +1),
+               "check_invention_g1_g2_funding_shelved", -1, world="full"),
+    LeverCheck("more PoC money → more invention disclosures past G2", "poc_fund", "check_invention_past_g2", +1,
+               world="full"),
+    LeverCheck("more PoC money → more invention disclosures past G1", "poc_fund", "check_invention_past_g1", +1,
+               world="full"),
     LeverCheck("more, better managers → smaller appraisal error (academic technologies)", "manager_programme",
                "check_academic_appraisal_error", -1),
-    LeverCheck("more, better managers → fewer academic technologies shelved for lack of a partner",
-               "manager_programme", "check_academic_matching_shelved", -1),
+    LeverCheck("more, better managers → fewer matching failures (share of academic partner searches that find no partner)",
+               "manager_programme", "matching_failure_rate_academic", -1, world="full"),
     LeverCheck("incentive reform → more invention disclosures", "incentive_reform", "check_invention_disclosures", +1),
     LeverCheck("incentive reform → fewer publications (the bookshelf cost)", "incentive_reform", "publications", -1),
     LeverCheck("joint R&D converts more than university-only R&D (F2)", "baseline",
@@ -536,6 +542,13 @@ LEVER_CHECKS: tuple[LeverCheck, ...] = (
     LeverCheck("trading fairs and openness → more cross-region deals", "global_fair", "check_cross_region_deals", +1),
 )
 """The face-validity claims of issue 7, one per measured direction."""
+
+FULL_WORLD_LEVERS = tuple(sorted({c.lever for c in LEVER_CHECKS if c.world == "full"}))
+"""Levers with claims tested in the full world. The PoC fund acts on a few hundred invention
+disclosures per run, too few in the small world to resolve its effect past G2; the manager
+programme's four times as many managers (each with 12 enterprise contacts) already reach
+nearly every one of the small world's 150 enterprises per region, so more managers cannot
+widen anyone's search there."""
 
 TECHNICAL_TOLERANCE = 0.05
 """No lever may move a technical failure rate (per field, at G1 or G2) by more than this, on average."""
@@ -547,22 +560,26 @@ def _paired_effect(delta: np.ndarray, level: float = 0.95) -> tuple[float, float
 
 def face_validity(replications: int = 10, root_seed: int = 20261130, workers: int = 2,
                   world: dict[str, Any] | None = None, scenarios_dir: str = "scenarios",
-                  progress: Callable[[int, int], None] | None = None) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+                  progress: Callable[[int, int], None] | None = None,
+                  full_replications: int | None = None) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """Run every lever and the baseline with common random numbers and test each claim.
 
     Parameters
     ----------
-    replications : paired replications per lever
+    replications : paired replications per lever in the small world
     root_seed : root of the replication seeds (the same seeds for every lever)
     workers : worker processes
     world : overrides applied to every scenario (default :data:`FACE_WORLD`)
     scenarios_dir : where ``baseline.yaml`` and the lever files are
     progress : called as ``progress(done, total)`` per scenario
+    full_replications : paired replications of the baseline and each of
+        :data:`FULL_WORLD_LEVERS` in the full world (default: ``replications``); their runs
+        are returned under ``"<name>@full"``
 
     Returns
     -------
     (checks, runs)
-        ``checks``: one row per claim — ``claim, lever, measure, direction, baseline, effect,
+        ``checks``: one row per claim — ``claim, lever, world, measure, n, direction, baseline, effect,
         ci_low, ci_high, relative, passed`` (effect = mean paired change, lever − baseline,
         with its 95% t interval; a directional claim passes when the whole interval lies on
         its side of 0, a "no change" claim when the mean change lies within the tolerance);
@@ -574,28 +591,33 @@ def face_validity(replications: int = 10, root_seed: int = 20261130, workers: in
 
     world = FACE_WORLD if world is None else world
     levers = ["baseline", "poc_fund", "manager_programme", "incentive_reform", "joint_rnd", "global_fair", "ecosystem"]
+    full = ["baseline", *FULL_WORLD_LEVERS]
     runs: dict[str, pd.DataFrame] = {}
     defaults = Scenario().model_dump()
-    for i, name in enumerate(levers):
+    jobs = [(name, name, world, replications) for name in levers]
+    jobs += [(f"{name}@full", name, {}, full_replications or replications) for name in full]
+    for i, (key, name, overrides, n) in enumerate(jobs):
         path = Path(scenarios_dir) / f"{name}.yaml"
-        scenario = load_scenario(path, _scaled_world(load_scenario(path).model_dump(), defaults, world))
-        runs[name] = run_replications(scenario, replications, root_seed, workers)
+        scenario = load_scenario(path, _scaled_world(load_scenario(path).model_dump(), defaults, overrides))
+        runs[key] = run_replications(scenario, n, root_seed, workers)
         if progress:
-            progress(i + 1, len(levers))
+            progress(i + 1, len(jobs))
     base = runs["baseline"]
     rows = []
     for check in LEVER_CHECKS:
+        suffix = "@full" if check.world == "full" else ""
+        lever_runs, base_runs = runs[check.lever + suffix], runs["baseline" + suffix]
         if "-" in check.measure:
             a, b = check.measure.split("-")
-            delta = (runs[check.lever][a] - runs[check.lever][b]).to_numpy(float)
-            reference = float(runs[check.lever][b].mean())
+            delta = (lever_runs[a] - lever_runs[b]).to_numpy(float)
+            reference = float(lever_runs[b].mean())
         else:
-            delta = (runs[check.lever][check.measure] - base[check.measure]).to_numpy(float)
-            reference = float(base[check.measure].mean())
+            delta = (lever_runs[check.measure] - base_runs[check.measure]).to_numpy(float)
+            reference = float(base_runs[check.measure].mean())
         mean, lo, hi = _paired_effect(delta)
         passed = (lo > 0) if check.direction > 0 else (hi < 0)
-        rows.append({"claim": check.claim, "lever": check.lever, "measure": check.measure,
-                     "direction": check.direction, "baseline": reference, "effect": mean, "ci_low": lo,
+        rows.append({"claim": check.claim, "lever": check.lever, "world": check.world, "measure": check.measure,
+                     "n": delta.size, "direction": check.direction, "baseline": reference, "effect": mean, "ci_low": lo,
                      "ci_high": hi, "relative": mean / reference if reference else float("nan"), "passed": bool(passed)})
     # technical failure rates: no lever moves them
     for lever in levers[1:]:
@@ -607,7 +629,7 @@ def face_validity(replications: int = 10, root_seed: int = 20261130, workers: in
                 if np.isfinite(mean) and abs(mean) >= abs(worst):
                     worst, worst_key, worst_ci = mean, key, (lo, hi)
         rows.append({"claim": f"{lever} leaves technical failure rates alone (largest change of 8 field×gate rates)",
-                     "lever": lever, "measure": worst_key, "direction": 0,
+                     "lever": lever, "world": "small", "measure": worst_key, "n": replications, "direction": 0,
                      "baseline": float(base[worst_key].mean()), "effect": worst, "ci_low": worst_ci[0],
                      "ci_high": worst_ci[1], "relative": float("nan"), "passed": abs(worst) <= TECHNICAL_TOLERANCE})
     # with every lever at once, failure stays above the technical floor
@@ -615,7 +637,7 @@ def face_validity(replications: int = 10, root_seed: int = 20261130, workers: in
     gap = (eco["check_technical_ceiling"] - eco["check_g1_to_market"]).to_numpy(float)
     mean, lo, hi = _paired_effect(gap)
     rows.append({"claim": "every lever at once: G1-to-market stays below the technical ceiling (failure above its floor)",
-                 "lever": "ecosystem", "measure": "check_technical_ceiling-check_g1_to_market", "direction": 1,
+                 "lever": "ecosystem", "world": "small", "n": replications, "measure": "check_technical_ceiling-check_g1_to_market", "direction": 1,
                  "baseline": float(eco["check_technical_ceiling"].mean()), "effect": mean, "ci_low": lo, "ci_high": hi,
                  "relative": float("nan"), "passed": bool((gap > 0).all())})
     return pd.DataFrame(rows), runs
