@@ -7,7 +7,8 @@ Measures, on the same run list (the baseline world, or ``--scenario``; ``--steps
 2. the sweep runner + store, serial: overhead = serial sweep / bare − 1 (target ≤ 5%);
 3. the sweep on 2 local worker processes: speed-up over the serial sweep (target ≥ 1.8×);
 4. ``mesa.batch_run`` on the same run list, with the model wrapped to feed a Mesa
-   DataCollector every quarter (the Mesa way), serial, results kept in memory;
+   DataCollector what the sweep stores — the per-step metrics every quarter and the run
+   summary at the end (the Mesa way) — serial, results kept in memory;
 5. peak memory (max RSS of the driver process) of the sweep and of batch_run as the sweep
    grows; the process-pool sweep's driver memory should stay flat.
 
@@ -111,25 +112,31 @@ def _batch_run(path: str) -> tuple[float, float]:
     """mesa.batch_run over the same (scenario, seed) list, with a DataCollector per quarter."""
     import mesa
 
-    from ecosim.metrics import STEP_COLUMNS
-    from ecosim.model import EcosystemModel
+    from ecosim.metrics import STEP_COLUMNS, run_summary
+    from ecosim.model import EcosystemModel, simulate
 
     runs = _run_list(path)
     steps = runs[0][0].steps
 
+    summary_keys = list(simulate(runs[0][0], seed=runs[0][1], steps=1).summary)
+
     class BatchEcosystem(EcosystemModel):
-        """EcosystemModel built from a run index, collecting every quarter in a Mesa DataCollector."""
+        """EcosystemModel built from a run index, collecting what the sweep stores in a Mesa
+        DataCollector: the per-step metrics every quarter and the run summary at the end."""
 
         def __init__(self, run_index: int = 0, rng=None):
             scenario, seed = runs[run_index]
             super().__init__(scenario, seed=seed)
-            self.datacollector = mesa.DataCollector(model_reporters={
-                name: (lambda m, name=name: m.recorder.rows[-1][name]) for name in STEP_COLUMNS
-                if name not in ("step", "year", "quarter")
-            })
+            self.summary: dict[str, float] = {}
+            reporters = {name: (lambda m, name=name: m.recorder.rows[-1][name]) for name in STEP_COLUMNS
+                         if name not in ("step", "year", "quarter")}
+            reporters.update({f"summary_{key}": (lambda m, key=key: m.summary.get(key)) for key in summary_keys})
+            self.datacollector = mesa.DataCollector(model_reporters=reporters)
 
         def step(self):
             super().step()
+            if self.steps == steps:  # the run's summary, as the sweep computes it
+                self.summary = run_summary(self, self.step_table())
             self.datacollector.collect(self)
 
     start = time.perf_counter()
