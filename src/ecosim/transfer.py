@@ -180,8 +180,8 @@ def _reach_and_contribution(model: EcosystemModel, rows: np.ndarray, untransferr
     if pos.size == 0:
         return pos, ent, np.zeros(0)
 
-    tech_rows = rows[pos]
-    fit = np.clip(np.einsum("ij,ij->i", t.knowledge[tech_rows], pop.need[ent]), 0.0, 1.0)
+    # per-technology columns are gathered for the searching rows first, then spread over pairs
+    fit = np.clip(_pair_dot(t.knowledge[rows], pos, pop.need, ent), 0.0, 1.0)
     mgr = manager[pos]
     managed = mgr >= 0
     if managed.any():
@@ -191,8 +191,8 @@ def _reach_and_contribution(model: EcosystemModel, rows: np.ndarray, untransferr
     willingness = np.clip(
         adoption(
             AdoptionCandidates(
-                appraised_value=t.col("appraised")[tech_rows],
-                trl=t.col("trl")[tech_rows].astype(float),
+                appraised_value=t.col("appraised")[rows][pos],
+                trl=t.col("trl")[rows].astype(float)[pos],
                 fit=fit,
                 absorptive_capacity=pop.absorptive_capacity[ent],
                 hurdle_log=pop.hurdle_log[ent],
@@ -204,6 +204,19 @@ def _reach_and_contribution(model: EcosystemModel, rows: np.ndarray, untransferr
     )
     contribution = fit * pop.absorptive_capacity[ent] * willingness * weight
     return pos, ent, contribution
+
+
+def _pair_dot(a: np.ndarray, i: np.ndarray, b: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """``a[i] · b[j]`` row by row, one dimension at a time.
+
+    Gathering whole rows for a million pairs (``einsum`` on ``a[i]`` and ``b[j]``) moves far
+    more memory than gathering one column at a time; this is several times faster at scale.
+    """
+    out = np.zeros(i.size)
+    a_columns, b_columns = np.ascontiguousarray(a.T), np.ascontiguousarray(b.T)
+    for a_k, b_k in zip(a_columns, b_columns, strict=True):
+        out += a_k[i] * b_k[j]
+    return out
 
 
 def _make_deals(model: EcosystemModel, rows, deal_positions, searching, pair_pos, pair_ent, contribution) -> None:
