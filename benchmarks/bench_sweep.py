@@ -3,7 +3,9 @@
 Measures, on the same run list (the baseline world, or ``--scenario``; ``--steps`` quarters;
 2 scenarios × 2 design points × replications with CRN seeds):
 
-1. bare runs: a plain loop of ``simulate`` in one process, nothing stored;
+1. bare runs: a plain loop of ``simulate`` in one process, nothing stored; and ``bare2``, two
+   such loops over half the runs each at the same time (the model's own ceiling on 2 cores:
+   caches and memory bandwidth are shared, which plain arithmetic does not show);
 2. the sweep runner + store, serial: overhead = serial sweep / bare − 1 (target ≤ 5%);
 3. the sweep on 2 local worker processes: speed-up over the serial sweep (target ≥ 1.8×), both
    for the runs alone (the model is imported before timing; the pool's start, which imports it
@@ -78,17 +80,24 @@ def _run_list(path: str):
 
 
 def measure(mode: str, path: str, out: str) -> dict:
-    """One measurement in this process (called in a fresh subprocess)."""
-    import ecosim.model  # noqa: F401  (the model's import cost is the same for every mode)
+    """One measurement in this process (called in a fresh subprocess).
+
+    ``bare:i/k`` runs every k-th run from the i-th (``bare2`` starts two of these at once).
+    """
+    if mode != "process2":  # the driver of a process-pool sweep never imports the model itself
+        import ecosim.model  # noqa: F401
     from ecosim.executors import run_sweep
     from ecosim.experiment import load_experiment
 
     experiment = load_experiment(path)
+    n_runs = experiment.n_runs
     cpu_start = _cpu_seconds()
-    if mode == "bare":
+    if mode.startswith("bare"):
         from ecosim.model import simulate
 
-        runs = _run_list(path)
+        part, _, parts = mode.partition(":")[2].partition("/")
+        runs = _run_list(path)[int(part or 0)::int(parts or 1)]
+        n_runs = len(runs)
         start = time.perf_counter()
         for scenario, seed in runs:
             simulate(scenario, seed=seed)
@@ -103,7 +112,7 @@ def measure(mode: str, path: str, out: str) -> dict:
         seconds, retained_mb = _batch_run(path)
     else:
         raise ValueError(mode)
-    return {"mode": mode, "runs": experiment.n_runs, "seconds": seconds,
+    return {"mode": mode, "runs": n_runs, "seconds": seconds,
             "command_seconds": time.perf_counter() - PROCESS_START, "cpu_seconds": _cpu_seconds() - cpu_start,
             "peak_rss_mb": _peak_rss_mb(), "retained_mb": retained_mb if mode == "batch_run" else 0.0}
 
@@ -177,9 +186,27 @@ def machine_parallelism(n: int = 4_000_000) -> float:
 
 
 def _in_subprocess(mode: str, path: Path, out: Path) -> dict:
+    if mode == "bare2":
+        return _two_bare_halves(path, out)
     command = [sys.executable, __file__, "--measure", mode, str(path), str(out)]
     done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT)
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _two_bare_halves(path: Path, out: Path) -> dict:
+    """The model's own ceiling on 2 cores: two bare loops over half the runs each, at once.
+
+    No runner, no pool, no store: if two of these take longer than one loop over all the runs
+    divided by two, the machine (cores, caches, memory bandwidth) is the limit, not the sweep.
+    """
+    start = time.perf_counter()
+    halves = [subprocess.Popen([sys.executable, __file__, "--measure", f"bare:{i}/2", str(path), str(out)],
+                               stdout=subprocess.PIPE, text=True, cwd=ROOT) for i in range(2)]
+    results = [json.loads(h.communicate()[0].strip().splitlines()[-1]) for h in halves]
+    wall = time.perf_counter() - start
+    return {"mode": "bare2", "runs": sum(r["runs"] for r in results), "seconds": max(r["seconds"] for r in results),
+            "command_seconds": wall, "cpu_seconds": sum(r["cpu_seconds"] for r in results),
+            "peak_rss_mb": max(r["peak_rss_mb"] for r in results), "retained_mb": 0.0}
 
 
 def main() -> None:
@@ -188,7 +215,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20, help="quarters per run")
     parser.add_argument("--scenario", type=Path, default=BASELINE,
                         help="scenario file of the runs (default: the baseline world; scenarios/tiny.yaml for a quick look)")
-    parser.add_argument("--modes", nargs="+", default=["bare", "serial", "process2", "batch_run"])
+    parser.add_argument("--modes", nargs="+", default=["bare", "bare2", "serial", "process2", "batch_run"])
     parser.add_argument("--repeat", type=int, default=2, help="repetitions; the fastest is kept (shared machines)")
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
@@ -222,6 +249,8 @@ def main() -> None:
             if "bare_s" in row and "serial_s" in row:
                 parts.append(f"runner+store overhead {100 * (row['serial_s'] / row['bare_s'] - 1):+.1f}% wall, "
                              f"{100 * (row['serial_cpu_s'] / row['bare_cpu_s'] - 1):+.1f}% CPU")
+            if "bare_s" in row and "bare2_s" in row:
+                parts.append(f"two bare halves at once {row['bare_s'] / row['bare2_s']:.2f}x (the model's ceiling here)")
             if "serial_s" in row and "process2_s" in row:
                 parts.append(f"speed-up on 2 workers {row['serial_s'] / row['process2_s']:.2f}x (whole command, "
                              f"imports and pool start included: {row['serial_command_s'] / row['process2_command_s']:.2f}x)")
