@@ -23,6 +23,7 @@ Usage::
 
     .venv/bin/python benchmarks/bench_sweep.py                 # baseline world, 16/32/64 runs of 20 quarters
     .venv/bin/python benchmarks/bench_sweep.py --scenario scenarios/tiny.yaml --sizes 24 48 96 --steps 16
+    .venv/bin/python benchmarks/bench_sweep.py --alternate --sizes 32 --repeat 3   # side by side in one process
 """
 
 from __future__ import annotations
@@ -117,6 +118,46 @@ def measure(mode: str, path: str, out: str) -> dict:
             "peak_rss_mb": _peak_rss_mb(), "retained_mb": retained_mb if mode == "batch_run" else 0.0}
 
 
+def alternate(path: str, out: str, repeat: int) -> dict:
+    """Serial sweep, bare loop and ``batch_run`` taking turns in one process, ``repeat`` times.
+
+    A shared machine's speed drifts between subprocesses; measured back to back in one process,
+    the three see the same machine. The runner's own time is also measured directly: the
+    sweep's wall time minus the time spent inside ``simulate``.
+    """
+    import ecosim.model
+    from ecosim.executors import run_sweep
+    from ecosim.experiment import load_experiment
+
+    experiment = load_experiment(path)
+    inside = [0.0]
+    real_simulate = ecosim.model.simulate
+
+    def timed_simulate(scenario, seed=None, **kwargs):
+        start = time.perf_counter()
+        try:
+            return real_simulate(scenario, seed=seed, **kwargs)
+        finally:
+            inside[0] += time.perf_counter() - start
+
+    ecosim.model.timed_simulate = timed_simulate  # run_sweep takes the model as "module:function"
+    best = {"bare": float("inf"), "serial": float("inf"), "batch_run": float("inf"), "runner_share": float("inf")}
+    for i in range(repeat):
+        runs = _run_list(path)
+        start = time.perf_counter()
+        for scenario, seed in runs:
+            real_simulate(scenario, seed=seed)
+        best["bare"] = min(best["bare"], time.perf_counter() - start)
+        inside[0] = 0.0
+        start = time.perf_counter()
+        run_sweep(experiment, f"{out}_{i}", executor="serial", model="ecosim.model:timed_simulate")
+        wall = time.perf_counter() - start
+        best["serial"] = min(best["serial"], wall)
+        best["runner_share"] = min(best["runner_share"], wall / inside[0] - 1)
+        best["batch_run"] = min(best["batch_run"], _batch_run(path)[0])
+    return {"runs": experiment.n_runs, **best}
+
+
 def _deep_size_mb(rows: list[dict]) -> float:
     """Memory held by batch_run's result rows (dicts, keys shared, values counted)."""
     return sum(sys.getsizeof(row) + sum(sys.getsizeof(v) for v in row.values()) for row in rows) / 2**20
@@ -154,7 +195,7 @@ def _batch_run(path: str) -> tuple[float, float]:
             self.datacollector.collect(self)
 
     start = time.perf_counter()
-    results = mesa.batch_run(BatchEcosystem, parameters={"run_index": range(len(runs))}, iterations=1,
+    results = mesa.batch_run(BatchEcosystem, parameters={"run_index": range(len(runs))}, rng=[None],
                              number_processes=1, data_collection_period=1, max_steps=steps,
                              display_progress=False)
     seconds = time.perf_counter() - start
@@ -217,7 +258,19 @@ def main() -> None:
                         help="scenario file of the runs (default: the baseline world; scenarios/tiny.yaml for a quick look)")
     parser.add_argument("--modes", nargs="+", default=["bare", "bare2", "serial", "process2", "batch_run"])
     parser.add_argument("--repeat", type=int, default=2, help="repetitions; the fastest is kept (shared machines)")
+    parser.add_argument("--alternate", action="store_true",
+                        help="time bare runs, the serial sweep and batch_run taking turns in one process instead")
     args = parser.parse_args()
+    if args.alternate:
+        with tempfile.TemporaryDirectory() as tmp:
+            for size in args.sizes:
+                path = experiment_file(Path(tmp), size, args.steps, args.scenario.resolve())
+                r = alternate(str(path), str(Path(tmp) / f"out_{size}"), args.repeat)
+                print(f"runs {r['runs']:>4} (one process, best of {args.repeat}) | bare {r['bare']:.2f} s | serial sweep "
+                      f"{r['serial']:.2f} s ({100 * (r['serial'] / r['bare'] - 1):+.1f}% over bare; runner and store "
+                      f"{100 * r['runner_share']:+.1f}% of the time inside simulate) | batch_run {r['batch_run']:.2f} s "
+                      f"(batch_run / sweep {r['batch_run'] / r['serial']:.2f})", flush=True)
+        return
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
           f"2 processes vs 1 on plain arithmetic (the machine's ceiling): {machine_parallelism():.2f}x", flush=True)
     rows = []
