@@ -184,7 +184,7 @@ class EcosystemNetwork:
             c["alive"][row], c["weight"][row], c["last_used"][row], c["kind"][row] = True, amount, step, kind
         else:
             t.add_one(a, b, kind, amount, cross, step)
-        self._connect(a, b, kind, cross)
+        self._connect_many(np.array([a]), np.array([b]), kind)
         return True
 
     def strengthen_many(self, a: np.ndarray, b: np.ndarray, kind: int, amount: float, step: int) -> int:
@@ -230,15 +230,6 @@ class EcosystemNetwork:
         made = ~alive
         self._connect_many(u[made], v[made], kind)
         return int(made.sum())
-
-    def _connect(self, a: int, b: int, kind: int, cross: bool) -> None:
-        cells = self.space._cells
-        cells[a].connect(cells[b])  # what Network.add_connection does, minus its graph edge
-        cells[b].connect(cells[a])
-        self.graph.add_edge(a, b, kind=TIE_KINDS[kind], cross_region=cross)
-        self._reach = None
-        self._adjacency = None
-        self.ties_made += 1
 
     def _connect_many(self, u: np.ndarray, v: np.ndarray, kind: int) -> None:
         """Connect many pairs of cells and add their graph edges.
