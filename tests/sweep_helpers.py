@@ -71,3 +71,12 @@ def simulate_dying_once(scenario, seed=None, **kwargs):
         marker.touch()
         os.kill(os.getpid(), signal.SIGKILL)
     return simulate(scenario, seed=seed, **kwargs)
+
+
+def worker_state() -> tuple[str | None, bool, int]:
+    """What a worker process sees: its BLAS thread setting, whether the model came preloaded
+    from the fork server (imported before this module was), and its process id."""
+    import os
+    import sys
+
+    return os.environ.get("OMP_NUM_THREADS"), "ecosim.model" in sys.modules, os.getpid()

@@ -14,7 +14,7 @@ import pytest
 from ecosim.executors import SerialExecutor, open_executor, run_sweep
 from ecosim.experiment import load_experiment
 from ecosim.store import load_runs, load_steps
-from sweep_helpers import TINY, write_experiment
+from sweep_helpers import TINY, worker_state, write_experiment
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +38,23 @@ def _assert_same(out, serial_results):
 def test_serial_executor_runs_at_submit():
     future = SerialExecutor().submit(pow, 2, 10)
     assert future.done() and future.result() == 1024
+
+
+def test_fork_server_started_early_gives_warm_single_threaded_workers(monkeypatch):
+    # `ecosim sweep` starts the fork server before reading the experiment; the pool made later
+    # must fork from it, with one BLAS thread per worker, and the driver's environment intact
+    from concurrent.futures import ProcessPoolExecutor
+
+    from ecosim.worker_pool import WORKER_THREAD_VARIABLES, process_context, start_fork_server
+
+    for name in WORKER_THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    assert start_fork_server()
+    assert all(name not in os.environ for name in WORKER_THREAD_VARIABLES)
+    with ProcessPoolExecutor(2, mp_context=process_context()) as pool:
+        states = [future.result() for future in [pool.submit(worker_state) for _ in range(2)]]
+    assert {(omp, preloaded) for omp, preloaded, _ in states} == {("1", True)}
+    assert all(pid != os.getpid() for _, _, pid in states)
 
 
 def test_process_pool_gives_the_serial_results(experiment, serial_results, tmp_path):

@@ -7,11 +7,21 @@ import json
 import pandas as pd
 import pyarrow.dataset as ds
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from ecosim.errors import InputError
 from ecosim.executors import build_index, run_sweep
 from ecosim.experiment import load_experiment
-from ecosim.store import ResultStore, load_failures, load_index, load_runs, load_steps, write_json
+from ecosim.store import (
+    ResultStore,
+    load_failures,
+    load_index,
+    load_runs,
+    load_steps,
+    steps_table,
+    write_json,
+)
 from sweep_helpers import write_experiment, write_exploding_experiment
 
 
@@ -123,3 +133,27 @@ def test_resume_into_a_missing_directory_starts_the_sweep(finished, tmp_path):
     assert ResultStore(tmp_path / "new").start(build_index(experiment), resume=True) == set()
     assert load_index(tmp_path / "new")["fingerprint"] == experiment.fingerprint()
     assert sorted(p.name for p in (tmp_path / "new").iterdir()) == ["failed", "index.json", "runs", "steps"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    counts=st.lists(st.integers(-(2**63), 2**63 - 1), min_size=1, max_size=6),
+    measures=st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=1, max_size=6),
+    flag=st.booleans(),
+)
+@example(counts=[2**53 + 1, -(2**63), 2**63 - 1], measures=[float("nan"), float("inf"), -0.0], flag=False)
+def test_steps_table_keeps_every_value_and_type_exactly(counts, measures, flag):
+    # the table is read as one float64 array when it can be: huge integers, NaN, infinities and
+    # non-numeric columns must still come out exactly as pandas holds them
+    n = min(len(counts), len(measures))
+    frame = pd.DataFrame({"step": range(1, n + 1), "deals": counts[:n], "welfare": measures[:n]})
+    if flag:
+        frame["label"] = ["x"] * n
+    ids = {"run_id": "s0-p0-r0", "scenario": "baseline", "point": 0, "replication": 1, "seed": 7}
+    table = steps_table(ids, frame)
+    assert table.column_names == [*ids, *frame.columns]
+    assert [str(t) for t in table.schema.types[5:8]] == ["int64", "int64", "double"]
+    back = table.to_pandas()
+    assert back["deals"].tolist() == counts[:n]
+    assert back["welfare"].equals(frame["welfare"])
+    assert (back["run_id"] == "s0-p0-r0").all() and (back["seed"] == 7).all()

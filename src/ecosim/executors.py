@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
-import multiprocessing
 import os
 import signal
 import threading
@@ -40,6 +39,7 @@ from ecosim import __version__
 from ecosim.errors import InputError
 from ecosim.experiment import Experiment, RunSpec
 from ecosim.store import ResultStore
+from ecosim.worker_pool import default_workers, process_context, single_threaded_workers
 
 EXECUTORS = ("serial", "process", "dask")
 DEFAULT_MODEL = "ecosim.model:simulate"
@@ -129,46 +129,6 @@ class SerialExecutor(Executor):
         return future
 
 
-def default_workers() -> int:
-    """Cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def process_context() -> multiprocessing.context.BaseContext:
-    """``forkserver`` (workers fork from a server that has already imported the model) or ``spawn``."""
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["ecosim.model", "ecosim.executors"])
-        return context
-    return multiprocessing.get_context("spawn")
-
-
-WORKER_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-@contextlib.contextmanager
-def _single_threaded_workers():
-    """One BLAS/OpenMP thread per worker process (N workers on N cores must not oversubscribe).
-
-    Worker processes (and the forkserver they fork from) inherit the environment when they
-    start; the driver's own environment is restored afterwards. Dask's nanny does the same.
-    """
-    saved = {name: os.environ.get(name) for name in WORKER_THREAD_VARIABLES}
-    for name in WORKER_THREAD_VARIABLES:
-        os.environ.setdefault(name, "1")
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 @dataclass
 class ExecutorHandle:
     """An open executor, the number of runs to keep in flight and a way to stop it at once."""
@@ -228,7 +188,7 @@ def open_executor(kind: str = "process", workers: int | None = None, scheduler: 
         handle = ExecutorHandle(new_pool(), 2 * n, f"{n} local worker process{'es' if n > 1 else ''}", kind,
                                 factory=new_pool)
         try:
-            with _single_threaded_workers():
+            with single_threaded_workers():
                 yield handle
         finally:
             handle.executor.shutdown(wait=True, cancel_futures=True)

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -211,14 +212,27 @@ def summary_table(row: dict[str, Any]) -> pa.Table:
 
 
 def steps_table(ids: dict[str, Any], steps: pd.DataFrame) -> pa.Table:
-    """A run's per-step table with its ids (run_id, scenario, point, replication, seed) in front."""
+    """A run's per-step table with its ids (run_id, scenario, point, replication, seed) in front.
+
+    Column types are kept (counts int64, measures float64). The values are read as one 2-D
+    array rather than column by column: a per-step table has a few dozen columns and tens of
+    rows, and looking up each column in pandas cost more than the rest of storing the run.
+    """
     n = len(steps)
     columns: dict[str, Any] = {}
     for name in ID_COLUMNS:
         kind = pa.string() if name in ("run_id", "scenario") else pa.int64()
         columns[name] = pa.array([ids[name]] * n, kind)
-    for name in steps.columns:
-        columns[str(name)] = steps[name].to_numpy()
+    dtypes = steps.dtypes
+    values = steps.to_numpy(dtype=np.float64) if all(d.kind in "if" for d in dtypes) else None
+    integer = np.array([d.kind == "i" for d in dtypes])
+    # a float64 carries every integer below 2**53 exactly (a count of anything here is far below)
+    if values is not None and not (np.abs(values[:, integer]) >= 2**53).any():
+        for j, (name, dtype) in enumerate(dtypes.items()):
+            columns[str(name)] = values[:, j].astype(dtype)
+    else:  # other types, or huge integers: column by column
+        for name, column in steps.items():
+            columns[str(name)] = column.to_numpy()
     return pa.Table.from_pydict(columns)
 
 

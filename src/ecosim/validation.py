@@ -399,7 +399,7 @@ def run_replications(scenario, replications: int = 30, root_seed: int = 20261129
     else:
         from concurrent.futures import ProcessPoolExecutor
 
-        from ecosim.executors import process_context
+        from ecosim.worker_pool import process_context
 
         with ProcessPoolExecutor(workers, mp_context=process_context()) as pool:
             for row in pool.map(_one_run, jobs):

@@ -53,6 +53,11 @@ def command(experiment, out, executor, workers, scheduler, resume, replications,
 
         ecosim sweep experiments/policy_levers.yaml --out results/levers --workers 8
     """
+    if executor == "process" and not scheduler:
+        from ecosim.worker_pool import start_fork_server
+
+        # the workers' server imports the model (2-3 s) while this process reads the experiment
+        start_fork_server()
     from ecosim.errors import InputError
     from ecosim.executors import run_sweep
     from ecosim.experiment import load_experiment
