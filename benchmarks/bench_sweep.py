@@ -31,7 +31,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -85,7 +87,11 @@ def measure(mode: str, path: str, out: str) -> dict:
 
     ``bare:i/k`` runs every k-th run from the i-th (``bare2`` starts two of these at once).
     """
-    if mode != "process2":  # the driver of a process-pool sweep never imports the model itself
+    if mode == "process2":  # as `ecosim sweep` does: the workers' server starts first, the driver
+        from ecosim.worker_pool import start_fork_server  # never imports the model itself
+
+        start_fork_server()
+    else:
         import ecosim.model  # noqa: F401
     from ecosim.executors import run_sweep
     from ecosim.experiment import load_experiment
@@ -109,13 +115,13 @@ def measure(mode: str, path: str, out: str) -> dict:
                             workers=None if mode == "serial" else 2)
         seconds = time.perf_counter() - start
         assert outcome.done == experiment.n_runs, outcome
-    elif mode == "batch_run":
-        seconds, retained_mb = _batch_run(path)
+    elif mode in ("batch_run", "batch_run2"):
+        seconds, retained_mb = _batch_run(path, processes=2 if mode == "batch_run2" else 1)
     else:
         raise ValueError(mode)
     return {"mode": mode, "runs": n_runs, "seconds": seconds,
             "command_seconds": time.perf_counter() - PROCESS_START, "cpu_seconds": _cpu_seconds() - cpu_start,
-            "peak_rss_mb": _peak_rss_mb(), "retained_mb": retained_mb if mode == "batch_run" else 0.0}
+            "peak_rss_mb": _peak_rss_mb(), "retained_mb": retained_mb if mode.startswith("batch_run") else 0.0}
 
 
 def alternate(path: str, out: str, repeat: int) -> dict:
@@ -163,40 +169,23 @@ def _deep_size_mb(rows: list[dict]) -> float:
     return sum(sys.getsizeof(row) + sum(sys.getsizeof(v) for v in row.values()) for row in rows) / 2**20
 
 
-def _batch_run(path: str) -> tuple[float, float]:
-    """mesa.batch_run over the same (scenario, seed) list, with a DataCollector per quarter."""
-    import mesa
+def _batch_run(path: str, processes: int = 1) -> tuple[float, float]:
+    """mesa.batch_run over the same (scenario, seed) list, with a DataCollector per quarter.
 
-    from ecosim.metrics import STEP_COLUMNS, run_summary
-    from ecosim.model import EcosystemModel, simulate
+    ``processes`` > 1 uses batch_run's own process pool (it starts its workers with ``spawn``,
+    so each imports the model: that is batch_run's cost, counted here).
+    """
+    import mesa
+    from batch_model import BatchEcosystem
+
+    from ecosim.model import simulate
 
     runs = _run_list(path)
     steps = runs[0][0].steps
-
-    summary_keys = list(simulate(runs[0][0], seed=runs[0][1], steps=1).summary)
-
-    class BatchEcosystem(EcosystemModel):
-        """EcosystemModel built from a run index, collecting what the sweep stores in a Mesa
-        DataCollector: the per-step metrics every quarter and the run summary at the end."""
-
-        def __init__(self, run_index: int = 0, rng=None):
-            scenario, seed = runs[run_index]
-            super().__init__(scenario, seed=seed)
-            self.summary: dict[str, float] = {}
-            reporters = {name: (lambda m, name=name: m.recorder.rows[-1][name]) for name in STEP_COLUMNS
-                         if name not in ("step", "year", "quarter")}
-            reporters.update({f"summary_{key}": (lambda m, key=key: m.summary.get(key)) for key in summary_keys})
-            self.datacollector = mesa.DataCollector(model_reporters=reporters)
-
-        def step(self):
-            super().step()
-            if self.steps == steps:  # the run's summary, as the sweep computes it
-                self.summary = run_summary(self, self.step_table())
-            self.datacollector.collect(self)
-
+    summary_keys = tuple(simulate(runs[0][0], seed=runs[0][1], steps=1).summary)
     start = time.perf_counter()
-    results = mesa.batch_run(BatchEcosystem, parameters={"run_index": range(len(runs))}, rng=[None],
-                             number_processes=1, data_collection_period=1, max_steps=steps,
+    results = mesa.batch_run(BatchEcosystem, parameters={"run": runs, "summary_keys": [summary_keys]}, rng=[None],
+                             number_processes=processes, data_collection_period=1, max_steps=steps,
                              display_progress=False)
     seconds = time.perf_counter() - start
     assert len(results) == len(runs) * steps, len(results)
@@ -256,8 +245,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20, help="quarters per run")
     parser.add_argument("--scenario", type=Path, default=BASELINE,
                         help="scenario file of the runs (default: the baseline world; scenarios/tiny.yaml for a quick look)")
-    parser.add_argument("--modes", nargs="+", default=["bare", "bare2", "serial", "process2", "batch_run"])
-    parser.add_argument("--repeat", type=int, default=2, help="repetitions; the fastest is kept (shared machines)")
+    parser.add_argument("--modes", nargs="+", default=["bare", "bare2", "serial", "process2", "batch_run", "batch_run2"])
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="repetitions, each measuring every mode in a random order; ratios are paired within one")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the random order of modes")
     parser.add_argument("--alternate", action="store_true",
                         help="time bare runs, the serial sweep and batch_run taking turns in one process instead")
     args = parser.parse_args()
@@ -274,46 +265,69 @@ def main() -> None:
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
           f"2 processes vs 1 on plain arithmetic (the machine's ceiling): {machine_parallelism():.2f}x", flush=True)
     rows = []
+    order = random.Random(args.seed)
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         for size in args.sizes:
             path = experiment_file(tmp_path, size, args.steps, args.scenario.resolve())
-            row = {"runs": None}
-            # modes take turns within each repetition, so a machine that slows down or speeds
-            # up during the benchmark does not favour the mode measured first
+            # every repetition measures every mode, in a fresh random order: a machine that
+            # slows down or speeds up favours no mode, and ratios are paired within a repetition
             measured: dict[str, list[dict]] = {mode: [] for mode in args.modes}
             for i in range(args.repeat):
-                for mode in args.modes:
+                for mode in order.sample(args.modes, len(args.modes)):
                     measured[mode].append(_in_subprocess(mode, path, tmp_path / f"out_{size}_{mode}_{i}"))
-            for mode in args.modes:
-                results = measured[mode]
-                best = min(results, key=lambda r: r["seconds"])
-                row["runs"] = best["runs"]
-                row[f"{mode}_s"] = best["seconds"]
-                row[f"{mode}_command_s"] = min(r["command_seconds"] for r in results)
-                row[f"{mode}_cpu_s"] = min(r["cpu_seconds"] for r in results)
-                row[f"{mode}_rss_mb"] = max(r["peak_rss_mb"] for r in results)
-                if mode == "batch_run":
-                    row["batch_run_results_mb"] = best["retained_mb"]
+            row = summarise(measured, args.modes)
             rows.append(row)
-            parts = [f"runs {row['runs']:>4}"]
-            for mode in args.modes:
-                parts.append(f"{mode} {row[f'{mode}_s']:7.2f} s / {row[f'{mode}_rss_mb']:6.0f} MB")
-            if "bare_s" in row and "serial_s" in row:
-                parts.append(f"runner+store overhead {100 * (row['serial_s'] / row['bare_s'] - 1):+.1f}% wall, "
-                             f"{100 * (row['serial_cpu_s'] / row['bare_cpu_s'] - 1):+.1f}% CPU")
-            if "bare_s" in row and "bare2_s" in row:
-                parts.append(f"two bare halves at once {row['bare_s'] / row['bare2_s']:.2f}x (the model's ceiling here)")
-            if "serial_s" in row and "process2_s" in row:
-                parts.append(f"speed-up on 2 workers {row['serial_s'] / row['process2_s']:.2f}x (whole command, "
-                             f"imports and pool start included: {row['serial_command_s'] / row['process2_command_s']:.2f}x)")
-            if "batch_run_s" in row and "serial_s" in row:
-                parts.append(f"batch_run / sweep time {row['batch_run_s'] / row['serial_s']:.2f} wall, "
-                             f"{row['batch_run_cpu_s'] / row['serial_cpu_s']:.2f} CPU; batch_run holds "
-                             f"{row['batch_run_results_mb']:.2f} MB of results (the sweep holds none)")
-            print(" | ".join(parts), flush=True)
+            print(report(row, args.modes, args.repeat), flush=True)
     print(f"load average after: {os.getloadavg()[0]:.1f}")
     print(json.dumps(rows))
+
+
+RATIOS = {  # name: (numerator mode, denominator mode, key, what it says)
+    "overhead": ("serial", "bare", "seconds", "serial sweep / bare runs (runner and store; target <= 1.05)"),
+    "ceiling": ("bare", "bare2", "seconds", "bare / two bare halves at once (the model's own 2-core ceiling)"),
+    "speedup": ("serial", "process2", "seconds", "serial / 2 workers (target >= 1.8)"),
+    "speedup_command": ("serial", "process2", "command_seconds",
+                        "the same for the whole command, imports and pool start included"),
+    "of_ceiling": ("bare2", "process2", "seconds", "two bare halves / 2 workers (share of the ceiling)"),
+    "batch_run": ("batch_run", "serial", "seconds", "batch_run / serial sweep (target >= 1: no faster)"),
+    "batch_run2": ("batch_run2", "process2", "seconds", "batch_run on 2 processes / sweep on 2 workers"),
+}
+
+
+def summarise(measured: dict[str, list[dict]], modes: list[str]) -> dict:
+    """Best time per mode, and each ratio per repetition (paired: same repetition)."""
+    row: dict = {"runs": next(iter(measured.values()))[0]["runs"]}
+    for mode in modes:
+        results = measured[mode]
+        best = min(results, key=lambda r: r["seconds"])
+        row[f"{mode}_s"] = best["seconds"]
+        row[f"{mode}_all_s"] = [round(r["seconds"], 3) for r in results]
+        row[f"{mode}_command_s"] = min(r["command_seconds"] for r in results)
+        row[f"{mode}_cpu_s"] = min(r["cpu_seconds"] for r in results)
+        row[f"{mode}_rss_mb"] = max(r["peak_rss_mb"] for r in results)
+        if mode.startswith("batch_run"):
+            row[f"{mode}_results_mb"] = best["retained_mb"]
+    for name, (top, bottom, key, _) in RATIOS.items():
+        if top in measured and bottom in measured:
+            row[f"{name}_ratios"] = [a[key] / b[key] for a, b in zip(measured[top], measured[bottom], strict=True)]
+    return row
+
+
+def report(row: dict, modes: list[str], repeat: int) -> str:
+    """One line of times and peak memory, then each ratio: median and range over repetitions."""
+    lines = [f"runs {row['runs']:>4}: " + " | ".join(
+        f"{mode} {row[f'{mode}_s']:.2f} s (all: {', '.join(f'{x:.2f}' for x in row[f'{mode}_all_s'])}) "
+        f"/ {row[f'{mode}_rss_mb']:.0f} MB" for mode in modes)]
+    for name, (*_, what) in RATIOS.items():
+        ratios = sorted(row.get(f"{name}_ratios", []))
+        if ratios:
+            lines.append(f"  {what}: median {statistics.median(ratios):.3f}, range {ratios[0]:.3f}-{ratios[-1]:.3f} "
+                         f"over {repeat} paired repetitions")
+    for mode in modes:
+        if mode.startswith("batch_run"):
+            lines.append(f"  {mode} holds {row[f'{mode}_results_mb']:.2f} MB of results at the end (the sweep holds none)")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
