@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ecosim.errors import InputError
-from ecosim.scenario import Scenario, load_scenario, parse_override
+
+if TYPE_CHECKING:  # the schema (pydantic) is imported by the commands that read scenarios, not by all
+    from ecosim.scenario import Scenario
 
 
 def load_with_overrides(path: str, sets: tuple[str, ...], steps: int | None = None) -> Scenario:
     """Load a scenario, apply ``--set KEY=VALUE`` overrides (validated like the file)."""
+    from ecosim.scenario import load_scenario, parse_override
+
     overrides = dict(parse_override(text) for text in sets)
     if steps is not None:
         overrides["steps"] = steps
