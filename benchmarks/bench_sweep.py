@@ -6,23 +6,27 @@ Measures, on the same run list (the baseline world, or ``--scenario``; ``--steps
 1. bare runs: a plain loop of ``simulate`` in one process, nothing stored; and ``bare2``, two
    such loops over half the runs each at the same time (the model's own ceiling on 2 cores:
    caches and memory bandwidth are shared, which plain arithmetic does not show);
-2. the sweep runner + store, serial: overhead = serial sweep / bare − 1 (target ≤ 5%);
-3. the sweep on 2 local worker processes: speed-up over the serial sweep (target ≥ 1.8×), both
-   for the runs alone (the model is imported before timing; the pool's start, which imports it
-   again in the forkserver, is inside) and for the whole command from process start (imports
+2. the sweep runner + store, serial: overhead = serial sweep / bare (target ≤ 1.05);
+3. the sweep on 2 local worker processes (``process2``, the fork server started first, as
+   ``ecosim sweep`` does): speed-up over the serial sweep (target ≥ 1.8×), both for the runs
+   alone (the pool's start is inside) and for the whole command from process start (imports
    included in every mode: what a user waits for);
-4. ``mesa.batch_run`` on the same run list, with the model wrapped to feed a Mesa
-   DataCollector what the sweep stores — the per-step metrics every quarter and the run
-   summary at the end (the Mesa way) — serial, results kept in memory;
-5. peak memory (max RSS of the driver process) of the sweep and of batch_run as the sweep
-   grows; the process-pool sweep's driver memory should stay flat.
+4. ``mesa.batch_run`` on the same run list, with the model feeding a Mesa DataCollector what
+   the sweep stores — the per-step metrics every quarter and the run summary at the end —
+   results kept in memory: in one process (``batch_run``, against the serial sweep) and on
+   batch_run's own pool of 2 processes (``batch_run2``, against ``process2``);
+5. peak memory (max RSS of the driver process) and what batch_run holds at the end.
 
-Each measurement runs in a fresh subprocess so that its peak memory is its own.
+Each measurement runs in a fresh subprocess so that its peak memory is its own. Every
+repetition measures every mode, in a fresh random order (``--seed``), and each ratio is taken
+within a repetition (paired); the report gives its median and range over repetitions. The
+machine this was written on drifts by ±15% within minutes, so use ``--repeat 5`` or more for
+claims, and the JSON line at the end for intervals.
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_sweep.py                 # baseline world, 16/32/64 runs of 20 quarters
-    .venv/bin/python benchmarks/bench_sweep.py --scenario scenarios/tiny.yaml --sizes 24 48 96 --steps 16
+    .venv/bin/python benchmarks/bench_sweep.py --sizes 128 --repeat 5          # baseline world, 20 quarters
+    .venv/bin/python benchmarks/bench_sweep.py --scenario scenarios/tiny.yaml --sizes 96 --steps 16
     .venv/bin/python benchmarks/bench_sweep.py --alternate --sizes 32 --repeat 3   # side by side in one process
 """
 
@@ -314,6 +318,19 @@ def summarise(measured: dict[str, list[dict]], modes: list[str]) -> dict:
     return row
 
 
+def geometric_interval(ratios: list[float]) -> str:
+    """``; geometric mean G (95% CI a-b)`` from a t interval on the log ratios (3 or more)."""
+    if len(ratios) < 3:
+        return ""
+    import numpy as np
+    from scipy import stats
+
+    logs = np.log(ratios)
+    half = stats.t.ppf(0.975, len(logs) - 1) * logs.std(ddof=1) / np.sqrt(len(logs))
+    mean = logs.mean()
+    return f"; geometric mean {np.exp(mean):.3f} (95% CI {np.exp(mean - half):.3f}-{np.exp(mean + half):.3f})"
+
+
 def report(row: dict, modes: list[str], repeat: int) -> str:
     """One line of times and peak memory, then each ratio: median and range over repetitions."""
     lines = [f"runs {row['runs']:>4}: " + " | ".join(
@@ -322,8 +339,8 @@ def report(row: dict, modes: list[str], repeat: int) -> str:
     for name, (*_, what) in RATIOS.items():
         ratios = sorted(row.get(f"{name}_ratios", []))
         if ratios:
-            lines.append(f"  {what}: median {statistics.median(ratios):.3f}, range {ratios[0]:.3f}-{ratios[-1]:.3f} "
-                         f"over {repeat} paired repetitions")
+            lines.append(f"  {what}: median {statistics.median(ratios):.3f}, range {ratios[0]:.3f}-{ratios[-1]:.3f}"
+                         f"{geometric_interval(ratios)} over {repeat} paired repetitions")
     for mode in modes:
         if mode.startswith("batch_run"):
             lines.append(f"  {mode} holds {row[f'{mode}_results_mb']:.2f} MB of results at the end (the sweep holds none)")
