@@ -19,9 +19,10 @@ Measures, on the same run list (the baseline world, or ``--scenario``; ``--steps
 
 Each measurement runs in a fresh subprocess so that its peak memory is its own. Every
 repetition measures every mode, in a fresh random order (``--seed``), and each ratio is taken
-within a repetition (paired); the report gives its median and range over repetitions. The
-machine this was written on drifts by ±15% within minutes, so use ``--repeat 5`` or more for
-claims, and the JSON line at the end for intervals.
+within a repetition (paired); the report gives its median, its range and (from 3
+repetitions) its geometric mean with a 95% t interval. The machine this was written on drifts
+by ±15% within minutes, so use ``--repeat 5`` or more for claims; the JSON line at the end
+holds every time and ratio.
 
 Usage::
 
