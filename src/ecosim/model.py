@@ -30,9 +30,11 @@ from ecosim.agents import (
     University,
 )
 from ecosim.agents.enterprise import do_own_rnd, propose_joint_rnd
-from ecosim.agents.technology_manager import scout
+from ecosim.agents.investor import prepare_investment
+from ecosim.agents.technology_manager import scout, staff_turnover
 from ecosim.agents.university import do_research
-from ecosim.metrics import Accounts, StepRecorder, run_summary
+from ecosim.funding import DevelopmentFunds
+from ecosim.metrics import Accounts, StepRecorder, run_summary, snapshot_accounts
 from ecosim.network import (
     ENTERPRISE,
     GOVERNMENT,
@@ -43,12 +45,13 @@ from ecosim.network import (
     build_ties,
     graph_from_ties,
     make_layout,
+    replenish_ties,
 )
-from ecosim.pipeline import ACTIVE, NO_DEAL, RESEARCH, Pipeline, TechnologyTable
+from ecosim.pipeline import ACTIVE, NO_DEAL, RESEARCH, Pipeline, TechnologyTable, group_rows
 from ecosim.pipeline import UNIVERSITY as UNIVERSITY_OWNED
 from ecosim.rules import get_rule, load_rules_file
 from ecosim.scenario import RULE_KINDS, Scenario
-from ecosim.transfer import INVESTOR_BACKS, attempt_gates
+from ecosim.transfer import attempt_gates
 
 INDEPENDENT_SCOUTING_SAMPLE = 60  # disclosures an independent manager looks at per quarter
 
@@ -111,6 +114,7 @@ class EcosystemModel(mesa.Model):
         self.measurement_rng = np.random.default_rng(streams[2])
         self._build_world(np.random.default_rng(streams[1]))
         self.regional_orientation = self._regional_orientation()
+        self.fair_contact_lifetime = fair_contact_lifetime(scenario)
 
     # Mesa 3.5's Model has an experimental ``scenario`` property of its own (a
     # mesa.experimental.scenarios.Scenario); ecosim's scenario replaces it.
@@ -204,10 +208,11 @@ class EcosystemModel(mesa.Model):
             agent.cell = cells[int(node)]
             self.investor_agents.append(agent)
         self.investor_by_node = {a.cell.coordinate: a for a in self.investor_agents}
-        self._enterprise_order = np.argsort(self.enterprises.region, kind="stable")
-        self._enterprise_region_bounds = np.searchsorted(
-            self.enterprises.region[self._enterprise_order], np.arange(R + 1)
-        )
+        # the funds that pay gate costs: transfer offices and enterprises' development budgets
+        inflow = np.zeros(layout.n_nodes)
+        inflow[uni_nodes] = u.transfer_budget_per_quarter
+        inflow[ent_nodes] = self.enterprises.rd_budget_per_quarter * s.enterprises.development_budget_share
+        self.funds = DevelopmentFunds(inflow, s.technology.reserve_quarters)
 
     # ------------------------------------------------------------------ the quarter
 
@@ -216,20 +221,23 @@ class EcosystemModel(mesa.Model):
         self.accounts.reset_step()
         self.university_disclosures_step[:] = 0
         self.agents_by_type[Government].do("allocate")
+        self.funds.refill()
         do_research(self)
         do_own_rnd(self)
         propose_joint_rnd(self)
         self.pipeline.mature()
+        staff_turnover(self)
         self._prepare_scouting()
         scout(self)
         self.agents_by_type[Government].do("fund_proof_of_concept")
         self.agents_by_type[Government].do("hold_fair")
-        self._prepare_investment()
+        prepare_investment(self)
         if self.investor_agents:
             self.agents_by_type[Investor].shuffle_do("back_projects")
         attempt_gates(self)
         self.regional_orientation = self._regional_orientation()
         self.agents_by_type[University].do("update_orientation")
+        self.enterprises.forget(self.scenario.enterprises.absorptive_forgetting)
         self._evolve_network()
         self._record()
 
@@ -253,8 +261,8 @@ class EcosystemModel(mesa.Model):
         candidates = np.flatnonzero(
             open_rows & (managers < 0) & (t.col("deal_mode") == NO_DEAL) & (t.col("owner_type") == UNIVERSITY_OWNED)
         )
-        self._pool_by_owner = _group_rows(candidates, t.col("owner")[candidates])
-        self._pool_by_region = _group_rows(candidates, t.col("region")[candidates].astype(np.int64))
+        self._pool_by_owner = group_rows(candidates, t.col("owner")[candidates])
+        self._pool_by_region = group_rows(candidates, t.col("region")[candidates].astype(np.int64))
 
     def scouting_pool(self, employer: int, region: int) -> np.ndarray:
         """Unmanaged university disclosures a manager sees this quarter.
@@ -270,42 +278,9 @@ class EcosystemModel(mesa.Model):
             return pool
         return pool[np.sort(self.rng.choice(pool.size, INDEPENDENT_SCOUTING_SAMPLE, replace=False))]
 
-    def _prepare_investment(self) -> None:
-        fin = self.scenario.policy.finance
-        t = self.pipeline.table
-        due = self.pipeline.due()
-        ok = (
-            np.isin(t.col("gate")[due], INVESTOR_BACKS)
-            & (t.col("deal_mode")[due] == NO_DEAL)
-            & (t.col("owner_type")[due] == UNIVERSITY_OWNED)
-            & (t.col("trl")[due] >= fin.min_trl)
-            & (t.col("appraised")[due] >= fin.value_hurdle)
-            & (t.col("investor")[due] < 0)
-        )
-        due = due[ok]
-        self._investable = _group_rows(due, t.col("region")[due].astype(np.int64))
-
-    def investment_candidates(self, region: int) -> np.ndarray:
-        """Untransferred university technologies of ``region`` due at G1 or G2 this quarter that
-        clear the investors' floors: the projects a spin-off investor backs."""
-        return self._investable.get(region, np.zeros(0, np.int64))
-
     def manager_skill(self) -> np.ndarray:
         """Skill of every manager, indexed by manager number (node − offset)."""
         return np.array([a.skill for a in self.manager_agents])
-
-    def sample_enterprises(self, region: int, k: int, foreign_share: float) -> np.ndarray:
-        """``k`` enterprise indices (with repeats) from ``region``, each from another region with ``foreign_share``."""
-        R = self.scenario.world.regions
-        target = np.full(k, region)
-        if R > 1:
-            cross = self.rng.random(k) < foreign_share
-            target[cross] = (region + self.rng.integers(1, R, cross.sum())) % R
-        lo, hi = self._enterprise_region_bounds[target], self._enterprise_region_bounds[target + 1]
-        empty = hi <= lo  # a region without enterprises: fall back to the home region
-        lo[empty], hi[empty] = self._enterprise_region_bounds[region], self._enterprise_region_bounds[region + 1]
-        picks = lo + (self.rng.random(k) * (hi - lo)).astype(np.int64)
-        return self._enterprise_order[picks]
 
     def pick_universities(self, regions: np.ndarray) -> np.ndarray:
         """A university node for each region given, by quality; another region with the openness probability."""
@@ -324,13 +299,17 @@ class EcosystemModel(mesa.Model):
         return out
 
     def _evolve_network(self) -> None:
-        if self.steps % 4 == 0:  # unused ties decay continuously; prune the dead once a year
+        if self.steps % 4 == 0:  # unused ties decay continuously; once a year the dead are
+            # pruned and agents replace the contacts they lost (a network in steady state)
             self.network.prune(self.steps, self.scenario.network.prune_below)
+            replenish_ties(self.scenario, self.network, self.rng, self.enterprises.size, self.steps)
 
     def _record(self) -> None:
         every = self.scenario.outputs.network_measures_every_quarters
         measure = self.steps == 1 or self.steps % every == 0 or self.steps == self.planned_steps
         self.recorder.record(self, measure_network=measure)
+        if self.steps == self.scenario.outputs.burn_in_quarters:
+            self.accounts_at_burn_in = snapshot_accounts(self.accounts)
 
     # ------------------------------------------------------------------ results
 
@@ -347,14 +326,17 @@ class EcosystemModel(mesa.Model):
         return self.pipeline.table.to_frame()
 
 
-def _group_rows(rows: np.ndarray, keys: np.ndarray) -> dict[int, np.ndarray]:
-    """Split ``rows`` by ``keys`` into a dict key → rows (in row order)."""
-    if rows.size == 0:
-        return {}
-    order = np.argsort(keys, kind="stable")
-    keys, rows = keys[order], rows[order]
-    cuts = np.flatnonzero(np.diff(keys)) + 1
-    return {int(k[0]): r for k, r in zip(np.split(keys, cuts), np.split(rows, cuts), strict=False)}
+def fair_contact_lifetime(scenario: Scenario) -> float:
+    """Quarters a fair contact stays in a technology's reach: until a fair tie of
+    ``fair_tie_weight`` would have decayed below ``prune_below`` (contacts fade like ties)."""
+    net = scenario.network
+    if net.fair_tie_weight <= net.prune_below:
+        return 0.0
+    if net.decay_per_quarter <= 0:
+        return float("inf")
+    if net.decay_per_quarter >= 1:
+        return 0.0
+    return float(np.log(net.prune_below / net.fair_tie_weight) / np.log(1.0 - net.decay_per_quarter))
 
 
 @dataclass

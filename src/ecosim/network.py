@@ -375,22 +375,8 @@ def build_ties(scenario, layout: NodeLayout, rng: np.random.Generator, enterpris
     by_region = [ent[ent_region == r] for r in range(R)]
     weights_by_region = [enterprise_size[ent_region == r] for r in range(R)]
 
-    def pick_enterprises(home: np.ndarray, k: int, proportional: bool) -> tuple[np.ndarray, np.ndarray]:
-        """k enterprises for each home region; cross-region with the openness probability."""
-        src = np.repeat(np.arange(home.size), k)
-        target_region = home[src].astype(np.int64)
-        if R > 1:
-            cross = rng.random(src.size) < openness
-            target_region[cross] = (target_region[cross] + rng.integers(1, R, cross.sum())) % R
-        out = np.empty(src.size, np.int64)
-        for r in range(R):
-            mask = target_region == r
-            if not mask.any() or by_region[r].size == 0:
-                out[mask] = by_region[(r + 1) % R][0] if by_region[(r + 1) % R].size else ent[0]
-                continue
-            p = weights_by_region[r] / weights_by_region[r].sum() if proportional else None
-            out[mask] = rng.choice(by_region[r], size=mask.sum(), p=p)
-        return src, out
+    def pick_enterprises(home: np.ndarray, k: int | np.ndarray, proportional: bool) -> tuple[np.ndarray, np.ndarray]:
+        return pick_enterprises_by_region(home, k, openness, by_region, weights_by_region, proportional, rng)
 
     # government – universities
     ties.add_many(gov[region[uni]], uni, FINANCE, 1.0, False, True)
@@ -426,6 +412,14 @@ def build_ties(scenario, layout: NodeLayout, rng: np.random.Generator, enterpris
             src, target = pick_enterprises(region[man], k, proportional=True)
             a = man[src]
             ties.add_many(a, target, BROKERAGE, 1.0, region[a] != region[target], False)
+        k = pol.managers.investor_contacts
+        if k and inv.size:
+            for r in range(R):
+                mine, theirs = man[region[man] == r], inv[region[inv] == r]
+                if mine.size and theirs.size:
+                    a = np.repeat(mine, min(k, theirs.size))
+                    b = np.concatenate([rng.choice(theirs, min(k, theirs.size), replace=False) for _ in mine])
+                    ties.add_many(a, b, FINANCE, 1.0, False, False)
     # investors
     k = net.investor_ties
     if inv.size and k:
@@ -436,6 +430,97 @@ def build_ties(scenario, layout: NodeLayout, rng: np.random.Generator, enterpris
                 chosen = rng.choice(candidates, size=min(k, candidates.size), replace=False)
                 ties.add_many(np.full(chosen.size, node), chosen, FINANCE, 1.0, False, False)
     return ties
+
+
+def pick_enterprises_by_region(home: np.ndarray, k: int | np.ndarray, openness: float, by_region: list[np.ndarray],
+                               weights_by_region: list[np.ndarray], proportional: bool,
+                               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``k`` enterprises (or ``k[i]`` for source ``i``) for each home region; another region with ``openness``.
+
+    Returns (source position, enterprise node) pairs; enterprises are picked in proportion
+    to their size when ``proportional``.
+    """
+    R = len(by_region)
+    src = np.repeat(np.arange(home.size), k)
+    target_region = home[src].astype(np.int64)
+    if R > 1:
+        cross = rng.random(src.size) < openness
+        target_region[cross] = (target_region[cross] + rng.integers(1, R, cross.sum())) % R
+    out = np.empty(src.size, np.int64)
+    for r in range(R):
+        mask = target_region == r
+        if not mask.any():
+            continue
+        if by_region[r].size == 0:
+            fallback = next((b for b in by_region if b.size), None)
+            out[mask] = fallback[0] if fallback is not None else -1
+            continue
+        p = weights_by_region[r] / weights_by_region[r].sum() if proportional else None
+        out[mask] = rng.choice(by_region[r], size=mask.sum(), p=p)
+    return src, out
+
+
+def replenish_ties(scenario, network: EcosystemNetwork, rng: np.random.Generator, enterprise_size: np.ndarray,
+                   step: int) -> int:
+    """Agents replace the contacts that decayed away, so the network keeps its size in a long run.
+
+    Each university and institute keeps ``university_ties_per_university`` ties to
+    enterprises, each manager ``contacts`` enterprise contacts and ``investor_contacts``
+    investors, each investor ``investor_ties`` ties: a node below its number makes new ties
+    (chosen as at the start) up to it. Returns the number of ties made.
+    """
+    layout, ties = network.layout, network.ties
+    pol, region = scenario.policy, layout.region
+    R = scenario.world.regions
+    ent = layout.nodes(ENTERPRISE)
+    ent_region = region[ent]
+    by_region = [ent[ent_region == r] for r in range(R)]
+    weights = [enterprise_size[ent_region == r] for r in range(R)]
+    alive = ties.alive
+    u, v = ties.u[alive], ties.v[alive]
+    kind = layout.kind
+    n = layout.n_nodes
+
+    def degree_to(target_kind: int) -> np.ndarray:
+        to_u, to_v = kind[v] == target_kind, kind[u] == target_kind
+        return np.bincount(np.concatenate([u[to_u], v[to_v]]), minlength=n)
+
+    made = 0
+    to_enterprises = degree_to(ENTERPRISE)
+    for nodes, target, tie_kind in (
+        (layout.nodes(UNIVERSITY), scenario.enterprises.university_ties_per_university, COLLABORATION),
+        (layout.nodes(MANAGER), pol.managers.contacts, BROKERAGE),
+    ):
+        deficit = np.maximum(target - to_enterprises[nodes], 0)
+        if nodes.size == 0 or not deficit.any():
+            continue
+        src, chosen = pick_enterprises_by_region(region[nodes], deficit, pol.openness.cross_region_tie_probability,
+                                                 by_region, weights, True, rng)
+        ok = chosen >= 0
+        made += network.strengthen_many(nodes[src][ok], chosen[ok], tie_kind, 1.0, step)
+    investors = layout.nodes(INVESTOR)
+    managers = layout.nodes(MANAGER)
+    if investors.size:
+        to_investors = degree_to(INVESTOR)
+        k = pol.managers.investor_contacts
+        for r in range(R):
+            theirs = investors[region[investors] == r]
+            mine = managers[region[managers] == r]
+            if not theirs.size or not mine.size or not k:
+                continue
+            deficit = np.maximum(min(k, theirs.size) - to_investors[mine], 0)
+            if deficit.any():
+                a = np.repeat(mine, deficit)
+                made += network.strengthen_many(a, rng.choice(theirs, a.size), FINANCE, 1.0, step)
+        degree = np.bincount(np.concatenate([u, v]), minlength=n)
+        uni = layout.nodes(UNIVERSITY)
+        for node in investors[degree[investors] < scenario.network.investor_ties].tolist():
+            pool = np.concatenate([uni[region[uni] == region[node]], by_region[region[node]]])
+            if pool.size:
+                want = min(scenario.network.investor_ties - int(degree[node]), pool.size)
+                made += network.strengthen_many(np.full(want, node), rng.choice(pool, want, replace=False),
+                                                FINANCE, 1.0, step)
+    return made
 
 
 def graph_from_ties(layout: NodeLayout, ties: TieTable) -> nx.Graph:

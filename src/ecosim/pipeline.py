@@ -4,11 +4,13 @@ Technologies are records, not agents: one row per research result in a column-or
 table that grows by doubling. Gate attempts for all technologies due in a quarter are drawn
 at once: ``P(pass) = T_g · F_g · M_g``.
 
+- ``F_g`` funding: the payer is willing with a logistic probability in ``ln(V̂ / its share of
+  the cost)`` and pays only while its fund lasts (:mod:`ecosim.funding`); a PoC grant or an
+  investor lowers the payer's share. Funding is decided first, before anyone knows the
+  technical outcome, so money spent on a technology that then fails is lost.
 - ``T_g`` technical success is intrinsic: each technology carries a hidden uniform draw per
   gate fixed at birth (its technical viability), so retries never re-roll it and no policy
-  changes it.
-- ``F_g`` funding is a logistic function of ``ln(V̂ / effective cost)``, where a PoC grant or
-  an investor lowers the cost the holder must carry.
+  changes it — but a PoC test can *reveal* the G2 draw early.
 - ``M_g`` matching is ``1 − exp(−λ Σ fit·A·willingness)`` over the reachable enterprises.
 """
 
@@ -71,6 +73,16 @@ def matching_probability(pair_position: np.ndarray, contribution: np.ndarray, n:
     return 1.0 - np.exp(-lam * total)
 
 
+def group_rows(rows: np.ndarray, keys: np.ndarray) -> dict[int, np.ndarray]:
+    """Split ``rows`` by ``keys`` into a dict key → rows (in row order)."""
+    if rows.size == 0:
+        return {}
+    order = np.argsort(keys, kind="stable")
+    keys, rows = keys[order], rows[order]
+    cuts = np.flatnonzero(np.diff(keys)) + 1
+    return {int(k[0]): r for k, r in zip(np.split(keys, cuts), np.split(rows, cuts), strict=False)}
+
+
 @dataclass
 class GateDraw:
     """The outcome of one quarter's gate attempts (positions index the attempting technologies)."""
@@ -79,22 +91,17 @@ class GateDraw:
     cause: np.ndarray  # int8: −1 passed, else TECHNICAL / FUNDING / MATCHING
 
 
-def draw_gate_outcomes(
-    technical_viable: np.ndarray, funding: np.ndarray, matching: np.ndarray, uniforms: np.ndarray
-) -> GateDraw:
-    """Pass/fail and the cause of failure, checked in the order technical, funding, matching.
+def gate_outcomes(funded: np.ndarray, technical_viable: np.ndarray, matched: np.ndarray) -> GateDraw:
+    """Pass/fail and the cause of failure, in the order the work happens: funding, technical, matching.
 
-    ``technical_viable`` is the fixed hidden outcome; ``uniforms`` (shape (2, n)) are this
-    attempt's fresh draws for funding and matching. Matching only matters where the attempt
-    is viable and funded, so callers may compute it only there.
+    An attempt nobody pays for fails for funding (its technical outcome stays unknown); a paid
+    attempt fails technically if its hidden draw says so (the money is spent); a paid, viable
+    attempt that finds no partner fails for matching.
     """
-    n = technical_viable.size
-    funded = uniforms[0] < funding
-    matched = uniforms[1] < matching
-    cause = np.full(n, -1, dtype=np.int8)
-    cause[~technical_viable] = TECHNICAL
-    cause[technical_viable & ~funded] = FUNDING
-    cause[technical_viable & funded & ~matched] = MATCHING
+    cause = np.full(funded.size, -1, dtype=np.int8)
+    cause[~funded] = FUNDING
+    cause[funded & ~technical_viable] = TECHNICAL
+    cause[funded & technical_viable & ~matched] = MATCHING
     return GateDraw(passed=cause < 0, cause=cause)
 
 
@@ -125,9 +132,13 @@ class TechnologyTable:
         "waiting_since": (np.int32, -1),
         "attempts": (np.int16, 0),
         "entered_g1": (np.bool_, False),
+        "entered_g3": (np.bool_, False),  # passed G2: TRL 6, the first trial in people (F8)
+        "spent": (np.float64, 0.0),  # M¥ paid for its gate attempts, by anyone
+        "spent_by_payer": (np.float64, 0.0),  # of which its payer's own fund (transfer office, enterprise)
         "deal_mode": (np.int8, NO_DEAL),
         "deal_step": (np.int32, -1),
         "deal_cross_region": (np.bool_, False),
+        "deal_channel": (np.int8, -1),  # index into ecosim.metrics.DEAL_CHANNELS
         "market_step": (np.int32, -1),
         "end_step": (np.int32, -1),
         "fail_gate": (np.int8, -1),
@@ -136,6 +147,10 @@ class TechnologyTable:
         "was_managed": (np.bool_, False),
         "investor": (np.int64, -1),
         "poc_funded": (np.bool_, False),
+        "grant_left": (np.float64, 0.0),  # PoC money not yet spent on its gate costs, M¥
+        "revealed_g2": (np.bool_, False),  # a PoC test showed that it will pass G2 technically
+        "stopped_by_poc": (np.bool_, False),  # a PoC test showed that it would fail G2: stopped early
+        "fair_step": (np.int32, -1),  # quarter of the fair that selected it
         "fair_selected": (np.bool_, False),
         "subsidised": (np.bool_, False),
         "metric_driven": (np.bool_, False),
@@ -281,6 +296,17 @@ class Pipeline:
         )
         self.disclosures_step[owner_type] += n
         return rows
+
+    def believed_value(self, rows: np.ndarray) -> np.ndarray:
+        """What payers and adopters believe ``rows`` are worth: ``V̂``, or ``V̂ / T_G2`` while a
+        PoC test has shown that the technology will pass the valley of death (its biggest
+        technical risk is gone, so the same appraisal is worth more)."""
+        t = self.table
+        value = t.col("appraised")[rows].astype(float)
+        revealed = t.col("revealed_g2")[rows] & (t.col("gate")[rows] <= 1)
+        if revealed.any():
+            value[revealed] /= self.technical_success[t.col("field")[rows][revealed].astype(np.int64), 1]
+        return value
 
     def mature(self) -> int:
         """Research results whose time has come reach TRL 3 and enter the pipeline at G1."""

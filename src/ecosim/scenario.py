@@ -79,7 +79,9 @@ class World(Section):
     universities_per_region: int = Field(8, ge=1, le=20_000, description="universities per region")
     institutes_per_region: int = Field(2, ge=0, le=20_000, description="public research institutes per region")
     groups_per_university: int = Field(10, ge=1, le=200, description="research groups per university or institute")
-    researchers_per_group: int = Field(50, ge=1, le=1_000, description="researchers per group (for the researcher-to-manager ratio, F12)")
+    researchers_per_group: int = Field(
+        50, ge=1, le=1_000, description="researchers per group; inert in the dynamics: it only states the researcher-to-manager ratio (an input, F12)"
+    )
     enterprises_per_region: int = Field(500, ge=1, le=1_000_000, description="enterprises per region")
     knowledge_dims: int = Field(8, ge=2, le=64, description="length of knowledge and need vectors")
 
@@ -122,16 +124,19 @@ class Technology(Section):
     )
     research_quarters_to_trl3: int = Field(4, ge=0, le=40, description="quarters for a TRL-2 result to mature to TRL 3")
     gate_cost: tuple[Positive, Positive, Positive, Positive] = Field(
-        (0.5, 3.0, 10.0, 20.0), description="cost of attempting G1..G4, M¥"
+        (0.2, 1.0, 2.0, 3.0), description="cost of attempting G1..G4, M¥"
     )
     gate_quarters: tuple[int, int, int, int] = Field(
         (2, 4, 4, 2), description="quarters of work before each gate attempt"
     )
     funding_intercept: tuple[Real, Real, Real] = Field(
-        (-2.0, -3.0, 1.0), description="logit of F at V̂ = cost, for university, joint and enterprise owners (calibrated to F1–F3, F5)"
+        (-2.8, -3.0, -0.5), description="logit of the payer's willingness at V̂ = its share of the cost, for university, joint and enterprise holders (calibrated to F1–F3, F5)"
     )
     funding_slope: Positive = Field(1.27, le=20.0, description="slope of logit F in ln(V̂ / effective cost) (calibrated, docs/VALIDATION.md)")
-    matching_lambda: Positive = Field(0.044, le=100.0, description="λ in M = 1 − exp(−λ Σ fit·A·willingness) (calibrated to F3, F5)")
+    matching_lambda: Positive = Field(0.5, le=100.0, description="λ in M = 1 − exp(−λ Σ fit·A·willingness) (calibrated to F3, F5)")
+    reserve_quarters: int = Field(
+        20, ge=1, le=400, description="a payer (transfer office, enterprise) keeps at most this many quarters of its inflow for gate costs; more is spent elsewhere"
+    )
     patience_quarters: int = Field(8, ge=0, le=200, description="quarters a technology waits after a funding or matching failure before it is shelved")
     retry_quarters: int = Field(2, ge=1, le=40, description="quarters between attempts after a funding or matching failure")
     royalty_share: Share = Field(0.1, description="share of appraised value paid to the owner at a licence or assignment")
@@ -151,6 +156,12 @@ class Universities(Section):
         1.85, le=1000.0, description="extra low-value disclosures filed for evaluation metrics, scaled by the publication weight (calibrated: F1 vs F5)"
     )
     metric_disclosure_value_penalty: NonNegative = Field(4.2, le=20.0, description="subtracted from ln V of metric-driven disclosures (calibrated: F1)")
+    transfer_budget_per_quarter: NonNegative = Field(
+        1.0, le=1e6, description="money each university's transfer office gets per quarter to pay its technologies' gate costs, M¥ (licensing income net of the inventors' share is added)"
+    )
+    joint_acceptance_orientation: Share = Field(
+        0.8, description="how much a group's product orientation a raises its acceptance of an enterprise's joint-R&D proposal: P(accept) = matching_rate·(1 − w + 2w·a)"
+    )
     orientation_learning_rate: Share = Field(0.05, description="η: how fast orientation follows payoffs")
     peer_weight: Share = Field(0.3, description="weight of peers' mean orientation in the update")
 
@@ -167,14 +178,19 @@ class Enterprises(Section):
     ties_per_enterprise: int = Field(3, ge=0, le=200, description="enterprise–enterprise ties made per new enterprise (Barabási–Albert m)")
     university_ties_per_university: int = Field(25, ge=0, le=100_000, description="collaboration ties from each university to enterprises")
     search_contacts: int = Field(10, ge=0, le=10_000, description="extra enterprises a wide search (partner_search: wide_search) reaches per technology")
-    joint_proposal_rate: Share = Field(0.004, description="chance per quarter that an enterprise proposes joint R&D, at full capacity")
+    joint_proposal_rate: Share = Field(0.06, description="chance per quarter that an enterprise proposes joint R&D, at full capacity")
     absorptive_learning: Share = Field(0.02, description="gain in A from a joint project or adoption")
+    absorptive_forgetting: Share = Field(0.01, description="share of the gain in A over its starting value lost per quarter (skills age, staff leave)")
+    development_budget_share: Share = Field(0.8, description="share of an enterprise's R&D budget that pays gate costs of its technologies and joint projects (the rest is its own research)")
 
 
 class ProofOfConcept(Section):
     """Proof-of-concept fund (acts on F at G1–G2; a funded technology still needs a partner at G1)."""
 
-    grant_size: NonNegative = Field(0.04, le=1e6, description="PoC grant per technology, M¥ (calibrated to F11: funded cohort converts 15–35%)")
+    grant_size: NonNegative = Field(0.1, le=1e6, description="PoC grant per technology, M¥; pays toward G1–G2 costs and buys a prototype test")
+    full_test_cost: Positive = Field(
+        0.5, le=1e6, description="cost of a prototype test that settles the technology's G2 viability, M¥; a grant g reveals it with probability min(1, g / full_test_cost)"
+    )
     trl_window: tuple[int, int] = Field((3, 5), description="TRL range eligible for a PoC grant")
     selection_threshold_log: Real = Field(0.0, description="minimum ln V̂ the fund considers")
 
@@ -197,7 +213,13 @@ class ManagerProgramme(Section):
     contacts: int = Field(12, ge=0, le=10_000, description="enterprise contacts per manager")
     university_employed_share: Share = Field(0.7, description="share of managers employed by a university transfer office (rest independent)")
     learning_rate: Share = Field(0.03, description="gain in skill per deal, times (1 − s)")
-    training_gain_per_yuan: NonNegative = Field(0.02, le=100.0, description="skill gained per M¥ of training per manager, times (1 − s)")
+    training_gain_per_yuan: NonNegative = Field(
+        8.0, le=1000.0, description="k in the training effect: money m (M¥ per manager per quarter) closes 1 − exp(−k·m) of the gap to full skill"
+    )
+    turnover_per_quarter: Share = Field(
+        0.025, description="chance per quarter that a manager leaves and is replaced by a new hire with a starting skill (about 10% a year)"
+    )
+    investor_contacts: int = Field(1, ge=0, le=10_000, description="investors each manager knows in its region (the managers-plus-finance channel)")
     fit_gain: Share = Field(0.6, description="ρ: a manager of skill s raises fit to fit + ρ·s·(1 − fit)")
     value_digging_rate: Share = Field(0.3, description="chance per project, times s, that the manager finds a better application")
     value_digging_gain: NonNegative = Field(0.5, le=10.0, description="added to ln V when a better application is found")
@@ -224,9 +246,15 @@ class Fairs(Section):
     """Technology trading fairs ('global buy, global sell')."""
 
     interval_quarters: int = Field(4, ge=0, le=400, description="quarters between fairs (0: no fairs)")
+    application_cost: NonNegative = Field(
+        0.02, le=1e6, description="what applying costs an owner, M¥; an owner applies when selection_rate·royalty_share·V̂ exceeds it"
+    )
+    expert_reviews: int = Field(
+        250, ge=0, le=10_000_000, description="applications the experts can review per fair and region (expert capacity); the rest are not reviewed"
+    )
     contacts_per_selected: int = Field(15, ge=0, le=100_000, description="enterprises each selected technology meets")
     foreign_share: Share = Field(0.1, description="share of fair contacts from other regions")
-    expert_selection_rate: Share = Field(0.136, description="share of applicants selected by experts (F10: 200 of 1,472)")
+    expert_selection_rate: Share = Field(0.136, description="share of reviewed applicants selected by experts (an input: F10, 200 of 1,472)")
     cost_per_fair: NonNegative = Field(2.0, le=1e6, description="cost of a fair, M¥")
 
 
@@ -234,11 +262,11 @@ class Finance(Section):
     """Spin-off investors: back untransferred university technologies at G1–G2 and pay a share of G1–G3."""
 
     investors_per_region: int = Field(3, ge=0, le=100_000, description="investors per region")
-    fund_per_investor: NonNegative = Field(40.0, le=1e9, description="starting fund per investor, M¥")
+    fund_per_investor: NonNegative = Field(40.0, le=1e9, description="starting and target fund per investor, M¥ (money above the target is distributed to the fund's backers)")
     min_trl: int = Field(4, ge=1, le=9, description="lowest TRL an investor backs")
     value_hurdle: Positive = Field(10.0, le=1e9, description="lowest appraised value an investor backs, M¥ (calibrated to F6)")
     investment_share: Share = Field(0.6, description="share of a gate's cost an investor pays")
-    return_share: Share = Field(0.2, description="investor's share of the value at market entry, reinvested")
+    return_share: Share = Field(0.2, description="investor's share of the value at market entry, paid into its fund (above the fund's target size it is distributed)")
     fund_inflow_per_quarter: NonNegative = Field(
         1.0, le=1e9, description="new private money paid into each investor's fund every quarter, M¥ (calibrated to F6)"
     )
@@ -297,6 +325,9 @@ class Outputs(Section):
     network_measures_every_quarters: int = Field(4, ge=1, le=1000, description="quarters between network measurements (betweenness is costly)")
     betweenness_samples: int = Field(8, ge=1, le=10_000, description="source nodes sampled for managers' betweenness")
     cohort_window_quarters: int = Field(20, ge=1, le=400, description="window for cohort conversion (5 years)")
+    burn_in_quarters: int = Field(
+        20, ge=0, le=1_000, description="first quarters left out of the run summary (the world settles); rates count technologies disclosed after it"
+    )
 
 
 class Rules(Section):

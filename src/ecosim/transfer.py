@@ -30,8 +30,8 @@ from ecosim.pipeline import (
     SHELVED,
     SPIN_OFF,
     TECHNICAL,
-    draw_gate_outcomes,
     funding_probability,
+    gate_outcomes,
     matching_probability,
     raised_fit,
 )
@@ -45,12 +45,17 @@ if TYPE_CHECKING:
 HOLDER_WEIGHT = 5.0  # an enterprise weighs its own (or its joint project's) technology this much more
 LICENCE_SHARE_OF_SALES = 0.7  # licences vs assignments among sales to other enterprises
 INVESTOR_PAYS = (0, 1, 2)  # gates (G1–G3) where a backing investor pays a share of the cost
-INVESTOR_BACKS = (0, 1)  # gates (G1, G2) at which a spin-off investor takes on a new project
-POC_GATES = (0, 1)  # gates (G1, G2) where a PoC grant lowers the cost
+POC_GATES = (0, 1)  # gates (G1, G2) where a PoC grant pays toward the cost
+MIN_PAYER_SHARE = 0.05  # whoever else pays, the payer carries at least this share of a gate's cost
 
 
 def attempt_gates(model: EcosystemModel) -> None:
-    """Attempt the gate of every technology due this quarter and apply the outcomes."""
+    """Attempt the gate of every technology due this quarter and apply the outcomes.
+
+    In the order the work happens: who pays (outside money first, then the payer's fund, in
+    order of what the payer believes each technology is worth), whether the paid work
+    succeeds technically, and whether a viable technology finds a partner.
+    """
     s, t, rng = model.scenario, model.pipeline.table, model.rng
     tech = s.technology
     rows = model.pipeline.due()
@@ -64,37 +69,47 @@ def attempt_gates(model: EcosystemModel) -> None:
     t.col("entered_g1")[rows[gate == 0]] = True
     t.col("attempts")[rows] += 1
 
+    # F: outside money lowers the payer's share; the payer is willing with a logistic chance
+    # in ln(believed value / its share) and pays, best first, while its fund lasts
+    cost = model.pipeline.gate_cost[gate]
+    grant = np.where(np.isin(gate, POC_GATES), np.minimum(t.col("grant_left")[rows], cost), 0.0)
+    investor = t.col("investor")[rows]
+    backed = (investor >= 0) & np.isin(gate, INVESTOR_PAYS)
+    investor_share = np.zeros(rows.size)
+    for i in np.flatnonzero(backed):  # an investor pays its share only if its fund holds it
+        share = s.policy.finance.investment_share * cost[i]
+        if model.investor_by_node[int(investor[i])].fund >= share:
+            investor_share[i] = share
+    payer_share = np.maximum(cost - grant - investor_share, MIN_PAYER_SHARE * cost)
+    holder_class = np.where(untransferred, np.minimum(owner_type, 2), 2)  # after a deal an enterprise holds it
+    believed = model.pipeline.believed_value(rows)
+    willing = rng.random(rows.size) < funding_probability(
+        believed, payer_share, np.asarray(tech.funding_intercept)[holder_class], tech.funding_slope
+    )
+    payer = payer_of(model, rows, untransferred)
+    funded = np.zeros(rows.size, dtype=bool)
+    funded[willing] = model.funds.pay_in_order(payer[willing], believed[willing] / payer_share[willing],
+                                               payer_share[willing])
+    for i in np.flatnonzero(funded & (investor_share > 0)):
+        model.investor_by_node[int(investor[i])].pay(float(investor_share[i]))
+    t.col("grant_left")[rows[funded]] -= grant[funded]
+    t.col("spent")[rows[funded]] += (payer_share + grant + investor_share)[funded]
+    t.col("spent_by_payer")[rows[funded]] += payer_share[funded]
+    np.add.at(model.accounts.gate_spending, holder_class[funded], payer_share[funded])
+
     # T: the hidden technical viability drawn at birth
     viable = t.viability[rows, gate] < model.pipeline.technical_success[field, gate]
 
-    # F: money lowers the cost the holder must carry
-    cost = model.pipeline.gate_cost[gate]
-    external = np.zeros(rows.size)
-    poc = t.col("poc_funded")[rows] & np.isin(gate, POC_GATES)
-    external[poc] += s.policy.proof_of_concept.grant_size
-    investor = t.col("investor")[rows]
-    backed = (investor >= 0) & np.isin(gate, INVESTOR_PAYS)
-    # an investor pays its share now, if its fund still holds it; otherwise it pays nothing
-    for i in np.flatnonzero(backed):
-        share = s.policy.finance.investment_share * cost[i]
-        if model.investor_by_node[int(investor[i])].pay(share):
-            external[i] += share
-    effective_cost = np.maximum(cost - external, 0.05 * cost)
-    holder_class = np.where(untransferred, np.minimum(owner_type, 2), 2)  # after a deal an enterprise holds it
-    intercept = np.asarray(tech.funding_intercept)[holder_class]
-    funding = funding_probability(t.col("appraised")[rows], effective_cost, intercept, tech.funding_slope)
-
     # M: partners among reachable enterprises, unless a spin-off investor backs it (the
-    # investor is the partner). A PoC grant buys proof of concept, not a partner: a funded
-    # technology still needs a licensee at G1, so the projects nobody wants stop there, cheaply.
+    # investor is the partner). A PoC grant buys proof of concept, not a partner.
     no_partner_needed = untransferred & (investor >= 0) & (owner_type != ENTERPRISE)
-    uniforms = rng.random((2, rows.size))
-    searching = np.flatnonzero(viable & (uniforms[0] < funding) & ~no_partner_needed)
+    searching = np.flatnonzero(funded & viable & ~no_partner_needed)
     pair_pos, pair_ent, contribution = _reach_and_contribution(model, rows[searching], untransferred[searching])
-    matching = np.ones(rows.size)  # (irrelevant where the attempt already failed)
+    matching = np.ones(rows.size)
     matching[searching] = matching_probability(pair_pos, contribution, searching.size, tech.matching_lambda)
+    matched = rng.random(rows.size) < matching
 
-    outcome = draw_gate_outcomes(viable, funding, matching, uniforms)
+    outcome = gate_outcomes(funded, viable, matched)
     passed = outcome.passed
     searched_by = np.minimum(owner_type[searching], 2).astype(np.int64)
     np.add.at(model.accounts.partner_searches, searched_by, 1)
@@ -111,6 +126,7 @@ def attempt_gates(model: EcosystemModel) -> None:
     t.col("trl")[advanced] = GATE_END_TRL[gate[passed]]
     t.col("gate")[advanced] = new_gate
     t.col("waiting_since")[advanced] = -1
+    t.col("entered_g3")[advanced[new_gate == 2]] = True
     at_market = advanced[new_gate == 4]
     still = advanced[new_gate < 4]
     t.col("next_attempt")[still] = now + model.pipeline.gate_quarters[new_gate[new_gate < 4]]
@@ -133,6 +149,20 @@ def attempt_gates(model: EcosystemModel) -> None:
     np.add.at(model.accounts.failed_attempts, (gate[~passed], cause[~passed]), 1)
 
 
+def payer_of(model: EcosystemModel, rows: np.ndarray, untransferred: np.ndarray) -> np.ndarray:
+    """The node whose fund pays the rest of each technology's gate costs.
+
+    The holder (the university's transfer office before a deal, the adopting enterprise
+    after), except that an untransferred joint technology is paid by its enterprise partner:
+    the enterprise proposed the project and carries its development.
+    """
+    t = model.pipeline.table
+    payer = t.col("holder")[rows].copy()
+    joint = untransferred & (t.col("owner_type")[rows] == JOINT) & (t.col("partner")[rows] >= 0)
+    payer[joint] = t.col("partner")[rows][joint]
+    return payer
+
+
 def _reach_and_contribution(model: EcosystemModel, rows: np.ndarray, untransferred: np.ndarray):
     """Pairs (position, enterprise index) each technology can reach, and ``fit·A·willingness``."""
     s, t, pop, net = model.scenario, model.pipeline.table, model.enterprises, model.network
@@ -146,7 +176,9 @@ def _reach_and_contribution(model: EcosystemModel, rows: np.ndarray, untransferr
         pos_m, ent_m = net.enterprise_neighbours(manager[managed])
         parts_pos, parts_ent = [pos_h, managed[pos_m]], [ent_h, ent_m]
         if t.fair_contacts:
-            met = np.flatnonzero(t.col("fair_selected")[rows])
+            # contacts made at a fair fade like a fair tie: gone once its weight would be pruned
+            fresh = t.col("fair_step")[rows] >= model.steps - model.fair_contact_lifetime
+            met = np.flatnonzero(t.col("fair_selected")[rows] & fresh)
             for i in met:
                 contacts = t.fair_contacts[int(rows[i])]
                 parts_pos.append(np.full(contacts.size, i))
@@ -191,7 +223,7 @@ def _reach_and_contribution(model: EcosystemModel, rows: np.ndarray, untransferr
     willingness = np.clip(
         adoption(
             AdoptionCandidates(
-                appraised_value=t.col("appraised")[rows][pos],
+                appraised_value=model.pipeline.believed_value(rows)[pos],
                 trl=t.col("trl")[rows].astype(float)[pos],
                 fit=fit,
                 absorptive_capacity=pop.absorptive_capacity[ent],
@@ -262,6 +294,7 @@ def _record_deal(model: EcosystemModel, row: int, mode: int, owner: int, adopter
     t.col("partner")[row] = adopter
     t.col("holder")[row] = adopter
     t.col("deal_cross_region")[row] = model.layout.region[adopter] != model.layout.region[owner]
+    t.col("deal_channel")[row] = deal_channel(model, row, mode, adopter)
     model.accounts.deals_step[mode] += 1
     strength = s.network.deal_strengthening
     if mode == SELF_IMPLEMENTATION:
@@ -271,7 +304,7 @@ def _record_deal(model: EcosystemModel, row: int, mode: int, owner: int, adopter
     if manager >= 0:
         agent = model.manager_by_node[manager]
         agent.learn_from_deal()
-        net.strengthen(manager, adopter, BROKERAGE, strength, now)
+        net.strengthen(manager, adopter, BROKERAGE, strength, now)  # (the investor, for a spin-off)
         if model.rng.random() < s.network.triadic_closure:
             net.strengthen(owner, adopter, kind, strength, now)
     else:
@@ -283,6 +316,8 @@ def _record_deal(model: EcosystemModel, row: int, mode: int, owner: int, adopter
         royalty = s.technology.royalty_share * t.col("appraised")[row]
         income = {LICENCE: royalty, ASSIGNMENT: royalty, JOINT_DEVELOPMENT: 0.5 * royalty}.get(mode, 0.0)
         university.record_deal(float(income))
+        # the transfer office keeps what the inventors do not get, for the next gate costs
+        model.funds.add(owner, float(income) * (1.0 - s.policy.incentives.inventor_share))
         model.accounts.licensing_income_step += float(income)
         gov = model.governments_by_region[int(model.layout.region[owner])]
         if t.col("poc_funded")[row]:
@@ -294,6 +329,30 @@ def _record_deal(model: EcosystemModel, row: int, mode: int, owner: int, adopter
         if manager >= 0:
             gov.deals_by_instrument["manager_programme"] += 1
         gov.deals_by_instrument["research_grants"] += 1
+
+
+def deal_channel(model: EcosystemModel, row: int, mode: int, adopter: int) -> int:
+    """Which channel found the adopter (an index into :data:`ecosim.metrics.DEAL_CHANNELS`).
+
+    In this order: the owner itself (self-implementation), the joint-R&D partner, a backing
+    investor (spin-off), the technology manager carrying it (the adopter is one of the
+    manager's contacts), a fair contact, else the owner's network or search.
+    """
+    t, net = model.pipeline.table, model.network
+    if mode == SELF_IMPLEMENTATION:
+        return 0
+    if mode == JOINT_DEVELOPMENT:
+        return 1
+    if mode == SPIN_OFF:
+        return 2
+    manager = int(t.col("manager")[row])
+    ent_off = model.layout.offsets[ENTERPRISE_NODE]
+    if manager >= 0 and net.ties.find(manager, adopter) >= 0 and net.ties.alive[net.ties.find(manager, adopter)]:
+        return 3
+    contacts = t.fair_contacts.get(row)
+    if contacts is not None and np.any(contacts == adopter - ent_off):
+        return 4
+    return 5
 
 
 def _enter_market(model: EcosystemModel, rows: np.ndarray) -> None:

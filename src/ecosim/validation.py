@@ -62,8 +62,10 @@ class Fact:
     description : what is measured, in one line
     measure : the ``fact_*`` summary key holding the model's value
     low, high : target range (inclusive); ``math.inf`` for "at least"
-    source : where the target comes from (FACTS.md)
+    source : where the target comes from (docs/VALIDATION.md, "The facts")
     definition : numerator, denominator and window in the model
+    input : True for a figure set from data (a parameter or arithmetic on parameters):
+        reported beside the patterns, never counted as passed validation
     """
 
     id: str
@@ -73,6 +75,7 @@ class Fact:
     high: float
     source: str
     definition: str
+    input: bool = False
 
     def target_text(self) -> str:
         """The target range as text (``0.03–0.05`` or ``≥ 5``)."""
@@ -97,7 +100,8 @@ FACTS: tuple[Fact, ...] = (
     Fact("F3", "enterprise patent conversion rate", "fact_conversion_enterprise", 0.45, 0.60,
          "CNIPA 2023: 51.3%; 2024: 53.3%", "as F1, over enterprise-owned technologies (self-implementation, licence, assignment)"),
     Fact("F4", "enterprises' share of R&D spending", "fact_enterprise_rd_share", 0.74, 0.80,
-         "NBS 2022: 77.6%; 2023: 77.7%", "enterprise own R&D ÷ (enterprise R&D + university core budget and grants), whole run"),
+         "NBS 2022: 77.6%; 2023: 77.7%", "enterprise own R&D ÷ (enterprise R&D + university core budget and grants), "
+         "measured window; arithmetic on the budgets", input=True),
     Fact("F5", "licences per university invention disclosure (yearly flows)", "fact_licences_per_disclosure",
          0.20, 0.35, "AUTM 2005–2015: 0.26–0.32",
          "licences + assignments of academic invention disclosures (not metric-driven) in the last 20 quarters "
@@ -106,16 +110,19 @@ FACTS: tuple[Fact, ...] = (
          "AUTM 2009–2019: 3–4%", "spin-offs of academic invention disclosures in the last 20 quarters ÷ the F5 denominator"),
     Fact("F7", "value share of the top 10% of technologies", "fact_top10_value_share", 0.50, 0.90,
          "Scherer & Harhoff 2000: 48–93%", "sum of the top 10% of hidden values V ÷ sum of all V, every technology"),
-    Fact("F8", "medicine: G1 entry to market", "fact_medicine_g1_to_market", 0.05, 0.12,
-         "BIO/Informa 2011–20: 7.9% from phase I",
-         "medicine technologies entering G1 whose hidden technical draws pass G1–G4 ÷ medicine technologies "
-         "entering G1 (the all-cause rate of Chinese projects is reported beside it, not targeted)"),
+    Fact("F8", "medicine: G3 entry (TRL 6, first trial in people) to market, realised", "fact_medicine_g3_to_market",
+         0.05, 0.12, "BIO/Informa 2011–20: 7.9% from phase I",
+         "medicine technologies disclosed in the window that entered G3 and reached market ÷ those that entered G3 "
+         "and whose fate is decided (at market, failed or shelved); all causes, as realised in the run"),
     Fact("F9a", "share of academic disclosures at TRL 3", "fact_trl3_share_at_disclosure", 0.40, 0.50,
-         "Jensen & Thursby 2001: about 45%", "academic technologies disclosed at TRL 3 ÷ academic technologies"),
+         "Jensen & Thursby 2001: about 45%", "academic technologies disclosed at TRL 3 ÷ academic technologies "
+         "(echoes technology.disclosure_trl_probs)", input=True),
     Fact("F9b", "share of academic disclosures at TRL 4", "fact_trl4_share_at_disclosure", 0.32, 0.42,
-         "Jensen & Thursby 2001: about 37%", "academic technologies disclosed at TRL 4 ÷ academic technologies"),
+         "Jensen & Thursby 2001: about 37%", "academic technologies disclosed at TRL 4 ÷ academic technologies "
+         "(echoes technology.disclosure_trl_probs)", input=True),
     Fact("F10", "share of fair applicants selected", "fact_fair_selection_rate", 0.12, 0.15,
-         "ZGC 2025: 200 of 1,472 = 13.6%", "technologies selected by experts ÷ applicants, all fairs"),
+         "ZGC 2025: 200 of 1,472 = 13.6%", "technologies selected by experts ÷ applications reviewed "
+         "(the selection rate is the parameter policy.fairs.expert_selection_rate)", input=True),
     Fact("F11a", "PoC-funded cohort conversion", "fact_poc_cohort_conversion", 0.15, 0.35,
          "MIT Deshpande Center: 9/44, 11/64",
          "PoC-funded academic technologies disclosed ≥ 20 quarters before the end that were licensed, assigned, "
@@ -124,7 +131,8 @@ FACTS: tuple[Fact, ...] = (
          "MIT Deshpande Center: several times the all-disclosure rate",
          "F11a ÷ the same rate over all academic technologies of that birth cohort (metric-driven filings included)"),
     Fact("F12", "researchers per technology manager", "fact_researchers_per_manager", 90.0, 110.0,
-         "MOST plan: about 100:1 in China", "researchers (groups × researchers per group) ÷ managers"),
+         "MOST plan: about 100:1 in China", "researchers (groups × researchers per group) ÷ managers; "
+         "arithmetic on the world's sizes", input=True),
 )
 """The facts, in FACTS.md order."""
 
@@ -159,7 +167,8 @@ def fact_measures(summary: dict[str, float], technologies: pd.DataFrame, steps: 
     dict
         ``fact_*`` key → value (NaN where a rate has no denominator).
     """
-    t = technologies
+    burn_in = int(summary.get("measured_from_quarter", 1)) - 1
+    t = technologies[technologies["birth"].to_numpy() > burn_in]  # disclosed in the measured window
     owner = t["owner_type"].astype(str).to_numpy()
     status = t["status"].astype(str).to_numpy()
     converted = t["deal_mode"].notna().to_numpy()
@@ -186,8 +195,10 @@ def fact_measures(summary: dict[str, float], technologies: pd.DataFrame, steps: 
     out["fact_startups_per_disclosure"] = _share((in_window & (mode == "spin_off")).sum(), disclosures)
     out["fact_top10_value_share"] = float(summary["top10_value_share"])
 
-    # F8 (diagnostic): BIO's method (product of transition rates), all causes, every medicine project
-    out["fact_medicine_all_cause_g1_to_market"] = medicine_transition_product(t)
+    # F8: realised, from G3 entry (summary); BIO's own method (product of the G3 and G4
+    # transition rates) reported beside it as a diagnostic
+    out["fact_medicine_g3_to_market"] = float(summary["medicine_g3_to_market"])
+    out["fact_medicine_g3_transition_product"] = medicine_transition_product(t, first_gate=2)
     out["fact_trl3_share_at_disclosure"] = float(summary["trl3_share_at_disclosure"])
     out["fact_trl4_share_at_disclosure"] = float(summary["trl4_share_at_disclosure"])
     out["fact_fair_selection_rate"] = float(summary["fair_selection_rate"])
@@ -204,8 +215,9 @@ def fact_measures(summary: dict[str, float], technologies: pd.DataFrame, steps: 
     return out
 
 
-def medicine_transition_product(technologies: pd.DataFrame) -> float:
-    """Medicine's G1-to-market likelihood as BIO computes it: the product of gate transition rates.
+def medicine_transition_product(technologies: pd.DataFrame, first_gate: int = 0) -> float:
+    """Medicine's likelihood of reaching market from ``first_gate`` as BIO computes it: the product
+    of gate transition rates.
 
     At each gate, the rate is ``passed / (passed + ended there)`` over medicine technologies
     that attempted it; a technology ends at a gate by a technical failure or by being
@@ -222,7 +234,7 @@ def medicine_transition_product(technologies: pd.DataFrame) -> float:
     ended = (status == "failed") | (status == "shelved")
     started = status != "research"
     rate = 1.0
-    for g in range(4):
+    for g in range(first_gate, 4):
         passed = (started & (start <= g) & (reached > g)).sum()
         stopped = (ended & (fail_gate == g)).sum()
         if passed + stopped == 0:
@@ -336,27 +348,10 @@ def simulate_with_facts(scenario, seed: int | None = None, steps: int | None = N
 
     def facts(model, summary, technologies) -> dict[str, float]:
         measures = fact_measures(summary, technologies, model.steps)
-        measures.update(technical_measures(model))
         measures.update(mechanism_measures(technologies, model))
         return measures
 
     return simulate(scenario, seed=seed, steps=steps, rules_file=rules_file, progress=progress, extra_measures=facts)
-
-
-def technical_measures(model) -> dict[str, float]:
-    """F8: the share of medicine technologies entering G1 whose hidden technical viability passes all gates.
-
-    This is the mechanics check BIO's figure allows (its programmes are industry-funded, so
-    their phase transitions are technical): technical success is a hidden draw per gate
-    fixed at birth, so this share estimates ``T_1·T_2·T_3·T_4`` of medicine whatever the money,
-    the partners or the policy.
-    """
-    t = model.pipeline.table
-    entered = (t.col("field") == MEDICINE) & t.col("entered_g1")
-    if not entered.any():
-        return {"fact_medicine_g1_to_market": float("nan")}
-    viable = (t.viability[entered] < model.pipeline.technical_success[MEDICINE]).all(axis=1)
-    return {"fact_medicine_g1_to_market": float(viable.mean())}
 
 
 # ---------------------------------------------------------------- replications and the table
@@ -446,6 +441,7 @@ def validation_table(runs: pd.DataFrame, facts: tuple[Fact, ...] = FACTS, level:
             "fact": fact.id, "description": fact.description, "target": fact.target_text(),
             "low": fact.low, "high": fact.high, "mean": mean, "ci_low": lo, "ci_high": hi,
             "n": int(np.isfinite(values).sum()), "inside": fact.inside(mean),
+            "kind": "input" if fact.input else "pattern",
         })
     return pd.DataFrame(rows)
 
@@ -453,10 +449,11 @@ def validation_table(runs: pd.DataFrame, facts: tuple[Fact, ...] = FACTS, level:
 def format_table(table: pd.DataFrame, markdown: bool = False) -> str:
     """The validation table as aligned text (or a Markdown table)."""
     header = ["fact", "what", "target", "mean", "95% interval", "n", "inside"]
+    kind = table["kind"] if "kind" in table else pd.Series("pattern", index=table.index)
     body = [
         [r.fact, r.description, r.target, _fmt_value(r.mean), f"{_fmt_value(r.ci_low)} – {_fmt_value(r.ci_high)}",
-         str(r.n), "yes" if r.inside else "NO"]
-        for r in table.itertuples()
+         str(r.n), ("yes" if r.inside else "NO") if k == "pattern" else "input, not a test"]
+        for r, k in zip(table.itertuples(), kind, strict=True)
     ]
     if markdown:
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

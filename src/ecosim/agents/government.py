@@ -8,11 +8,12 @@ import numpy as np
 from mesa.discrete_space import FixedAgent
 
 from ecosim.network import COLLABORATION
-from ecosim.pipeline import ACTIVE, NO_DEAL
-from ecosim.pipeline import ENTERPRISE as ENTERPRISE_OWNED
+from ecosim.pipeline import ACTIVE, FAILED, NO_DEAL, TECHNICAL
+from ecosim.pipeline import UNIVERSITY as UNIVERSITY_OWNED
 from ecosim.rules import get_rule
 from ecosim.rules.budget_allocation import INSTRUMENTS, BudgetInputs
 from ecosim.rules.poc_allocation import PocInputs
+from ecosim.transfer import payer_of
 
 if TYPE_CHECKING:
     from ecosim.model import EcosystemModel
@@ -50,6 +51,7 @@ class Government(FixedAgent):
         self.spent[instrument] += amount
         self.recent_spending[instrument] += amount
         self.model.accounts.public_spending_step += amount
+        self.model.accounts.instrument_spending_step[instrument] += amount
 
     def allocate(self) -> None:
         """Split this quarter's budget (budget rule), pay research grants and manager training."""
@@ -108,7 +110,7 @@ class Government(FixedAgent):
         eligible = np.flatnonzero(
             (t.col("status") == ACTIVE)
             & (t.col("deal_mode") == NO_DEAL)
-            & (t.col("owner_type") != ENTERPRISE_OWNED)
+            & (t.col("owner_type") == UNIVERSITY_OWNED)  # joint projects already have industry money
             & ~t.col("poc_funded")
             & (t.col("region") == self.region)
             & (t.col("trl") >= low)
@@ -133,17 +135,24 @@ class Government(FixedAgent):
         pool = self.pools["proof_of_concept"]
         affordable = eligible.size if pool >= poc.grant_size * eligible.size else int(pool // poc.grant_size)
         chosen = eligible[np.asarray(order, dtype=np.int64)[:affordable]]
+        model.accounts.poc_fund_short += int(affordable < min(len(order), eligible.size))
         if chosen.size:
             t.col("poc_funded")[chosen] = True
+            t.col("grant_left")[chosen] = poc.grant_size
             self.spend("proof_of_concept", poc.grant_size * chosen.size)
+            run_prototype_tests(model, chosen)
 
     def hold_fair(self) -> None:
-        """On fair quarters: experts select the best applicants, who meet enterprises.
+        """On fair quarters: owners decide to apply, experts review and select, the selected meet enterprises.
 
-        Applicants are the region's untransferred active technologies; experts rank them by
-        an appraisal with half the unmanaged error and select the expert selection rate
-        (FACTS F10). Each selected technology meets enterprises (a share from other regions),
-        who stay in its reach; its holder gets a weak tie to those whose need it fits.
+        An owner applies when what it expects to gain — the selection rate times its royalty
+        share of the believed value — exceeds the application cost, and its fund can pay the
+        cost. Experts review at most ``expert_reviews`` applications (the rest are not
+        reviewed), rank them by an appraisal with half the unmanaged error and select the
+        expert selection rate of those reviewed (an input, FACTS F10). Each selected
+        technology meets enterprises (a share from other regions); those contacts stay in its
+        reach while a fair tie would (:func:`ecosim.model.fair_contact_lifetime`), and its
+        holder gets a weak tie to those whose need it fits.
         """
         model, s = self.model, self.model.scenario
         fair = s.policy.fairs
@@ -152,12 +161,25 @@ class Government(FixedAgent):
         if self.pools["fairs"] < fair.cost_per_fair:
             return
         t = model.pipeline.table
-        applicants = np.flatnonzero(
+        open_rows = np.flatnonzero(
             (t.col("status") == ACTIVE) & (t.col("deal_mode") == NO_DEAL) & (t.col("region") == self.region)
             & ~t.col("fair_selected")
         )
         self.spend("fairs", fair.cost_per_fair)
+        believed = model.pipeline.believed_value(open_rows)
+        expected_gain = fair.expert_selection_rate * s.technology.royalty_share * believed
+        keen = expected_gain > fair.application_cost
+        applicants = open_rows[keen]
+        if fair.application_cost > 0 and applicants.size:
+            paid = model.funds.pay_in_order(
+                payer_of(model, applicants, np.ones(applicants.size, bool)), believed[keen],
+                np.full(applicants.size, fair.application_cost),
+            )
+            applicants = applicants[paid]
         model.accounts.fair_applicants += applicants.size
+        if applicants.size > fair.expert_reviews:
+            applicants = np.sort(model.rng.choice(applicants, fair.expert_reviews, replace=False))
+        model.accounts.fair_reviewed += applicants.size
         if applicants.size == 0:
             return
         tech = s.technology
@@ -167,11 +189,12 @@ class Government(FixedAgent):
         selected = applicants[np.argsort(-expert_view, kind="stable")[:n_selected]]
         model.accounts.fair_selected += selected.size
         t.col("fair_selected")[selected] = True
+        t.col("fair_step")[selected] = model.steps
         k = fair.contacts_per_selected
         if selected.size == 0 or k == 0:
             return
-        met = model.sample_enterprises(self.region, selected.size * k, fair.foreign_share).reshape(selected.size, k)
         pop = model.enterprises
+        met = pop.sample(self.region, selected.size * k, fair.foreign_share, model.rng).reshape(selected.size, k)
         fit = np.einsum("id,ikd->ik", t.knowledge[selected], pop.need[met])
         t.fair_contacts.update(zip(selected.tolist(), met, strict=False))  # repeats are counted once at matching
         # contacts who see a good fit exchange cards: a weak tie to the holder (each pair once)
@@ -179,3 +202,30 @@ class Government(FixedAgent):
         good = fit >= FAIR_TIE_MIN_FIT
         pairs = np.unique(np.stack([holders[good], pop.node[met[good]]]), axis=1)
         model.network.strengthen_many(pairs[0], pairs[1], COLLABORATION, s.network.fair_tie_weight, model.steps)
+
+
+def run_prototype_tests(model: EcosystemModel, rows: np.ndarray) -> None:
+    """A PoC grant buys a prototype test that may reveal the technology's G2 (valley-of-death) viability.
+
+    With probability ``min(1, grant / full_test_cost)`` the test is conclusive: a technology
+    that would fail G2 technically is stopped now, before its G1 and G2 costs are spent
+    (recorded as a technical failure at its current gate, ``stopped_by_poc``); one that will
+    pass is marked ``revealed_g2``, so payers and adopters value it without the G2 risk
+    (:meth:`ecosim.pipeline.Pipeline.believed_value`). Otherwise the grant only pays costs.
+    """
+    poc = model.scenario.policy.proof_of_concept
+    t, pipe = model.pipeline.table, model.pipeline
+    conclusive = rows[model.rng.random(rows.size) < min(1.0, poc.grant_size / poc.full_test_cost)]
+    if conclusive.size == 0:
+        return
+    field = t.col("field")[conclusive].astype(np.int64)
+    passes_g2 = t.viability[conclusive, 1] < pipe.technical_success[field, 1]
+    t.col("revealed_g2")[conclusive[passes_g2]] = True
+    stopped = conclusive[~passes_g2]
+    t.col("stopped_by_poc")[stopped] = True
+    t.col("grant_left")[stopped] = 0.0
+    t.col("status")[stopped] = FAILED
+    t.col("fail_gate")[stopped] = t.col("gate")[stopped]
+    t.col("fail_cause")[stopped] = TECHNICAL
+    t.col("end_step")[stopped] = model.steps
+    np.add.at(model.accounts.failures_step, (t.col("gate")[stopped].astype(np.int64), TECHNICAL), 1)

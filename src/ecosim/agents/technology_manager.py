@@ -83,9 +83,33 @@ class TechnologyManager(FixedAgent):
         self.skill += self.model.scenario.policy.managers.learning_rate * (1.0 - self.skill)
 
     def train(self, money: float) -> None:
-        """Training paid by the manager programme: ``s += gain·money·(1 − s)``, capped at 1."""
-        gain = self.model.scenario.policy.managers.training_gain_per_yuan * money
-        self.skill += min(gain, 1.0) * (1.0 - self.skill)
+        """Training paid by the manager programme closes ``1 − exp(−k·money)`` of the gap to full skill.
+
+        Diminishing returns: the first yuan teaches most. ``k`` is ``training_gain_per_yuan``.
+        """
+        gain = 1.0 - np.exp(-self.model.scenario.policy.managers.training_gain_per_yuan * money)
+        before = self.skill
+        self.skill += gain * (1.0 - self.skill)
+        self.model.accounts.training_skill_gain += self.skill - before
+
+
+def staff_turnover(model: EcosystemModel) -> None:
+    """Managers leave with ``turnover_per_quarter`` and are replaced by new hires with a starting skill.
+
+    What a manager learned leaves with them, so skill settles where learning and training
+    balance turnover instead of ratcheting up for ever. The post (node, ties, projects) stays.
+    """
+    m = model.scenario.policy.managers
+    managers = model.manager_agents
+    if not managers or m.turnover_per_quarter <= 0:
+        return
+    leaving = np.flatnonzero(model.rng.random(len(managers)) < m.turnover_per_quarter)
+    if leaving.size == 0:
+        return
+    new_skill = np.clip(model.rng.normal(m.skill_mean, m.skill_sd, leaving.size), 0.0, 1.0)
+    for i, skill in zip(leaving.tolist(), new_skill.tolist(), strict=True):
+        managers[i].skill = skill
+    model.accounts.manager_departures += int(leaving.size)
 
 
 def scout(model: EcosystemModel) -> None:
