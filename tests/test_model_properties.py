@@ -13,9 +13,19 @@ from hypothesis import strategies as st
 
 from conftest import small_scenario
 from ecosim import transfer
-from ecosim.metrics import DEAL_COLUMNS, FAILURE_COLUMNS
+from ecosim.metrics import DEAL_CHANNELS, DEAL_COLUMNS, FAILURE_COLUMNS, SPENDING_COLUMNS
 from ecosim.model import EcosystemModel, simulate
-from ecosim.pipeline import ACTIVE, FAILED, MARKET, NO_DEAL, RESEARCH, SHELVED, TECHNICAL
+from ecosim.pipeline import (
+    ACTIVE,
+    FAILED,
+    FUNDING,
+    MARKET,
+    NO_DEAL,
+    RESEARCH,
+    SHELVED,
+    TECHNICAL,
+    UNIVERSITY,
+)
 from ecosim.rules import available_rules
 from ecosim.scenario import CAUSES, GATES, RULE_KINDS, Scenario, apply_overrides
 
@@ -74,6 +84,18 @@ def scenarios(draw) -> tuple[Scenario, int]:
             ("research_grants", "proof_of_concept", "manager_programme", "joint_rnd", "fairs"), shares[:5],
             strict=True)},
         "outputs.network_measures_every_quarters": draw(st.integers(1, 4)),
+        # the rework's mechanisms: scarce development funds, prototype tests, fair applications,
+        # manager turnover, forgetting; and a burn-in that is sometimes inside the run
+        "technology.reserve_quarters": draw(st.integers(1, 8)),
+        "universities.transfer_budget_per_quarter": draw(st.floats(0.0, 5.0)),
+        "enterprises.development_budget_share": draw(st.floats(0.0, 1.0)),
+        "enterprises.absorptive_forgetting": draw(st.floats(0.0, 0.5)),
+        "policy.proof_of_concept.full_test_cost": draw(st.floats(0.01, 5.0)),
+        "policy.fairs.application_cost": draw(st.floats(0.0, 1.0)),
+        "policy.fairs.expert_reviews": draw(st.integers(0, 50)),
+        "policy.managers.turnover_per_quarter": draw(st.floats(0.0, 1.0)),
+        "policy.finance.fund_inflow_per_quarter": draw(st.floats(0.0, 20.0)),
+        "outputs.burn_in_quarters": draw(st.integers(0, 8)),
     }
     # half the worlds are technically easy, so that technologies reach market within a few quarters
     success = draw(st.sampled_from([(0.0, 1.0), (0.85, 1.0)]))
@@ -116,7 +138,7 @@ def check_agents_and_ties(model: EcosystemModel) -> None:
     carried = np.bincount(t.col("manager")[open_projects], minlength=model.layout.n_nodes)
     for manager in model.manager_agents:
         assert carried[manager.cell.coordinate] <= manager.capacity, "a manager carries more than its capacity"
-    assert (t.col("owner_type")[t.col("poc_funded")] != 2).all(), "an enterprise-owned technology got a PoC grant"
+    assert (t.col("owner_type")[t.col("poc_funded")] == UNIVERSITY).all(), "a PoC grant to a non-university technology"
     ties = model.network.ties
     alive = {(int(u), int(v)) for u, v in zip(ties.u[ties.alive], ties.v[ties.alive], strict=True)}
     assert alive == {(min(u, v), max(u, v)) for u, v in model.network.graph.edges()}
@@ -136,7 +158,15 @@ def check_technical_floor(model: EcosystemModel) -> None:
         assert viable[passed_g, g].all(), f"a technology passed {GATES[g]} without being technically viable"
     failed = t.col("status") == FAILED
     fail_gate = t.col("fail_gate")[failed].astype(int)
-    assert not viable[np.flatnonzero(failed), fail_gate].any(), "a viable technology failed technically"
+    # a PoC prototype test stops a technology at its current gate when its G2 draw fails
+    stopped = t.col("stopped_by_poc")[failed]
+    ended_by_gate = np.flatnonzero(failed)[~stopped]
+    assert not viable[ended_by_gate, fail_gate[~stopped]].any(), "a viable technology failed technically"
+    assert not viable[np.flatnonzero(failed)[stopped], 1].any(), "a PoC test stopped a technology viable at G2"
+    revealed = t.col("revealed_g2")
+    assert viable[revealed, 1].all(), "a PoC test revealed as viable a technology that fails G2"
+    assert not (revealed & t.col("stopped_by_poc")).any()
+    assert (t.col("poc_funded")[revealed | t.col("stopped_by_poc")]).all(), "a prototype test without a grant"
 
 
 def check_money(model: EcosystemModel, step_spending: float) -> None:
@@ -148,8 +178,32 @@ def check_money(model: EcosystemModel, step_spending: float) -> None:
         assert gov.allocated <= model.steps * model.scenario.budget.per_quarter * (1 + 1e-9)
         spent += gov.spent_total
     assert spent == pytest.approx(step_spending, rel=1e-9, abs=1e-9), "public spending does not add up"
+    target = model.scenario.policy.finance.fund_per_investor
     for investor in model.investor_agents:
         assert investor.fund >= -1e-9 and investor.invested >= 0
+        assert investor.fund <= target * (1 + 1e-9) + 1e-9, "an investor's fund above its target size"
+        # private money: what came in (start, inflow, returns) is held, invested or distributed
+        assert investor.fund + investor.invested + investor.distributed == pytest.approx(
+            investor.start + investor.inflow + investor.returns, rel=1e-9, abs=1e-9), "investor money not conserved"
+    funds = model.funds
+    assert (funds.balance >= -1e-9).all(), "a development fund went negative"
+    assert (funds.spent >= 0).all()
+    np.testing.assert_allclose(funds.balance + funds.spent, funds.received, rtol=1e-9, atol=1e-9,
+                               err_msg="development-fund money not conserved")
+    t = model.pipeline.table
+    spent, by_payer = t.col("spent"), t.col("spent_by_payer")
+    assert (by_payer >= -1e-12).all() and (spent >= by_payer - 1e-9).all()
+    assert float(by_payer.sum()) == pytest.approx(float(model.accounts.gate_spending.sum()), rel=1e-9, abs=1e-9)
+    grant = model.scenario.policy.proof_of_concept.grant_size
+    grant_left = t.col("grant_left")
+    assert (grant_left >= -1e-9).all()
+    assert (grant_left <= grant * (1 + 1e-9) + 1e-12).all()
+    # what a technology's gates cost beyond its payer's share came from its PoC grant or its investor
+    tested = t.col("poc_funded") & ~t.col("stopped_by_poc")
+    grants_used = float((grant - grant_left[tested]).sum())
+    invested = sum(investor.invested for investor in model.investor_agents)
+    assert float((spent - by_payer).sum()) == pytest.approx(grants_used + invested, rel=1e-9, abs=1e-9), (
+        "gate costs were paid with money nobody spent")
     for university in model.university_agents:
         assert university.grant_this_quarter >= 0
     pop = model.enterprises
@@ -178,14 +232,29 @@ def check_step_row(row: dict, model: EcosystemModel) -> None:
 def test_invariants_hold_after_every_quarter(case):
     scenario, seed = case
     probabilities = []
-    real_draw = transfer.draw_gate_outcomes
+    outcomes = []
+    real_funding, real_matching, real_outcomes = (
+        transfer.funding_probability, transfer.matching_probability, transfer.gate_outcomes)
 
-    def spy(viable, funding, matching, uniforms):
-        probabilities.append((np.array(funding), np.array(matching)))
-        return real_draw(viable, funding, matching, uniforms)
+    def funding_spy(*args):
+        p = real_funding(*args)
+        probabilities.append(np.array(p))
+        return p
+
+    def matching_spy(*args):
+        p = real_matching(*args)
+        probabilities.append(np.array(p))
+        return p
+
+    def outcome_spy(funded, viable, matched):
+        draw = real_outcomes(funded, viable, matched)
+        outcomes.append((funded.copy(), viable.copy(), draw))
+        return draw
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(transfer, "draw_gate_outcomes", spy)
+        patch.setattr(transfer, "funding_probability", funding_spy)
+        patch.setattr(transfer, "matching_probability", matching_spy)
+        patch.setattr(transfer, "gate_outcomes", outcome_spy)
         model = EcosystemModel(scenario, seed=seed)
         spending = 0.0
         for _ in range(scenario.steps):
@@ -197,35 +266,56 @@ def test_invariants_hold_after_every_quarter(case):
             check_money(model, spending)
             check_agents_and_ties(model)
     check_technical_floor(model)
-    for funding, matching in probabilities:
-        assert ((funding >= 0) & (funding <= 1)).all(), "funding probability outside [0, 1]"
-        assert ((matching >= 0) & (matching <= 1)).all(), "matching probability outside [0, 1]"
+    for p in probabilities:
+        assert ((p >= 0) & (p <= 1)).all(), "a funding or matching probability outside [0, 1]"
+    for funded, viable, draw in outcomes:
+        # nothing passes unpaid or unviable; a technical failure is only seen where the work was paid for
+        assert not draw.passed[~funded | ~viable].any()
+        assert (draw.cause[~funded] == FUNDING).all()
+        assert (draw.cause[funded & ~viable] == TECHNICAL).all()
 
 
 @PROPERTY_SETTINGS
 @given(case=scenarios())
 def test_summary_totals_agree_with_the_technology_table(case):
+    """Flows are summed after the burn-in, rates count technologies disclosed after it, and
+    both agree with the technology table restricted to the same window."""
     scenario, seed = case
     result = simulate(scenario, seed=seed)
     s, tech = result.summary, result.technologies
-    assert s["technologies"] == len(tech) == s["disclosures"]
-    states = tech["status"].value_counts()
+    burn_in = scenario.outputs.burn_in_quarters if scenario.steps > scenario.outputs.burn_in_quarters else 0
+    assert s["measured_from_quarter"] == burn_in + 1
+    after = lambda column: tech[column] > burn_in  # noqa: E731 - a quarter column inside the window
+    assert s["technologies"] == after("birth").sum() == s["disclosures"]
+    states = tech["status"].value_counts()  # the state at the end counts every technology
     assert s["in_research"] == states.get("research", 0)
     assert s["in_pipeline"] == states.get("active", 0)
-    assert s["at_market"] == states.get("market", 0) == s["commercialisations"]
-    assert s["failed_total"] == states.get("failed", 0) == s["failed"]
-    assert s["shelved_total"] == states.get("shelved", 0) == s["shelved"]
-    assert s["in_research"] + s["in_pipeline"] + s["at_market"] + s["failed_total"] + s["shelved_total"] == s["technologies"]
+    assert s["at_market"] == states.get("market", 0)
+    assert s["failed_total"] == states.get("failed", 0)
+    assert s["shelved_total"] == states.get("shelved", 0)
+    assert s["in_research"] + s["in_pipeline"] + s["at_market"] + s["failed_total"] + s["shelved_total"] == len(tech)
+    market, failed, shelved = (tech["status"] == name for name in ("market", "failed", "shelved"))
+    assert s["commercialisations"] == (market & after("market_step")).sum()
+    assert s["failed"] == (failed & after("end_step")).sum()
+    assert s["shelved"] == (shelved & after("end_step")).sum()
     # failure causes add up, by gate and overall
     assert sum(s[c] for c in FAILURE_COLUMNS) == s["failed"] + s["shelved"]
-    assert s["failed_attempts_technical"] == s["failed"]  # a technical failure always ends a technology
+    # a technical failure always ends a technology; so does a PoC test that shows G2 would fail
+    stopped = tech["stopped_by_poc"].to_numpy(bool)
+    assert s["failed_attempts_technical"] + (stopped & after("end_step")).sum() == s["failed"]
+    assert s["poc_stopped_early"] == (stopped & after("birth")).sum()
+    assert s["poc_stopped_early"] + s["poc_revealed_viable"] <= s["poc_funded"]
     assert s["failed_attempts_funding"] + s["failed_attempts_matching"] >= s["shelved"]
     # every conversion is one deal
-    assert s["deals"] == tech["deal_mode"].notna().sum() == sum(s[c] for c in DEAL_COLUMNS)
-    assert s["welfare"] == pytest.approx(tech.loc[tech["status"] == "market", "value"].sum())
+    dealt = tech["deal_mode"].notna() & after("deal_step")
+    assert s["deals"] == dealt.sum() == sum(s[c] for c in DEAL_COLUMNS)
+    assert s["deals"] == sum(s[f"deals_via_{c}"] for c in DEAL_CHANNELS)
+    assert s["welfare"] == pytest.approx(tech.loc[market & after("market_step"), "value"].sum())
     assert s["public_spending"] <= s["public_money_allocated"] * (1 + 1e-9) + 1e-9
+    assert s["public_spending"] == pytest.approx(sum(s[c] for c in SPENDING_COLUMNS), rel=1e-9, abs=1e-9)
     for key in ("conversion_university", "conversion_joint", "conversion_enterprise", "top10_value_share",
-                "international_deal_share", "medicine_g1_to_market", "fair_selection_rate"):
+                "international_deal_share", "medicine_g3_to_market", "fair_selection_rate",
+                "academic_spend_on_failures_share", "managed_share_academic"):
         assert np.isnan(s[key]) or 0.0 <= s[key] <= 1.0, key
 
 
@@ -316,6 +406,7 @@ def test_steps_table_has_one_row_per_quarter_with_the_contract_columns():
                         "cohort_conversion_university", "time_to_transfer_median", "time_to_transfer_p90",
                         "time_to_market_median", "top10_value_share", "welfare_per_public_yuan",
                         "publications_forgone", "international_deal_share", "licences_per_disclosure",
-                        "startups_per_disclosure", "enterprise_rd_share", "medicine_g1_to_market"]
+                        "startups_per_disclosure", "enterprise_rd_share", "medicine_g3_to_market",
+                        "measured_from_quarter"]
     assert set(summary_required) <= set(result.summary)
     assert all(isinstance(v, (int, float)) for v in result.summary.values())

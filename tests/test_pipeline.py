@@ -18,9 +18,9 @@ from ecosim.pipeline import (
     Pipeline,
     TechnologyTable,
     appraisal_sigma,
-    draw_gate_outcomes,
     funding_probability,
     gate_for_trl,
+    gate_outcomes,
     matching_probability,
     raised_fit,
 )
@@ -73,14 +73,28 @@ def test_matching_probability_stays_in_unit_interval(contrib, lam):
     assert 0.0 <= m[0] <= 1.0
 
 
-def test_gate_outcome_causes_are_checked_technical_then_funding_then_matching():
-    viable = np.array([False, False, True, True, True])
-    funding = np.array([0.0, 1.0, 0.0, 1.0, 1.0])
-    matching = np.array([0.0, 1.0, 1.0, 0.0, 1.0])
-    uniforms = np.full((2, 5), 0.5)
-    draw = draw_gate_outcomes(viable, funding, matching, uniforms)
-    assert list(draw.cause) == [TECHNICAL, TECHNICAL, FUNDING, MATCHING, -1]
-    assert list(draw.passed) == [False, False, False, False, True]
+def test_gate_outcome_causes_follow_the_work_funding_then_technical_then_matching():
+    funded = np.array([False, False, False, True, True, True, True])
+    viable = np.array([False, True, True, False, False, True, True])
+    matched = np.array([False, False, True, False, True, False, True])
+    draw = gate_outcomes(funded, viable, matched)
+    # unpaid attempts fail for funding whatever their hidden technical draw (it stays unknown)
+    assert list(draw.cause) == [FUNDING, FUNDING, FUNDING, TECHNICAL, TECHNICAL, MATCHING, -1]
+    assert list(draw.passed) == [False, False, False, False, False, False, True]
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    flags=st.lists(st.tuples(st.booleans(), st.booleans(), st.booleans()), min_size=0, max_size=40),
+)
+def test_gate_passes_exactly_when_funded_viable_and_matched(flags):
+    funded, viable, matched = (np.array([f[i] for f in flags], dtype=bool) for i in range(3))
+    draw = gate_outcomes(funded, viable, matched)
+    np.testing.assert_array_equal(draw.passed, funded & viable & matched)
+    np.testing.assert_array_equal(draw.cause == FUNDING, ~funded)
+    np.testing.assert_array_equal(draw.cause == TECHNICAL, funded & ~viable)
+    np.testing.assert_array_equal(draw.cause == MATCHING, funded & viable & ~matched)
+    assert draw.cause.dtype == np.int8
 
 
 @settings(max_examples=25, deadline=None)
@@ -89,19 +103,32 @@ def test_pass_rate_is_t_times_f_times_m_and_never_beats_technical_success(techni
     rng = np.random.default_rng(seed)
     n = 20_000
     viable = rng.random(n) < technical
-    draw = draw_gate_outcomes(viable, np.full(n, funding), np.full(n, matching), rng.random((2, n)))
+    draw = gate_outcomes(rng.random(n) < funding, viable, rng.random(n) < matching)
     expected = technical * funding * matching
     assert abs(draw.passed.mean() - expected) <= 5 * np.sqrt(max(expected * (1 - expected), 1e-4) / n)
     # no money and no matchmaking can pass a technology that is not technically viable
     assert not draw.passed[~viable].any()
-    assert (draw.cause[~viable] == TECHNICAL).all()
+    # the technical failures are the funded non-viable attempts: about F·(1 − T) of all
+    technical_share = (draw.cause == TECHNICAL).mean()
+    expected_technical = funding * (1 - technical)
+    assert abs(technical_share - expected_technical) <= 5 * np.sqrt(
+        max(expected_technical * (1 - expected_technical), 1e-4) / n)
 
 
 def test_full_funding_and_matching_leave_exactly_the_technical_failures():
     rng = np.random.default_rng(1)
     viable = rng.random(1000) < 0.3
-    draw = draw_gate_outcomes(viable, np.ones(1000), np.ones(1000), rng.random((2, 1000)))
+    draw = gate_outcomes(np.ones(1000, bool), viable, np.ones(1000, bool))
     np.testing.assert_array_equal(draw.passed, viable)
+    np.testing.assert_array_equal(draw.cause == TECHNICAL, ~viable)
+
+
+def test_without_funding_no_technical_failure_is_ever_observed():
+    """Funding comes first: an unpaid attempt reveals nothing about its technical viability."""
+    rng = np.random.default_rng(2)
+    viable = rng.random(1000) < 0.3
+    draw = gate_outcomes(np.zeros(1000, bool), viable, np.ones(1000, bool))
+    assert (draw.cause == FUNDING).all()
 
 
 # ------------------------------------------------------------------ appraisal and fit

@@ -12,7 +12,7 @@ from conftest import small_scenario
 from ecosim import transfer
 from ecosim.agents.technology_manager import take_on
 from ecosim.model import EcosystemModel, simulate
-from ecosim.pipeline import ACTIVE, NO_DEAL, UNIVERSITY
+from ecosim.pipeline import ACTIVE, FAILED, NO_DEAL, UNIVERSITY
 from ecosim.rules import get_rule, register
 from ecosim.rules.budget_allocation import INSTRUMENTS
 from ecosim.rules.orientation import OrientationInputs
@@ -140,18 +140,31 @@ def untransferred_active(model: EcosystemModel) -> np.ndarray:
                           & (t.col("owner_type") == UNIVERSITY) & (t.col("manager") < 0))
 
 
+@register("adoption", "test_always_willing")
+def always_willing(c):
+    """Every candidate is willing: contributions then differ only by fit (and A)."""
+    return np.ones(c.fit.size)
+
+
+def contributions(model: EcosystemModel, rows: np.ndarray) -> dict[tuple[int, int], float]:
+    """``(position, enterprise) → fit·A·willingness`` for ``rows``, with the model's random
+    state put back afterwards, so that a second call sees the same random search contacts."""
+    state = model.rng.bit_generator.state
+    pos, ent, c = transfer._reach_and_contribution(model, rows, np.ones(rows.size, bool))
+    model.rng.bit_generator.state = state
+    return dict(zip(zip(pos.tolist(), ent.tolist(), strict=True), c, strict=True))
+
+
 def test_fit_raised_by_a_manager_raises_each_partners_contribution():
-    model = fresh_model(steps=4, policy__managers__fit_gain=0.8)
+    # the adopters' own appraisal is a fresh random draw; a willingness of one isolates fit
+    model = fresh_model(steps=4, policy__managers__fit_gain=0.8, rules__adoption="test_always_willing")
     rows = untransferred_active(model)
     assert rows.size >= 10
-    untransferred = np.ones(rows.size, bool)
-    pos0, ent0, c0 = transfer._reach_and_contribution(model, rows, untransferred)
+    before = contributions(model, rows)
     manager = model.manager_agents[0]
     manager.skill = 1.0
     model.pipeline.table.col("manager")[rows] = manager.cell.coordinate
-    pos1, ent1, c1 = transfer._reach_and_contribution(model, rows, untransferred)
-    before = dict(zip(zip(pos0.tolist(), ent0.tolist(), strict=True), c0, strict=True))
-    after = dict(zip(zip(pos1.tolist(), ent1.tolist(), strict=True), c1, strict=True))
+    after = contributions(model, rows)
     assert set(before) <= set(after)  # the manager's contacts add reach, never remove it
     assert len(after) > len(before)
     common = [p for p in before if before[p] > 0]
@@ -161,16 +174,15 @@ def test_fit_raised_by_a_manager_raises_each_partners_contribution():
 
 
 def test_manager_with_zero_skill_leaves_fit_unchanged():
-    model = fresh_model(steps=4)
+    model = fresh_model(steps=4, rules__adoption="test_always_willing")
     rows = untransferred_active(model)
-    untransferred = np.ones(rows.size, bool)
-    pos0, ent0, c0 = transfer._reach_and_contribution(model, rows, untransferred)
+    before = contributions(model, rows)
     manager = model.manager_agents[0]
     manager.skill = 0.0
     model.pipeline.table.col("manager")[rows] = manager.cell.coordinate
-    pos1, ent1, c1 = transfer._reach_and_contribution(model, rows, untransferred)
-    after = dict(zip(zip(pos1.tolist(), ent1.tolist(), strict=True), c1, strict=True))
-    for p, c in zip(zip(pos0.tolist(), ent0.tolist(), strict=True), c0, strict=True):
+    after = contributions(model, rows)
+    assert before
+    for p, c in before.items():
         assert after[p] == pytest.approx(c)
 
 
@@ -178,37 +190,49 @@ def test_manager_with_zero_skill_leaves_fit_unchanged():
 
 
 class GateSpy:
-    """Records what ``attempt_gates`` saw each quarter: the due rows before the attempt, and the
-    arguments it passed to the funding and outcome functions."""
+    """Records what ``attempt_gates`` saw each quarter: the due rows before the attempt, the
+    arguments it passed to the funding probability and the outcome, and the probabilities."""
 
     def __init__(self, monkeypatch):
         import ecosim.model
 
         self.calls: list[dict] = []
         real_attempt = ecosim.model.attempt_gates
-        real_funding, real_draw = transfer.funding_probability, transfer.draw_gate_outcomes
+        real_funding, real_matching, real_outcomes = (
+            transfer.funding_probability, transfer.matching_probability, transfer.gate_outcomes)
 
         def attempt(model):
             t = model.pipeline.table
             rows = model.pipeline.due()
             snapshot = {name: t.col(name)[rows].copy() for name in
-                        ("gate", "field", "owner_type", "deal_mode", "poc_funded", "investor", "appraised")}
+                        ("gate", "field", "owner_type", "deal_mode", "poc_funded", "investor", "appraised",
+                         "grant_left", "revealed_g2", "spent")}
             snapshot["rows"] = rows
             snapshot["viability"] = t.viability[rows].copy()
+            snapshot["investor_funds"] = {a.cell.coordinate: a.fund for a in model.investor_agents}
             self.calls.append(snapshot)
             real_attempt(model)
+            snapshot["spent_after"] = t.col("spent")[rows].copy()
 
-        def funding(appraised, effective_cost, intercept, slope):
-            self.calls[-1]["funding_args"] = (np.array(appraised), np.array(effective_cost), np.array(intercept))
-            return real_funding(appraised, effective_cost, intercept, slope)
+        def funding(believed, payer_share, intercept, slope):
+            p = real_funding(believed, payer_share, intercept, slope)
+            self.calls[-1]["funding_args"] = (np.array(believed), np.array(payer_share), np.array(intercept))
+            self.calls[-1]["funding_p"] = np.array(p)
+            return p
 
-        def draw(viable, funding_p, matching_p, uniforms):
-            self.calls[-1]["draw_args"] = (viable.copy(), np.array(funding_p), np.array(matching_p))
-            return real_draw(viable, funding_p, matching_p, uniforms)
+        def matching(*args):
+            p = real_matching(*args)
+            self.calls[-1]["matching_p"] = np.array(p)
+            return p
+
+        def outcomes(funded, viable, matched):
+            self.calls[-1]["outcome_args"] = (funded.copy(), viable.copy(), matched.copy())
+            return real_outcomes(funded, viable, matched)
 
         monkeypatch.setattr(ecosim.model, "attempt_gates", attempt)
         monkeypatch.setattr(transfer, "funding_probability", funding)
-        monkeypatch.setattr(transfer, "draw_gate_outcomes", draw)
+        monkeypatch.setattr(transfer, "matching_probability", matching)
+        monkeypatch.setattr(transfer, "gate_outcomes", outcomes)
 
     def attempts(self) -> list[dict]:
         """The quarters in which some technology attempted a gate."""
@@ -229,30 +253,73 @@ def test_technical_success_is_the_hidden_draw_below_the_fields_t(monkeypatch):
     for call in spy.attempts():
         gate, field = call["gate"].astype(int), call["field"].astype(int)
         expected = call["viability"][np.arange(gate.size), gate] < model.pipeline.technical_success[field, gate]
-        np.testing.assert_array_equal(call["draw_args"][0], expected)
+        np.testing.assert_array_equal(call["outcome_args"][1], expected)
+
+
+def outside_money(model, call) -> tuple[np.ndarray, np.ndarray]:
+    """The PoC grant and the investor share each attempt of ``call`` can count on."""
+    s = model.scenario
+    gate = call["gate"].astype(int)
+    cost = model.pipeline.gate_cost[gate]
+    grant = np.where(np.isin(gate, transfer.POC_GATES), np.minimum(call["grant_left"], cost), 0.0)
+    backed = (call["investor"] >= 0) & np.isin(gate, transfer.INVESTOR_PAYS)
+    share = s.policy.finance.investment_share * cost
+    fund = np.array([call["investor_funds"].get(int(i), 0.0) for i in call["investor"]])
+    investor = np.where(backed & (fund >= share), share, 0.0)  # only if the fund holds the share
+    return grant, investor
 
 
 def test_poc_grant_and_investor_lower_the_cost_the_holder_carries(monkeypatch):
     model, spy = spied_run(monkeypatch, steps=16, policy__proof_of_concept__grant_size=0.8,
                            budget__proof_of_concept=0.1, budget__research_grants=0.75)
-    s = model.scenario
-    grant, share = s.policy.proof_of_concept.grant_size, s.policy.finance.investment_share
-    seen_grant = seen_plain = 0
+    seen_grant = seen_investor = seen_plain = 0
     for call in spy.attempts():
-        gate = call["gate"].astype(int)
-        cost = model.pipeline.gate_cost[gate]
-        external = np.where(call["poc_funded"] & (gate <= 1), grant, 0.0)
-        backed = (call["investor"] >= 0) & np.isin(gate, transfer.INVESTOR_PAYS)
-        without_investor = np.maximum(cost - external, 0.05 * cost)
-        external += np.where(backed, share * cost, 0.0)
-        expected = np.maximum(cost - external, 0.05 * cost)
-        # a backed attempt gets the investor's share only if the fund still holds it
-        actual = call["funding_args"][1]
-        np.testing.assert_allclose(actual[~backed], expected[~backed])
-        assert np.all(np.isclose(actual[backed], expected[backed]) | np.isclose(actual[backed], without_investor[backed]))
-        seen_grant += int((external > 0).sum())
-        seen_plain += int((external == 0).sum())
+        cost = model.pipeline.gate_cost[call["gate"].astype(int)]
+        grant, investor = outside_money(model, call)
+        expected = np.maximum(cost - grant - investor, transfer.MIN_PAYER_SHARE * cost)
+        np.testing.assert_allclose(call["funding_args"][1], expected)
+        assert (call["funding_args"][1] <= cost + 1e-12).all()
+        seen_grant += int((grant > 0).sum())
+        seen_investor += int((investor > 0).sum())
+        seen_plain += int(((grant == 0) & (investor == 0)).sum())
     assert seen_grant > 0 and seen_plain > 0
+    # the grant is used up as gates are paid: no technology gets more than the grant in all
+    t = model.pipeline.table
+    assert (t.col("grant_left")[t.col("poc_funded")] <= model.scenario.policy.proof_of_concept.grant_size).all()
+    assert (t.col("grant_left") >= 0).all()
+
+
+def spent_by_attempt(monkeypatch):
+    """A run in which technologies with a PoC grant are also backed by investors at G1; for each
+    quarter the gate costs, which attempts were funded and what each attempt spent."""
+    model, spy = spied_run(monkeypatch, steps=24, policy__proof_of_concept__grant_size=0.1,
+                           budget__proof_of_concept=0.1, budget__research_grants=0.75,
+                           policy__finance__investors_per_region=2, policy__finance__value_hurdle=1.0,
+                           policy__finance__min_trl=3)
+    for call in spy.attempts():
+        cost = model.pipeline.gate_cost[call["gate"].astype(int)]
+        yield cost, call["outcome_args"][0], call["spent_after"] - call["spent"]
+
+
+def test_an_unpaid_attempt_spends_nothing_and_a_paid_one_at_least_the_payers_minimum(monkeypatch):
+    funded_attempts = 0
+    for cost, funded, spent in spent_by_attempt(monkeypatch):
+        np.testing.assert_allclose(spent[~funded], 0.0)
+        assert (spent[funded] >= transfer.MIN_PAYER_SHARE * cost[funded] * (1 - 1e-9)).all()
+        funded_attempts += int(funded.sum())
+    assert funded_attempts > 0
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "src bug: transfer.attempt_gates does not cap outside money at the gate cost. With a PoC grant "
+    "(min(grant_left, cost)) and an investor share (investment_share·cost) on the same G1 attempt, "
+    "payer_share = max(cost − grant − investor, MIN_PAYER_SHARE·cost) and all three are charged, "
+    "so a 0.2 M¥ gate costs 0.1 + 0.12 + 0.01 = 0.23 M¥; the excess grant and investor money vanish"))
+def test_outside_money_never_pays_more_than_the_gate_cost(monkeypatch):
+    """Outside money only replaces the payer's money: grant + investor + payer == the gate's cost
+    (or the payer's minimum share plus the rest, when outside money would cover it all)."""
+    for cost, funded, spent in spent_by_attempt(monkeypatch):
+        assert (spent[funded] <= cost[funded] * (1 + 1e-9)).all(), "an attempt paid more than its gate costs"
 
 
 def test_funding_intercept_depends_on_the_holder(monkeypatch):
@@ -264,10 +331,20 @@ def test_funding_intercept_depends_on_the_holder(monkeypatch):
         np.testing.assert_allclose(call["funding_args"][2], expected)
 
 
-def test_funding_follows_the_appraised_value_not_the_hidden_one(monkeypatch):
-    model, spy = spied_run(monkeypatch)
+def test_funding_follows_the_believed_value_not_the_hidden_one(monkeypatch):
+    """Payers fund what they believe: the appraisal, raised by 1/T_G2 once a prototype test has
+    shown the technology passes G2 (until it has passed it)."""
+    model, spy = spied_run(monkeypatch, steps=16, policy__proof_of_concept__grant_size=0.5,
+                           budget__proof_of_concept=0.1, budget__research_grants=0.75)
+    revealed_seen = 0
     for call in spy.attempts():
-        np.testing.assert_array_equal(call["funding_args"][0], call["appraised"])
+        gate, field = call["gate"].astype(int), call["field"].astype(int)
+        revealed = call["revealed_g2"] & (gate <= 1)
+        expected = np.where(revealed, call["appraised"] / model.pipeline.technical_success[field, 1],
+                            call["appraised"])
+        np.testing.assert_allclose(call["funding_args"][0], expected)
+        revealed_seen += int(revealed.sum())
+    assert revealed_seen > 0
 
 
 def test_gate_probabilities_stay_in_unit_interval(monkeypatch):
@@ -275,9 +352,27 @@ def test_gate_probabilities_stay_in_unit_interval(monkeypatch):
                        budget__proof_of_concept=0.15, budget__research_grants=0.6,
                        policy__managers__managers_per_region=40, policy__managers__skill_mean=1.0)
     for call in spy.attempts():
-        _, funding, matching = call["draw_args"]
+        funding = call["funding_p"]
         assert ((funding >= 0) & (funding <= 1)).all()
-        assert ((matching >= 0) & (matching <= 1)).all()
+        if "matching_p" in call:
+            matching = call["matching_p"]
+            assert ((matching >= 0) & (matching <= 1)).all()
+
+
+def test_funding_is_decided_before_the_technical_outcome(monkeypatch):
+    """Money spent on a technology that then fails technically is lost; an unpaid attempt
+    never learns its technical outcome and waits to retry instead of failing for good."""
+    model, spy = spied_run(monkeypatch, steps=16)
+    unpaid_unviable = 0
+    t = model.pipeline.table
+    for call in spy.attempts():
+        funded, viable, _ = call["outcome_args"]
+        rows = call["rows"]
+        unpaid_unviable += int((~funded & ~viable).sum())
+        lost = funded & ~viable
+        assert (call["spent_after"][lost] > call["spent"][lost]).all()
+        assert (t.col("status")[rows[lost]] == FAILED).all()
+    assert unpaid_unviable > 0
 
 
 def test_retries_never_reroll_technical_viability():
@@ -463,12 +558,19 @@ def test_any_valid_poc_grant_size_runs_even_a_vanishingly_small_one():
     assert result.summary["poc_funded"] > 0
 
 
-def test_investors_never_lower_a_cost_they_do_not_pay(monkeypatch):
-    """The cost relief an investor gives a gate attempt must be money it actually pays.
+def check_investor_money(model) -> None:
+    """Private money is conserved: ``fund + invested + distributed == start + inflow + returns``,
+    the fund is never negative and never above its target size."""
+    target = model.scenario.policy.finance.fund_per_investor
+    for investor in model.investor_agents:
+        assert 0 <= investor.fund <= target + 1e-9
+        assert investor.fund + investor.invested + investor.distributed == pytest.approx(
+            investor.start + investor.inflow + investor.returns)
 
-    Otherwise backed technologies keep getting cheaper gates after the fund is empty, and
-    money appears from nowhere.
-    """
+
+def run_with_investor_payments(monkeypatch, fund: float):
+    """32 quarters with two investors per region; every ``Investor.pay`` call as (amount, paid),
+    and investor money checked after every quarter."""
     from ecosim.agents.investor import Investor
 
     paid = []
@@ -476,40 +578,55 @@ def test_investors_never_lower_a_cost_they_do_not_pay(monkeypatch):
 
     def pay(self, amount):
         ok = real_pay(self, amount)
-        paid.append(amount if ok else 0.0)
+        paid.append((amount, ok))
         return ok
 
     monkeypatch.setattr(Investor, "pay", pay)
     spy = GateSpy(monkeypatch)
-    model = fresh_model(policy__finance__fund_per_investor=5.0, policy__finance__investors_per_region=2,
-                        policy__finance__value_hurdle=1.0, policy__finance__fund_inflow_per_quarter=1.5)
+    model = fresh_model(policy__finance__fund_per_investor=fund, policy__finance__investors_per_region=2,
+                        policy__finance__value_hurdle=1.0, policy__finance__min_trl=3,
+                        policy__finance__fund_inflow_per_quarter=0.1)
     for _ in range(32):
         model.step()
-        for investor in model.investor_agents:
-            assert investor.fund >= 0
-            # private money in (start, quarterly inflow, returns) = money out (invested) + money held
-            assert investor.inflow == pytest.approx(1.5 * model.steps)
-            assert investor.fund + investor.invested == pytest.approx(5.0 + investor.inflow + investor.returns)
-    assert sum(paid) > 0
-    assert sum(i.invested for i in model.investor_agents) == pytest.approx(sum(paid))
-    # the cost relief given to backed attempts is exactly what investors paid
-    share = model.scenario.policy.finance.investment_share
+        check_investor_money(model)
+    return model, spy, paid
+
+
+@pytest.mark.parametrize("fund", [5.0, 0.3])
+def test_investor_money_is_conserved_in_a_run(monkeypatch, fund):
+    model, _, paid = run_with_investor_payments(monkeypatch, fund)
+    assert sum(amount for amount, ok in paid if ok) > 0
+    assert sum(i.invested for i in model.investor_agents) == pytest.approx(sum(a for a, ok in paid if ok))
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "src bug: transfer.attempt_gates checks each backed attempt's investor share against the "
+    "investor's fund on its own, then calls Investor.pay attempt by attempt; when one investor has "
+    "several funded attempts in a quarter the later pay() calls fail (fund 0.06 < share 0.12 at "
+    "quarter 10, seed 2) but the payer's share was already lowered and t.spent counts the share, "
+    "so gate money appears from nowhere"))
+def test_investors_never_lower_a_cost_they_do_not_pay(monkeypatch):
+    """The cost relief an investor gives a paid gate attempt must be money it actually pays.
+
+    Otherwise backed technologies keep getting cheaper gates after the fund is empty, and
+    money appears from nowhere. A small fund (0.3 M¥: two G1 shares, not three) is where
+    several backed attempts in one quarter could overdraw it.
+    """
+    model, spy, paid = run_with_investor_payments(monkeypatch, 0.3)
+    assert all(ok for _, ok in paid), "an investor was asked for a share after its fund could no longer pay it"
+    # the investors' shares in paid attempts are exactly what investors paid
     relief = 0.0
     for call in spy.attempts():
-        gate = call["gate"].astype(int)
-        cost = model.pipeline.gate_cost[gate]
-        poc = np.where(call["poc_funded"] & (gate <= 1), model.scenario.policy.proof_of_concept.grant_size, 0.0)
-        backed = (call["investor"] >= 0) & np.isin(gate, transfer.INVESTOR_PAYS)
-        carried = call["funding_args"][1]
-        relief += float(np.sum(np.where(backed & ~np.isclose(carried, np.maximum(cost - poc, 0.05 * cost)),
-                                        share * cost, 0.0)))
-    assert relief == pytest.approx(sum(paid))
+        _, investor = outside_money(model, call)
+        relief += float(investor[call["outcome_args"][0]].sum())
+    assert relief == pytest.approx(sum(a for a, ok in paid if ok))
 
 
 def test_spin_off_investors_back_only_untransferred_university_technologies(monkeypatch):
     """Venture investors here are spin-off investors: what they take on is a university
     technology without a deal, due at G1 or G2, and the first deal it makes is a spin-off."""
     import ecosim.agents.investor as investor_module
+    from ecosim.agents.investor import INVESTOR_BACKS
     from ecosim.pipeline import SPIN_OFF
 
     taken = []
@@ -529,19 +646,58 @@ def test_spin_off_investors_back_only_untransferred_university_technologies(monk
     assert owner.size > 0
     assert np.all(owner == UNIVERSITY)
     assert np.all(np.concatenate([c["deal_mode"] for c in taken]) == NO_DEAL)
-    assert np.all(np.isin(np.concatenate([c["gate"] for c in taken]), transfer.INVESTOR_BACKS))
+    assert np.all(np.isin(np.concatenate([c["gate"] for c in taken]), INVESTOR_BACKS))
     t = model.pipeline.table
     backed_and_converted = (t.col("investor") >= 0) & (t.col("deal_mode") != NO_DEAL)
     assert backed_and_converted.any()
     assert np.all(t.col("deal_mode")[backed_and_converted] == SPIN_OFF)
 
 
-def test_investor_funds_grow_by_the_inflow_when_nothing_is_backed():
-    model = fresh_model(steps=6, policy__finance__investors_per_region=1, policy__finance__value_hurdle=1e9,
+def test_investor_funds_are_topped_up_by_the_inflow_to_their_target_size():
+    model = fresh_model(policy__finance__investors_per_region=1, policy__finance__value_hurdle=1e9,
                         policy__finance__fund_per_investor=2.0, policy__finance__fund_inflow_per_quarter=0.75)
     for investor in model.investor_agents:
-        assert investor.invested == 0.0
-        assert investor.fund == pytest.approx(2.0 + 6 * 0.75)
+        assert investor.fund == 2.0  # a fund starts at its target size
+        investor.fund = investor.start = 0.0
+    for expected in (0.75, 1.5, 2.0, 2.0):  # nothing is backed: the inflow fills it up to the target
+        model.step()
+        for investor in model.investor_agents:
+            assert investor.invested == 0.0
+            assert investor.fund == pytest.approx(expected)
+            assert investor.inflow == pytest.approx(expected)
+    check_investor_money(model)
+
+
+def test_returns_above_the_target_size_are_distributed_to_the_backers():
+    model = fresh_model(policy__finance__investors_per_region=1, policy__finance__fund_per_investor=2.0)
+    investor = model.investor_agents[0]
+    assert investor.pay(1.5)
+    investor.receive(1.0)  # back to 1.5: kept
+    assert investor.fund == pytest.approx(1.5) and investor.distributed == 0.0
+    investor.receive(3.0)  # 4.5: the 2.5 above the target go out
+    assert investor.fund == pytest.approx(2.0) and investor.distributed == pytest.approx(2.5)
+    check_investor_money(model)
+
+
+def test_investors_back_only_projects_they_hear_of_through_ties(monkeypatch):
+    """An investor hears of a project through its university or the manager carrying it."""
+    import ecosim.agents.investor as investor_module
+
+    heard = []
+    real = investor_module.Investor.back_projects
+
+    def back(self):
+        t = self.model.pipeline.table
+        before = t.col("investor").copy()
+        real(self)
+        known = set(self.cell.connections.keys())
+        for row in np.flatnonzero((t.col("investor") >= 0) & (before < 0)):
+            heard.append(int(t.col("holder")[row]) in known or int(t.col("manager")[row]) in known)
+
+    monkeypatch.setattr(investor_module.Investor, "back_projects", back)
+    fresh_model(steps=32, policy__finance__investors_per_region=2, policy__finance__value_hurdle=1.0,
+                policy__finance__min_trl=3)
+    assert heard and all(heard)
 
 
 def test_a_poc_grant_buys_proof_of_concept_not_a_partner():

@@ -30,7 +30,7 @@ def _tech(**columns) -> pd.DataFrame:
     n = len(next(iter(columns.values())))
     defaults = {
         "owner_type": ["university"] * n, "status": ["active"] * n, "deal_mode": [None] * n,
-        "metric_driven": [False] * n, "birth": [0] * n, "deal_step": [-1] * n, "poc_funded": [False] * n,
+        "metric_driven": [False] * n, "birth": [1] * n, "deal_step": [-1] * n, "poc_funded": [False] * n,
         "field": [0] * n, "disclosure_trl": [3] * n, "gate": [0] * n, "fail_gate": [-1] * n,
         "fail_cause": [None] * n, "waiting_since": [-1] * n,
     }
@@ -43,7 +43,8 @@ def _tech(**columns) -> pd.DataFrame:
 
 def _summary(**values) -> dict[str, float]:
     base = {"enterprise_rd_share": 0.77, "top10_value_share": 0.7, "trl3_share_at_disclosure": 0.45,
-            "trl4_share_at_disclosure": 0.37, "fair_selection_rate": 0.136, "researchers_per_manager": 100.0}
+            "trl4_share_at_disclosure": 0.37, "fair_selection_rate": 0.136, "researchers_per_manager": 100.0,
+            "medicine_g3_to_market": 0.08}
     base.update(values)
     return base
 
@@ -88,7 +89,7 @@ def test_poc_advantage_compares_with_all_technologies_of_the_same_cohort():
         owner_type=["university"] * 5,
         deal_mode=["licence", None, "licence", None, None],
         poc_funded=[True, True, False, False, False],
-        birth=[0, 0, 0, 0, 35],  # the last is too young for the cohort
+        birth=[1, 1, 1, 1, 35],  # the last is too young for the cohort
         metric_driven=[False, False, False, True, False],
     )
     out = fact_measures(_summary(), t, steps=40)
@@ -106,6 +107,8 @@ def test_medicine_transition_product_multiplies_gate_rates_any_cause():
     )
     # G1: 3 passed / 5; G2: 3/3; G3: 2/3; G4: 2/2
     assert medicine_transition_product(t) == pytest.approx(0.6 * 1 * 2 / 3 * 1)
+    # from G3 entry (F8's diagnostic, BIO's phase I onwards): G3 and G4 only
+    assert medicine_transition_product(t, first_gate=2) == pytest.approx(2 / 3 * 1)
 
 
 def test_technical_failure_rate_counts_every_technology_that_attempted_the_gate():
@@ -157,6 +160,36 @@ def test_validation_table_reports_mean_interval_and_whether_inside():
     assert format_table(table, markdown=True).startswith("| fact |")
 
 
+def test_inputs_are_listed_beside_the_patterns_but_never_judged():
+    """F4, F9, F10 and F12 are set from data (parameters or arithmetic on them): reporting
+    them as validated would be circular, so the table marks them as inputs."""
+    assert {f.id for f in FACTS if f.input} == {"F4", "F9a", "F9b", "F10", "F12"}
+    runs = pd.DataFrame({f.measure: np.full(4, f.low) for f in FACTS})
+    runs["fact_researchers_per_manager"] = 200.0  # outside F12's range
+    table = validation_table(runs).set_index("fact")
+    assert table.loc["F12", "kind"] == "input" and table.loc["F1", "kind"] == "pattern"
+    assert (table["kind"] == "pattern").sum() == len(FACTS) - 5
+    text = format_table(table.reset_index())
+    f12 = next(line for line in text.splitlines() if line.startswith("F12"))
+    assert "input, not a test" in f12 and "NO" not in f12
+
+
+def test_fact_measures_count_only_technologies_disclosed_after_the_burn_in():
+    t = _tech(
+        owner_type=["university"] * 4,
+        status=["active"] * 4,
+        deal_mode=["licence", None, "licence", None],
+        birth=[3, 5, 25, 30],
+    )
+    whole_run = fact_measures(_summary(measured_from_quarter=1.0), t, steps=40)
+    assert whole_run["fact_conversion_university"] == pytest.approx(2 / 4)
+    # burn-in of 20 quarters: the two disclosed in quarters 3 and 5 leave every rate
+    after_burn_in = fact_measures(_summary(measured_from_quarter=21.0), t, steps=40)
+    assert after_burn_in["fact_conversion_university"] == pytest.approx(1 / 2)
+    t.loc[2, "deal_mode"] = None
+    assert fact_measures(_summary(measured_from_quarter=21.0), t, steps=40)["fact_conversion_university"] == 0.0
+
+
 def test_mean_interval_matches_student_t():
     values = np.array([1.0, 2.0, 3.0, 4.0])
     mean, lo, hi = mean_interval(values)
@@ -171,7 +204,9 @@ def test_simulate_with_facts_adds_every_fact_measure_to_a_real_run():
         assert fact.measure in result.summary
     s = result.summary
     assert 0 <= s["fact_conversion_university"] <= 1
-    assert 0 <= s["fact_medicine_g1_to_market"] <= 1 or np.isnan(s["fact_medicine_g1_to_market"])
+    assert 0 <= s["fact_medicine_g3_to_market"] <= 1 or np.isnan(s["fact_medicine_g3_to_market"])
+    assert s["fact_medicine_g3_to_market"] == s["medicine_g3_to_market"] or np.isnan(s["medicine_g3_to_market"])
+    assert "fact_medicine_g1_to_market" not in s  # F8 is realised from G3 entry now
     assert s["check_g1_to_market"] <= s["check_technical_ceiling"]
     again = simulate_with_facts(scenario, seed=3)
     assert again.summary == pytest.approx(s, nan_ok=True)
@@ -183,8 +218,15 @@ def test_ecosim_validate_prints_the_table_and_exits_3_when_a_fact_is_outside(tmp
         [str(ECOSIM), "validate", str(TINY), "--replications", "2", "--workers", "1", "--set", "steps=16",
          "--csv", str(csv)], capture_output=True, text=True, timeout=300,
     )
-    assert "F12" in proc.stdout and "facts inside their target range" in proc.stdout
-    # the tiny world has 200 researchers per manager, outside F12's 90–110
+    assert "F12" in proc.stdout and "produced patterns inside their target range" in proc.stdout
+    # the tiny world has 200 researchers per manager, outside F12's 90–110, but F12 is an
+    # input (arithmetic on the world's sizes): listed, never counted as a pass or a failure
+    f12 = next(line for line in proc.stdout.splitlines() if line.startswith("F12"))
+    assert "200.0" in f12 and "input, not a test" in f12 and "NO" not in f12
+    assert "of 10 produced patterns" in proc.stdout  # 15 facts, 5 of them inputs
+    # 16 quarters leave no PoC cohort old enough (20 quarters) for F11a: a pattern outside → exit 3
+    f11a = next(line for line in proc.stdout.splitlines() if line.startswith("F11a"))
+    assert f11a.rstrip().endswith("NO")
     assert proc.returncode == 3, proc.stderr
     assert len(pd.read_csv(csv)) == 2
 
