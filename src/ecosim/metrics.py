@@ -86,6 +86,10 @@ class Accounts:
     # gate costs paid from payers' own funds, by holder class (university, joint, enterprise)
     gate_spending: np.ndarray = field(default_factory=lambda: np.zeros(3))
     joint_proposals: int = 0
+    # gate attempts the payer did not want to pay for, and those it wanted but could not
+    # (its fund ran out), by holder class (university, joint, enterprise)
+    unwilling: np.ndarray = field(default_factory=lambda: np.zeros(3, np.int64))
+    fund_short: np.ndarray = field(default_factory=lambda: np.zeros(3, np.int64))
     poc_fund_short: int = 0  # region-quarters in which the PoC fund ran out before the eligible list
     training_skill_gain: float = 0.0
     manager_departures: int = 0
@@ -215,7 +219,7 @@ def top_share(values: np.ndarray, top: float = 0.1) -> float:
 CUMULATIVE_ACCOUNTS = (
     "failed_attempts", "partner_searches", "partner_search_failures", "enterprise_rd", "university_research",
     "fair_applicants", "fair_reviewed", "fair_selected", "value_dug", "publications_forgone", "gate_spending",
-    "joint_proposals", "poc_fund_short", "training_skill_gain", "manager_departures",
+    "joint_proposals", "poc_fund_short", "training_skill_gain", "manager_departures", "unwilling", "fund_short",
 )
 """Accounts that only grow over a run; the summary counts their growth over the measured window."""
 
@@ -310,6 +314,7 @@ def run_summary(model: EcosystemModel, steps: pd.DataFrame) -> dict[str, float]:
     poc = t.col("poc_funded") & academic
     summary["poc_funded"] = float(poc.sum())
     summary["poc_cohort_conversion"] = _share(converted[poc].sum(), poc.sum())
+    summary["poc_advantage"] = _share(summary["poc_cohort_conversion"], summary["conversion_university"])
     summary["poc_stopped_early"] = float((t.col("stopped_by_poc") & academic).sum())
     summary["poc_revealed_viable"] = float((t.col("revealed_g2") & academic).sum())
     summary["poc_fund_short_quarters"] = float(grown("poc_fund_short"))
@@ -330,6 +335,10 @@ def run_summary(model: EcosystemModel, steps: pd.DataFrame) -> dict[str, float]:
     spent = t.col("spent_by_payer")
     summary["academic_spend_on_failures_share"] = _share(spent[academic & ended_badly & ~converted].sum(),
                                                          spent[academic].sum())
+    unwilling, fund_short = grown("unwilling"), grown("fund_short")
+    for i, name in enumerate(OWNER_TYPES):
+        summary[f"attempts_unwilling_{name}"] = float(unwilling[i])
+        summary[f"attempts_fund_short_{name}"] = float(fund_short[i])
     gate_spending = grown("gate_spending")
     for i, name in enumerate(OWNER_TYPES):
         summary[f"gate_spending_{name}"] = float(gate_spending[i])

@@ -130,7 +130,7 @@ class Technology(Section):
         (2, 4, 4, 2), description="quarters of work before each gate attempt"
     )
     funding_intercept: tuple[Real, Real, Real] = Field(
-        (-2.8, -3.0, -0.5), description="logit of the payer's willingness at V̂ = its share of the cost, for university, joint and enterprise holders (calibrated to F1–F3, F5)"
+        (-1.5, -2.6, -0.8), description="logit of the payer's willingness at V̂ = its share of the cost, for university, joint and enterprise holders (calibrated to F1–F3, F5)"
     )
     funding_slope: Positive = Field(1.27, le=20.0, description="slope of logit F in ln(V̂ / effective cost) (calibrated, docs/VALIDATION.md)")
     matching_lambda: Positive = Field(0.5, le=100.0, description="λ in M = 1 − exp(−λ Σ fit·A·willingness) (calibrated to F3, F5)")
@@ -157,7 +157,7 @@ class Universities(Section):
     )
     metric_disclosure_value_penalty: NonNegative = Field(4.2, le=20.0, description="subtracted from ln V of metric-driven disclosures (calibrated: F1)")
     transfer_budget_per_quarter: NonNegative = Field(
-        1.0, le=1e6, description="money each university's transfer office gets per quarter to pay its technologies' gate costs, M¥ (licensing income net of the inventors' share is added)"
+        0.15, le=1e6, description="money each university's transfer office gets per quarter to pay its technologies' gate costs, M¥ (licensing income net of the inventors' share is added)"
     )
     joint_acceptance_orientation: Share = Field(
         0.8, description="how much a group's product orientation a raises its acceptance of an enterprise's joint-R&D proposal: P(accept) = matching_rate·(1 − w + 2w·a)"
@@ -264,7 +264,7 @@ class Finance(Section):
     investors_per_region: int = Field(3, ge=0, le=100_000, description="investors per region")
     fund_per_investor: NonNegative = Field(40.0, le=1e9, description="starting and target fund per investor, M¥ (money above the target is distributed to the fund's backers)")
     min_trl: int = Field(4, ge=1, le=9, description="lowest TRL an investor backs")
-    value_hurdle: Positive = Field(10.0, le=1e9, description="lowest appraised value an investor backs, M¥ (calibrated to F6)")
+    value_hurdle: Positive = Field(7.0, le=1e9, description="lowest appraised value an investor backs, M¥ (calibrated to F6)")
     investment_share: Share = Field(0.6, description="share of a gate's cost an investor pays")
     return_share: Share = Field(0.2, description="investor's share of the value at market entry, paid into its fund (above the fund's target size it is distributed)")
     fund_inflow_per_quarter: NonNegative = Field(

@@ -30,6 +30,7 @@ from ecosim.pipeline import (
     SHELVED,
     SPIN_OFF,
     TECHNICAL,
+    appraisal_sigma,
     funding_probability,
     gate_outcomes,
     matching_probability,
@@ -90,6 +91,8 @@ def attempt_gates(model: EcosystemModel) -> None:
     funded = np.zeros(rows.size, dtype=bool)
     funded[willing] = model.funds.pay_in_order(payer[willing], believed[willing] / payer_share[willing],
                                                payer_share[willing])
+    np.add.at(model.accounts.unwilling, holder_class[~willing], 1)
+    np.add.at(model.accounts.fund_short, holder_class[willing & ~funded], 1)
     for i in np.flatnonzero(funded & (investor_share > 0)):
         model.investor_by_node[int(investor[i])].pay(float(investor_share[i]))
     t.col("grant_left")[rows[funded]] -= grant[funded]
@@ -223,7 +226,7 @@ def _reach_and_contribution(model: EcosystemModel, rows: np.ndarray, untransferr
     willingness = np.clip(
         adoption(
             AdoptionCandidates(
-                appraised_value=model.pipeline.believed_value(rows)[pos],
+                appraised_value=adopter_view(model, rows, pos, ent),
                 trl=t.col("trl")[rows].astype(float)[pos],
                 fit=fit,
                 absorptive_capacity=pop.absorptive_capacity[ent],
@@ -236,6 +239,22 @@ def _reach_and_contribution(model: EcosystemModel, rows: np.ndarray, untransferr
     )
     contribution = fit * pop.absorptive_capacity[ent] * willingness * weight
     return pos, ent, contribution
+
+
+def adopter_view(model: EcosystemModel, rows: np.ndarray, pos: np.ndarray, ent: np.ndarray) -> np.ndarray:
+    """What each candidate adopter believes the technology is worth: its own appraisal.
+
+    An enterprise does its own due diligence, with error ``σ_min + σ_0 (1 − A)`` (absorptive
+    capacity is the skill to judge outside technology), drawn afresh at each attempt; a PoC
+    test that showed the technology passes G2 is known to it too
+    (:meth:`~ecosim.pipeline.Pipeline.believed_value`). So an owner's over-appraisal does not
+    fool the market: it only spends the owner's money on a technology nobody then takes.
+    """
+    t, tech = model.pipeline.table, model.scenario.technology
+    sigma = appraisal_sigma(model.enterprises.absorptive_capacity[ent], tech.appraisal_sigma_min, tech.appraisal_sigma_0)
+    view = t.col("value")[rows][pos] * np.exp(sigma * model.rng.standard_normal(pos.size))
+    revealed_factor = model.pipeline.believed_value(rows) / t.col("appraised")[rows]
+    return view * revealed_factor[pos]
 
 
 def _pair_dot(a: np.ndarray, i: np.ndarray, b: np.ndarray, j: np.ndarray) -> np.ndarray:
