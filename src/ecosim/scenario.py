@@ -214,7 +214,7 @@ class ManagerProgramme(Section):
     university_employed_share: Share = Field(0.7, description="share of managers employed by a university transfer office (rest independent)")
     learning_rate: Share = Field(0.03, description="gain in skill per deal, times (1 − s)")
     training_gain_per_yuan: NonNegative = Field(
-        8.0, le=1000.0, description="k in the training effect: money m (M¥ per manager per quarter) closes 1 − exp(−k·m) of the gap to full skill"
+        2.0, le=1000.0, description="k in the training effect: money m (M¥ per manager per quarter) closes 1 − exp(−k·m) of the gap to full skill"
     )
     turnover_per_quarter: Share = Field(
         0.025, description="chance per quarter that a manager leaves and is replaced by a new hire with a starting skill (about 10% a year)"
