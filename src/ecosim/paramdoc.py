@@ -44,9 +44,10 @@ src/ecosim/scenario.py. Do not edit by hand: change the schema and regenerate. -
 Every key a scenario file may set, with its type, default, allowed range and meaning. Keys
 are dotted paths: `policy.managers.capacity: 6` in YAML is `--set policy.managers.capacity=6`
 on the command line. Unknown keys are errors. Money is in million yuan (M¥); time in
-quarters (one model step is one quarter). Ids such as F7 refer to the calibration facts
-(`../shared/FACTS.md`); the model itself is described in `docs/ODD.md`. A tuple is written
-in YAML as a list, e.g. `gate_cost: [0.5, 3, 10, 20]`.
+quarters (one model step is one quarter). Ids such as F7 refer to the published facts
+(inputs and patterns, with their sources) in `docs/VALIDATION.md`, section "The facts"; the
+model itself is described in `docs/ODD.md`. A tuple is written in YAML as a list, e.g.
+`gate_cost: [0.2, 1, 2, 3]`.
 """
 
 
