@@ -72,16 +72,21 @@ def attempt_gates(model: EcosystemModel) -> None:
 
     # F: outside money lowers the payer's share; the payer is willing with a logistic chance
     # in ln(believed value / its share) and pays, best first, while its fund lasts
+    # outside money (the grant first, then the investor) pays at most all but the payer's minimum share
     cost = model.pipeline.gate_cost[gate]
-    grant = np.where(np.isin(gate, POC_GATES), np.minimum(t.col("grant_left")[rows], cost), 0.0)
+    outside_cap = (1.0 - MIN_PAYER_SHARE) * cost
+    grant = np.where(np.isin(gate, POC_GATES), np.minimum(t.col("grant_left")[rows], outside_cap), 0.0)
     investor = t.col("investor")[rows]
     backed = (investor >= 0) & np.isin(gate, INVESTOR_PAYS)
     investor_share = np.zeros(rows.size)
-    for i in np.flatnonzero(backed):  # an investor pays its share only if its fund holds it
-        share = s.policy.finance.investment_share * cost[i]
-        if model.investor_by_node[int(investor[i])].fund >= share:
+    reserved: dict[int, float] = {}
+    for i in np.flatnonzero(backed):  # an investor commits its share only while its fund holds it
+        node = int(investor[i])
+        share = min(s.policy.finance.investment_share * cost[i], outside_cap[i] - grant[i])
+        if model.investor_by_node[node].fund - reserved.get(node, 0.0) >= share:
             investor_share[i] = share
-    payer_share = np.maximum(cost - grant - investor_share, MIN_PAYER_SHARE * cost)
+            reserved[node] = reserved.get(node, 0.0) + share
+    payer_share = cost - grant - investor_share
     holder_class = np.where(untransferred, np.minimum(owner_type, 2), 2)  # after a deal an enterprise holds it
     believed = model.pipeline.believed_value(rows)
     willing = rng.random(rows.size) < funding_probability(
@@ -93,8 +98,9 @@ def attempt_gates(model: EcosystemModel) -> None:
                                                payer_share[willing])
     np.add.at(model.accounts.unwilling, holder_class[~willing], 1)
     np.add.at(model.accounts.fund_short, holder_class[willing & ~funded], 1)
-    for i in np.flatnonzero(funded & (investor_share > 0)):
-        model.investor_by_node[int(investor[i])].pay(float(investor_share[i]))
+    for i in np.flatnonzero(funded & (investor_share > 0)):  # (committed above, so the fund holds it)
+        paid = model.investor_by_node[int(investor[i])].pay(float(investor_share[i]))
+        assert paid, "an investor's committed share must be in its fund"
     t.col("grant_left")[rows[funded]] -= grant[funded]
     t.col("spent")[rows[funded]] += (payer_share + grant + investor_share)[funded]
     t.col("spent_by_payer")[rows[funded]] += payer_share[funded]
