@@ -226,7 +226,10 @@ CUMULATIVE_ACCOUNTS = (
 
 def snapshot_accounts(accounts: Accounts) -> dict[str, object]:
     """A copy of the cumulative accounts (taken at the end of the burn-in)."""
-    return {name: np.copy(getattr(accounts, name)) for name in CUMULATIVE_ACCOUNTS}
+    snapshot = {name: np.copy(getattr(accounts, name)) for name in CUMULATIVE_ACCOUNTS}
+    # a quarter's forgone publications join the running total only when the next quarter begins
+    snapshot["publications_forgone"] = np.copy(accounts.publications_forgone + accounts.publications_forgone_step)
+    return snapshot
 
 
 def burn_in_quarters(model: EcosystemModel) -> int:
@@ -372,7 +375,8 @@ def run_summary(model: EcosystemModel, steps: pd.DataFrame) -> dict[str, float]:
     summary["cross_region_tie_share"] = model.network.cross_region_share()
     summary["mean_orientation"] = float(steps["mean_orientation"].iloc[-1])
     summary["mean_manager_skill"] = float(measured["mean_manager_skill"].mean())
-    summary["public_money_allocated"] = float(sum(g.allocated for g in model.government_agents))
+    allocated_at_start = getattr(model, "allocated_at_burn_in", 0.0) if burn_in else 0.0
+    summary["public_money_allocated"] = float(sum(g.allocated for g in model.government_agents)) - allocated_at_start
     summary["joint_share_of_disclosures"] = _share(((owner == JOINT) & mine_window).sum(), mine_window.sum())
     summary["university_share_of_disclosures"] = _share(((owner == UNIVERSITY) & mine_window).sum(), mine_window.sum())
     return summary

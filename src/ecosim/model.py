@@ -310,6 +310,7 @@ class EcosystemModel(mesa.Model):
         self.recorder.record(self, measure_network=measure)
         if self.steps == self.scenario.outputs.burn_in_quarters:
             self.accounts_at_burn_in = snapshot_accounts(self.accounts)
+            self.allocated_at_burn_in = sum(g.allocated for g in self.government_agents)
 
     # ------------------------------------------------------------------ results
 

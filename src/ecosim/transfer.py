@@ -13,6 +13,7 @@ import numpy as np
 
 from ecosim.network import BROKERAGE, FINANCE, MANAGER
 from ecosim.network import ENTERPRISE as ENTERPRISE_NODE
+from ecosim.network import INVESTOR as INVESTOR_NODE
 from ecosim.network import LICENCE as LICENCE_TIE
 from ecosim.pipeline import (
     ASSIGNMENT,
@@ -94,8 +95,16 @@ def attempt_gates(model: EcosystemModel) -> None:
     )
     payer = payer_of(model, rows, untransferred)
     funded = np.zeros(rows.size, dtype=bool)
-    funded[willing] = model.funds.pay_in_order(payer[willing], believed[willing] / payer_share[willing],
-                                               payer_share[willing])
+    spin_off = model.layout.kind[payer] == INVESTOR_NODE  # a spin-off's development is its investor's
+    by_fund = willing & ~spin_off
+    funded[by_fund] = model.funds.pay_in_order(payer[by_fund], believed[by_fund] / payer_share[by_fund],
+                                               payer_share[by_fund])
+    candidates = np.flatnonzero(willing & spin_off)
+    for i in candidates[np.argsort(-believed[candidates] / payer_share[candidates], kind="stable")]:
+        node = int(payer[i])
+        backer = model.investor_by_node[node]
+        if backer.fund - reserved.get(node, 0.0) >= payer_share[i]:
+            funded[i] = backer.pay(float(payer_share[i]))
     np.add.at(model.accounts.unwilling, holder_class[~willing], 1)
     np.add.at(model.accounts.fund_short, holder_class[willing & ~funded], 1)
     for i in np.flatnonzero(funded & (investor_share > 0)):  # (committed above, so the fund holds it)
@@ -163,7 +172,8 @@ def payer_of(model: EcosystemModel, rows: np.ndarray, untransferred: np.ndarray)
 
     The holder (the university's transfer office before a deal, the adopting enterprise
     after), except that an untransferred joint technology is paid by its enterprise partner:
-    the enterprise proposed the project and carries its development.
+    the enterprise proposed the project and carries its development. A spin-off's holder is
+    its investor, which pays from its own fund (not a development fund).
     """
     t = model.pipeline.table
     payer = t.col("holder")[rows].copy()
@@ -375,7 +385,8 @@ def deal_channel(model: EcosystemModel, row: int, mode: int, adopter: int) -> in
     if manager >= 0 and net.ties.find(manager, adopter) >= 0 and net.ties.alive[net.ties.find(manager, adopter)]:
         return 3
     contacts = t.fair_contacts.get(row)
-    if contacts is not None and np.any(contacts == adopter - ent_off):
+    fresh = t.col("fair_step")[row] >= model.steps - model.fair_contact_lifetime
+    if contacts is not None and fresh and np.any(contacts == adopter - ent_off):
         return 4
     return 5
 

@@ -122,14 +122,19 @@ class Enterprise(FixedAgent):
 
 
 def do_own_rnd(model: EcosystemModel) -> None:
-    """Every enterprise spends its R&D budget; results become enterprise-owned technologies.
+    """Every enterprise spends the research part of its R&D budget; results become enterprise-owned technologies.
+
+    The R&D budget (all of it counts toward F4) is split: ``development_budget_share`` goes to
+    the development fund that pays gate costs (:mod:`ecosim.funding`), the rest is research
+    that produces technologies at ``own_technologies_per_rd_yuan`` per M¥.
 
     Enterprises perform most R&D (FACTS F4); their results are close to their own need, so
     they mostly self-implement (F3).
     """
     pop, s = model.enterprises, model.scenario
     rng = model.rng
-    counts = rng.poisson(s.enterprises.own_technologies_per_rd_yuan * pop.rd_budget_per_quarter)
+    research_money = (1.0 - s.enterprises.development_budget_share) * pop.rd_budget_per_quarter
+    counts = rng.poisson(s.enterprises.own_technologies_per_rd_yuan * research_money)
     model.accounts.enterprise_rd += float(pop.rd_budget_per_quarter.sum())
     who = np.repeat(np.arange(counts.size), counts)
     if who.size == 0:
