@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ecosim.scenario import Scenario, apply_overrides, load_scenario
@@ -60,3 +61,65 @@ def tiny_model():
     for _ in range(12):
         model.step()
     return model
+
+
+class PaidAttempts:
+    """Every gate attempt the payers paid for in a model's run, with its hidden technical outcome.
+
+    Use as a context manager around building and stepping a model: it wraps
+    ``ecosim.model.attempt_gates`` and ``ecosim.transfer.gate_outcomes`` to record, for each
+    attempt that was funded, the technology's row, field, gate and whether it was viable.
+    """
+
+    def __init__(self):
+        self.rows: list[np.ndarray] = []
+        self.field: list[np.ndarray] = []
+        self.gate: list[np.ndarray] = []
+        self.viable: list[np.ndarray] = []
+        self._due = None
+
+    def __enter__(self):
+        import ecosim.model
+        from ecosim import transfer
+
+        self._patch = pytest.MonkeyPatch()
+        real_attempt, real_outcomes = ecosim.model.attempt_gates, transfer.gate_outcomes
+
+        def attempt(model):
+            t = model.pipeline.table
+            rows = model.pipeline.due()
+            self._due = (rows, t.col("field")[rows].astype(int), t.col("gate")[rows].astype(int))
+            real_attempt(model)
+
+        def outcomes(funded, viable, matched):
+            rows, field, gate = self._due
+            self.rows.append(rows[funded])
+            self.field.append(field[funded])
+            self.gate.append(gate[funded])
+            self.viable.append(viable[funded])
+            return real_outcomes(funded, viable, matched)
+
+        self._patch.setattr(ecosim.model, "attempt_gates", attempt)
+        self._patch.setattr(transfer, "gate_outcomes", outcomes)
+        return self
+
+    def __exit__(self, *exc):
+        self._patch.undo()
+
+    def technical_failures(self, model, gate: int) -> tuple[int, float, float]:
+        """At ``gate``, over the distinct technologies whose attempt there was paid for (the first
+        paid attempt; a PoC-tested technology is left out at G2, where its test already told):
+        the technical failures seen, the number expected from the fields' ``1 − T``, and the
+        binomial standard deviation of that number."""
+        rows, field, g, viable = (np.concatenate(x) if x else np.zeros(0, int)
+                                  for x in (self.rows, self.field, self.gate, self.viable))
+        at = g == gate
+        rows, field, viable = rows[at], field[at], viable[at].astype(bool)
+        _, first = np.unique(rows, return_index=True)
+        rows, field, viable = rows[first], field[first], viable[first]
+        if gate == 1:
+            t = model.pipeline.table
+            untested = ~(t.col("revealed_g2")[rows] | t.col("stopped_by_poc")[rows])
+            field, viable = field[untested], viable[untested]
+        success = model.pipeline.technical_success[field, gate]
+        return int((~viable).sum()), float((1 - success).sum()), float(np.sqrt((success * (1 - success)).sum()))

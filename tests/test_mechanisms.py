@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 
-from conftest import small_scenario
+from conftest import PaidAttempts, small_scenario
 from ecosim import transfer
 from ecosim.agents.government import run_prototype_tests
 from ecosim.agents.technology_manager import staff_turnover
@@ -110,6 +110,30 @@ def test_poc_grants_go_only_to_university_owned_technologies_and_buy_a_test():
     # every grant covered the whole test here: each funded technology is either revealed or stopped
     assert (t.col("revealed_g2")[funded] ^ t.col("stopped_by_poc")[funded]).all()
     assert not (t.col("revealed_g2") | t.col("stopped_by_poc"))[~funded].any()
+
+
+# ------------------------------------------------------------------ funding first, then the technical outcome
+
+
+@pytest.mark.parametrize("funding", ["scarce", "plentiful"])
+def test_paid_attempts_fail_technically_at_one_minus_t_whatever_the_money(funding):
+    """Funding is decided before anyone knows the technical outcome and never depends on it, so
+    among paid attempts the technical failure share is the fields' ``1 − T`` — with little
+    money or much (5 standard deviations)."""
+    money = ({"technology__funding_intercept": [-3.0, -3.0, -3.0], "universities__transfer_budget_per_quarter": 0.1}
+             if funding == "scarce" else
+             {"technology__funding_intercept": [4.0, 4.0, 4.0], "universities__transfer_budget_per_quarter": 50.0})
+    totals = np.zeros((2, 3))  # per gate: seen, expected, variance; pooled over seeded replications
+    for seed in (0, 1, 2):
+        with PaidAttempts() as paid:
+            model = fresh_model(steps=24, seed=seed, **money)
+        for gate in (0, 1):
+            seen, expected, sd = paid.technical_failures(model, gate)
+            totals[gate] += (seen, expected, sd**2)
+    for gate, (seen, expected, variance) in enumerate(totals):
+        assert expected > 20, f"too few paid attempts at G{gate + 1}"
+        sd = np.sqrt(variance)
+        assert abs(seen - expected) <= 5 * sd, f"G{gate + 1}: {seen} technical failures, expected {expected:.1f} ± {sd:.1f}"
 
 
 # ------------------------------------------------------------------ fairs: contacts that fade
