@@ -248,6 +248,7 @@ def _reach_and_contribution(model: EcosystemModel, rows: np.ndarray, untransferr
                 absorptive_capacity=pop.absorptive_capacity[ent],
                 hurdle_log=pop.hurdle_log[ent],
                 size=pop.size[ent],
+                rng=model.rng,
             )
         ),
         0.0,

@@ -20,12 +20,14 @@ class AdoptionCandidates:
 
     Attributes
     ----------
-    appraised_value : V̂ of the technology, M¥
+    appraised_value : what the candidate adopter believes the technology is worth (its own appraisal), M¥
     trl : readiness of the technology
     fit : cosine of technology knowledge and enterprise need, manager-raised, in [0, 1]
     absorptive_capacity : the enterprise's A in [0, 1]
     hurdle_log : ln of the value the enterprise needs to bother, M¥
     size : the enterprise's size (mean 1)
+    rng : the model's random generator (every rule's inputs carry it; ``None`` only when a
+        rule is called outside a model, e.g. in a test with hand-made inputs)
     """
 
     appraised_value: np.ndarray
@@ -34,6 +36,7 @@ class AdoptionCandidates:
     absorptive_capacity: np.ndarray
     hurdle_log: np.ndarray
     size: np.ndarray
+    rng: np.random.Generator | None = None
 
 
 def _logistic(z: np.ndarray) -> np.ndarray:
