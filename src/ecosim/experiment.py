@@ -44,8 +44,9 @@ from ecosim.scenario import (
     check_safe_name,
     format_validation_error,
     load_scenario,
-    load_yaml,
+    refuse_loose_numbers,
 )
+from ecosim.strict_yaml import Document, load_mapping
 
 DESIGN_KINDS = ("grid", "lhs", "sobol", "morris", "list")
 """Designs over parameters; an experiment without a design has kind ``"scenarios"``."""
@@ -61,6 +62,11 @@ Scalar = bool | int | float | str
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_loose_numbers(cls, value: Any, info) -> Any:
+        return refuse_loose_numbers(cls, value, info)
 
 
 class ScenarioEntry(_Strict):
@@ -435,8 +441,8 @@ def load_experiment(path: str | Path) -> Experiment:
     """
     path = Path(path)
     source = str(path)
-    data = load_yaml(path)
-    spec = _validate_file(data, source)
+    document = load_mapping(path)
+    spec = _validate_file(document.data, source, document)
     scenarios = _resolve_scenarios(spec, path)
     design = spec.design.model_dump(mode="json") if isinstance(spec.design, BaseModel) else None
     kind = design["kind"] if design else "scenarios"
@@ -450,7 +456,7 @@ def load_experiment(path: str | Path) -> Experiment:
     )
 
 
-def _validate_file(data: dict[str, Any], source: str) -> ExperimentFile:
+def _validate_file(data: dict[str, Any], source: str, document: Document | None = None) -> ExperimentFile:
     data = dict(data)
     data.setdefault("name", Path(source).stem)
     model: type[BaseModel] = ExperimentFile
@@ -469,7 +475,7 @@ def _validate_file(data: dict[str, Any], source: str) -> ExperimentFile:
     try:
         return model.model_validate(data)  # type: ignore[return-value]
     except ValidationError as exc:
-        raise format_validation_error(exc, model, source) from None
+        raise format_validation_error(exc, model, source, document) from None
 
 
 def _resolve_scenarios(spec: ExperimentFile, path: Path) -> dict[str, dict[str, Any]]:
