@@ -38,6 +38,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ecosim.errors import InputError
+from ecosim.resources import check_runs
 from ecosim.scenario import (
     Scenario,
     apply_overrides,
@@ -425,12 +426,14 @@ def run_id(scenario: str, point: int, replication: int) -> str:
 # ---------------------------------------------------------------- loading
 
 
-def load_experiment(path: str | Path) -> Experiment:
+def load_experiment(path: str | Path, max_runs: int | None = None) -> Experiment:
     """Read, validate and resolve an experiment file, or raise :class:`InputError`.
 
     Every scenario is loaded (paths relative to the experiment file) and its overrides applied;
     every design point is applied to every scenario and validated like a scenario file; rule
-    names (and rules files) are checked. Nothing is run and nothing is written.
+    names (and rules files) are checked. Nothing is run and nothing is written. The number
+    of runs is checked against ``max_runs`` (default :data:`ecosim.resources.MAX_RUNS`)
+    before any design point is made.
 
     Examples
     --------
@@ -443,6 +446,11 @@ def load_experiment(path: str | Path) -> Experiment:
     source = str(path)
     document = load_mapping(path)
     spec = _validate_file(document.data, source, document)
+    points_planned = planned_points(spec.design)
+    check_runs(len(spec.scenarios) * points_planned * spec.replications, max_runs, source,
+               key="design" if spec.design is not None else "replications",
+               how=f" ({len(spec.scenarios):,} scenarios × {points_planned:,} design points × "
+                   f"{spec.replications:,} replications)")
     scenarios = _resolve_scenarios(spec, path)
     design = spec.design.model_dump(mode="json") if isinstance(spec.design, BaseModel) else None
     kind = design["kind"] if design else "scenarios"
@@ -454,6 +462,22 @@ def load_experiment(path: str | Path) -> Experiment:
         replications=spec.replications, steps=spec.steps, keep=spec.keep, scenarios=scenarios,
         design_kind=kind, design=design, parameters=parameters, points=points, problem=problem,
     )
+
+
+def planned_points(design: BaseModel | None) -> int:
+    """How many points a validated design will make, computed without making them."""
+    if design is None:
+        return 1
+    if isinstance(design, GridDesign):
+        return math.prod(len(values) for values in design.parameters.values())
+    if isinstance(design, ListDesign):
+        return len(design.points)
+    if isinstance(design, LatinHypercubeDesign):
+        return design.samples
+    factors = len(set(design.groups.values())) if design.groups else len(design.parameters)
+    if isinstance(design, SobolDesign):
+        return design.samples * (2 * factors + 2 if design.second_order else factors + 2)
+    return design.trajectories * (factors + 1)  # Morris
 
 
 def _validate_file(data: dict[str, Any], source: str, document: Document | None = None) -> ExperimentFile:

@@ -76,6 +76,9 @@ def check_inputs(scenario: str | None, rules_file: str | None):
     if rules_path:
         loaded = loaded.model_copy(update={"rules_file": rules_path})
     check_scenario_rules(loaded, scenario or "(built-in baseline)")
+    from ecosim.resources import check_memory
+
+    check_memory(loaded, source=scenario or "(built-in baseline)")
     return loaded, rules_path
 
 
