@@ -106,6 +106,7 @@ def command(experiment, out, executor, workers, scheduler, resume, replications,
     rate = outcome.done / outcome.seconds if outcome.seconds > 0 else 0.0
     summary = (f"{outcome.done} runs done, {outcome.failed} failed"
                + (f", {outcome.skipped} done before" if outcome.skipped else "")
+               + (f", {outcome.repaired} stored files damaged, removed and their runs done again" if outcome.repaired else "")
                + f", {outcome.total} planned; {outcome.seconds:.1f} s ({rate:.2f} runs/s). Results in {target}")
     if outcome.interrupted or outcome.pool_broken:
         why = "interrupted" if outcome.interrupted else "a worker process died and broke the pool"
