@@ -59,6 +59,10 @@ def command(scenario, seed, steps, sets, out, force, csv, rules_file, memory_lim
     for option, value, key in (("--seed", seed, "seed"), ("--rules", rules_file, "rules_file")):
         if value is not None and key in set_keys:
             raise InputError(f"{option} and --set {key}=... disagree; give one of them", key=option)
+    if out:
+        from ecosim.cli.paths import check_output_directory
+
+        check_output_directory(out, "--out")
     loaded = load_with_overrides(scenario, sets, steps)
     rules_path = check_rules_file(rules_file)
     if rules_path:

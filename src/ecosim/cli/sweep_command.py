@@ -76,6 +76,10 @@ def command(experiment, out, executor, workers, scheduler, resume, replications,
         from ecosim.executors import check_scheduler_address
 
         check_scheduler_address(scheduler)
+    if out:
+        from ecosim.cli.paths import check_output_directory
+
+        check_output_directory(out, "--out")
     spec = load_experiment(experiment, max_runs=max_runs)
     if replications is not None or steps is not None:
         spec = spec.with_trial(replications=replications, steps=steps)

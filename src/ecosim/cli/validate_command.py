@@ -44,9 +44,17 @@ def command(scenario, replications, seed, workers, sets, markdown, csv_path, exp
 
         ecosim validate --calibrate experiments/calibration.yaml --out results/calibration
     """
+    from ecosim.cli.paths import check_output_directory, check_output_file
     from ecosim.errors import InputError
 
+    if csv_path:
+        check_output_file(csv_path, "--csv")
     if experiment is not None:
+        if csv_path:
+            raise InputError("--csv goes without --calibrate (the calibration writes calibration_scores.csv)",
+                             key="--csv")
+        if out:
+            check_output_directory(out, "--out")
         _calibrate(experiment, out, workers, resume)
         return
     if out is not None or resume:
