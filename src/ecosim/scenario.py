@@ -10,6 +10,7 @@ Money is in million yuan (M¥); time in quarters (one model step = one quarter).
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import re
 import types
@@ -114,12 +115,28 @@ def refuse_loose_numbers(model: type[BaseModel], value: Any, info) -> Any:
     Pydantic's lax mode would take ``yes`` as 1 and ``'10'`` as 10; a scenario that says
     ``replications: yes`` is a mistake to report, not a number to guess.
     """
-    field = model.model_fields.get(info.field_name)
-    if field is not None:
-        problem = _loose_number_problem(value, field.annotation)
-        if problem:
-            raise ValueError(problem)
+    annotation = _numeric_fields(model).get(info.field_name)
+    if annotation is None or type(value) in (int, float):  # the common cases, decided at once
+        return value
+    if type(value) in (list, tuple) and all(type(item) in (int, float) for item in value):
+        return value
+    problem = _loose_number_problem(value, annotation)
+    if problem:
+        raise ValueError(problem)
     return value
+
+
+@functools.cache
+def _numeric_fields(model: type[BaseModel]) -> dict[str, Any]:
+    """Fields of ``model`` that hold numbers or tuples of numbers → their annotation (computed once per class)."""
+    numeric = {}
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        args = typing.get_args(annotation)
+        if _number_kind(annotation) or (typing.get_origin(annotation) is tuple
+                                        and any(_number_kind(a) for a in args if a is not Ellipsis)):
+            numeric[name] = annotation
+    return numeric
 
 
 # ---------------------------------------------------------------- the world
@@ -536,10 +553,16 @@ def set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
 def apply_overrides(scenario: Scenario | dict[str, Any], overrides: dict[str, Any], source: str | None = None) -> Scenario:
     """Return a new validated scenario with dotted-key overrides applied."""
     data = scenario.model_dump(mode="json") if isinstance(scenario, Scenario) else merge_onto(
-        Scenario().model_dump(mode="json"), scenario)
+        _default_data(), scenario)
     for key, value in overrides.items():
         set_dotted(data, key, value)
     return validate_scenario(data, source=source)
+
+
+@functools.cache
+def _default_data() -> dict[str, Any]:
+    """The default scenario as JSON-ready data (computed once; callers merge onto a copy)."""
+    return Scenario().model_dump(mode="json")
 
 
 def _deep_copy(data: Any) -> Any:
@@ -570,7 +593,7 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
         if not rules_path.is_absolute():
             data["rules_file"] = str((path.parent / rules_path).resolve())
     # Merge onto the defaults so that a partial section (e.g. one field profile) keeps the rest.
-    data = merge_onto(Scenario().model_dump(mode="json"), data)
+    data = merge_onto(_default_data(), data)
     for key, value in (overrides or {}).items():
         set_dotted(data, key, value)
     return validate_scenario(data, source=str(path), document=document)
