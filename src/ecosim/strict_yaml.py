@@ -92,7 +92,7 @@ class _StrictLoader(yaml.SafeLoader):
                     continue
                 if key is not None and key in seen:
                     raise _Refused(f"duplicate key {key!r} (first at line {seen[key]}); each key may appear once",
-                                   key_node.start_mark)
+                                   key_node.start_mark, names_key=True)
                 seen[key] = key_node.start_mark.line + 1
         return super().construct_mapping(node, deep=deep)
 
@@ -109,10 +109,11 @@ _StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_y
 class _Refused(yaml.YAMLError):
     """A strictness rule broken at a place in the file."""
 
-    def __init__(self, problem: str, mark):  # noqa: ANN001
+    def __init__(self, problem: str, mark, names_key: bool = False):  # noqa: ANN001
         super().__init__(problem)
         self.problem = problem
         self.problem_mark = mark
+        self.names_key = names_key  # the problem already says which key
 
 
 def _expanded_size(node: Node, limit: int) -> int:
@@ -138,6 +139,26 @@ def _expanded_size(node: Node, limit: int) -> int:
         return total
 
     return size(node)
+
+
+def _path_at(node: Node, mark, path: KeyPath) -> KeyPath | None:  # noqa: ANN001 - a PyYAML Mark
+    """The key path of the value or key that starts at ``mark`` (None when not under a key)."""
+    if isinstance(node, MappingNode):
+        for key, value in node.value:
+            child = (*path, key.value if isinstance(key, ScalarNode) else "?")
+            if key.start_mark.index == mark.index:
+                return child
+            if value.start_mark.index == mark.index:
+                return child
+            if value.start_mark.index <= mark.index <= value.end_mark.index:
+                found = _path_at(value, mark, child)
+                if found:
+                    return found
+    elif isinstance(node, SequenceNode):
+        for i, item in enumerate(node.value):
+            if item.start_mark.index <= mark.index <= item.end_mark.index:
+                return _path_at(item, mark, (*path, i)) or (*path, i)
+    return None
 
 
 def _key_lines(node: Node, path: KeyPath, lines: dict[KeyPath, int], seen: set[int]) -> None:
@@ -211,7 +232,13 @@ def _load_text(text: str, source: str | None, key: str | None = None) -> tuple[A
         if _expanded_size(node, MAX_EXPANDED_NODES) > MAX_EXPANDED_NODES:
             raise _Refused(f"holds more than {MAX_EXPANDED_NODES:,} values once its aliases (*name) are expanded",
                            node.start_mark)
-        return loader.construct_document(node), node
+        try:
+            return loader.construct_document(node), node
+        except _Refused as exc:  # name the key of the refused value, as validation errors do
+            path = None if exc.names_key else _path_at(node, exc.problem_mark, ())
+            if path:
+                exc.problem = f"{'.'.join(map(str, path))}: {exc.problem}"
+            raise
     except yaml.constructor.ConstructorError as exc:
         raise InputError(f"YAML tags that build Python objects are not allowed{_where(exc)}: {exc.problem}",
                          source=source, key=key) from None

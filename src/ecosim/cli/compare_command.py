@@ -32,9 +32,10 @@ def command(results_dir, baseline, metrics, out, alpha, correction, seed):
     from rich.console import Console
 
     from ecosim.cli.paths import check_output_directory
-    from ecosim.report import comparison_table, load_results, print_comparison, write_table
 
     check_output_directory(out if out else results_dir, "--out" if out else "RESULTS_DIR")
+    from ecosim.report import comparison_table, load_results, print_comparison, write_table
+
     results = load_results(results_dir)
     table = comparison_table(results, baseline, list(metrics) or None, alpha=alpha, correction=correction,
                              seed=seed)

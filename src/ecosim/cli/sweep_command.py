@@ -58,13 +58,7 @@ def command(experiment, out, executor, workers, scheduler, resume, replications,
 
         ecosim sweep experiments/policy_levers.yaml --out results/levers --workers 8
     """
-    if executor == "process" and not scheduler:
-        from ecosim.worker_pool import start_fork_server
-
-        # the workers' server imports the model (2-3 s) while this process reads the experiment
-        start_fork_server()
     from ecosim.errors import InputError
-    from ecosim.executors import run_sweep
     from ecosim.experiment import load_experiment
     from ecosim.resources import check_experiment_memory, check_runs, check_workers
 
@@ -89,6 +83,14 @@ def command(experiment, out, executor, workers, scheduler, resume, replications,
     largest = check_experiment_memory(spec.scenarios, spec.points, memory_limit, source=experiment)
     if not scheduler:
         check_workers(workers, largest.bytes, executor, memory_limit)
+    if executor == "process":
+        from ecosim.worker_pool import start_fork_server
+
+        # Only now that the input is known to be good: the workers' server imports the model
+        # (2-3 s) while this process imports the store and builds the run list.
+        start_fork_server()
+    from ecosim.executors import run_sweep
+
     target = Path(out) if out else Path("results") / spec.name
     console = Console(file=sys.stderr)
     bar = _SweepProgress(console, spec.name)
