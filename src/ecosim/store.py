@@ -511,6 +511,8 @@ def _read_dir(directory: Path, files: list[Path]) -> pd.DataFrame:
     except (OSError, pa.ArrowException):
         _raise_damaged(next((f for f in files if not _parquet_ok(f, ("run_id",), None)), directory))
         raise
+    if "run_id" not in table.column_names or table.column("run_id").null_count:  # a file of another kind
+        _raise_damaged(next((f for f in files if not _parquet_ok(f, ID_COLUMNS, None)), directory))
     return table.to_pandas()
 
 
