@@ -155,3 +155,12 @@ def test_per_technology_cost_is_the_bulk_of_a_long_run():
     long = Scenario(steps=2000)
     sizes = scenario_sizes(long)
     assert sizes.technologies * BYTES_PER_TECHNOLOGY > sizes.bytes / 2
+
+
+def test_the_visualiser_s_reset_checks_memory_before_building():
+    from ecosim.viz.interactive_model import InteractiveModel
+
+    started = time.perf_counter()
+    with pytest.raises(InputError, match="visualiser controls: a run would need about"):
+        InteractiveModel(base_scenario=Scenario(), regions=50, universities_per_region=20_000)
+    assert time.perf_counter() - started < 5

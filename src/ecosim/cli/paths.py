@@ -53,6 +53,17 @@ def check_output_directory(path: str | os.PathLike[str], option: str) -> Path:
     return target
 
 
+def check_results_directory(path: str | os.PathLike[str]) -> Path:
+    """Refuse ``path`` as a sweep's results before the statistics are imported (seconds) to read it."""
+    folder = Path(path)
+    if not folder.is_dir():
+        raise InputError("is not a directory; expected the --out folder of `ecosim sweep`", source=str(folder))
+    if not (folder / "index.json").is_file():
+        raise InputError("not a sweep results directory (no index.json); run `ecosim sweep EXPERIMENT --out DIR`",
+                         source=str(folder))
+    return folder
+
+
 def _check_folder_writable(folder: Path, where: dict[str, str]) -> None:
     folder = folder if str(folder) else Path(".")
     if not folder.exists():
