@@ -386,7 +386,7 @@ def test_console_script_bad_input_exits_2_without_traceback(tmp_path):
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines() == [
-        f"error: {scenario}: world.enterprises_per_regoin: unknown key; did you mean 'enterprises_per_region'?"
+        f"error: {scenario}: world.enterprises_per_regoin: unknown key; did you mean 'enterprises_per_region'? (line 2)"
     ]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.yaml"]
 

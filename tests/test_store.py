@@ -130,7 +130,9 @@ def test_a_directory_of_other_files_is_refused_even_with_resume(finished, tmp_pa
 
 def test_resume_into_a_missing_directory_starts_the_sweep(finished, tmp_path):
     experiment, _, _ = finished
-    assert ResultStore(tmp_path / "new").start(build_index(experiment), resume=True) == set()
+    store = ResultStore(tmp_path / "new")
+    assert store.start(build_index(experiment), resume=True) == set()
+    store.close()  # the sweep is over: its lock file goes
     assert load_index(tmp_path / "new")["fingerprint"] == experiment.fingerprint()
     assert sorted(p.name for p in (tmp_path / "new").iterdir()) == ["failed", "index.json", "runs", "steps"]
 

@@ -23,6 +23,7 @@ import contextlib
 import importlib
 import logging
 import os
+import re
 import signal
 import threading
 import time
@@ -38,6 +39,7 @@ from typing import Any
 from ecosim import __version__
 from ecosim.errors import InputError
 from ecosim.experiment import Experiment, RunSpec
+from ecosim.provenance import code_identity
 from ecosim.store import ResultStore
 from ecosim.worker_pool import default_workers, process_context, single_threaded_workers
 
@@ -211,6 +213,18 @@ def open_executor(kind: str = "process", workers: int | None = None, scheduler: 
         yield ExecutorHandle(client.get_executor(pure=False), max(2 * n_threads, 4), description, kind)
 
 
+_SCHEDULER_ADDRESS = re.compile(
+    r"^(?:(?P<scheme>tcp|tls|ws|wss|ucx|inproc)://)?(?P<host>[A-Za-z0-9_.\-]+|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9]{1,5}))?/?$")
+
+
+def check_scheduler_address(address: str) -> None:
+    """Refuse a ``--scheduler`` that is not a Dask address (``tcp://host:8786``, ``host:8786``)."""
+    match = _SCHEDULER_ADDRESS.match(address.strip())
+    if not match or (match["port"] is not None and not 0 < int(match["port"]) < 65536):
+        raise InputError(f"{address!r} is not a Dask scheduler address; expected e.g. tcp://10.0.0.5:8786",
+                         key="--scheduler")
+
+
 @contextlib.contextmanager
 def _dask_client(workers: int | None, scheduler: str | None, quiet: bool):
     try:
@@ -222,9 +236,10 @@ def _dask_client(workers: int | None, scheduler: str | None, quiet: bool):
                      "distributed.core", "distributed.http.proxy", "bokeh"):
             logging.getLogger(name).setLevel(logging.ERROR)
     if scheduler:
+        check_scheduler_address(scheduler)
         try:
             client = Client(scheduler, timeout="10s")
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError) as exc:
             raise InputError(f"cannot reach the Dask scheduler: {exc}", source=scheduler, key="--scheduler") from None
         try:
             yield client, f"Dask cluster at {scheduler}"
@@ -257,6 +272,7 @@ class SweepOutcome:
     directory: str
     seconds: float
     pool_broken: bool = False
+    repaired: int = 0  # stored runs that did not verify on resume, removed and run again
 
     @property
     def missing(self) -> int:
@@ -286,6 +302,7 @@ def build_index(experiment: Experiment) -> dict[str, Any]:
         "scenarios": list(experiment.scenarios),
         "n_runs": experiment.n_runs,
         "fingerprint": experiment.fingerprint(),
+        "code": code_identity([data["rules_file"] for data in experiment.scenarios.values() if data.get("rules_file")]),
         "experiment": resolved,
         "runs": [
             {"run_id": r.run_id, "scenario": r.scenario, "point": r.point, "replication": r.replication,
@@ -305,6 +322,7 @@ def run_sweep(
     progress: Callable[[int, int, int, int], None] | None = None,
     model: str = DEFAULT_MODEL,
     on_start: Callable[[ExecutorHandle, int, int], None] | None = None,
+    allow_code_change: bool = False,
 ) -> SweepOutcome:
     """Run every missing run of ``experiment`` and write each to ``out`` as it finishes.
 
@@ -313,7 +331,8 @@ def run_sweep(
     experiment : the resolved experiment (:func:`ecosim.experiment.load_experiment`)
     out : results directory (see :mod:`ecosim.store`)
     executor, workers, scheduler : see :func:`open_executor`
-    resume : continue the sweep already in ``out`` (refused if the experiment changed)
+    resume : continue the sweep already in ``out`` (refused if the experiment changed, or the
+        code did and ``allow_code_change`` is false; stored files that do not verify run again)
     progress : called as ``progress(done, failed, skipped, total)`` after each run
     model : ``"module:function"`` run for each spec (the model's ``simulate``)
     on_start : called as ``on_start(handle, to_run, total)`` once the executor is open
@@ -325,7 +344,16 @@ def run_sweep(
         run written before then is complete, and ``resume=True`` finishes the rest.
     """
     store = ResultStore(out)
-    done_before = store.start(build_index(experiment), resume=resume)
+    done_before = store.start(build_index(experiment), resume=resume, allow_code_change=allow_code_change)
+    try:
+        return _run_locked(experiment, store, done_before, executor, workers, scheduler, progress, model, on_start)
+    finally:
+        store.close()
+
+
+def _run_locked(experiment: Experiment, store: ResultStore, done_before: set[str], executor: str,
+                workers: int | None, scheduler: str | None, progress, model: str, on_start) -> SweepOutcome:
+    out = store.directory
     total = experiment.n_runs
     pending = (spec for spec in experiment.runs() if spec.run_id not in done_before)
     to_run = total - len(done_before)
@@ -352,7 +380,14 @@ def run_sweep(
             writes.popleft().result()  # re-raises a write error (e.g. disk full)
 
     try:
-        with open_executor(executor, workers, scheduler) as handle:
+        try:
+            opened = open_executor(executor, workers, scheduler)
+            handle = opened.__enter__()
+        except InputError:  # e.g. an unreachable scheduler: leave no index behind, so the retry is a fresh start
+            store.abandon()
+            raise
+        with contextlib.ExitStack() as stack:
+            stack.push(opened)
             if on_start:
                 on_start(handle, to_run, total)
             in_flight: dict[Future, tuple[RunSpec, int]] = {}
@@ -412,7 +447,7 @@ def run_sweep(
     drain(0)
     return SweepOutcome(done=counts["done"], failed=counts["failed"], skipped=len(done_before), total=total,
                         interrupted=interrupted, directory=str(out), seconds=time.perf_counter() - start,
-                        pool_broken=broken)
+                        pool_broken=broken, repaired=len(store.repaired))
 
 
 def _restart(handle: ExecutorHandle, restarts: int) -> bool:

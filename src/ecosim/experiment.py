@@ -38,14 +38,16 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ecosim.errors import InputError
+from ecosim.resources import check_runs
 from ecosim.scenario import (
     Scenario,
     apply_overrides,
     check_safe_name,
     format_validation_error,
     load_scenario,
-    load_yaml,
+    refuse_loose_numbers,
 )
+from ecosim.strict_yaml import Document, load_mapping
 
 DESIGN_KINDS = ("grid", "lhs", "sobol", "morris", "list")
 """Designs over parameters; an experiment without a design has kind ``"scenarios"``."""
@@ -61,6 +63,11 @@ Scalar = bool | int | float | str
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_loose_numbers(cls, value: Any, info) -> Any:
+        return refuse_loose_numbers(cls, value, info)
 
 
 class ScenarioEntry(_Strict):
@@ -419,12 +426,14 @@ def run_id(scenario: str, point: int, replication: int) -> str:
 # ---------------------------------------------------------------- loading
 
 
-def load_experiment(path: str | Path) -> Experiment:
+def load_experiment(path: str | Path, max_runs: int | None = None) -> Experiment:
     """Read, validate and resolve an experiment file, or raise :class:`InputError`.
 
     Every scenario is loaded (paths relative to the experiment file) and its overrides applied;
     every design point is applied to every scenario and validated like a scenario file; rule
-    names (and rules files) are checked. Nothing is run and nothing is written.
+    names (and rules files) are checked. Nothing is run and nothing is written. The number
+    of runs is checked against ``max_runs`` (default :data:`ecosim.resources.MAX_RUNS`)
+    before any design point is made.
 
     Examples
     --------
@@ -435,8 +444,13 @@ def load_experiment(path: str | Path) -> Experiment:
     """
     path = Path(path)
     source = str(path)
-    data = load_yaml(path)
-    spec = _validate_file(data, source)
+    document = load_mapping(path)
+    spec = _validate_file(document.data, source, document)
+    points_planned = planned_points(spec.design)
+    check_runs(len(spec.scenarios) * points_planned * spec.replications, max_runs, source,
+               key="design" if spec.design is not None else "replications",
+               how=f" ({len(spec.scenarios):,} scenarios × {points_planned:,} design points × "
+                   f"{spec.replications:,} replications)")
     scenarios = _resolve_scenarios(spec, path)
     design = spec.design.model_dump(mode="json") if isinstance(spec.design, BaseModel) else None
     kind = design["kind"] if design else "scenarios"
@@ -450,7 +464,23 @@ def load_experiment(path: str | Path) -> Experiment:
     )
 
 
-def _validate_file(data: dict[str, Any], source: str) -> ExperimentFile:
+def planned_points(design: BaseModel | None) -> int:
+    """How many points a validated design will make, computed without making them."""
+    if design is None:
+        return 1
+    if isinstance(design, GridDesign):
+        return math.prod(len(values) for values in design.parameters.values())
+    if isinstance(design, ListDesign):
+        return len(design.points)
+    if isinstance(design, LatinHypercubeDesign):
+        return design.samples
+    factors = len(set(design.groups.values())) if design.groups else len(design.parameters)
+    if isinstance(design, SobolDesign):
+        return design.samples * (2 * factors + 2 if design.second_order else factors + 2)
+    return design.trajectories * (factors + 1)  # Morris
+
+
+def _validate_file(data: dict[str, Any], source: str, document: Document | None = None) -> ExperimentFile:
     data = dict(data)
     data.setdefault("name", Path(source).stem)
     model: type[BaseModel] = ExperimentFile
@@ -469,7 +499,7 @@ def _validate_file(data: dict[str, Any], source: str) -> ExperimentFile:
     try:
         return model.model_validate(data)  # type: ignore[return-value]
     except ValidationError as exc:
-        raise format_validation_error(exc, model, source) from None
+        raise format_validation_error(exc, model, source, document) from None
 
 
 def _resolve_scenarios(spec: ExperimentFile, path: Path) -> dict[str, dict[str, Any]]:

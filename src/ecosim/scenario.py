@@ -10,8 +10,11 @@ Money is in million yuan (M¥); time in quarters (one model step = one quarter).
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import re
+import types
+import typing
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ecosim.errors import InputError
+from ecosim.strict_yaml import Document, load_mapping, load_value
 
 FIELDS = ("it", "materials", "equipment", "medicine")
 """Technology fields: next-generation IT, new materials, intelligent equipment, medicine & health."""
@@ -51,6 +55,7 @@ MAX_AGENTS = 2_000_000  # an absurd size is bad input, not an out-of-memory cras
 Share = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+Quarters = Annotated[int, Field(ge=0, le=400)]  # a duration: never negative, at most a century
 Real = Annotated[float, Field(ge=-100.0, le=100.0, allow_inf_nan=False)]  # log-scale terms: e^100 is absurd already
 
 
@@ -61,12 +66,77 @@ class Section(BaseModel):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _no_booleans_as_numbers(cls, value: Any, info) -> Any:
-        # YAML's yes/no/true/false would otherwise become 1/0 silently
-        field = cls.model_fields.get(info.field_name)
-        if isinstance(value, bool) and field is not None and field.annotation in (int, float):
-            raise ValueError("expected a number, not a yes/no value")
+    def _no_loose_numbers(cls, value: Any, info) -> Any:
+        return refuse_loose_numbers(cls, value, info)
+
+
+def _number_kind(annotation: Any) -> str | None:
+    """"an integer" or "a number" when a field of this type holds one (plain, optional or annotated), else None."""
+    if annotation is int:
+        return "an integer"
+    if annotation is float:
+        return "a number"
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is Annotated:
+        return _number_kind(args[0])
+    if origin in (typing.Union, types.UnionType):
+        kinds = {_number_kind(a) for a in args if a is not type(None)}
+        return None if None in kinds or not kinds else ("an integer" if kinds == {"an integer"} else "a number")
+    return None
+
+
+def _loose_number_problem(value: Any, annotation: Any) -> str | None:
+    kind = _number_kind(annotation)
+    if kind:
+        if isinstance(value, bool):
+            return f"expected {kind}, not the yes/no value {value!r}"
+        if isinstance(value, str):
+            try:
+                float(value)
+            except ValueError:
+                return f"expected {kind}, not the text {value!r}"
+            return f"expected {kind}, not the text {value!r} (write the number without quotes)"
+        return None
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is Annotated:
+        return _loose_number_problem(value, args[0])
+    if origin is tuple and isinstance(value, (list, tuple)):
+        element_types = [args[0]] * len(value) if len(args) == 2 and args[1] is Ellipsis else list(args)
+        for i, (item, element_type) in enumerate(zip(value, element_types, strict=False)):
+            problem = _loose_number_problem(item, element_type)
+            if problem:
+                return f"item {i + 1}: {problem}"
+    return None
+
+
+def refuse_loose_numbers(model: type[BaseModel], value: Any, info) -> Any:
+    """A ``mode="before"`` field check: refuse YAML yes/no and quoted numbers where numbers are expected.
+
+    Pydantic's lax mode would take ``yes`` as 1 and ``'10'`` as 10; a scenario that says
+    ``replications: yes`` is a mistake to report, not a number to guess.
+    """
+    annotation = _numeric_fields(model).get(info.field_name)
+    if annotation is None or type(value) in (int, float):  # the common cases, decided at once
         return value
+    if type(value) in (list, tuple) and all(type(item) in (int, float) for item in value):
+        return value
+    problem = _loose_number_problem(value, annotation)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+@functools.cache
+def _numeric_fields(model: type[BaseModel]) -> dict[str, Any]:
+    """Fields of ``model`` that hold numbers or tuples of numbers → their annotation (computed once per class)."""
+    numeric = {}
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        args = typing.get_args(annotation)
+        if _number_kind(annotation) or (typing.get_origin(annotation) is tuple
+                                        and any(_number_kind(a) for a in args if a is not Ellipsis)):
+            numeric[name] = annotation
+    return numeric
 
 
 # ---------------------------------------------------------------- the world
@@ -130,7 +200,7 @@ class Technology(Section):
     gate_cost: tuple[Positive, Positive, Positive, Positive] = Field(
         (0.2, 1.0, 2.0, 3.0), description="cost of attempting G1..G4, M¥"
     )
-    gate_quarters: tuple[int, int, int, int] = Field(
+    gate_quarters: tuple[Quarters, Quarters, Quarters, Quarters] = Field(
         (2, 4, 4, 2), description="quarters of work before each gate attempt"
     )
     funding_intercept: tuple[Real, Real, Real] = Field(
@@ -424,32 +494,8 @@ def check_safe_name(name: str) -> str:
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping safely (no Python object tags) or raise :class:`InputError`."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("file not found", source=str(path)) from None
-    except IsADirectoryError:
-        raise InputError("is a directory, expected a YAML file", source=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read: {exc}", source=str(path)) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.constructor.ConstructorError as exc:
-        mark = exc.problem_mark
-        where = f" (line {mark.line + 1})" if mark else ""
-        raise InputError(f"YAML tags that build Python objects are not allowed{where}: {exc.problem}", source=str(path)) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise InputError(f"broken YAML{where}: {problem}", source=str(path)) from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise InputError(f"expected a mapping of keys to values at the top level, got {type(data).__name__}", source=str(path))
-    return data
+    """Read a YAML mapping strictly and within bounds (:func:`ecosim.strict_yaml.load_mapping`) or raise :class:`InputError`."""
+    return load_mapping(path).data
 
 
 def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
@@ -476,13 +522,16 @@ def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] |
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
-def format_validation_error(error: ValidationError, model: type[BaseModel], source: str | None) -> InputError:
-    """Turn a pydantic error into one readable :class:`InputError` (key path, what was expected)."""
+def format_validation_error(error: ValidationError, model: type[BaseModel], source: str | None,
+                            document: Document | None = None) -> InputError:
+    """Turn a pydantic error into one readable :class:`InputError` (key path, line when known, what was expected)."""
     lines = []
     first_key = None
     for item in error.errors():
         loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and p.startswith("function-")))
         key = ".".join(str(p) for p in loc) or "(top level)"
+        line = document.line_of(loc) if document is not None else None
+        at = f" (line {line})" if line is not None else ""
         first_key = first_key or key
         if item["type"] == "extra_forbidden":
             holder = _model_at(model, loc)
@@ -490,24 +539,24 @@ def format_validation_error(error: ValidationError, model: type[BaseModel], sour
             close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.5)
             hint = f"; did you mean '{close[0]}'?" if close else ""
             valid = f"; valid keys here: {', '.join(known)}." if known and not close else ""
-            lines.append(f"{key}: unknown key{hint}{valid}")
+            lines.append(f"{key}: unknown key{hint}{valid}{at}")
         else:
             msg = item["msg"]
             if msg.startswith("Value error, "):
                 msg = msg[len("Value error, "):]
             got = item.get("input")
             shown = "" if isinstance(got, (dict, list)) or got is None else f" (got {got!r})"
-            lines.append(f"{key}: {msg}{shown}")
+            lines.append(f"{key}: {msg}{shown}{at}")
     message = lines[0] if len(lines) == 1 else "invalid values:\n  " + "\n  ".join(lines)
     return InputError(message, source=source)
 
 
-def validate_scenario(data: dict[str, Any], source: str | None = None) -> Scenario:
-    """Validate a mapping as a scenario or raise :class:`InputError` naming file and key."""
+def validate_scenario(data: dict[str, Any], source: str | None = None, document: Document | None = None) -> Scenario:
+    """Validate a mapping as a scenario or raise :class:`InputError` naming file, key and (from ``document``) line."""
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise format_validation_error(exc, Scenario, source) from None
+        raise format_validation_error(exc, Scenario, source, document) from None
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -518,10 +567,7 @@ def parse_override(text: str) -> tuple[str, Any]:
     key = key.strip()
     if not key or any(not part for part in key.split(".")):
         raise InputError(f"--set {text!r}: the key must be a dotted path such as budget.per_quarter")
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
-        raise InputError(f"--set {text!r}: the value is not valid YAML") from None
+    value = load_value(raw, f"--set {text}") if raw.strip() else ""
     return key, value
 
 
@@ -542,10 +588,16 @@ def set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
 def apply_overrides(scenario: Scenario | dict[str, Any], overrides: dict[str, Any], source: str | None = None) -> Scenario:
     """Return a new validated scenario with dotted-key overrides applied."""
     data = scenario.model_dump(mode="json") if isinstance(scenario, Scenario) else merge_onto(
-        Scenario().model_dump(mode="json"), scenario)
+        _default_data(), scenario)
     for key, value in overrides.items():
         set_dotted(data, key, value)
     return validate_scenario(data, source=source)
+
+
+@functools.cache
+def _default_data() -> dict[str, Any]:
+    """The default scenario as JSON-ready data (computed once; callers merge onto a copy)."""
+    return Scenario().model_dump(mode="json")
 
 
 def _deep_copy(data: Any) -> Any:
@@ -569,16 +621,17 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     8
     """
     path = Path(path)
-    data = load_yaml(path)
+    document = load_mapping(path)
+    data = document.data
     if isinstance(data.get("rules_file"), str):
         rules_path = Path(data["rules_file"])
         if not rules_path.is_absolute():
             data["rules_file"] = str((path.parent / rules_path).resolve())
     # Merge onto the defaults so that a partial section (e.g. one field profile) keeps the rest.
-    data = merge_onto(Scenario().model_dump(mode="json"), data)
+    data = merge_onto(_default_data(), data)
     for key, value in (overrides or {}).items():
         set_dotted(data, key, value)
-    return validate_scenario(data, source=str(path))
+    return validate_scenario(data, source=str(path), document=document)
 
 
 def merge_onto(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:

@@ -10,13 +10,24 @@ Layout of a results directory ``OUT``::
 
 Every file is written under a hidden temporary name in the same directory, flushed, synced and
 renamed into place, so a file is either whole or absent, whatever kills the sweep. A run is
-*done* if and only if its summary file exists; its steps file is written before it. Readers
-(pandas, pyarrow, polars, DuckDB) skip the hidden temporary files. Resuming compares the
-experiment's fingerprint with the one in ``index.json`` and refuses a changed experiment.
+*done* if and only if its summary file exists and verifies (readable Parquet with the
+expected columns and rows, and its steps file likewise when steps are kept); its steps file
+is written before it. Readers (pandas, pyarrow, polars, DuckDB) skip the hidden temporary
+files. Files are created with the user's umask (0644 and 0755 by default), so colleagues on a
+shared filesystem can read them.
+
+While a sweep writes the directory it holds an exclusive lock (``flock`` on
+``OUT/.ecosim.lock``, removed when the sweep ends); a second sweep into the same directory is
+refused. Resuming compares the experiment's fingerprint with the one in ``index.json`` and
+refuses a changed experiment, and compares the code that made the runs (ecosim's version and
+the model's source hash, :mod:`ecosim.provenance`) and refuses a change unless allowed;
+stored files that do not verify are removed and run again.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
 import tempfile
@@ -37,6 +48,7 @@ INDEX = "index.json"
 RUNS = "runs"
 STEPS = "steps"
 FAILED = "failed"
+LOCK = ".ecosim.lock"
 FORMAT = "ecosim-sweep/1"
 ID_COLUMNS = ("run_id", "scenario", "point", "replication", "seed")
 
@@ -44,10 +56,34 @@ ID_COLUMNS = ("run_id", "scenario", "point", "replication", "seed")
 # ---------------------------------------------------------------- atomic files
 
 
+def _read_umask() -> int:
+    try:  # Linux shows it without changing it (os.umask would, for a moment, for every thread)
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+UMASK = _read_umask()
+"""The process's umask, read once at import (files and folders are created with it)."""
+
+FILE_MODE = 0o666 & ~UMASK
+DIRECTORY_MODE = 0o777 & ~UMASK
+
+
 def _atomic_write(path: Path, write) -> None:
-    """Call ``write(file_object)`` on a hidden temporary file beside ``path``, then rename it."""
+    """Call ``write(file_object)`` on a hidden temporary file beside ``path``, then rename it.
+
+    ``mkstemp`` makes the file 0600; it gets the mode an ordinary ``open`` would (0666 less the umask).
+    """
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as handle:
             write(handle)
             handle.flush()
@@ -72,6 +108,60 @@ def write_parquet(path: Path, table: pa.Table) -> None:
     _atomic_write(Path(path), lambda handle: pq.write_table(table, handle))
 
 
+# ---------------------------------------------------------------- the lock
+
+
+class DirectoryLock:
+    """An exclusive, non-blocking ``flock`` on ``DIR/.ecosim.lock`` for as long as a sweep writes DIR.
+
+    The lock file holds the owner's host and process id (for the message a second sweep
+    gets) and is removed on :meth:`release`. ``flock`` locks are released by the kernel when
+    the process dies, however it dies, so a killed sweep never leaves the directory locked.
+    """
+
+    def __init__(self, directory: Path):
+        self.path = Path(directory) / LOCK
+        self.fd: int | None = None
+
+    def acquire(self) -> None:
+        """Take the lock or raise :class:`InputError` naming who holds it."""
+        for _ in range(10):
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
+                os.close(fd)
+                if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    raise InputError(f"another ecosim sweep ({holder}) is writing this directory; wait for it to "
+                                     "finish, or choose another --out", source=str(self.path.parent), key="--out") from None
+                raise InputError(f"cannot lock the results directory: {exc.strerror}",
+                                 source=str(self.path.parent), key="--out") from None
+            try:  # the holder before us may have removed the file after we opened it: lock the one on disk
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"host {os.uname().nodename}, process {os.getpid()}".encode(), 0)
+                self.fd = fd
+                return
+            os.close(fd)
+        raise InputError("cannot lock the results directory (its lock file keeps changing)",
+                         source=str(self.path.parent), key="--out")
+
+    def release(self) -> None:
+        """Remove the lock file and release the lock (no-op when not held)."""
+        if self.fd is None:
+            return
+        try:
+            self.path.unlink(missing_ok=True)
+            fcntl.flock(self.fd, fcntl.LOCK_UN)  # explicitly: a forked child may share the descriptor
+        finally:
+            os.close(self.fd)
+            self.fd = None
+
+
 # ---------------------------------------------------------------- the store
 
 
@@ -85,31 +175,56 @@ class ResultStore:
 
     def __init__(self, directory: str | os.PathLike[str]):
         self.directory = Path(directory)
+        self.lock = DirectoryLock(self.directory)
+        self.repaired: list[str] = []  # runs whose stored files did not verify on resume (run again)
+        self._fresh = False  # this sweep wrote the index (so abandon() may remove it)
+        self._created = False  # this sweep created the directory
 
     # -- starting and resuming
 
-    def start(self, index: dict[str, Any], resume: bool) -> set[str]:
-        """Prepare the directory for a sweep and return the ids of the runs already done.
+    def start(self, index: dict[str, Any], resume: bool, allow_code_change: bool = False) -> set[str]:
+        """Lock the directory for a sweep and return the ids of the runs already done (and verified).
 
         A fresh sweep needs an empty or missing directory; ``resume`` continues the sweep whose
         ``index.json`` has the same ``fingerprint`` (or starts afresh if there is no index yet,
-        as after a kill before the first write). Otherwise :class:`InputError`, and nothing
-        is written.
+        as after a kill before the first write) and the same ``code`` (unless
+        ``allow_code_change``). Stored files that do not verify are removed, listed in
+        :attr:`repaired`, and not counted as done. Otherwise :class:`InputError`, and nothing
+        is written. Call :meth:`close` when the sweep ends.
         """
-        existing = self.read_index_if_any()
+        if self.directory.is_symlink() and not self.directory.exists():
+            raise InputError("is a symbolic link to nothing", source=str(self.directory), key="--out")
+        if self.directory.exists() and not self.directory.is_dir():
+            raise InputError("exists and is not a directory", source=str(self.directory), key="--out")
+        self._refuse_foreign()  # before anything, even the lock file, is written
+        self._created = not self.directory.exists()
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"cannot create the results directory: {exc.strerror}",
+                             source=str(self.directory), key="--out") from None
+        try:
+            self.lock.acquire()
+            return self._start_locked(index, resume, allow_code_change)
+        except BaseException:
+            self.close()
+            if self._created:
+                _remove_empty_tree(self.directory)
+            raise
+
+    def _refuse_foreign(self) -> None:
+        if self.directory.is_dir() and self.read_index_if_any() is None \
+                and any(self._visible(self.directory.iterdir())):
+            raise InputError("already holds files but no sweep index (index.json); choose another --out",
+                             source=str(self.directory), key="--out")
+
+    def _start_locked(self, index: dict[str, Any], resume: bool, allow_code_change: bool) -> set[str]:
+        existing = self.read_index_if_any()  # again: another sweep may have started before we locked
         if existing is None:
-            if self.directory.exists() and not self.directory.is_dir():
-                raise InputError("exists and is not a directory", source=str(self.directory), key="--out")
-            if self.directory.exists() and any(self._visible(self.directory.iterdir())):
-                raise InputError("already holds files but no sweep index (index.json); choose another --out",
-                                 source=str(self.directory), key="--out")
-            try:
-                self.directory.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise InputError(f"cannot create the results directory: {exc.strerror}",
-                                 source=str(self.directory), key="--out") from None
+            self._refuse_foreign()
             self._remove_temporaries()
             write_json(self.directory / INDEX, index)  # first, before any run
+            self._fresh = True
             self._make_dirs()
             return set()
         if not resume:
@@ -122,13 +237,75 @@ class ResultStore:
                 f"with it ({_differences(existing.get('experiment', {}), index['experiment'])}); "
                 "restore the experiment file (and the same --replications/--steps), or choose another --out",
                 source=str(self.directory), key="--resume")
+        if existing.get("code") != index.get("code") and not allow_code_change:
+            raise InputError(
+                "the code that would run differs from the code that made the stored runs "
+                f"({_code_differences(existing.get('code'), index.get('code'))}), so resuming would mix two "
+                "models in one experiment; choose another --out, or pass --allow-code-change if the change "
+                "cannot affect results", source=str(self.directory), key="--resume")
         self._make_dirs()
         self._remove_temporaries()
+        codes = [*existing.get("code_history", [existing.get("code")]), index.get("code")]
         resumed = {**existing, "resumed_at": [*existing.get("resumed_at", []), _now()],
                    "ecosim_versions": sorted({*existing.get("ecosim_versions", [existing.get("ecosim_version")]),
-                                              __version__} - {None})}
+                                              __version__} - {None}),
+                   "code_history": [c for i, c in enumerate(codes) if c is not None and c not in codes[:i]]}
         write_json(self.directory / INDEX, resumed)
-        return self.done_ids()
+        return self.verified_done_ids(existing)
+
+    def close(self) -> None:
+        """Release the directory's lock (the sweep is over)."""
+        self.lock.release()
+
+    def abandon(self) -> None:
+        """Undo a fresh start that ran nothing (e.g. the Dask scheduler was unreachable): no index is left."""
+        if not self._fresh or any((self.directory / RUNS).glob("*.parquet")) or any((self.directory / FAILED).iterdir()):
+            return
+        (self.directory / INDEX).unlink(missing_ok=True)
+        for sub in (RUNS, STEPS, FAILED):
+            _remove_empty_tree(self.directory / sub)
+        self._fresh = False
+        if self._created:
+            self.close()
+            _remove_empty_tree(self.directory)
+
+    def verified_done_ids(self, index: dict[str, Any]) -> set[str]:
+        """Ids of the planned runs whose files verify; files that do not are removed (so the run is redone).
+
+        A summary file must be non-empty Parquet with the id columns, ``status`` and one row;
+        when the sweep keeps steps, the steps file must exist, with the id columns and one row
+        per quarter of its scenario. A failure record that is not JSON is removed too.
+        """
+        planned = {r["run_id"]: r for r in index.get("runs", []) if isinstance(r, dict) and "run_id" in r}
+        steps_of = {name: data.get("steps") for name, data in index.get("experiment", {}).get("scenarios", {}).items()
+                    if isinstance(data, dict)}
+        keep_steps = index.get("keep") == "steps"
+        done, repaired = set(), []
+        for path in self._visible((self.directory / RUNS).glob("*.parquet")):
+            run = planned.get(path.stem)
+            if run is None:
+                continue  # not a run of this experiment: not counted, left alone
+            steps_path = self.directory / STEPS / path.name
+            ok = _parquet_ok(path, (*ID_COLUMNS, "status"), 1)
+            if ok and keep_steps:
+                ok = _parquet_ok(steps_path, (*ID_COLUMNS, "step"), steps_of.get(run.get("scenario")))
+            if ok:
+                done.add(path.stem)
+            else:
+                path.unlink(missing_ok=True)
+                steps_path.unlink(missing_ok=True)
+                repaired.append(path.stem)
+        for path in self._visible((self.directory / FAILED).glob("*.json")):
+            try:
+                record = json.loads(path.read_text(encoding="utf-8"))
+                valid = isinstance(record, dict) and all(k in record for k in ID_COLUMNS)
+            except (OSError, ValueError):
+                valid = False
+            if not valid:
+                path.unlink(missing_ok=True)
+                repaired.append(path.stem)
+        self.repaired = sorted(repaired)
+        return done
 
     def _make_dirs(self) -> None:
         try:
@@ -150,11 +327,11 @@ class ResultStore:
         return (p for p in paths if not p.name.startswith("."))
 
     def read_index_if_any(self) -> dict[str, Any] | None:
-        """The index, or ``None`` when the directory has none."""
+        """The index, or ``None`` when the directory has none; :class:`InputError` when it is damaged."""
         path = self.directory / INDEX
         if not path.is_file():
             return None
-        return json.loads(path.read_text(encoding="utf-8"))
+        return _read_index(path)
 
     def done_ids(self) -> set[str]:
         """Ids of the runs whose summary file exists."""
@@ -279,7 +456,45 @@ def load_index(results_dir: str | os.PathLike[str]) -> dict[str, Any]:
     if not path.is_file():
         raise InputError("not a sweep results directory (no index.json); run `ecosim sweep EXPERIMENT --out DIR`",
                          source=str(results_dir))
-    return json.loads(path.read_text(encoding="utf-8"))
+    return _read_index(path)
+
+
+def _read_index(path: Path) -> dict[str, Any]:
+    try:
+        index = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+        raise InputError(f"the sweep index is unreadable or damaged ({reason}); it cannot be used or resumed",
+                         source=str(path)) from None
+    if not isinstance(index, dict) or not isinstance(index.get("runs", []), list):
+        raise InputError("the sweep index is damaged (expected a JSON object with a run list)", source=str(path))
+    return index
+
+
+def _parquet_ok(path: Path, columns: tuple[str, ...], rows: int | None) -> bool:
+    """True if ``path`` is a non-empty Parquet file with ``columns`` and (when given) ``rows`` rows.
+
+    Reads only the footer (a fraction of a millisecond), which a truncated or garbage file lacks.
+    """
+    try:
+        if path.stat().st_size == 0:
+            return False
+        meta = pq.read_metadata(path)
+    except (OSError, pa.ArrowException):
+        return False
+    names = set(meta.schema.names)
+    return set(columns) <= names and (rows is None or meta.num_rows == rows)
+
+
+def _remove_empty_tree(directory: Path) -> None:
+    """Remove ``directory`` if it holds nothing but empty folders (best effort)."""
+    try:
+        for child in directory.iterdir():
+            if child.is_dir() and not child.is_symlink():
+                _remove_empty_tree(child)
+        directory.rmdir()
+    except OSError:
+        pass
 
 
 def _read_dir(directory: Path, files: list[Path]) -> pd.DataFrame:
@@ -287,12 +502,33 @@ def _read_dir(directory: Path, files: list[Path]) -> pd.DataFrame:
         return pd.DataFrame()
     import pyarrow.dataset as ds
 
-    dataset = ds.dataset([str(f) for f in files], format="parquet")
     try:
-        table = dataset.to_table()
-    except pa.ArrowInvalid:  # schemas differ (e.g. a list design setting different keys): unify by name
-        table = pa.concat_tables([pq.read_table(f) for f in files], promote_options="permissive")
+        dataset = ds.dataset([str(f) for f in files], format="parquet")
+        try:
+            table = dataset.to_table()
+        except pa.ArrowInvalid:  # schemas differ (e.g. a list design setting different keys): unify by name
+            table = pa.concat_tables([pq.read_table(f) for f in files], promote_options="permissive")
+    except (OSError, pa.ArrowException):
+        _raise_damaged(next((f for f in files if not _parquet_ok(f, ("run_id",), None)), directory))
+        raise
+    if "run_id" not in table.column_names or table.column("run_id").null_count:  # a file of another kind
+        _raise_damaged(next((f for f in files if not _parquet_ok(f, ID_COLUMNS, None)), directory))
     return table.to_pandas()
+
+
+def _raise_damaged(path: Path) -> None:
+    raise InputError("is damaged (not a readable result file); `ecosim sweep EXPERIMENT --out DIR --resume` "
+                     "removes it and runs it again", source=str(path))
+
+
+def _read_failure(path: Path) -> dict[str, Any]:
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        record = None
+    if not isinstance(record, dict) or not all(k in record for k in ID_COLUMNS):
+        _raise_damaged(path)
+    return record
 
 
 def _order(frame: pd.DataFrame, index: dict[str, Any] | None) -> pd.DataFrame:
@@ -327,7 +563,7 @@ def load_runs(results_dir: str | os.PathLike[str]) -> pd.DataFrame:
     done = set(ok["run_id"]) if not ok.empty else set()
     failed_rows = []
     for path in sorted(ResultStore._visible((directory / FAILED).glob("*.json"))):
-        record = json.loads(path.read_text(encoding="utf-8"))
+        record = _read_failure(path)
         if record["run_id"] in done:
             continue
         failed_rows.append({**{k: record[k] for k in ID_COLUMNS}, "status": "failed",
@@ -361,13 +597,21 @@ def load_failures(results_dir: str | os.PathLike[str]) -> pd.DataFrame:
     """The failure records of runs that raised and have not since succeeded (error, traceback)."""
     directory = Path(results_dir)
     done = {p.stem for p in ResultStore._visible((directory / RUNS).glob("*.parquet"))}
-    rows = [json.loads(p.read_text(encoding="utf-8"))
+    rows = [_read_failure(p)
             for p in sorted(ResultStore._visible((directory / FAILED).glob("*.json"))) if p.stem not in done]
     return pd.DataFrame(rows)
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _code_differences(old: Any, new: Any) -> str:
+    if not isinstance(old, dict):
+        return "the stored runs predate code fingerprints"
+    changed = [f"{key}: {str(old.get(key))[:16]!s} then, {str(new.get(key))[:16]!s} now"
+               for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)]
+    return "; ".join(changed)
 
 
 def _differences(old: dict[str, Any], new: dict[str, Any]) -> str:

@@ -6,6 +6,7 @@ no traceback; an internal error exits 1.
 
 from __future__ import annotations
 
+import errno
 import sys
 
 import click
@@ -70,13 +71,40 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return 130
+    except OSError as exc:
+        if exc.errno not in USER_SIDE_ERRNOS:
+            return _internal_error()
+        click.echo(f"error: {describe_os_error(exc)}", err=True)
+        return 2
     except Exception:  # an internal error: say so, with the traceback for a bug report
-        import traceback
-
-        traceback.print_exc()
-        click.echo("internal error: this is a bug in ecosim; please report it with the traceback above", err=True)
-        return 1
+        return _internal_error()
     return status if isinstance(status, int) else 0
+
+
+USER_SIDE_ERRNOS = frozenset({
+    errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.ENOENT, errno.ENOTDIR,
+    errno.EISDIR, errno.EEXIST, errno.ENAMETOOLONG, errno.ELOOP, errno.EBUSY, errno.ETXTBSY, errno.EFBIG,
+    errno.EXDEV, errno.ENOTEMPTY, errno.ENXIO, errno.ENODEV,
+})
+"""Operating-system errors caused by the user's paths, permissions or disk, not by ecosim: exit 2."""
+
+
+def describe_os_error(exc: OSError) -> str:
+    """``PATH: reason`` (and what to do, for a full disk)."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    reason = exc.strerror or str(exc)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        reason += ("; files that were complete are kept — free some space (or choose another --out) and run "
+                   "the same command again (with --resume for a sweep)")
+    return where + reason
+
+
+def _internal_error() -> int:
+    import traceback
+
+    traceback.print_exc()
+    click.echo("internal error: this is a bug in ecosim; please report it with the traceback above", err=True)
+    return 1
 
 
 if __name__ == "__main__":

@@ -27,6 +27,10 @@ def command(scenario, sizes, json_out):
         raise InputError(f"--sizes {sizes!r}: each factor must be between 1 and 1000")
     if scenario:
         load_scenario(scenario)  # bad input is reported before anything runs
+    if json_out:
+        from ecosim.cli.paths import check_output_file
+
+        check_output_file(json_out, "--json-out")  # before the benchmark, not after it
     rows = run_bench(scenario, factors, echo=click.echo)
     if len(rows) > 1:
         first, last = rows[0], rows[-1]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ecosim.cli.options import check_scenario_rules
+from ecosim.cli.options import check_scenario_rules, max_runs_option, memory_limit_option
 from ecosim.scenario import load_scenario, load_yaml
 
 EXPERIMENT_KEYS = {"scenarios", "design", "replications"}
@@ -17,16 +17,28 @@ def is_experiment(data: dict) -> bool:
 
 @click.command("check")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-def command(files):
-    """Validate scenario or experiment FILES; exit 2 at the first invalid one."""
+@memory_limit_option
+@max_runs_option
+def command(files, memory_limit, max_runs):
+    """Validate scenario or experiment FILES; exit 2 at the first invalid one.
+
+    Besides the schema, each file is checked against the resource bounds a run or sweep would
+    meet: the estimated memory of a run (--memory-limit) and the number of runs (--max-runs).
+    """
+    from ecosim.resources import check_experiment_memory, check_memory, format_bytes
+
     for path in files:
         data = load_yaml(path)
         if is_experiment(data):
             from ecosim.experiment import load_experiment
 
-            load_experiment(path)
-            click.echo(f"{path}: valid experiment")
+            spec = load_experiment(path, max_runs=max_runs)
+            largest = check_experiment_memory(spec.scenarios, spec.points, memory_limit, source=path)
+            click.echo(f"{path}: valid experiment '{spec.name}' ({spec.n_runs:,} runs, "
+                       f"the largest about {format_bytes(largest.bytes)})")
             continue
         scenario = load_scenario(path)
         check_scenario_rules(scenario, path)
-        click.echo(f"{path}: valid scenario '{scenario.name}' ({scenario.n_agents:,} agents, {scenario.steps} quarters)")
+        sizes = check_memory(scenario, memory_limit, source=path)
+        click.echo(f"{path}: valid scenario '{scenario.name}' ({scenario.n_agents:,} agents, {scenario.steps} quarters, "
+                   f"about {format_bytes(sizes.bytes)} a run)")

@@ -17,8 +17,17 @@ def load_with_overrides(path: str, sets: tuple[str, ...], steps: int | None = No
     """Load a scenario, apply ``--set KEY=VALUE`` overrides (validated like the file)."""
     from ecosim.scenario import load_scenario, parse_override
 
-    overrides = dict(parse_override(text) for text in sets)
+    overrides: dict = {}
+    for text in sets:
+        key, value = parse_override(text)
+        if key in overrides:
+            raise InputError(f"{key} is set twice ({key}={overrides[key]!r} and {text}); give it once",
+                             key=f"--set {text}")
+        overrides[key] = value
     if steps is not None:
+        if "steps" in overrides:
+            raise InputError(f"--steps {steps} and --set steps={overrides['steps']!r} disagree; give one of them",
+                             key="--steps")
         overrides["steps"] = steps
     return load_scenario(path, overrides)
 
@@ -51,6 +60,25 @@ def seed_option(f):
 def rules_option(f):
     return click.option("--rules", "rules_file", type=click.Path(dir_okay=False), default=None,
                         help="Python file that registers extra rules (see docs/RULES.md).")(f)
+
+
+def _memory_limit(ctx, param, value):  # noqa: ANN001 - click's callback signature
+    if value is None:
+        return None
+    from ecosim.resources import parse_memory
+
+    return parse_memory(value, "--memory-limit")
+
+
+def memory_limit_option(f):
+    return click.option("--memory-limit", "memory_limit", default=None, metavar="SIZE", callback=_memory_limit,
+                        help="Memory a run (or all workers together) may use, e.g. 8G "
+                             "(default: 80% of this machine's). Scenarios estimated above it are refused.")(f)
+
+
+def max_runs_option(f):
+    return click.option("--max-runs", "max_runs", type=click.IntRange(min=1), default=None, metavar="N",
+                        help="Most runs a sweep may make (default 200,000).")(f)
 
 
 def raise_input(message: str, source: str | None = None, key: str | None = None) -> None:

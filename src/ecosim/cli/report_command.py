@@ -20,6 +20,13 @@ def command(results_dir, out, baseline, metrics, seed):
 
     Example: ecosim report results/policies --out policies.html
     """
+    from ecosim.cli.paths import check_output_directory, check_output_file, check_results_directory
+
+    check_results_directory(results_dir)
+    if out:
+        check_output_file(out, "--out")
+    else:
+        check_output_directory(results_dir, "RESULTS_DIR")
     from ecosim.report import load_results, write_report
 
     results = load_results(results_dir)

@@ -12,6 +12,7 @@ from ecosim.cli.options import (
     check_rules_file,
     check_scenario_rules,
     load_with_overrides,
+    memory_limit_option,
     rules_option,
     seed_option,
 )
@@ -44,19 +45,32 @@ HEADLINE = [
 @click.option("--force", is_flag=True, help="Replace results already in the output directory.")
 @click.option("--csv/--no-csv", default=True, help="Also write CSV copies of the tables.")
 @rules_option
-def command(scenario, seed, steps, sets, out, force, csv, rules_file):
+@memory_limit_option
+def command(scenario, seed, steps, sets, out, force, csv, rules_file, memory_limit):
     """Run SCENARIO once and write its tables, resolved scenario and figures.
 
     Example: ecosim run scenarios/baseline.yaml --seed 1 --set policy.managers.managers_per_region=80
     """
+    from ecosim.errors import InputError
     from ecosim.model import EcosystemModel, seed_from, simulate  # noqa: F401 (import cost after validation)
     from ecosim.output import atomic_directory, write_run
 
+    set_keys = {text.partition("=")[0].strip() for text in sets}
+    for option, value, key in (("--seed", seed, "seed"), ("--rules", rules_file, "rules_file")):
+        if value is not None and key in set_keys:
+            raise InputError(f"{option} and --set {key}=... disagree; give one of them", key=option)
+    if out:
+        from ecosim.cli.paths import check_output_directory
+
+        check_output_directory(out, "--out")
     loaded = load_with_overrides(scenario, sets, steps)
     rules_path = check_rules_file(rules_file)
     if rules_path:
         loaded = loaded.model_copy(update={"rules_file": rules_path})
     check_scenario_rules(loaded, scenario)  # every rule name known before anything is written
+    from ecosim.resources import check_memory
+
+    check_memory(loaded, memory_limit, source=scenario)
     if seed is None:
         import numpy as np
 

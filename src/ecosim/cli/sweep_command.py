@@ -23,7 +23,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from ecosim.cli.options import positive_int
+from ecosim.cli.options import max_runs_option, memory_limit_option, positive_int
 
 EXIT_SOME_FAILED = 3
 EXIT_INTERRUPTED = 130
@@ -44,7 +44,12 @@ EXIT_INTERRUPTED = 130
               help="Override the file's replications for a quick trial (recorded in the results).")
 @click.option("--steps", type=click.IntRange(1, 2000), default=None,
               help="Override every scenario's quarters for a quick trial (recorded in the results).")
-def command(experiment, out, executor, workers, scheduler, resume, replications, steps):
+@click.option("--allow-code-change", is_flag=True,
+              help="With --resume: complete a sweep started by a different ecosim version or model code.")
+@memory_limit_option
+@max_runs_option
+def command(experiment, out, executor, workers, scheduler, resume, replications, steps, allow_code_change,
+            memory_limit, max_runs):
     """Run every scenario × design point × replication of EXPERIMENT and store each run at once.
 
     Every finished run is written immediately and atomically (Parquet); a run that raises is
@@ -53,20 +58,39 @@ def command(experiment, out, executor, workers, scheduler, resume, replications,
 
         ecosim sweep experiments/policy_levers.yaml --out results/levers --workers 8
     """
-    if executor == "process" and not scheduler:
-        from ecosim.worker_pool import start_fork_server
-
-        # the workers' server imports the model (2-3 s) while this process reads the experiment
-        start_fork_server()
     from ecosim.errors import InputError
-    from ecosim.executors import run_sweep
     from ecosim.experiment import load_experiment
+    from ecosim.resources import check_experiment_memory, check_runs, check_workers
 
     if scheduler and executor != "dask":
         raise InputError("--scheduler needs --executor dask", key="--scheduler")
-    spec = load_experiment(experiment)
+    if allow_code_change and not resume:
+        raise InputError("--allow-code-change goes with --resume", key="--allow-code-change")
+    if scheduler:
+        from ecosim.executors import check_scheduler_address
+
+        check_scheduler_address(scheduler)
+    if out:
+        from ecosim.cli.paths import check_output_directory
+
+        check_output_directory(out, "--out")
+    spec = load_experiment(experiment, max_runs=max_runs)
     if replications is not None or steps is not None:
         spec = spec.with_trial(replications=replications, steps=steps)
+        check_runs(spec.n_runs, max_runs, key="--replications",
+                   how=f" ({len(spec.scenarios):,} scenarios × {len(spec.points):,} design points × "
+                       f"{spec.replications:,} replications)")
+    largest = check_experiment_memory(spec.scenarios, spec.points, memory_limit, source=experiment)
+    if not scheduler:
+        check_workers(workers, largest.bytes, executor, memory_limit)
+    if executor == "process":
+        from ecosim.worker_pool import start_fork_server
+
+        # Only now that the input is known to be good: the workers' server imports the model
+        # (2-3 s) while this process imports the store and builds the run list.
+        start_fork_server()
+    from ecosim.executors import run_sweep
+
     target = Path(out) if out else Path("results") / spec.name
     console = Console(file=sys.stderr)
     bar = _SweepProgress(console, spec.name)
@@ -81,13 +105,14 @@ def command(experiment, out, executor, workers, scheduler, resume, replications,
     previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     try:
         outcome = run_sweep(spec, target, executor=executor, workers=workers, scheduler=scheduler, resume=resume,
-                            progress=bar.update, on_start=started)
+                            progress=bar.update, on_start=started, allow_code_change=allow_code_change)
     finally:
         bar.stop()
         signal.signal(signal.SIGTERM, previous)
     rate = outcome.done / outcome.seconds if outcome.seconds > 0 else 0.0
     summary = (f"{outcome.done} runs done, {outcome.failed} failed"
                + (f", {outcome.skipped} done before" if outcome.skipped else "")
+               + (f", {outcome.repaired} stored files damaged, removed and their runs done again" if outcome.repaired else "")
                + f", {outcome.total} planned; {outcome.seconds:.1f} s ({rate:.2f} runs/s). Results in {target}")
     if outcome.interrupted or outcome.pool_broken:
         why = "interrupted" if outcome.interrupted else "a worker process died and broke the pool"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from ecosim.cli.options import load_with_overrides, positive_int
+from ecosim.cli.options import load_with_overrides, memory_limit_option, positive_int
 
 EXIT_FACTS_OUTSIDE = 3
 
@@ -34,7 +34,8 @@ EXIT_FACTS_OUTSIDE = 3
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="With --calibrate: results directory of the sweep (default: results/<experiment name>).")
 @click.option("--resume", is_flag=True, help="With --calibrate: complete the sweep already in --out.")
-def command(scenario, replications, seed, workers, sets, markdown, csv_path, experiment, out, resume):
+@memory_limit_option
+def command(scenario, replications, seed, workers, sets, markdown, csv_path, experiment, out, resume, memory_limit):
     """Check that SCENARIO (default scenarios/baseline.yaml) reproduces the facts F1–F12.
 
     Examples:
@@ -43,14 +44,26 @@ def command(scenario, replications, seed, workers, sets, markdown, csv_path, exp
 
         ecosim validate --calibrate experiments/calibration.yaml --out results/calibration
     """
+    from ecosim.cli.paths import check_output_directory, check_output_file
     from ecosim.errors import InputError
 
+    if csv_path:
+        check_output_file(csv_path, "--csv")
     if experiment is not None:
+        if csv_path:
+            raise InputError("--csv goes without --calibrate (the calibration writes calibration_scores.csv)",
+                             key="--csv")
+        if out:
+            check_output_directory(out, "--out")
         _calibrate(experiment, out, workers, resume)
         return
     if out is not None or resume:
         raise InputError("--out and --resume go with --calibrate", key="--out")
     loaded = load_with_overrides(scenario, sets)
+    from ecosim.resources import check_memory, check_workers
+
+    sizes = check_memory(loaded, memory_limit, source=scenario)
+    check_workers(workers, sizes.bytes, "process", memory_limit)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 

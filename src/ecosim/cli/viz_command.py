@@ -9,6 +9,7 @@ answers.
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import socket
@@ -76,7 +77,32 @@ def check_inputs(scenario: str | None, rules_file: str | None):
     if rules_path:
         loaded = loaded.model_copy(update={"rules_file": rules_path})
     check_scenario_rules(loaded, scenario or "(built-in baseline)")
+    from ecosim.resources import check_memory
+
+    check_memory(loaded, source=scenario or "(built-in baseline)")
     return loaded, rules_path
+
+
+def check_address(host: str, port: int) -> None:
+    """Refuse a ``--host`` that does not resolve to an address of this machine, or a ``--port`` in use."""
+    from ecosim.errors import InputError
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InputError(f"cannot resolve {host!r}: {reason}; give an address of this machine such as 127.0.0.1",
+                         key="--host") from None
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise InputError(f"port {port} is already in use on {host}; choose another --port (0: any free one)",
+                                 key="--port") from None
+            raise InputError(f"cannot listen on {host} port {port}: {exc.strerror}", key="--host") from None
 
 
 def server_environment(scenario: str | None, rules_file: str | None) -> dict[str, str]:
@@ -106,6 +132,7 @@ def command(scenario, rules_file, host, port):
     Example: ecosim viz scenarios/tiny.yaml --port 8765
     """
     loaded, rules_path = check_inputs(scenario, rules_file)
+    check_address(host, port)
     if port == 0:
         port = free_port(host)
     if host not in ("127.0.0.1", "localhost", "::1"):

@@ -23,6 +23,7 @@ import mesa
 
 from ecosim.errors import InputError
 from ecosim.model import EcosystemModel
+from ecosim.resources import check_memory
 from ecosim.rules import available_rules
 from ecosim.scenario import RULE_KINDS, Scenario, apply_overrides
 
@@ -165,6 +166,7 @@ class InteractiveModel(mesa.Model):
                    if key not in ("self", "base_scenario", "rules_file", "seed", "__class__")}
         base = base_scenario if base_scenario is not None else Scenario()
         scenario = scenario_for(base, choices)
+        check_memory(scenario, source="visualiser controls")  # before Reset builds anything
         self.notice = ""
         try:
             root_seed = parse_seed(seed)
