@@ -29,10 +29,16 @@ from ecosim.scenario import RULE_KINDS, Scenario, apply_overrides
 
 @dataclass(frozen=True)
 class Lever:
-    """One slider: a keyword of :class:`InteractiveModel` bound to a dotted scenario key."""
+    """One slider: a keyword of :class:`InteractiveModel` bound to a dotted scenario key.
+
+    ``short`` is the slider's label (short, so the track keeps its width in the sidebar);
+    ``label`` the full description shown on hover. ``step`` is fine enough that every shipped
+    scenario's value lies on the slider's grid (``tests/test_viz.py`` checks).
+    """
 
     keyword: str
     key: str
+    short: str
     label: str
     minimum: float
     maximum: float
@@ -48,21 +54,34 @@ class Lever:
 
 
 LEVERS = (
-    Lever("quarters", "steps", "Quarters to run", 4, 200, 4, True),
-    Lever("regions", "world.regions", "World: regions", 1, 6, 1, True),
-    Lever("universities_per_region", "world.universities_per_region", "World: universities per region", 1, 30, 1, True),
-    Lever("enterprises_per_region", "world.enterprises_per_region", "World: enterprises per region", 20, 2000, 20, True),
-    Lever("managers_per_region", "policy.managers.managers_per_region", "Technology managers per region", 0, 200, 1, True),
-    Lever("manager_skill", "policy.managers.skill_mean", "Managers' starting skill", 0.0, 1.0, 0.05, False),
-    Lever("poc_budget_share", "budget.proof_of_concept", "PoC fund: share of budget (from research grants)", 0.0, 0.5, 0.01, False),
-    Lever("poc_grant_size", "policy.proof_of_concept.grant_size", "PoC grant per technology, M¥", 0.0, 5.0, 0.1, False),
-    Lever("transfer_weight", "policy.incentives.transfer_weight", "Incentives: weight of a transfer", 0.0, 3.0, 0.1, False),
-    Lever("publication_weight", "policy.incentives.publication_weight", "Incentives: weight of a publication", 0.0, 3.0, 0.1, False),
-    Lever("inventor_share", "policy.incentives.inventor_share", "Inventors' share of income", 0.0, 1.0, 0.05, False),
-    Lever("joint_rnd_subsidy", "policy.joint_rnd.subsidy_rate", "Joint R&D subsidy rate", 0.0, 1.0, 0.05, False),
-    Lever("fair_interval", "policy.fairs.interval_quarters", "Quarters between fairs (0: none)", 0, 20, 1, True),
-    Lever("investors_per_region", "policy.finance.investors_per_region", "Investors per region", 0, 20, 1, True),
-    Lever("openness", "policy.openness.cross_region_tie_probability", "Openness: cross-region tie chance", 0.0, 0.5, 0.01, False),
+    Lever("quarters", "steps", "Quarters", "Quarters to run", 4, 200, 4, True),
+    Lever("regions", "world.regions", "Regions", "World: regions", 1, 6, 1, True),
+    Lever("universities_per_region", "world.universities_per_region", "Universities",
+          "World: universities per region", 1, 30, 1, True),
+    Lever("enterprises_per_region", "world.enterprises_per_region", "Enterprises",
+          "World: enterprises per region", 20, 2000, 20, True),
+    Lever("managers_per_region", "policy.managers.managers_per_region", "Managers",
+          "Technology managers per region", 0, 200, 1, True),
+    Lever("manager_skill", "policy.managers.skill_mean", "Manager skill", "Managers' starting skill (0–1)",
+          0.0, 1.0, 0.05, False),
+    Lever("poc_budget_share", "budget.proof_of_concept", "PoC share",
+          "Proof-of-concept fund: share of the government budget (taken from research grants)", 0.0, 0.5, 0.0001, False),
+    Lever("poc_grant_size", "policy.proof_of_concept.grant_size", "PoC grant",
+          "Proof-of-concept grant per technology, M¥", 0.0, 5.0, 0.01, False),
+    Lever("transfer_weight", "policy.incentives.transfer_weight", "Transfer weight",
+          "University incentives: weight of a transfer in evaluations", 0.0, 3.0, 0.05, False),
+    Lever("publication_weight", "policy.incentives.publication_weight", "Publication weight",
+          "University incentives: weight of a publication in evaluations", 0.0, 3.0, 0.05, False),
+    Lever("inventor_share", "policy.incentives.inventor_share", "Inventor share",
+          "Inventors' share of licensing income (0–1)", 0.0, 1.0, 0.05, False),
+    Lever("joint_rnd_subsidy", "policy.joint_rnd.subsidy_rate", "Joint R&D subsidy",
+          "Joint R&D subsidy rate (share of a project's cost the government pays)", 0.0, 1.0, 0.05, False),
+    Lever("fair_interval", "policy.fairs.interval_quarters", "Fair interval",
+          "Quarters between trading fairs (0: no fairs)", 0, 20, 1, True),
+    Lever("investors_per_region", "policy.finance.investors_per_region", "Investors", "Investors per region",
+          0, 20, 1, True),
+    Lever("openness", "policy.openness.cross_region_tie_probability", "Openness",
+          "Openness: chance that a new tie crosses regions", 0.0, 0.5, 0.01, False),
 )
 """The policy levers and world-size controls shown as sliders, in display order."""
 
