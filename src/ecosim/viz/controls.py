@@ -168,6 +168,69 @@ def SeedInput(session: VizSession):
                      continuous_update=False)
 
 
+def export_tables(session: VizSession) -> bytes:
+    """The run so far as a zip: per-step table, run summary and technology table (CSV), the
+    resolved scenario's rules and levers, and a PNG of the activity and failure charts."""
+    import io
+    import json
+    import zipfile
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ecosim.rules import rules_in_effect
+    from ecosim.run_figures import activity_figure, funnel_figure
+    from ecosim.scenario import scenario_to_yaml
+
+    model = session.model
+    with model.lock:
+        eco = model.ecosystem
+        steps, summary, technologies = eco.step_table(), eco.summary(), eco.technology_table()
+        scenario = eco.scenario
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("steps.csv", steps.to_csv(index=False))
+        archive.writestr("summary.csv", "measure,value\n" + "".join(f"{k},{v}\n" for k, v in summary.items()))
+        archive.writestr("technologies.csv", technologies.to_csv(index=False))
+        archive.writestr("scenario.yaml", f"# seed {eco.seed}, after {eco.steps} quarters\n" + scenario_to_yaml(scenario))
+        archive.writestr("provenance.json", json.dumps({
+            "seed": eco.seed, "quarters_run": eco.steps, "rules": rules_in_effect(scenario.rules),
+            "changes_mid_run": [{"step": c.step, "change": c.text} for c in session.changes]}, indent=2))
+        if len(steps):
+            for name, figure in (("activity.png", activity_figure(steps)), ("failures.png", funnel_figure(summary))):
+                image = io.BytesIO()
+                figure.savefig(image, format="png", dpi=110)
+                plt.close(figure)
+                archive.writestr(name, image.getvalue())
+    return buffer.getvalue()
+
+
+@solara.component
+def ExportButtons(session: VizSession):
+    """Downloads: the run's tables and figures (zip), and the charts as they are on the page (SVG)."""
+    update_counter.get()
+    from ecosim.viz.drawing import pipeline_svg, time_series_svg
+
+    eco = session.model.ecosystem
+    stem = f"ecosim-{eco.scenario.name}-seed{eco.seed}-q{eco.steps}"
+
+    def charts() -> str:
+        with session.model.lock:
+            steps = eco.step_table()
+        marks = [(c.step, c.text) for c in session.changes]
+        return ("<html><body>" + time_series_svg(steps, session.ghost, marks) + pipeline_svg(steps)
+                + "</body></html>")
+
+    with solara.Column(gap="4px", classes=["ecosim-export"]) as column:
+        solara.FileDownload(lambda: export_tables(session), filename=f"{stem}.zip", label="Tables and figures (zip)",
+                            icon_name=None, mime_type="application/zip")
+        solara.FileDownload(charts, filename=f"{stem}-charts.html", label="Charts as on the page (SVG)",
+                            icon_name=None, mime_type="text/html")
+    return column
+
+
 def _heading(title: str, note: str = "") -> None:
     extra = f' <span style="font-size: 12px; font-weight: normal; color: #555">({escape(note)})</span>' if note else ""
     solara.HTML(tag="div", unsafe_innerHTML=f"{escape(title)}{extra}",
@@ -192,6 +255,9 @@ def Controls(session: VizSession, play_interval_ms: solara.Reactive[int]):
                 RuleSelect(session, kind)
             solara.HTML(tag="div", style="font-size: 12px; color: #555",
                         unsafe_innerHTML="Reset re-reads your rules file: added, removed and renamed rules show here.")
+        _heading("Export")
+        with solara.Div(classes=["ecosim-section"]):
+            ExportButtons(session)
         _heading("Levers", "hover a name for its meaning")
         with solara.Div(classes=["ecosim-section"]):
             SeedInput(session)

@@ -23,7 +23,6 @@ import mesa
 
 from ecosim.errors import InputError
 from ecosim.model import EcosystemModel
-from ecosim.rules import available_rules
 from ecosim.scenario import RULE_KINDS, Scenario, apply_overrides
 
 
@@ -201,35 +200,3 @@ class InteractiveModel(mesa.Model):
         with self.lock:
             self.ecosystem.step()
             self.running = self.ecosystem.steps < self.ecosystem.planned_steps
-
-
-def model_params(base: Scenario) -> dict[str, Any]:
-    """SolaraViz ``model_params`` for the controls, starting at the values of ``base``.
-
-    Sliders for the levers (ranges widened to include the base values), a text box for the
-    seed, a drop-down per rule kind listing every registered rule (built-in and user's), and
-    the base scenario itself as a fixed parameter.
-    """
-    params: dict[str, Any] = {
-        "base_scenario": base,
-        "seed": {"type": "InputText", "value": "" if base.seed is None else str(base.seed),
-                 "label": "Seed (empty: a fresh one)"},
-    }
-    for kind in RULE_KINDS:
-        current = getattr(base.rules, kind)
-        names = available_rules(kind)
-        params[rule_keyword(kind)] = {
-            "type": "Select", "value": current, "values": names if current in names else [current, *names],
-            "label": f"{kind.replace('_', ' ')} rule",
-        }
-    for lever in LEVERS:
-        value = lever.value_in(base)
-        params[lever.keyword] = {
-            "type": "SliderInt" if lever.integer else "SliderFloat",
-            "value": value,
-            "min": min(lever.minimum, value),
-            "max": max(lever.maximum, value),
-            "step": lever.step,
-            "label": lever.label,
-        }
-    return params
