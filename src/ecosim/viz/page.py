@@ -23,6 +23,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import solara
+from mesa.visualization.utils import update_counter
 
 from ecosim.rules import load_rules_file
 from ecosim.scenario import Scenario, load_scenario
@@ -63,6 +64,7 @@ def page_parts(scenario: str | Path | Scenario | None = None, rules_file: str | 
 @solara.component
 def Panels(session: VizSession):
     """The model tab: the network beside the text panel, then the pipeline beside the time series."""
+    update_counter.get()  # Reset replaces the session's model: the panels must follow
     model = session.model
     with solara.Column(style={"gap": "8px"}, classes=["ecosim-panels"]) as main:
         with solara.Columns([5, 2]):
