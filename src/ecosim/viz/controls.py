@@ -59,9 +59,10 @@ def RunControls(session: VizSession, play_interval_ms: solara.Reactive[int]):
     playing = solara.use_reactive(False)
 
     def play_loop():
-        while playing.value:
+        model = session.model  # a Reset ends this loop: it never steps a model it did not start on
+        while playing.value and session.model is model:
             time.sleep(play_interval_ms.value / 1000)
-            if not playing.value:
+            if not playing.value or session.model is not model:
                 break
             ran = session.step("while playing")
             if not ran:

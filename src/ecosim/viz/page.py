@@ -66,16 +66,18 @@ def Panels(session: VizSession):
     """The model tab: the network beside the text panel, then the pipeline beside the time series."""
     update_counter.get()  # Reset replaces the session's model: the panels must follow
     model = session.model
+    wrap = {"display": "flex", "flex-wrap": "wrap", "gap": "8px", "align-items": "flex-start"}
     with solara.Column(style={"gap": "8px"}, classes=["ecosim-panels"]) as main:
-        with solara.Columns([5, 2]):
-            with solara.Card(margin=0):
+        # flex boxes that wrap: side by side on a wide screen, one under another at 1024 px
+        with solara.Div(style=wrap):
+            with solara.Div(style={"flex": "5 1 560px", "min-width": "0"}), solara.Card(margin=0):
                 NetworkView(model)
-            with solara.Card("What is happening", margin=0):
+            with solara.Div(style={"flex": "2 1 260px", "min-width": "0"}), solara.Card("What is happening", margin=0):
                 StatusView(model)
-        with solara.Columns([1, 1]):
-            with solara.Card(margin=0):
+        with solara.Div(style=wrap):
+            with solara.Div(style={"flex": "1 1 440px", "min-width": "0"}), solara.Card(margin=0):
                 PipelineView(model)
-            with solara.Card(margin=0):
+            with solara.Div(style={"flex": "1 1 440px", "min-width": "0"}), solara.Card(margin=0):
                 TimeSeriesView(session)
     return main
 
