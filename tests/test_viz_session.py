@@ -188,3 +188,60 @@ def test_the_info_tab_is_drawn_from_the_docs():
         assert markdown_section(text, heading), f"docs/{name} has no section '## {heading}'"
     html = info_html()
     assert "<table>" in html and "Things to try" in html and "The rule contract" in html
+
+
+# ------------------------------------------------------------------ the Code tab
+
+
+def test_code_tab_opens_a_rules_source_without_its_decorator():
+    from ecosim.viz.code_tab import CodeWorkbench
+
+    text, module = CodeWorkbench.source_of("adoption", "value_hurdle")
+    assert text.startswith("def value_hurdle(") and "@register" not in text
+    assert module == "ecosim.rules.adoption"
+
+
+def test_code_tab_check_finds_each_kind_of_mistake_at_its_line(tmp_path):
+    from ecosim.viz.code_tab import CodeWorkbench
+
+    bench = CodeWorkbench(tmp_path)
+    text, module = CodeWorkbench.source_of("adoption", "value_hurdle")
+    assert bench.check("adoption", "mine", text, module).ok
+    syntax = bench.check("adoption", "mine", text.replace("return _logistic(", "return _logistic(("), module)
+    assert not syntax.ok and syntax.line == 3 and "syntax error" in syntax.message
+    raises = bench.check("adoption", "mine", text.replace("return _logistic(", "return nothing + _logistic("), module)
+    assert not raises.ok and raises.line == 3 and "NameError" in raises.message
+    scalar = bench.check("adoption", "mine", text.replace("return _logistic(", "return np.mean(_logistic("). \
+                         replace("c.hurdle_log))", "c.hurdle_log)))"), module)
+    assert not scalar.ok and "a single number" in scalar.message
+    assert not bench.check("adoption", "not a name", text, module).ok
+
+
+def test_code_tab_keeps_a_rule_in_a_file_that_runs_on_the_command_line(tmp_path, capsys):
+    from ecosim.cli import main
+    from ecosim.viz.code_tab import CodeWorkbench
+
+    bench = CodeWorkbench(tmp_path)
+    text, module = CodeWorkbench.source_of("adoption", "value_hurdle")
+    try:
+        kept = bench.keep("adoption", "steeper_hurdle", text.replace("2.0", "4.0"), module)
+        assert kept.ok, kept.message
+        assert "steeper_hurdle" in rules.available_rules("adoption")
+        assert not bench.keep("adoption", "value_hurdle", text, module).ok  # a built-in name is not overwritten
+        status = main(["run", str(TINY), "--steps", "4", "--seed", "1", "--out", str(tmp_path / "out"),
+                       "--rules", str(bench.path), "--set", "rules.adoption=steeper_hurdle"])
+        assert status == 0, capsys.readouterr().err
+    finally:
+        rules._forget(str(bench.path.resolve()))
+
+
+def test_code_editing_is_offered_only_on_loopback_unless_allowed():
+    from ecosim.cli.viz_command import code_editing_allowed, server_environment
+    from ecosim.viz.serve import CODE_ENV
+
+    assert code_editing_allowed("127.0.0.1", False) and code_editing_allowed("::1", False)
+    assert not code_editing_allowed("0.0.0.0", False) and not code_editing_allowed("192.168.1.5", False)
+    assert code_editing_allowed("0.0.0.0", True)
+
+    assert server_environment(None, None, code_editing=True)[CODE_ENV] == "1"
+    assert server_environment(None, None, code_editing=False)[CODE_ENV] == "0"

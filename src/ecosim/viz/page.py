@@ -11,8 +11,9 @@ From the command line, ``ecosim viz [SCENARIO] [--rules PATH.py]`` serves the sa
 The page is laid out here, not by SolaraViz: a header with a text button that shows or hides
 the controls (no icon font, so it reads the same offline), the controls column
 (:mod:`ecosim.viz.controls`) beside the main area, and in the main area the error panel
-above two tabs — *Model* (network, text panel, pipeline, time series) and *Info* (what the
-model is and how to use the page, drawn from docs/VISUALISER.md and docs/RULES.md). The
+above three tabs — *Model* (network, text panel, pipeline, time series), *Info* (what the
+model is and how to use the page, drawn from docs/VISUALISER.md and docs/RULES.md) and
+*Code* (:mod:`ecosim.viz.code_tab`: read, edit, check and keep a rule). The
 controls column pushes the panels aside rather than covering them, so a 1024×768 screen shows
 both. SolaraViz's own controls let an exception replace the page and its grid loads a Vue 2
 library that fails under ipyvuetify 3, which is why neither is used.
@@ -27,6 +28,7 @@ from mesa.visualization.utils import update_counter
 
 from ecosim.rules import load_rules_file
 from ecosim.scenario import Scenario, load_scenario
+from ecosim.viz.code_tab import CodeView
 from ecosim.viz.components import NetworkView, PipelineView, StatusView, TimeSeriesView
 from ecosim.viz.controls import Controls, ErrorPanel
 from ecosim.viz.info import InfoView
@@ -46,19 +48,21 @@ def base_scenario(scenario: str | Path | Scenario | None) -> Scenario:
     return load_scenario(scenario) if scenario is not None else Scenario()
 
 
-def page_parts(scenario: str | Path | Scenario | None = None, rules_file: str | Path | None = None) -> VizSession:
+def page_parts(scenario: str | Path | Scenario | None = None, rules_file: str | Path | None = None,
+               code_editing: bool = True) -> VizSession:
     """The page's :class:`~ecosim.viz.session.VizSession` for a scenario and a user's rules file.
 
     The rules files (the scenario's own ``rules_file`` and ``rules_file``) are loaded first, so
     their rules appear in the drop-downs; a bad file is an :class:`~ecosim.errors.InputError`.
-    Reset reads them again.
+    Reset reads them again. ``code_editing`` offers the Code tab (a notebook's page runs on the
+    student's own kernel; ``ecosim viz`` decides by the address it listens on).
     """
     base = base_scenario(scenario)
     rules_path = str(Path(rules_file).resolve()) if rules_file is not None else None
     for path in (base.rules_file, rules_path):
         if path:
             load_rules_file(path)
-    return VizSession(base, rules_path)
+    return VizSession(base, rules_path, code_editing=code_editing)
 
 
 @solara.component
@@ -108,13 +112,15 @@ def EcosystemViz(session: VizSession, name: str = "ecosim"):
                                classes=["ecosim-main"]):
                 ErrorPanel(session)
                 with solara.Row(gap="4px", classes=["ecosim-tab-buttons"]):
-                    for index, label in enumerate(("Model", "Info")):
+                    for index, label in enumerate(("Model", "Info", "Code")):
                         solara.Button(label, text=tab.value != index, color="primary", outlined=tab.value == index,
                                       on_click=lambda index=index: tab.set(index), classes=[f"ecosim-tab-{label.lower()}"])
                 if tab.value == 0:
                     Panels(session)
-                else:
+                elif tab.value == 1:
                     InfoView(session)
+                else:
+                    CodeView(session)
     return page
 
 

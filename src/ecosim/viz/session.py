@@ -122,6 +122,7 @@ class VizSession:
     ----------
     base : the starting scenario
     rules_file : a user's rules file, re-read on every Reset
+    code_editing : whether the page offers the Code tab (only on a loopback address, or when allowed)
 
     Attributes
     ----------
@@ -130,11 +131,14 @@ class VizSession:
     ghost : the previous run's per-step table (``None`` before the first Reset)
     changes : the changes applied to the running model, in order
     error : the error to show (``None`` when all is well)
+    extra_rules_files : further rules files re-read on Reset (the Code tab's)
     """
 
-    def __init__(self, base: Scenario, rules_file: str | None = None):
+    def __init__(self, base: Scenario, rules_file: str | None = None, code_editing: bool = False):
         self.base = base
         self.rules_file = str(Path(rules_file).resolve()) if rules_file else None
+        self.code_editing = code_editing
+        self.extra_rules_files: list[str] = []
         self.choices = initial_choices(base)
         self.ghost: pd.DataFrame | None = None
         self.changes: list[LeverChange] = []
@@ -151,8 +155,8 @@ class VizSession:
         return not self.model.running
 
     def reload_rules(self) -> None:
-        """Read the rules files again (the scenario's own, then ``--rules``); errors are raised."""
-        for path in (self.base.rules_file, self.rules_file):
+        """Read the rules files again (the scenario's own, ``--rules``, the Code tab's); errors are raised."""
+        for path in (self.base.rules_file, self.rules_file, *self.extra_rules_files):
             if path:
                 load_rules_file(path)
 
