@@ -433,6 +433,38 @@ def test_the_info_tab_tells_what_the_model_is_and_how_to_write_a_rule(page):
     expect(page.locator(".ecosim-network svg")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
 
 
+def test_a_rule_written_in_the_code_tab_is_checked_kept_and_run(page):
+    from playwright.sync_api import expect
+
+    page.get_by_role("button", name="Code").click()
+    code = page.locator(".ecosim-code")
+    expect(code).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+    code.locator(".v-select").filter(has_text="open rule").click()
+    page.get_by_role("option", name="value_hurdle").click()
+    text = code.locator(".ecosim-code-text textarea")
+    expect(text).to_have_value(re.compile(r"^def value_hurdle\("), timeout=PAGE_TIMEOUT_MS)
+    source = text.input_value()
+    name_box = code.get_by_label("new name")
+    name_box.fill("steeper_hurdle")
+    text.fill(source.replace("return _logistic(", "return np.mean(_logistic(").replace("c.hurdle_log))", "c.hurdle_log)))"))
+    code.get_by_role("button", name="Check").click()
+    result = page.locator(".ecosim-check-result")
+    expect(result).to_contain_text("a single number", timeout=PAGE_TIMEOUT_MS)
+    assert "line 1" in result.inner_text() and "failed" in result.get_attribute("class")
+    text.fill(source.replace("return _logistic(", "return nothing + _logistic("))
+    code.get_by_role("button", name="Check").click()
+    expect(result).to_contain_text("NameError", timeout=PAGE_TIMEOUT_MS)
+    assert "line 3" in result.inner_text()
+    text.fill(source.replace("2.0", "4.0"))
+    code.get_by_role("button", name="Check").click()
+    expect(result).to_contain_text("Check passed", timeout=PAGE_TIMEOUT_MS)
+    code.get_by_role("button", name="Run with it").click()
+    page.get_by_role("button", name="Model").click()
+    expect(page.locator(".ecosim-status")).to_contain_text("adoption = steeper_hurdle", timeout=PAGE_TIMEOUT_MS)
+    _step(page, "1")
+    _choose_rule(page, "adoption", "value_hurdle")
+
+
 def test_step_and_reset_times_in_the_browser_are_recorded(page):
     """Measured, not asserted: written to test-artifacts/viz-timings.json for docs/VISUALISER.md."""
     import json

@@ -1,6 +1,6 @@
 """The interactive visualiser: watch the ecosystem and change its rules, in a browser or notebook.
 
-- :func:`make_page` — the page (SolaraViz controls, ecosim panels) for a scenario;
+- :func:`make_page` — the page (controls, error panel, Model, Info and Code tabs) for a scenario;
   ``ecosim viz`` serves the same page (:mod:`ecosim.viz.app`).
 - :class:`VizSession` — the page's state: choices, model, ghost run, changes and errors.
 - :class:`InteractiveModel` — the model the page's Reset rebuilds from the choices.

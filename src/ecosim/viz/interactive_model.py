@@ -1,16 +1,16 @@
 """The model that the visualiser's controls drive: flat keyword parameters around an EcosystemModel.
 
-Mesa's SolaraViz rebuilds a model on Reset by calling its class with one keyword per
-control, so the controls need a constructor with flat keywords (``managers_per_region=…``,
-``adoption_rule=…``) rather than a nested :class:`~ecosim.scenario.Scenario`.
+The page's Reset (:meth:`ecosim.viz.session.VizSession.reset`) rebuilds a model by calling
+this class with one keyword per control, so the controls need a constructor with flat
+keywords (``managers_per_region=…``, ``adoption_rule=…``) rather than a nested
+:class:`~ecosim.scenario.Scenario`.
 :class:`InteractiveModel` turns those keywords into scenario overrides on a base scenario
 (the file given to ``ecosim viz``) and holds the resulting :class:`~ecosim.model.EcosystemModel`
 as ``model.ecosystem``.
 
-Why a holder and not a subclass: ``EcosystemModel.scenario`` is ecosim's scenario, while
-SolaraViz reads ``model.scenario`` expecting Mesa's experimental scenario object (to split
-parameters on Reset) and fails on anything else. The holder keeps Mesa's own ``scenario``
-and delegates the quarter to the ecosystem.
+Why a holder and not a subclass: the page's keywords, the lock that Play and the panels share
+and the seed notice belong to the page, not to the model a run is made of; the holder
+delegates the quarter to the ecosystem.
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ def parse_seed(seed: int | str | None) -> int | None:
 
 
 class InteractiveModel(mesa.Model):
-    """An :class:`~ecosim.model.EcosystemModel` built from flat keywords, for SolaraViz.
+    """An :class:`~ecosim.model.EcosystemModel` built from flat keywords, for the page.
 
     Every keyword but ``base_scenario`` and ``rules_file`` is a control on the page; ``None``
     keeps the base scenario's value.
@@ -148,7 +148,7 @@ class InteractiveModel(mesa.Model):
     ecosystem : the EcosystemModel being shown
     notice : a message for the page ('' when none), e.g. that a mistyped seed was replaced
     lock : held while a quarter runs; the panels hold it while they read the model, because
-        SolaraViz's Play steps the model in a thread while the page redraws
+        the page's Play steps the model in a thread while the panels redraw
     """
 
     def __init__(
