@@ -223,15 +223,21 @@ def check_positions(value: Any, n: int, *, unique: bool = True) -> str | None:
         return f"returned {describe(value)} (a yes/no mask); positions are whole numbers — np.flatnonzero(mask) gives them"
     if array.dtype.kind not in "iu":
         return f"returned {describe(value)}: positions must be whole numbers (an integer array)"
-    low, high = int(array.min()), int(array.max())
+    if array.size <= 32:  # the usual case (a manager's few slots): plain Python is quicker than numpy calls
+        values = array.tolist()
+        low, high = min(values), max(values)
+        repeated = unique and len(set(values)) != len(values)
+    else:
+        low, high = int(array.min()), int(array.max())
+        ordered = np.sort(array) if unique else array
+        repeated = unique and bool((ordered[1:] == ordered[:-1]).any())
     if low < 0 or high >= n:
         return f"returned {describe(value)}: a position outside 0 … {n - 1} (there are {n} candidates)"
-    if unique:
+    if repeated:
         counts = np.bincount(array, minlength=n)
-        repeated = np.flatnonzero(counts > 1)
-        if repeated.size:
-            return (f"returned {describe(value)} with position {int(repeated[0])} {int(counts[repeated[0]])} times; "
-                    "each candidate may appear once")
+        first = int(np.flatnonzero(counts > 1)[0])
+        return (f"returned {describe(value)} with position {first} {int(counts[first])} times; "
+                "each candidate may appear once")
     return None
 
 
