@@ -400,7 +400,7 @@ def checked(kind: str, name: str, function: Callable) -> Callable:
             elif isinstance(exc, SystemExit):
                 problem, hint = "called sys.exit() (or exit())", "a rule returns its answer; it must not end the program"
             else:
-                problem, hint = f"raised {type(exc).__name__}: {exc}", contract.hint
+                problem, hint = f"raised {type(exc).__name__}: {exc}", "the error is in your rule, at the line named"
             raise RuleError(kind, name, problem, path=where or path, line=at, hint=hint) from exc
         problem = contract.check(inputs, result)
         if problem:
