@@ -10,7 +10,7 @@ mid-run, a finished run, the Info tab, and a second page at 1024×768 with the c
 and shown again. Each Reset builds a new model, so each test starts from its own. Chromium is
 Debian's ``/usr/bin/chromium`` (installed by ``.ci/run``), driven with Playwright's bundled
 driver; no browser is downloaded. Screenshots are kept in ``test-artifacts/`` (the ones at
-1440×900 and 1024×768 also in docs/), and the measured Step and Reset times in
+1440×900 and 1024×768 are copied to docs/ when the page changes), and the measured Step and Reset times in
 ``test-artifacts/viz-timings.json`` (docs/VISUALISER.md, Speed).
 """
 
@@ -511,7 +511,8 @@ def test_the_page_works_at_projector_sizes_with_the_controls_reachable(browser, 
         small.get_by_role("button", name="Step").click()
         expect(small.locator(".ecosim-step-number")).to_have_text(str(quarter), timeout=PAGE_TIMEOUT_MS)
     small.wait_for_timeout(500)
-    small.screenshot(path=str(REPO / "docs" / f"visualiser-{width}x{height}.png"))
+    ARTIFACTS.mkdir(exist_ok=True)  # copied by hand to docs/visualiser-WxH.png when the page changes
+    small.screenshot(path=str(ARTIFACTS / f"visualiser-{width}x{height}.png"))
     toggle = small.get_by_role("button", name=re.compile("Hide controls"))
     assert toggle.inner_text().strip().startswith("☰")  # a text glyph, not an icon font that may not load offline
     toggle.click()
