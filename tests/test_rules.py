@@ -71,14 +71,14 @@ def test_register_adds_a_rule_and_re_registering_replaces_it():
         return np.ones_like(c.fit)
 
     try:
-        assert rules.get_rule("adoption", "test_registry_always") is always
+        assert rules.get_rule("adoption", "test_registry_always").__wrapped__ is always
         assert rules.rule_doc("adoption", "test_registry_always") == "Always willing."
 
         @rules.register("adoption", "test_registry_always")
         def never(c):
             return np.zeros_like(c.fit)
 
-        assert rules.get_rule("adoption", "test_registry_always") is never
+        assert rules.get_rule("adoption", "test_registry_always").__wrapped__ is never
     finally:
         rules._REGISTRY["adoption"].pop("test_registry_always", None)
 
@@ -121,7 +121,7 @@ def test_broken_rules_file_is_input_error_naming_the_file(tmp_path, name, text, 
     path.write_text(text, encoding="utf-8")
     with pytest.raises(InputError, match=expected) as info:
         rules.load_rules_file(path)
-    assert info.value.source == str(path)
+    assert info.value.source.startswith(str(path))
 
 
 def test_missing_rules_file_is_input_error(tmp_path):

@@ -13,7 +13,7 @@ from ecosim import transfer
 from ecosim.agents.technology_manager import take_on
 from ecosim.model import EcosystemModel, simulate
 from ecosim.pipeline import ACTIVE, FAILED, NO_DEAL, UNIVERSITY
-from ecosim.rules import get_rule, register
+from ecosim.rules import RuleError, get_rule, register
 from ecosim.rules.budget_allocation import INSTRUMENTS
 from ecosim.rules.orientation import OrientationInputs
 
@@ -535,7 +535,7 @@ def test_budget_rule_that_overspends_is_stopped():
         return {k: 2 * x.budget for k in INSTRUMENTS}
 
     model = fresh_model(rules__budget_allocation="test_overspend")
-    with pytest.raises(ValueError, match="test_overspend"):
+    with pytest.raises(RuleError, match="test_overspend.*more than the budget"):
         model.step()
 
 

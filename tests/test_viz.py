@@ -28,6 +28,7 @@ from ecosim.network import (
     make_layout,
 )
 from ecosim.pipeline import LICENCE
+from ecosim.rules import available_rules
 from ecosim.scenario import RULE_KINDS, load_scenario
 from ecosim.viz import assets
 from ecosim.viz.drawing import (
@@ -53,12 +54,12 @@ from ecosim.viz.events import (
 from ecosim.viz.interactive_model import (
     LEVERS,
     InteractiveModel,
-    model_params,
     parse_seed,
     scenario_for,
 )
 from ecosim.viz.layout import BANDS, node_positions, panel_boxes
 from ecosim.viz.page import make_page, page_parts
+from ecosim.viz.session import initial_choices, rule_options
 
 USER_RULES = '''
 from ecosim.rules import register
@@ -250,6 +251,7 @@ def test_time_series_has_a_line_per_measure_with_a_point_per_quarter(stepped):
     markup = time_series_svg(steps)
     lines = dict(re.findall(r'data-series="([^"]+)" points="([^"]+)"', markup))
     assert set(lines) == {"disclosures", "deals (conversions)", "market entries", "welfare", "public spending"}
+    # each count on its own scale: the deals line uses the height of its panel, not the disclosures' axis
     for points in lines.values():
         assert len(points.split()) == len(steps)
 
@@ -319,19 +321,39 @@ def test_text_panel_shows_time_levers_rules_and_events(stepped):
 
 def test_every_control_is_a_keyword_of_the_model():
     keywords = set(inspect.signature(InteractiveModel.__init__).parameters) - {"self"}
-    params = model_params(small_scenario())
-    assert set(params) <= keywords | {"rules_file"}
-    assert {lever.keyword for lever in LEVERS} | {f"{k}_rule" for k in RULE_KINDS} | {"seed"} <= set(params)
-    assert not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in inspect.signature(InteractiveModel.__init__).parameters.values())
+    choices = initial_choices(small_scenario())
+    assert set(choices) <= keywords
+    assert {lever.keyword for lever in LEVERS} | {f"{k}_rule" for k in RULE_KINDS} | {"seed"} == set(choices)
 
 
-def test_sliders_start_at_the_scenario_values_and_include_them():
+def test_controls_start_at_the_scenario_values():
     base = small_scenario(policy__managers__managers_per_region=500)
-    params = model_params(base)
-    assert params["managers_per_region"]["value"] == 500
-    assert params["managers_per_region"]["max"] >= 500
-    assert params["enterprises_per_region"]["value"] == 60
-    assert params["adoption_rule"]["value"] == base.rules.adoption
+    choices = initial_choices(base)
+    assert choices["managers_per_region"] == 500
+    assert choices["enterprises_per_region"] == 60
+    assert choices["adoption_rule"] == base.rules.adoption
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "scenarios").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_scenarios_values_lie_on_the_sliders_grid(path):
+    scenario = load_scenario(path)
+    for lever in LEVERS:
+        value = lever.value_in(scenario)
+        position = (value - lever.minimum) / lever.step
+        assert abs(position - round(position)) < 1e-6, (lever.keyword, value, lever.step)
+        assert lever.minimum <= value <= lever.maximum, (lever.keyword, value)
+
+
+def test_levers_have_short_labels_and_full_descriptions():
+    for lever in LEVERS:
+        assert len(lever.short) <= 18, lever.short
+        assert len(lever.label) > len(lever.short)
+
+
+def test_rule_drop_down_items_carry_each_rules_docstring_line():
+    items = {item["value"]: item["title"] for item in rule_options("adoption")}
+    assert items["value_hurdle"].startswith("value_hurdle — Willing when the appraised value")
+    assert set(items) == set(available_rules("adoption"))
 
 
 def test_controls_become_scenario_overrides():
@@ -381,23 +403,6 @@ def test_seed_typed_in_the_page_is_parsed_and_bad_seeds_are_clear_errors():
     assert mistyped.ecosystem.seed >= 0
 
 
-def test_reset_through_solaraviz_rebuilds_the_model_with_the_controls():
-    """The very calls SolaraViz's ModelCreator and ModelController make on load and on Reset."""
-    from mesa.visualization.solara_viz import _build_model_init_kwargs, _check_model_params
-
-    model, kwargs = page_parts(small_scenario())
-    params = kwargs["model_params"]
-    _check_model_params(model, params)
-    chosen = {name: (spec["value"] if isinstance(spec, dict) and "type" in spec else spec) for name, spec in params.items()}
-    chosen.update(seed="8", adoption_rule="risk_averse", managers_per_region=9)
-    init = _build_model_init_kwargs(model, chosen, add_scenario_when_empty=True, require_model_accepts_scenario=True)
-    assert "scenario" not in init
-    rebuilt = type(model)(**init)
-    assert rebuilt.ecosystem.scenario.rules.adoption == "risk_averse"
-    assert rebuilt.ecosystem.scenario.policy.managers.managers_per_region == 9
-    assert rebuilt.ecosystem.seed == 8
-
-
 # ------------------------------------------------------------------ rules files and the page
 
 
@@ -407,9 +412,9 @@ def test_a_users_rules_file_joins_the_drop_down_and_can_be_chosen(tmp_path):
     rules = tmp_path / "my_rules.py"
     rules.write_text(USER_RULES)
     try:
-        model, kwargs = page_parts(TINY, rules)
-        assert "everyone_adopts_viz_test" in kwargs["model_params"]["adoption_rule"]["values"]
-        assert kwargs["model_params"]["rules_file"] == str(rules.resolve())
+        session = page_parts(TINY, rules)
+        assert "everyone_adopts_viz_test" in [item["value"] for item in rule_options("adoption")]
+        assert session.rules_file == str(rules.resolve())
         chosen = InteractiveModel(base_scenario=load_scenario(TINY), rules_file=str(rules), seed=1,
                                   adoption_rule="everyone_adopts_viz_test")
         assert chosen.ecosystem.scenario.rules.adoption == "everyone_adopts_viz_test"
@@ -428,7 +433,7 @@ def test_a_broken_rules_file_is_a_clear_input_error(tmp_path):
 def test_make_page_builds_a_solara_element():
     page = make_page(TINY)
     assert page.component.name == "EcosystemViz"
-    assert isinstance(page.kwargs["model_params"], dict)
+    assert page.args[0].model.ecosystem.scenario.name == "tiny"
 
 
 # ------------------------------------------------------------------ ecosim viz: bad input
@@ -539,7 +544,7 @@ def test_the_page_displays_as_a_widget_in_a_jupyter_kernel():
     notebook.cells.append(nbformat.v4.new_code_cell(
         f"from ecosim.viz import make_page\npage = make_page(r'{TINY}')\npage"))
     notebook.cells.append(nbformat.v4.new_code_cell(
-        "model = page.args[0]\nfor _ in range(3):\n    model.step()\nprint(model.ecosystem.steps)"))
+        "session = page.args[0]\nfor _ in range(3):\n    session.step()\nprint(session.model.ecosystem.steps)"))
     nbclient.NotebookClient(notebook, kernel_name="python3", timeout=180).execute()
     shown = [o for o in notebook.cells[0].outputs if o.output_type in ("display_data", "execute_result")]
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in shown)

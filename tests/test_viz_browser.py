@@ -3,9 +3,15 @@
 One server (``ecosim viz scenarios/tiny.yaml --rules <user file> --port <free>``) serves the
 module and one page is opened on it (loading the page is the slow part on a busy machine), so
 the tests run in file order on the same session: load, step, play and pause, switch a rule
-and reset, move a slider and reset. Each Reset builds a new model, so each test starts from its own. Chromium is
+and reset, type a lever's value and reset, a rule that raises on step, on play and on reset
+(the page keeps its controls, the panel names the rule and line, fixing the file recovers),
+rules added to and removed from the file, the ghost of the previous run, a lever changed
+mid-run, a finished run, the Info tab, and a second page at 1024×768 with the controls hidden
+and shown again. Each Reset builds a new model, so each test starts from its own. Chromium is
 Debian's ``/usr/bin/chromium`` (installed by ``.ci/run``), driven with Playwright's bundled
-driver; no browser is downloaded. A screenshot of the page is kept in ``test-artifacts/``.
+driver; no browser is downloaded. Screenshots are kept in ``test-artifacts/`` (the ones at
+1440×900 and 1024×768 are copied to docs/ when the page changes), and the measured Step and Reset times in
+``test-artifacts/viz-timings.json`` (docs/VISUALISER.md, Speed).
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ SERVER_START_SECONDS = 120
 PAGE_TIMEOUT_MS = 60_000
 
 USER_RULES = '''
+import numpy as np
 from ecosim.rules import register
 
 @register("adoption", "everyone_adopts")
@@ -73,7 +80,7 @@ def served(tmp_path_factory):
             else:
                 time.sleep(0.2)
         assert url == f"http://127.0.0.1:{port}/"
-        yield url
+        yield url, rules
     finally:
         server.send_signal(signal.SIGTERM)  # ecosim viz stops its solara child on SIGTERM
         try:
@@ -105,7 +112,7 @@ def page(browser, served):
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(served)
+    page.goto(served[0])
     page.wait_for_selector(".ecosim-network svg", timeout=PAGE_TIMEOUT_MS)
     page.wait_for_selector(".ecosim-pipeline svg", timeout=PAGE_TIMEOUT_MS)
     yield page
@@ -129,6 +136,68 @@ def _press_reset_and_wait(page, expected_text: str) -> None:
     expect(page.locator(".ecosim-status")).to_contain_text(expected_text, timeout=PAGE_TIMEOUT_MS)
 
 
+def _step_number(page) -> str:
+    return page.locator(".ecosim-step-number").inner_text()
+
+
+def _waiting_bars(page) -> list[str]:
+    return page.locator(".ecosim-pipeline rect.bar-waiting").evaluate_all(
+        "bars => bars.map(b => b.getAttribute('data-value'))")
+
+
+def _press_reset_and_wait(page, expected_text: str) -> None:
+    from playwright.sync_api import expect
+
+    page.get_by_role("button", name="Reset").click()
+    expect(page.locator(".ecosim-status")).to_contain_text(expected_text, timeout=PAGE_TIMEOUT_MS)
+
+
+def _step(page, expected: str) -> None:
+    from playwright.sync_api import expect
+
+    page.get_by_role("button", name="Step").click()
+    expect(page.locator(".ecosim-step-number")).to_have_text(expected, timeout=PAGE_TIMEOUT_MS)
+
+
+def _choose_rule(page, kind: str, name: str) -> None:
+    page.locator(f".ecosim-rule-{kind} .v-select").click()
+    page.get_by_role("option", name=re.compile(rf"^{re.escape(name)}\b")).click()
+
+
+def _type_lever(page, keyword: str, value: str) -> None:
+    box = page.locator(f".ecosim-lever-{keyword} .ecosim-lever-value input")
+    box.fill(value)
+    box.press("Enter")
+
+
+def _write_rules(served, extra: str = "") -> str:
+    """The served rules file: the usual rule plus ``extra``; returns the whole text."""
+    text = USER_RULES + extra
+    served[1].write_text(text, encoding="utf-8")
+    return text
+
+
+def _line_of(text: str, fragment: str) -> int:
+    return text[: text.index(fragment)].count("\n") + 1
+
+
+def _controls_still_there(page) -> None:
+    for control in ("Reset", "Step"):
+        assert page.get_by_role("button", name=control).is_visible()
+    assert page.locator(".ecosim-network svg").is_visible()
+    assert page.locator(".ecosim-timeseries svg").is_visible()
+    assert page.locator(".ecosim-rule-adoption .v-select").is_visible()
+
+
+BROKEN_RULE = '''
+
+@register("adoption", "broken_rule")
+def broken_rule(c):
+    """Willing only where the fit is good (a student's rule)."""
+    return np.where(c.fit > 0.3, 1.0, 0.0){mistake}
+'''
+
+
 def test_page_loads_with_the_network_the_charts_and_the_text_panel(page):
     network = page.locator(".ecosim-network svg")
     for kind in ("government", "university", "enterprise", "technology_manager", "investor"):
@@ -139,26 +208,23 @@ def test_page_loads_with_the_network_the_charts_and_the_text_panel(page):
     assert page.locator(".ecosim-timeseries svg").count() == 1
     assert "waiting at each gate now" in page.locator(".ecosim-pipeline svg").text_content()
     assert _step_number(page) == "0"
-    for control in ("Reset", "Step"):
-        assert page.get_by_role("button", name=control).is_visible()
+    _controls_still_there(page)
+    assert "Ready: press Step" in page.locator(".ecosim-run-state").inner_text()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "viz-page-loaded.png"), full_page=True)
 
 
 def test_step_advances_the_counter_and_changes_the_pipeline_chart(page):
-    from playwright.sync_api import expect
-
     _press_reset_and_wait(page, "Step 0")
     before = _waiting_bars(page)
     chart_before = page.locator(".ecosim-pipeline svg").inner_html()
     for expected in ("1", "2"):
-        page.get_by_role("button", name="Step").click()
-        expect(page.locator(".ecosim-step-number")).to_have_text(expected, timeout=PAGE_TIMEOUT_MS)
+        _step(page, expected)
     assert "quarter 2 of year 1" in page.locator(".ecosim-status").inner_text()
     after = _waiting_bars(page)
     assert after != before and sum(float(v) for v in after) > 0
     assert page.locator(".ecosim-pipeline svg").inner_html() != chart_before
-    assert page.locator(".ecosim-timeseries polyline").count() == 5
+    assert page.locator(".ecosim-timeseries polyline.line-count, .ecosim-timeseries polyline.line-money").count() == 5
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "viz-after-two-steps.png"), full_page=True)
 
@@ -167,39 +233,301 @@ def test_play_runs_quarter_after_quarter_until_paused(page):
     from playwright.sync_api import expect
 
     _press_reset_and_wait(page, "Step 0")
-    page.get_by_role("button", name="▶").click()
+    page.get_by_role("button", name="▶ Play").click()
     expect(page.locator(".ecosim-step-number")).to_have_text(re.compile(r"^([3-9]|[1-9]\d)$"), timeout=PAGE_TIMEOUT_MS)
-    page.get_by_role("button", name="❚❚").click()
-    expect(page.get_by_role("button", name="▶")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+    page.get_by_role("button", name="❚❚ Pause").click()
+    expect(page.get_by_role("button", name="▶ Play")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
     time.sleep(1.0)  # a quarter already under way may still finish
     paused_at = _step_number(page)
     time.sleep(1.5)
     assert _step_number(page) == paused_at
 
 
-def test_choosing_a_users_rule_and_pressing_reset_rebuilds_the_model_with_it(page):
-    from playwright.sync_api import expect
+def test_rule_drop_down_shows_each_rules_docstring_line(page):
+    page.locator(".ecosim-rule-adoption .v-select").click()
+    option = page.get_by_role("option", name=re.compile(r"^everyone_adopts"))
+    assert "Every reachable enterprise is willing." in option.inner_text()
+    assert "Willing when the appraised value clears" in page.get_by_role(
+        "option", name=re.compile(r"^value_hurdle")).inner_text()
+    page.keyboard.press("Escape")
+    assert "Willing when the appraised value clears" in page.locator(".ecosim-rule-adoption .ecosim-rule-doc").inner_text()
 
-    page.get_by_role("button", name="Step").click()
-    expect(page.locator(".ecosim-step-number")).not_to_have_text("0", timeout=PAGE_TIMEOUT_MS)
+
+def test_choosing_a_users_rule_and_pressing_reset_rebuilds_the_model_with_it(page):
+    _step(page, re.compile(r"^\d+$"))
     assert "adoption = value_hurdle" in page.locator(".ecosim-status").inner_text()
-    page.locator(".v-select").filter(has_text="adoption rule").click()
-    page.get_by_role("option", name="everyone_adopts").click()
+    _choose_rule(page, "adoption", "everyone_adopts")
     _press_reset_and_wait(page, "adoption = everyone_adopts")
     assert _step_number(page) == "0"  # a new model
-    page.get_by_role("button", name="Step").click()
-    expect(page.locator(".ecosim-step-number")).to_have_text("1", timeout=PAGE_TIMEOUT_MS)
+    _step(page, "1")
     assert "adoption = everyone_adopts" in page.locator(".ecosim-status").inner_text()
+    _choose_rule(page, "adoption", "value_hurdle")
 
 
-def test_moving_a_slider_and_pressing_reset_changes_the_models_parameter(page):
+def test_typing_a_levers_value_and_pressing_reset_changes_the_models_parameter(page):
+    from playwright.sync_api import expect
+
     status = page.locator(".ecosim-status")
     _press_reset_and_wait(page, "managers_per_region = 5")
-    slider = page.locator(".v-slider").filter(has_text="Technology managers per region").get_by_role("slider")
-    slider.focus()
-    slider.press("ArrowRight")
-    slider.press("ArrowRight")
-    assert slider.get_attribute("aria-valuenow") == "7"
+    box = page.locator(".ecosim-lever-managers_per_region .ecosim-lever-value input")
+    assert box.input_value() == "5"  # the value is always shown, not only while the thumb is focused
+    _type_lever(page, "managers_per_region", "7")
+    slider = page.locator(".ecosim-lever-managers_per_region").get_by_role("slider")
+    expect(slider).to_have_attribute("aria-valuenow", "7", timeout=PAGE_TIMEOUT_MS)  # the slider follows
     _press_reset_and_wait(page, "managers_per_region = 7")
     assert "7 technology managers" in status.inner_text()
     assert page.locator(".ecosim-network .node-technology_manager").count() == 14  # 7 in each of 2 regions
+    # a value between the grid's steps (the baseline's 0.04 M¥ grant under the old 0.1 step)
+    _type_lever(page, "poc_grant_size", "0.04")
+    _press_reset_and_wait(page, "poc_grant_size = 0.04")
+    title = page.locator(".ecosim-lever-poc_budget_share span[title]").get_attribute("title")
+    assert "share of the government budget" in title  # the full description on hover
+
+
+def test_a_rule_that_raises_on_step_shows_a_panel_and_fixing_the_file_recovers(page, served):
+    from playwright.sync_api import expect
+
+    text = _write_rules(served, BROKEN_RULE.format(mistake=" + undefined_name"))
+    line = _line_of(text, "return np.where(c.fit > 0.3")
+    _press_reset_and_wait(page, "Step 0")  # Reset re-reads the file: the new rule is offered
+    _choose_rule(page, "adoption", "broken_rule")
+    _press_reset_and_wait(page, "adoption = broken_rule")
+    panel = page.locator(".ecosim-error")
+    step_button = page.get_by_role("button", name="Step")
+    for quarter in range(1, 9):  # the adoption rule is called once a gate attempt reaches an enterprise
+        if panel.count() or step_button.is_disabled():
+            break
+        step_button.click()
+        deadline = time.monotonic() + PAGE_TIMEOUT_MS / 1000
+        while not panel.count() and _step_number(page) != str(quarter) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    expect(panel).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+    shown = panel.inner_text()
+    assert "adoption rule 'broken_rule'" in shown and f"my_rules.py:{line}" in shown
+    assert "NameError" in shown and "undefined_name" in shown and "on Step" in shown
+    _controls_still_there(page)
+    assert page.get_by_role("button", name="Step").is_disabled()  # nothing runs on behind the panel
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "viz-error-on-step.png"), full_page=True)
+    _write_rules(served, BROKEN_RULE.format(mistake=""))
+    _press_reset_and_wait(page, "adoption = broken_rule")  # the choice was kept
+    expect(panel).to_have_count(0, timeout=PAGE_TIMEOUT_MS)
+    _step(page, "1")
+
+
+def test_a_rule_that_raises_while_playing_stops_play_with_the_panel(page, served):
+    from playwright.sync_api import expect
+
+    text = _write_rules(served, BROKEN_RULE.format(mistake=" * (1 / 0 if c.trl.size > 10**9 else None)"))
+    line = _line_of(text, "return np.where(c.fit > 0.3")
+    _press_reset_and_wait(page, "adoption = broken_rule")
+    page.get_by_role("button", name="▶ Play").click()
+    panel = page.locator(".ecosim-error")
+    expect(panel).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+    shown = panel.inner_text()
+    assert "adoption rule 'broken_rule'" in shown and f"my_rules.py:{line}" in shown
+    assert "while playing" in shown and "TypeError" in shown
+    expect(page.get_by_role("button", name="▶ Play")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+    stopped = _step_number(page)
+    time.sleep(1.0)
+    assert _step_number(page) == stopped
+    _controls_still_there(page)
+    _write_rules(served, BROKEN_RULE.format(mistake=""))
+    _press_reset_and_wait(page, "Step 0")
+    expect(panel).to_have_count(0, timeout=PAGE_TIMEOUT_MS)
+
+
+def test_a_syntax_error_on_reset_shows_its_line_and_keeps_the_chosen_rules(page, served):
+    from playwright.sync_api import expect
+
+    text = _write_rules(served, BROKEN_RULE.format(mistake="") + "\ndef oops(:\n    pass\n")
+    line = _line_of(text, "def oops(:")
+    page.get_by_role("button", name="Reset").click()
+    panel = page.locator(".ecosim-error")
+    expect(panel).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+    shown = panel.inner_text()
+    assert f"my_rules.py:{line}" in shown and "syntax error" in shown and "on Reset" in shown
+    _controls_still_there(page)
+    assert page.get_by_role("button", name="Step").is_disabled()  # the old model does not run on
+    _write_rules(served, BROKEN_RULE.format(mistake=""))
+    _press_reset_and_wait(page, "adoption = broken_rule")
+    expect(panel).to_have_count(0, timeout=PAGE_TIMEOUT_MS)
+    _step(page, "1")
+
+
+def test_rules_added_to_and_removed_from_the_file_follow_in_the_drop_down(page, served):
+    from playwright.sync_api import expect
+
+    _choose_rule(page, "adoption", "value_hurdle")
+    _write_rules(served, BROKEN_RULE.format(mistake="").replace("broken_rule", "added_rule"))
+    _press_reset_and_wait(page, "adoption = value_hurdle")
+    page.locator(".ecosim-rule-adoption .v-select").click()
+    added = page.get_by_role("option", name=re.compile(r"^added_rule"))
+    expect(added).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+    assert "Willing only where the fit is good" in added.inner_text()
+    assert page.get_by_role("option", name=re.compile(r"^broken_rule")).count() == 0  # renamed: gone
+    page.keyboard.press("Escape")
+    _write_rules(served)
+    _press_reset_and_wait(page, "Step 0")
+    page.locator(".ecosim-rule-adoption .v-select").click()
+    expect(page.get_by_role("option", name=re.compile(r"^everyone_adopts"))).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+    assert page.get_by_role("option", name=re.compile(r"^added_rule")).count() == 0
+    page.keyboard.press("Escape")
+
+
+def test_the_previous_run_stays_as_a_ghost_after_reset(page):
+    from playwright.sync_api import expect
+
+    _press_reset_and_wait(page, "Step 0")
+    for expected in ("1", "2", "3"):
+        _step(page, expected)
+    ghost = page.locator(".ecosim-timeseries polyline.line-ghost")
+    _press_reset_and_wait(page, "Step 0")
+    expect(ghost).to_have_count(5, timeout=PAGE_TIMEOUT_MS)
+    points = ghost.first.get_attribute("points").split()
+    assert len(points) == 3  # the three quarters of the run before
+    assert "dashed: the previous run" in page.locator(".ecosim-timeseries svg").text_content()
+
+
+def test_a_lever_changed_mid_run_acts_at_once_and_is_marked_on_the_charts(page):
+    from playwright.sync_api import expect
+
+    _press_reset_and_wait(page, "Step 0")
+    _step(page, "1")
+    _step(page, "2")
+    _type_lever(page, "poc_grant_size", "0.5")
+    apply = page.get_by_role("button", name=re.compile(r"^Apply 1 change"))
+    expect(apply).to_be_enabled(timeout=PAGE_TIMEOUT_MS)
+    apply.click()
+    expect(page.locator(".ecosim-status")).to_contain_text("poc_grant_size = 0.50", timeout=PAGE_TIMEOUT_MS)
+    assert _step_number(page) == "2"  # the same run, not a new one
+    marks = page.locator('.ecosim-timeseries line.change-mark[data-step="2"]')
+    expect(marks).to_have_count(4, timeout=PAGE_TIMEOUT_MS)
+    assert "PoC grant 0.04 → 0.5" in marks.first.text_content()
+    _step(page, "3")
+    _type_lever(page, "poc_grant_size", "0.04")
+
+
+def test_a_finished_run_says_it_has_finished(page):
+    from playwright.sync_api import expect
+
+    _type_lever(page, "quarters", "4")
+    _press_reset_and_wait(page, "of 4")
+    page.get_by_role("button", name="▶ Play").click()
+    expect(page.locator(".ecosim-run-state")).to_contain_text("Run finished: all 4 quarters done",
+                                                              timeout=PAGE_TIMEOUT_MS)
+    assert "press Reset" in page.locator(".ecosim-run-state").inner_text()
+    assert page.get_by_role("button", name="Step").is_disabled()
+    _type_lever(page, "quarters", "32")
+
+
+def test_the_info_tab_tells_what_the_model_is_and_how_to_write_a_rule(page):
+    from playwright.sync_api import expect
+
+    page.get_by_role("button", name="Info").click()
+    info = page.locator(".ecosim-info")
+    expect(info).to_contain_text("Things to try", timeout=PAGE_TIMEOUT_MS)
+    text = info.inner_text()
+    assert "What the model is" in text and "The rule contract" in text and "fit_seekers" in text
+    page.get_by_role("button", name="Model").click()
+    expect(page.locator(".ecosim-network svg")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+
+
+def test_a_rule_written_in_the_code_tab_is_checked_kept_and_run(page):
+    from playwright.sync_api import expect
+
+    page.get_by_role("button", name="Code").click()
+    code = page.locator(".ecosim-code")
+    expect(code).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+    code.locator(".v-select").filter(has_text="open rule").click()
+    page.get_by_role("option", name="value_hurdle").click()
+    text = code.locator(".ecosim-code-text textarea")
+    expect(text).to_have_value(re.compile(r"^def value_hurdle\("), timeout=PAGE_TIMEOUT_MS)
+    source = text.input_value()
+    name_box = code.get_by_label("new name")
+    name_box.fill("steeper_hurdle")
+    text.fill(source.replace("return _logistic(", "return np.mean(_logistic(").replace("c.hurdle_log))", "c.hurdle_log)))"))
+    code.get_by_role("button", name="Check").click()
+    result = page.locator(".ecosim-check-result")
+    expect(result).to_contain_text("a single number", timeout=PAGE_TIMEOUT_MS)
+    assert "line 1" in result.inner_text() and "failed" in result.get_attribute("class")
+    text.fill(source.replace("return _logistic(", "return nothing + _logistic("))
+    code.get_by_role("button", name="Check").click()
+    expect(result).to_contain_text("NameError", timeout=PAGE_TIMEOUT_MS)
+    assert "line 3" in result.inner_text()
+    text.fill(source.replace("2.0", "4.0"))
+    code.get_by_role("button", name="Check").click()
+    expect(result).to_contain_text("Check passed", timeout=PAGE_TIMEOUT_MS)
+    code.get_by_role("button", name="Run with it").click()
+    page.get_by_role("button", name="Model").click()
+    expect(page.locator(".ecosim-status")).to_contain_text("adoption = steeper_hurdle", timeout=PAGE_TIMEOUT_MS)
+    _step(page, "1")
+    _choose_rule(page, "adoption", "value_hurdle")
+
+
+def test_step_and_reset_times_in_the_browser_are_recorded(page):
+    """Measured, not asserted: written to test-artifacts/viz-timings.json for docs/VISUALISER.md."""
+    import json
+    import statistics
+
+    from playwright.sync_api import expect
+
+    _press_reset_and_wait(page, "Step 0")
+    steps = []
+    for expected in range(1, 11):
+        start = time.perf_counter()
+        page.get_by_role("button", name="Step").click()
+        expect(page.locator(".ecosim-step-number")).to_have_text(str(expected), timeout=PAGE_TIMEOUT_MS)
+        steps.append(time.perf_counter() - start)
+    resets = []
+    for _ in range(3):
+        _step(page, re.compile(r"^[1-9]\d*$"))
+        start = time.perf_counter()
+        _press_reset_and_wait(page, "Step 0")
+        resets.append(time.perf_counter() - start)
+    timings = {"step_click_to_counter_s": {"median": statistics.median(steps), "max": max(steps), "n": len(steps)},
+               "reset_click_to_new_model_s": {"median": statistics.median(resets), "max": max(resets), "n": len(resets)},
+               "load_average": os.getloadavg()}
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "viz-timings.json").write_text(json.dumps(timings, indent=2))
+    print(json.dumps(timings))
+
+
+@pytest.mark.parametrize("width, height", [(1440, 900), (1024, 768)])
+def test_the_page_works_at_projector_sizes_with_the_controls_reachable(browser, served, width, height):
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": width, "height": height})
+    small = context.new_page()
+    errors: list[str] = []
+    small.on("pageerror", lambda error: errors.append(str(error)))
+    small.goto(served[0])
+    small.wait_for_selector(".ecosim-network svg", timeout=PAGE_TIMEOUT_MS)
+    controls, network = small.locator(".ecosim-controls"), small.locator(".ecosim-network svg")
+    c, n = controls.bounding_box(), network.bounding_box()
+    assert c["x"] + c["width"] <= n["x"] + 1  # the controls sit beside the network, never over it
+    assert n["width"] > 300
+    for quarter in range(1, 9):  # a few quarters, so the screenshot shows deals and failures
+        small.get_by_role("button", name="Step").click()
+        expect(small.locator(".ecosim-step-number")).to_have_text(str(quarter), timeout=PAGE_TIMEOUT_MS)
+    small.wait_for_timeout(500)
+    ARTIFACTS.mkdir(exist_ok=True)  # copied by hand to docs/visualiser-WxH.png when the page changes
+    small.screenshot(path=str(ARTIFACTS / f"visualiser-{width}x{height}.png"))
+    toggle = small.get_by_role("button", name=re.compile("Hide controls"))
+    assert toggle.inner_text().strip().startswith("☰")  # a text glyph, not an icon font that may not load offline
+    toggle.click()
+    expect(controls).to_have_count(0, timeout=PAGE_TIMEOUT_MS)
+    assert network.bounding_box()["x"] < n["x"] - 200  # the panels take the freed width
+    small.get_by_role("button", name=re.compile("Show controls")).click()
+    expect(small.locator(".ecosim-controls")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+    small.get_by_role("button", name="Reset").scroll_into_view_if_needed()
+    assert small.get_by_role("button", name="Reset").is_visible()
+    lever = small.locator(".ecosim-lever-openness").get_by_role("slider")
+    lever.scroll_into_view_if_needed()
+    track = small.locator(".ecosim-lever-openness .v-slider-track").bounding_box()
+    assert track["width"] >= 120  # a usable track (0.5 of openness over 120+ px), not squeezed by a long label
+    scroll_x = small.locator(".ecosim-controls").evaluate("el => el.scrollLeft")
+    lever.focus()
+    assert small.locator(".ecosim-controls").evaluate("el => el.scrollLeft") == scroll_x == 0
+    context.close()
+    assert errors == []

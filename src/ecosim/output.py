@@ -158,7 +158,10 @@ def write_run(result, directory: Path, csv: bool = True) -> list[Path]:
         scenario = scenario.model_copy(update={"rules_file": "rules.py"})
     header = f"# resolved scenario, ecosim {result.version}, seed {result.seed}\n"
     (directory / "scenario.yaml").write_text(header + scenario_to_yaml(scenario), encoding="utf-8")
+    from ecosim.rules import rules_in_effect
+
     provenance = {
+        "rules": rules_in_effect(result.scenario.rules),
         "rules_file": rules_source,
         "rules_sha256": hashlib.sha256(Path(rules_source).read_bytes()).hexdigest() if rules_source else None,
         "ecosim_version": result.version,

@@ -81,5 +81,15 @@ def max_runs_option(f):
                         help="Most runs a sweep may make (default 200,000).")(f)
 
 
+RULE_TIME_LIMIT_SECONDS = 30.0
+"""Default limit on one call of a user's rule (``--rule-time-limit``)."""
+
+
+def rule_time_limit_option(f):
+    return click.option("--rule-time-limit", type=click.FloatRange(min=0), default=RULE_TIME_LIMIT_SECONDS,
+                        show_default=True, metavar="SECONDS",
+                        help="Stop with an error when one call of a rule of your own runs longer (0: no limit).")(f)
+
+
 def raise_input(message: str, source: str | None = None, key: str | None = None) -> None:
     raise InputError(message, source=source, key=key)

@@ -13,6 +13,7 @@ from ecosim.cli.options import (
     check_scenario_rules,
     load_with_overrides,
     memory_limit_option,
+    rule_time_limit_option,
     rules_option,
     seed_option,
 )
@@ -46,7 +47,8 @@ HEADLINE = [
 @click.option("--csv/--no-csv", default=True, help="Also write CSV copies of the tables.")
 @rules_option
 @memory_limit_option
-def command(scenario, seed, steps, sets, out, force, csv, rules_file, memory_limit):
+@rule_time_limit_option
+def command(scenario, seed, steps, sets, out, force, csv, rules_file, memory_limit, rule_time_limit):
     """Run SCENARIO once and write its tables, resolved scenario and figures.
 
     Example: ecosim run scenarios/baseline.yaml --seed 1 --set policy.managers.managers_per_region=80
@@ -71,6 +73,10 @@ def command(scenario, seed, steps, sets, out, force, csv, rules_file, memory_lim
     from ecosim.resources import check_memory
 
     check_memory(loaded, memory_limit, source=scenario)
+    _note_unchosen_rules(loaded)
+    from ecosim.rules.contract import set_time_limit
+
+    set_time_limit(rule_time_limit)
     if seed is None:
         import numpy as np
 
@@ -108,4 +114,33 @@ def _print_summary(result, target: Path) -> None:
         value = result.summary.get(key, float("nan"))
         table.add_row(label, "n/a" if value != value else fmt.format(value))
     console.print(table)
+    console.print(_rules_line(result.scenario))
     console.print(f"results written to {target}")
+
+
+def _rules_line(scenario) -> str:
+    """``rules: orientation=payoff_imitation, adoption=fit_seekers (my_rules.py:21), …``"""
+    from ecosim.rules import rules_in_effect
+    from ecosim.rules.contract import display_path
+
+    parts = []
+    for kind, rule in rules_in_effect(scenario.rules).items():
+        source = rule["source"]
+        if source != "built-in":
+            path, _, line = source.rpartition(":")
+            source = f"{display_path(path)}:{line}"
+        parts.append(f"{kind}={rule['name']}" + ("" if source == "built-in" else f" ({source})"))
+    return "rules: " + ", ".join(parts)
+
+
+def _note_unchosen_rules(scenario) -> None:
+    """Say so when a rules file registered rules that the scenario does not choose (the defaults run)."""
+    from ecosim.rules import rules_from_file
+
+    if not scenario.rules_file:
+        return
+    unchosen = [f"{kind}/{name}" for kind, name in rules_from_file(scenario.rules_file)
+                if getattr(scenario.rules, kind) != name]
+    if unchosen:
+        click.echo(f"note: {scenario.rules_file} registers {', '.join(unchosen)}, which this run does not choose; "
+                   "choose one with --set rules.KIND=NAME", err=True)

@@ -105,11 +105,21 @@ def check_address(host: str, port: int) -> None:
             raise InputError(f"cannot listen on {host} port {port}: {exc.strerror}", key="--host") from None
 
 
-def server_environment(scenario: str | None, rules_file: str | None) -> dict[str, str]:
-    """The child's environment: the validated paths, and no telemetry."""
-    from ecosim.viz.serve import RULES_ENV, SCENARIO_ENV
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+"""Addresses only this machine can reach: the Code tab is offered on them without asking."""
+
+
+def code_editing_allowed(host: str, allow_code_editing: bool) -> bool:
+    """The Code tab runs typed code in the server: offered on a loopback address, elsewhere only if allowed."""
+    return host in LOOPBACK or allow_code_editing
+
+
+def server_environment(scenario: str | None, rules_file: str | None, code_editing: bool = False) -> dict[str, str]:
+    """The child's environment: the validated paths, whether the Code tab is offered, and no telemetry."""
+    from ecosim.viz.serve import CODE_ENV, RULES_ENV, SCENARIO_ENV
 
     env = dict(os.environ)
+    env[CODE_ENV] = "1" if code_editing else "0"
     env[SCENARIO_ENV] = str(Path(scenario).resolve()) if scenario else ""
     env[RULES_ENV] = rules_file or ""
     env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
@@ -123,7 +133,10 @@ def server_environment(scenario: str | None, rules_file: str | None) -> dict[str
               help="Address to listen on. Only this machine can open the page unless you choose another.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
               help="Port to listen on (0: any free port).")
-def command(scenario, rules_file, host, port):
+@click.option("--allow-code-editing", is_flag=True,
+              help="Offer the Code tab (code typed in the page runs on this machine) even when --host is not a "
+                   "loopback address. On 127.0.0.1 it is always offered.")
+def command(scenario, rules_file, host, port, allow_code_editing):
     """Serve the interactive visualiser for SCENARIO (default: the built-in baseline).
 
     Students watch the network, the pipeline and the time series, move the policy sliders,
@@ -135,9 +148,12 @@ def command(scenario, rules_file, host, port):
     check_address(host, port)
     if port == 0:
         port = free_port(host)
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        click.echo(f"warning: listening on {host}: other machines on the network can open the page", err=True)
-    child = subprocess.Popen(server_command(host, port), env=server_environment(scenario, rules_path))
+    code_editing = code_editing_allowed(host, allow_code_editing)
+    if host not in LOOPBACK:
+        click.echo(f"warning: listening on {host}: other machines on the network can open the page"
+                   + ("; --allow-code-editing lets them run code on this machine" if allow_code_editing else
+                      " (the Code tab is off; --allow-code-editing turns it on)"), err=True)
+    child = subprocess.Popen(server_command(host, port), env=server_environment(scenario, rules_path, code_editing))
     # a plain `kill` must stop the server too, not leave it orphaned
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     try:

@@ -1,10 +1,12 @@
 """The interactive visualiser: watch the ecosystem and change its rules, in a browser or notebook.
 
-- :func:`make_page` — the page (SolaraViz controls, ecosim panels) for a scenario;
+- :func:`make_page` — the page (controls, error panel, Model, Info and Code tabs) for a scenario;
   ``ecosim viz`` serves the same page (:mod:`ecosim.viz.app`).
-- :class:`InteractiveModel` — the model the page's controls rebuild on Reset.
+- :class:`VizSession` — the page's state: choices, model, ghost run, changes and errors.
+- :class:`InteractiveModel` — the model the page's Reset rebuilds from the choices.
 - :mod:`ecosim.viz.layout` — fixed node positions; :mod:`ecosim.viz.drawing` — the figures;
-  :mod:`ecosim.viz.events` — the text panel; :mod:`ecosim.viz.components` — Solara panels.
+  :mod:`ecosim.viz.events` — the text panel; :mod:`ecosim.viz.components` — Solara panels;
+  :mod:`ecosim.viz.controls` — the controls and error panel; :mod:`ecosim.viz.info` — the Info tab.
 
 See docs/VISUALISER.md.
 """
@@ -17,7 +19,7 @@ from typing import Any
 _EXPORTS = {
     "LEVERS": "ecosim.viz.interactive_model",
     "InteractiveModel": "ecosim.viz.interactive_model",
-    "model_params": "ecosim.viz.interactive_model",
+    "VizSession": "ecosim.viz.session",
     "scenario_for": "ecosim.viz.interactive_model",
     "make_page": "ecosim.viz.page",
 }

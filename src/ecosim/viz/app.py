@@ -13,13 +13,14 @@ import os
 import solara
 
 from ecosim.viz.page import EcosystemViz, page_parts
-from ecosim.viz.serve import RULES_ENV, SCENARIO_ENV
+from ecosim.viz.serve import CODE_ENV, RULES_ENV, SCENARIO_ENV
 
 
 @solara.component
 def Page():
-    """One session's page: its own model, built from the served scenario."""
+    """One browser session's page: its own session and model, built from the served scenario."""
     scenario = os.environ.get(SCENARIO_ENV) or None
     rules_file = os.environ.get(RULES_ENV) or None
-    model, kwargs = solara.use_memo(lambda: page_parts(scenario, rules_file), [])
-    return EcosystemViz(model, **kwargs)
+    code_editing = os.environ.get(CODE_ENV) == "1"
+    session = solara.use_memo(lambda: page_parts(scenario, rules_file, code_editing=code_editing), [])
+    return EcosystemViz(session, name=f"ecosim — {session.base.name}")

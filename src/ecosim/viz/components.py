@@ -53,11 +53,15 @@ def PipelineView(model):
 
 
 @solara.component
-def TimeSeriesView(model):
-    """Disclosures, deals, market entries, welfare and public spending over time."""
+def TimeSeriesView(session):
+    """Disclosures, deals, market entries, welfare and public spending over time, with the
+    previous run as a ghost and changes made mid-run marked (a :class:`~ecosim.viz.session.VizSession`)."""
     update_counter.get()
+    model = session.model
     ecosystem = model.ecosystem
-    markup = solara.use_memo(lambda: time_series_svg(_locked(model, ecosystem.step_table)), [ecosystem, ecosystem.steps])
+    marks = [(change.step, change.text) for change in session.changes]
+    markup = solara.use_memo(lambda: time_series_svg(_locked(model, ecosystem.step_table), session.ghost, marks),
+                             [ecosystem, ecosystem.steps, id(session.ghost), len(marks)])
     return _svg_panel(markup, "ecosim-timeseries")
 
 

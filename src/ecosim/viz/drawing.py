@@ -15,6 +15,7 @@ Nothing here knows about Solara, so the same functions serve the browser page, a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 from typing import TYPE_CHECKING
@@ -323,6 +324,9 @@ def waiting_at_gates(steps: pd.DataFrame) -> np.ndarray:
 def pipeline_svg(steps: pd.DataFrame) -> str:
     """Technologies waiting at each gate now (left) and failures so far by gate and cause (right).
 
+    Failures at the late gates (G3 pilot, G4 market) are about a hundred times fewer than at
+    G1 and G2, so the right side has two panels, each on its own scale, and every bar is labelled.
+
     Parameters
     ----------
     steps : the model's per-step table (``model.step_table()``); may be empty before the first step
@@ -333,46 +337,87 @@ def pipeline_svg(steps: pd.DataFrame) -> str:
     total_failed = sum(failures.values())
     quarter = int(steps["step"].iloc[-1]) if len(steps) else 0
     body = [svg.text(8, 16, f"The pipeline at quarter {quarter}", size=13, weight="bold")]
-    left = svg.Axes(58, 54, 200, 190, (-0.5, 3.5), (0, max(1.12 * float(waiting.max()), 1.0)))
+    left = svg.Axes(50, 54, 170, 190, (-0.5, 3.5), (0, max(1.12 * float(waiting.max()), 1.0)))
     body += left.frame(title="waiting at each gate now", y_label="technologies")
     body += svg.stacked_bars(left, 4, [("waiting", waiting, "#4c78a8")], "bar-waiting", label_totals=True)
     body += left.x_ticks(range(4), [GATE_LABELS[g].split()[0] for g in GATES])
-    right = svg.Axes(340, 54, 200, 190, (-0.5, 3.5), (0, max(float(total_failed.max()), 1.0)))
-    body += right.frame(title="failed so far, by cause", y_label="technologies")
-    body += svg.stacked_bars(right, 4, [(c, failures[c], CAUSE_COLOURS[c]) for c in CAUSES], "bar-failed")
-    body += right.x_ticks(range(4), [GATE_LABELS[g].split()[0] for g in GATES])
-    body += svg.legend(340, 278, [(c, CAUSE_COLOURS[c]) for c in CAUSES], columns=3, column_width=70)
-    body.append(svg.text(58, 278, "G1 concept · G2 validation · G3 pilot · G4 market", size=9, colour="#555"))
+    body.append(svg.text(410, 22, "failed so far, by cause", size=11, anchor="middle", weight="bold"))
+    body.append(svg.text(410, 34, "(each pair of gates on its own scale)", size=9, anchor="middle", colour="#555"))
+    for first, left_px in ((0, 285), (2, 435)):
+        pair = slice(first, first + 2)
+        axes = svg.Axes(left_px, 54, 100, 190, (-0.5, 1.5), (0, max(1.12 * float(total_failed[pair].max()), 1.0)))
+        body += axes.frame(title=f"{GATES[first]}–{GATES[first + 1]}")
+        body += svg.stacked_bars(axes, 2, [(c, failures[c][pair], CAUSE_COLOURS[c]) for c in CAUSES], "bar-failed",
+                                 label_totals=True)
+        body += axes.x_ticks(range(2), [GATES[first], GATES[first + 1]])
+    body += svg.legend(285, 278, [(c, CAUSE_COLOURS[c]) for c in CAUSES], columns=3, column_width=70)
+    body.append(svg.text(50, 278, "G1 concept · G2 validation", size=9, colour="#555"))
+    body.append(svg.text(50, 290, "G3 pilot · G4 market", size=9, colour="#555"))
     return svg.document(width, height, body, title=f"The pipeline at quarter {quarter}", css_class="ecosim-pipeline-svg")
 
 
-COUNT_SERIES = (("disclosures", "disclosures", "#4c78a8"), ("deals", "deals (conversions)", "#f58518"),
-                ("commercialisations", "market entries", "#54a24b"))
-MONEY_SERIES = (("welfare", "welfare", "#54a24b"), ("public_spending", "public spending", "#e45756"))
+SERIES_PANELS = (
+    ("disclosures per quarter", (("disclosures", "disclosures", "#4c78a8"),)),
+    ("deals per quarter", (("deals", "deals (conversions)", "#f58518"),)),
+    ("market entries per quarter", (("commercialisations", "market entries", "#54a24b"),)),
+    ("M¥ per quarter", (("welfare", "welfare", "#54a24b"), ("public_spending", "public spending", "#e45756"))),
+)
+"""The time-series panels, each on its own scale: deals (~25 a quarter) and market entries (~2)
+would hug zero on the axis of disclosures (~380)."""
+
+GHOST_STYLE = 'stroke-dasharray="4 3" opacity="0.45"'
 
 
-def time_series_svg(steps: pd.DataFrame) -> str:
-    """Disclosures, deals and market entries per quarter (top); welfare and public spending (bottom).
+def _series(steps: pd.DataFrame | None, column: str) -> tuple[np.ndarray, np.ndarray]:
+    if steps is None or not len(steps) or column not in steps:
+        return np.zeros(0), np.zeros(0)
+    return steps["step"].to_numpy(dtype=float) / 4.0, steps[column].to_numpy(dtype=float)
+
+
+def time_series_svg(steps: pd.DataFrame, ghost: pd.DataFrame | None = None,
+                    marks: Sequence[tuple[int, str]] = ()) -> str:
+    """Disclosures, deals, market entries (each on its own scale) and money per quarter, over the years.
 
     Parameters
     ----------
     steps : the model's per-step table (``model.step_table()``); may be empty before the first step
+    ghost : the previous run's per-step table, drawn dashed and faint behind this run's lines
+    marks : (step, text) of changes made while the model ran; each is a vertical line with a number
     """
-    width, height = 560.0, 330.0
-    years = steps["step"].to_numpy(dtype=float) / 4.0 if len(steps) else np.zeros(0)
-    x_range = (0.0, max(float(years.max()) if years.size else 1.0, 1.0))
-    body = [svg.text(8, 16, "Activity over time", size=13, weight="bold")]
-    for top, series, y_label, css in ((46, COUNT_SERIES, "per quarter", "line-count"),
-                                      (188, MONEY_SERIES, "M¥ per quarter", "line-money")):
-        values = {column: steps[column].to_numpy(dtype=float) if len(steps) else np.zeros(0) for column, _, _ in series}
-        peak = max([float(v.max()) for v in values.values() if v.size] + [1.0])
-        axes = svg.Axes(58, top, 480, 100, x_range, (0.0, peak))
-        body += axes.frame(y_label=y_label)
+    width, panel_height, gap = 560.0, 62.0, 30.0
+    height = 46 + len(SERIES_PANELS) * (panel_height + gap) + 10
+    years, _ = _series(steps, "step")
+    ghost_years, _ = _series(ghost, "step")
+    end = max([float(years.max()) if years.size else 0.0, float(ghost_years.max()) if ghost_years.size else 0.0, 1.0])
+    x_range = (0.0, end)
+    title = "Activity over time" + (" — dashed: the previous run" if ghost is not None and len(ghost) else "")
+    body = [svg.text(8, 16, title, size=13, weight="bold")]
+    ticks = svg.nice_ticks(*x_range, count=6)
+    ticks = ticks[(ticks >= x_range[0]) & (ticks <= x_range[1])]
+    for index, (y_label, series) in enumerate(SERIES_PANELS):
+        top = 46 + index * (panel_height + gap)
+        now = {column: _series(steps, column)[1] for column, _, _ in series}
+        before = {column: _series(ghost, column)[1] for column, _, _ in series}
+        peak = max([float(v.max()) for v in (*now.values(), *before.values()) if v.size] + [1.0])
+        axes = svg.Axes(58, top, 480, panel_height, x_range, (0.0, peak))
+        body += axes.frame(y_label="")
+        body.append(svg.text(62, top - 6, y_label, size=9, colour="#555", weight="bold"))
         for column, label, colour in series:
-            body.append(svg.polyline(axes, years, values[column], colour, css, label))
-        ticks = svg.nice_ticks(*x_range, count=6)
-        ticks = ticks[(ticks >= x_range[0]) & (ticks <= x_range[1])]
+            if before[column].size:
+                ghost_line = svg.polyline(axes, ghost_years, before[column], colour, "line-ghost", label)
+                body.append(ghost_line.replace("/>", f" {GHOST_STYLE}/>"))
+            body.append(svg.polyline(axes, years, now[column], colour,
+                                     "line-count" if column != "welfare" and column != "public_spending" else "line-money",
+                                     label))
+        for number, (step, text) in enumerate(marks, start=1):
+            x = float(axes.x(step / 4.0))
+            body.append(f'<line class="change-mark" data-step="{step}" x1="{x:.1f}" y1="{top:.1f}" x2="{x:.1f}" '
+                        f'y2="{top + panel_height:.1f}" stroke="#7b3294" stroke-width="1.2" stroke-dasharray="2 2">'
+                        f"<title>{escape(text)}</title></line>")
+            body.append(svg.text(x + 2, top + 9, f"⚑{number}", size=9, colour="#7b3294"))
         body += axes.x_ticks(ticks, [svg.format_tick(t) for t in ticks])
-        body += svg.legend(62, top - 12, [(label, colour) for _, label, colour in series], columns=3, column_width=140)
-    body.append(svg.text(298, 322, "simulated years", size=9, anchor="middle", colour="#555"))
+        if len(series) > 1:
+            body += svg.legend(330, top - 9, [(label, colour) for _, label, colour in series], columns=2,
+                               column_width=100)
+    body.append(svg.text(298, height - 4, "simulated years", size=9, anchor="middle", colour="#555"))
     return svg.document(width, height, body, title="Activity over time", css_class="ecosim-timeseries-svg")

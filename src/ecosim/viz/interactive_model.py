@@ -1,16 +1,16 @@
 """The model that the visualiser's controls drive: flat keyword parameters around an EcosystemModel.
 
-Mesa's SolaraViz rebuilds a model on Reset by calling its class with one keyword per
-control, so the controls need a constructor with flat keywords (``managers_per_region=…``,
-``adoption_rule=…``) rather than a nested :class:`~ecosim.scenario.Scenario`.
+The page's Reset (:meth:`ecosim.viz.session.VizSession.reset`) rebuilds a model by calling
+this class with one keyword per control, so the controls need a constructor with flat
+keywords (``managers_per_region=…``, ``adoption_rule=…``) rather than a nested
+:class:`~ecosim.scenario.Scenario`.
 :class:`InteractiveModel` turns those keywords into scenario overrides on a base scenario
 (the file given to ``ecosim viz``) and holds the resulting :class:`~ecosim.model.EcosystemModel`
 as ``model.ecosystem``.
 
-Why a holder and not a subclass: ``EcosystemModel.scenario`` is ecosim's scenario, while
-SolaraViz reads ``model.scenario`` expecting Mesa's experimental scenario object (to split
-parameters on Reset) and fails on anything else. The holder keeps Mesa's own ``scenario``
-and delegates the quarter to the ecosystem.
+Why a holder and not a subclass: the page's keywords, the lock that Play and the panels share
+and the seed notice belong to the page, not to the model a run is made of; the holder
+delegates the quarter to the ecosystem.
 """
 
 from __future__ import annotations
@@ -30,10 +30,16 @@ from ecosim.scenario import RULE_KINDS, Scenario, apply_overrides
 
 @dataclass(frozen=True)
 class Lever:
-    """One slider: a keyword of :class:`InteractiveModel` bound to a dotted scenario key."""
+    """One slider: a keyword of :class:`InteractiveModel` bound to a dotted scenario key.
+
+    ``short`` is the slider's label (short, so the track keeps its width in the sidebar);
+    ``label`` the full description shown on hover. ``step`` is fine enough that every shipped
+    scenario's value lies on the slider's grid (``tests/test_viz.py`` checks).
+    """
 
     keyword: str
     key: str
+    short: str
     label: str
     minimum: float
     maximum: float
@@ -49,21 +55,34 @@ class Lever:
 
 
 LEVERS = (
-    Lever("quarters", "steps", "Quarters to run", 4, 200, 4, True),
-    Lever("regions", "world.regions", "World: regions", 1, 6, 1, True),
-    Lever("universities_per_region", "world.universities_per_region", "World: universities per region", 1, 30, 1, True),
-    Lever("enterprises_per_region", "world.enterprises_per_region", "World: enterprises per region", 20, 2000, 20, True),
-    Lever("managers_per_region", "policy.managers.managers_per_region", "Technology managers per region", 0, 200, 1, True),
-    Lever("manager_skill", "policy.managers.skill_mean", "Managers' starting skill", 0.0, 1.0, 0.05, False),
-    Lever("poc_budget_share", "budget.proof_of_concept", "PoC fund: share of budget (from research grants)", 0.0, 0.5, 0.01, False),
-    Lever("poc_grant_size", "policy.proof_of_concept.grant_size", "PoC grant per technology, M¥", 0.0, 5.0, 0.1, False),
-    Lever("transfer_weight", "policy.incentives.transfer_weight", "Incentives: weight of a transfer", 0.0, 3.0, 0.1, False),
-    Lever("publication_weight", "policy.incentives.publication_weight", "Incentives: weight of a publication", 0.0, 3.0, 0.1, False),
-    Lever("inventor_share", "policy.incentives.inventor_share", "Inventors' share of income", 0.0, 1.0, 0.05, False),
-    Lever("joint_rnd_subsidy", "policy.joint_rnd.subsidy_rate", "Joint R&D subsidy rate", 0.0, 1.0, 0.05, False),
-    Lever("fair_interval", "policy.fairs.interval_quarters", "Quarters between fairs (0: none)", 0, 20, 1, True),
-    Lever("investors_per_region", "policy.finance.investors_per_region", "Investors per region", 0, 20, 1, True),
-    Lever("openness", "policy.openness.cross_region_tie_probability", "Openness: cross-region tie chance", 0.0, 0.5, 0.01, False),
+    Lever("quarters", "steps", "Quarters", "Quarters to run", 4, 200, 4, True),
+    Lever("regions", "world.regions", "Regions", "World: regions", 1, 6, 1, True),
+    Lever("universities_per_region", "world.universities_per_region", "Universities",
+          "World: universities per region", 1, 30, 1, True),
+    Lever("enterprises_per_region", "world.enterprises_per_region", "Enterprises",
+          "World: enterprises per region", 20, 2000, 20, True),
+    Lever("managers_per_region", "policy.managers.managers_per_region", "Managers",
+          "Technology managers per region", 0, 200, 1, True),
+    Lever("manager_skill", "policy.managers.skill_mean", "Manager skill", "Managers' starting skill (0–1)",
+          0.0, 1.0, 0.05, False),
+    Lever("poc_budget_share", "budget.proof_of_concept", "PoC share",
+          "Proof-of-concept fund: share of the government budget (taken from research grants)", 0.0, 0.5, 0.0001, False),
+    Lever("poc_grant_size", "policy.proof_of_concept.grant_size", "PoC grant",
+          "Proof-of-concept grant per technology, M¥", 0.0, 5.0, 0.01, False),
+    Lever("transfer_weight", "policy.incentives.transfer_weight", "Transfer weight",
+          "University incentives: weight of a transfer in evaluations", 0.0, 3.0, 0.05, False),
+    Lever("publication_weight", "policy.incentives.publication_weight", "Publication weight",
+          "University incentives: weight of a publication in evaluations", 0.0, 3.0, 0.05, False),
+    Lever("inventor_share", "policy.incentives.inventor_share", "Inventor share",
+          "Inventors' share of licensing income (0–1)", 0.0, 1.0, 0.05, False),
+    Lever("joint_rnd_subsidy", "policy.joint_rnd.subsidy_rate", "Joint R&D subsidy",
+          "Joint R&D subsidy rate (share of a project's cost the government pays)", 0.0, 1.0, 0.05, False),
+    Lever("fair_interval", "policy.fairs.interval_quarters", "Fair interval",
+          "Quarters between trading fairs (0: no fairs)", 0, 20, 1, True),
+    Lever("investors_per_region", "policy.finance.investors_per_region", "Investors", "Investors per region",
+          0, 20, 1, True),
+    Lever("openness", "policy.openness.cross_region_tie_probability", "Openness",
+          "Openness: chance that a new tie crosses regions", 0.0, 0.5, 0.01, False),
 )
 """The policy levers and world-size controls shown as sliders, in display order."""
 
@@ -113,7 +132,7 @@ def parse_seed(seed: int | str | None) -> int | None:
 
 
 class InteractiveModel(mesa.Model):
-    """An :class:`~ecosim.model.EcosystemModel` built from flat keywords, for SolaraViz.
+    """An :class:`~ecosim.model.EcosystemModel` built from flat keywords, for the page.
 
     Every keyword but ``base_scenario`` and ``rules_file`` is a control on the page; ``None``
     keeps the base scenario's value.
@@ -131,7 +150,7 @@ class InteractiveModel(mesa.Model):
     ecosystem : the EcosystemModel being shown
     notice : a message for the page ('' when none), e.g. that a mistyped seed was replaced
     lock : held while a quarter runs; the panels hold it while they read the model, because
-        SolaraViz's Play steps the model in a thread while the page redraws
+        the page's Play steps the model in a thread while the panels redraw
     """
 
     def __init__(
@@ -184,35 +203,3 @@ class InteractiveModel(mesa.Model):
         with self.lock:
             self.ecosystem.step()
             self.running = self.ecosystem.steps < self.ecosystem.planned_steps
-
-
-def model_params(base: Scenario) -> dict[str, Any]:
-    """SolaraViz ``model_params`` for the controls, starting at the values of ``base``.
-
-    Sliders for the levers (ranges widened to include the base values), a text box for the
-    seed, a drop-down per rule kind listing every registered rule (built-in and user's), and
-    the base scenario itself as a fixed parameter.
-    """
-    params: dict[str, Any] = {
-        "base_scenario": base,
-        "seed": {"type": "InputText", "value": "" if base.seed is None else str(base.seed),
-                 "label": "Seed (empty: a fresh one)"},
-    }
-    for kind in RULE_KINDS:
-        current = getattr(base.rules, kind)
-        names = available_rules(kind)
-        params[rule_keyword(kind)] = {
-            "type": "Select", "value": current, "values": names if current in names else [current, *names],
-            "label": f"{kind.replace('_', ' ')} rule",
-        }
-    for lever in LEVERS:
-        value = lever.value_in(base)
-        params[lever.keyword] = {
-            "type": "SliderInt" if lever.integer else "SliderFloat",
-            "value": value,
-            "min": min(lever.minimum, value),
-            "max": max(lever.maximum, value),
-            "step": lever.step,
-            "label": lever.label,
-        }
-    return params

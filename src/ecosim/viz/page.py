@@ -1,4 +1,4 @@
-"""The visualiser's page: Mesa's SolaraViz controls around ecosim's panels.
+"""The visualiser's page: ecosim's controls beside ecosim's panels.
 
 In a notebook::
 
@@ -8,26 +8,31 @@ In a notebook::
 From the command line, ``ecosim viz [SCENARIO] [--rules PATH.py]`` serves the same page
 (:mod:`ecosim.viz.app`).
 
-The sidebar is SolaraViz's own: its :func:`~mesa.visualization.solara_viz.ModelController`
-(Reset, Play/Pause, Step) and :func:`~mesa.visualization.solara_viz.ModelCreator` (the
-sliders and drop-downs of ``model_params``, applied on Reset). The main area is laid out
-here rather than by SolaraViz's draggable grid, for two reasons: the network needs more room
-than one grid cell, and with ipyvuetify 3 the grid's script (a Vue 2 library loaded from a
-CDN) fails to start, leaving the main area blank.
+The page is laid out here, not by SolaraViz: a header with a text button that shows or hides
+the controls (no icon font, so it reads the same offline), the controls column
+(:mod:`ecosim.viz.controls`) beside the main area, and in the main area the error panel
+above three tabs — *Model* (network, text panel, pipeline, time series), *Info* (what the
+model is and how to use the page, drawn from docs/VISUALISER.md and docs/RULES.md) and
+*Code* (:mod:`ecosim.viz.code_tab`: read, edit, check and keep a rule). The
+controls column pushes the panels aside rather than covering them, so a 1024×768 screen shows
+both. SolaraViz's own controls let an exception replace the page and its grid loads a Vue 2
+library that fails under ipyvuetify 3, which is why neither is used.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import solara
-from mesa.visualization.solara_viz import ModelController, ModelCreator
+from mesa.visualization.utils import update_counter
 
 from ecosim.rules import load_rules_file
 from ecosim.scenario import Scenario, load_scenario
+from ecosim.viz.code_tab import CodeView
 from ecosim.viz.components import NetworkView, PipelineView, StatusView, TimeSeriesView
-from ecosim.viz.interactive_model import InteractiveModel, model_params
+from ecosim.viz.controls import Controls, ErrorPanel
+from ecosim.viz.info import InfoView
+from ecosim.viz.session import VizSession
 
 PLAY_INTERVAL_MS = 100
 """Pause between quarters while playing."""
@@ -44,70 +49,86 @@ def base_scenario(scenario: str | Path | Scenario | None) -> Scenario:
 
 
 def page_parts(scenario: str | Path | Scenario | None = None, rules_file: str | Path | None = None,
-               ) -> tuple[InteractiveModel, dict[str, Any]]:
-    """The first model and the keyword arguments of :func:`EcosystemViz` for a page.
+               code_editing: bool = True) -> VizSession:
+    """The page's :class:`~ecosim.viz.session.VizSession` for a scenario and a user's rules file.
 
-    The user's rules file (and the scenario's own ``rules_file``) are loaded first, so their
-    rules appear in the drop-downs; the file is read again on every Reset.
+    The rules files (the scenario's own ``rules_file`` and ``rules_file``) are loaded first, so
+    their rules appear in the drop-downs; a bad file is an :class:`~ecosim.errors.InputError`.
+    Reset reads them again. ``code_editing`` offers the Code tab (a notebook's page runs on the
+    student's own kernel; ``ecosim viz`` decides by the address it listens on).
     """
     base = base_scenario(scenario)
     rules_path = str(Path(rules_file).resolve()) if rules_file is not None else None
     for path in (base.rules_file, rules_path):
         if path:
             load_rules_file(path)
-    model = InteractiveModel(base_scenario=base, rules_file=rules_path)
-    params = model_params(base)
-    params["rules_file"] = rules_path
-    return model, {"model_params": params, "name": f"ecosim — {base.name}"}
+    return VizSession(base, rules_path, code_editing=code_editing)
 
 
 @solara.component
-def Panels(model: InteractiveModel):
-    """The main area: the network beside the text panel, then the pipeline beside the time series."""
-    with solara.Column(style={"padding": "8px", "gap": "8px"}, classes=["ecosim-panels"]) as main:
-        with solara.Columns([5, 2]):
-            with solara.Card(margin=0):
+def Panels(session: VizSession):
+    """The model tab: the network beside the text panel, then the pipeline beside the time series."""
+    update_counter.get()  # Reset replaces the session's model: the panels must follow
+    model = session.model
+    wrap = {"display": "flex", "flex-wrap": "wrap", "gap": "8px", "align-items": "flex-start"}
+    with solara.Column(style={"gap": "8px"}, classes=["ecosim-panels"]) as main:
+        # flex boxes that wrap: side by side on a wide screen, one under another at 1024 px
+        with solara.Div(style=wrap):
+            with solara.Div(style={"flex": "5 1 560px", "min-width": "0"}), solara.Card(margin=0):
                 NetworkView(model)
-            with solara.Card("What is happening", margin=0):
+            with solara.Div(style={"flex": "2 1 260px", "min-width": "0"}), solara.Card("What is happening", margin=0):
                 StatusView(model)
-        with solara.Columns([1, 1]):
-            with solara.Card(margin=0):
+        with solara.Div(style=wrap):
+            with solara.Div(style={"flex": "1 1 440px", "min-width": "0"}), solara.Card(margin=0):
                 PipelineView(model)
-            with solara.Card(margin=0):
-                TimeSeriesView(model)
+            with solara.Div(style={"flex": "1 1 440px", "min-width": "0"}), solara.Card(margin=0):
+                TimeSeriesView(session)
     return main
 
 
 @solara.component
-def EcosystemViz(model: InteractiveModel | solara.Reactive, model_params: dict[str, Any], name: str = "ecosim"):
-    """The page: SolaraViz's controls and parameter inputs in the sidebar, ecosim's panels beside.
+def EcosystemViz(session: VizSession, name: str = "ecosim"):
+    """The page: a header, the controls column, the error panel and the Model and Info tabs.
 
     Parameters
     ----------
-    model : the first model (or a reactive holding it); Reset replaces it
-    model_params : SolaraViz parameters (:func:`ecosim.viz.interactive_model.model_params`)
-    name : the title in the app bar
+    session : the page's state (:func:`page_parts`); the buttons act on it
+    name : the title in the header
     """
-    if not isinstance(model, solara.Reactive):
-        model = solara.use_reactive(model)  # noqa: SH102 (as SolaraViz does)
-    parameters = solara.use_reactive({})
     play_interval = solara.use_reactive(PLAY_INTERVAL_MS)
-    render_interval = solara.use_reactive(1)
-    use_threads = solara.use_reactive(False)
-    with solara.AppBar():
-        solara.AppBarTitle(name)
-    with solara.Sidebar(), solara.Column():
-        with solara.Card("Controls"):
-            solara.SliderInt("Play interval (ms)", value=play_interval, min=10, max=1000, step=10)
-            ModelController(model, model_parameters=parameters, play_interval=play_interval,
-                            render_interval=render_interval, use_threads=use_threads)
-        with solara.Card("Model parameters (press Reset to apply)"):
-            ModelCreator(model, model_params, model_parameters=parameters)
-    Panels(model.value)
+    show_controls = solara.use_reactive(True)
+    tab = solara.use_reactive(0)
+    with solara.Column(gap="0px", style={"min-height": "100vh"}, classes=["ecosim-page"]) as page:
+        with solara.Row(style={"background": "#1f4e79", "color": "white", "align-items": "center",
+                               "padding": "6px 12px", "gap": "12px"}, classes=["ecosim-header"]):
+            solara.Button("☰ Hide controls" if show_controls.value else "☰ Show controls", text=True,
+                          style={"color": "white"}, classes=["ecosim-toggle-controls"],
+                          on_click=lambda: show_controls.set(not show_controls.value))
+            solara.HTML(tag="div", unsafe_innerHTML=name, style="font-size: 18px; font-weight: 500")
+        with solara.Row(gap="0px", style={"flex-wrap": "nowrap", "align-items": "flex-start"}):
+            if show_controls.value:
+                Controls(session, play_interval)
+            with solara.Column(gap="8px", style={"flex": "1 1 auto", "min-width": "0", "padding": "8px"},
+                               classes=["ecosim-main"]):
+                ErrorPanel(session)
+                with solara.Row(gap="4px", classes=["ecosim-tab-buttons"]):
+                    for index, label in enumerate(("Model", "Info", "Code")):
+                        solara.Button(label, text=tab.value != index, color="primary", outlined=tab.value == index,
+                                      on_click=lambda index=index: tab.set(index), classes=[f"ecosim-tab-{label.lower()}"])
+                if tab.value == 0:
+                    Panels(session)
+                elif tab.value == 1:
+                    InfoView(session)
+                else:
+                    CodeView(session)
+    return page
 
 
 def make_page(scenario: str | Path | Scenario | None = None, rules_file: str | Path | None = None):
     """The visualiser page for ``scenario`` (a Solara element; display it in a notebook).
+
+    ``make_page(...).args[0]`` is the page's :class:`~ecosim.viz.session.VizSession`
+    (``.model.ecosystem`` is the :class:`~ecosim.model.EcosystemModel` shown).
 
     Parameters
     ----------
@@ -119,5 +140,5 @@ def make_page(scenario: str | Path | Scenario | None = None, rules_file: str | P
     >>> from ecosim.viz import make_page
     >>> page = make_page("scenarios/tiny.yaml")
     """
-    model, kwargs = page_parts(scenario, rules_file)
-    return EcosystemViz(model, **kwargs)
+    session = page_parts(scenario, rules_file)
+    return EcosystemViz(session, name=f"ecosim — {session.base.name}")

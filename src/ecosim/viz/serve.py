@@ -19,6 +19,10 @@ SCENARIO_ENV = "ECOSIM_VIZ_SCENARIO"
 RULES_ENV = "ECOSIM_VIZ_RULES"
 """Environment variable with the path of a Python file registering extra rules (empty: none)."""
 
+CODE_ENV = "ECOSIM_VIZ_CODE_EDITING"
+"""Environment variable: "1" offers the Code tab (set by ``ecosim viz`` on a loopback address or with
+``--allow-code-editing``); anything else hides it."""
+
 
 def main(argv: list[str] | None = None) -> None:
     """Make sure the front end is cached (see :mod:`ecosim.viz.assets`), then serve the app."""
