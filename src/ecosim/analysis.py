@@ -543,6 +543,16 @@ def estimate_change(
         else:
             vs, vb = float(s.var(ddof=1)) / (s.size * ms**2), float(b.var(ddof=1)) / (b.size * mb**2)
             df = (vs + vb) ** 2 / (vs**2 / (s.size - 1) + vb**2 / (b.size - 1)) if vs + vb > 0 else 1.0
+    elif paired:
+        d = s - b
+        estimate = float(d.mean())
+        spread = float(d.std(ddof=1))
+        se, df = spread / math.sqrt(d.size), d.size - 1
+    else:
+        estimate = out["difference"]
+        vs, vb = float(s.var(ddof=1)) / s.size, float(b.var(ddof=1)) / b.size
+        se = spread = math.sqrt(vs + vb)
+        df = (vs + vb) ** 2 / (vs**2 / (s.size - 1) + vb**2 / (b.size - 1)) if vs + vb > 0 else 1.0
     out["statistic_scale"] = estimate
     if spread == 0.0:
         out["same_every_replication"] = True
@@ -770,8 +780,9 @@ def compare(
                    "role": "primary" if is_primary else "descriptive",
                    "n": min(result["n_baseline"], result["n_scenario"]), "paired": paired, "level": level, **result,
                    "direction": direction}
-            row["p_adjusted"] = (min(1.0, row["p_value"] * (family_size if correction == "bonferroni" else 1))
-                                 if is_primary else math.nan)
+            scale = family_size if correction == "bonferroni" else 1
+            row["p_adjusted"] = (min(1.0, row["p_value"] * scale)
+                                 if is_primary and math.isfinite(row["p_value"]) else math.nan)
             row["replications_needed"] = replications_needed(row["n"], result["statistic_scale"],
                                                              result["half_width"])
             row["verdict"] = verdict(row, direction, is_primary, precision)
@@ -1150,7 +1161,9 @@ def sensitivity(
                     num_levels=int(problem.get("num_levels", 4)), seed=seed)
             for i, name in enumerate(names):
                 mu_star, conf = float(result["mu_star"][i]), float(result["mu_star_conf"][i])
-                rows.append({"metric": metric, "parameter": name, "mu_star": mu_star, "mu_star_low": mu_star - conf,
+                # μ* is a mean of absolute values: its interval cannot go below 0
+                rows.append({"metric": metric, "parameter": name, "mu_star": mu_star,
+                             "mu_star_low": max(0.0, mu_star - conf),
                              "mu_star_high": mu_star + conf, "mu": float(result["mu"][i]),
                              "sigma": float(result["sigma"][i]), "note": ""})
     columns = (["metric", "parameter", "S1", "S1_low", "S1_high", "ST", "ST_low", "ST_high", "note"]
@@ -1204,3 +1217,104 @@ def time_series_bands(
 
 
 BAND_COLUMNS = ["condition", "step", "metric", "n", "median", "low", "high", "mean", "cumulative"]
+
+
+# --------------------------------------------------------------------------------------------
+# Designs over parameters: response surfaces, not point-versus-point-0 verdicts
+# --------------------------------------------------------------------------------------------
+
+def design_point_means(
+    runs: pd.DataFrame, metrics: Sequence[str], confidence: float = 0.95, seed: int = 0,
+    heavy_tailed: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """Per scenario and design point: the varied parameters' values and each metric's mean over
+    the replications with its interval (the method of :func:`summarise`).
+
+    Returns
+    -------
+    DataFrame
+        scenario, point, label (the parameter values, e.g. ``"PoC share = 0.05, managers = 50"``),
+        the parameter columns, then for each metric ``<metric>``, ``<metric>_low``,
+        ``<metric>_high`` and ``n``.
+    """
+    table = ok_runs(runs)
+    parameters = parameter_columns(table)
+    rows = []
+    for (scenario, point), group in table.groupby(["scenario", "point"], sort=True):
+        row: dict[str, Any] = {"scenario": scenario, "point": int(point), "n": len(group)}
+        for p in parameters:
+            row[p] = group[p].iloc[0]
+        row["label"] = point_label({p: row[p] for p in parameters})
+        for metric in metrics:
+            x = _finite(group[metric])
+            entry = catalogue.entry(metric)
+            mean = float(x.mean()) if x.size else math.nan
+            low, high, _ = mean_interval(x, confidence, is_heavy_tailed(metric, heavy_tailed),
+                                         _rng(seed, str(scenario), str(point), metric))
+            if math.isfinite(low):
+                low, high = _clip(low, high, entry.low, entry.high)
+            row.update({metric: mean, f"{metric}_low": low, f"{metric}_high": high})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def parameter_label(key: str) -> str:
+    """A short readable name of a varied parameter: its last dotted part, spaces for underscores.
+
+    Examples
+    --------
+    >>> parameter_label("policy.managers.managers_per_region")
+    'managers per region'
+    """
+    return str(key).split(".")[-1].replace("_", " ")
+
+
+def point_label(values: Mapping[str, Any]) -> str:
+    """A design point named by its parameter values (``"proof of concept = 0.05, ..."``)."""
+    parts = []
+    for key, value in values.items():
+        text = f"{value:.3g}" if isinstance(value, float) else str(value)
+        parts.append(f"{parameter_label(key)} = {text}")
+    return ", ".join(parts)
+
+
+def regression_sensitivity(runs: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
+    """Standardised regression coefficients of each metric's design-point means on the varied
+    parameters (for LHS designs: the sign and size of each parameter's linear main effect, in
+    standard deviations of the output per standard deviation of the parameter), with the R² that
+    says how much of the variation a linear model explains. Coefficients have t intervals.
+
+    Returns
+    -------
+    DataFrame
+        metric, parameter, src, src_low, src_high, r_squared, note.
+    """
+    means = design_point_means(runs, metrics)
+    parameters = [p for p in parameter_columns(ok_runs(runs)) if means[p].nunique() > 1]
+    rows = []
+    for metric in metrics:
+        frame = means[[*parameters, metric]].dropna()
+        y = frame[metric].to_numpy(float)
+        note = ""
+        if len(frame) <= len(parameters) + 2:
+            note = "too few design points for a regression"
+        elif np.ptp(y) == 0:
+            note = "constant over the design"
+        if note:
+            rows.extend({"metric": metric, "parameter": p, "note": note} for p in parameters)
+            continue
+        x = frame[parameters].to_numpy(float)
+        xz = (x - x.mean(axis=0)) / x.std(axis=0, ddof=1)
+        yz = (y - y.mean()) / y.std(ddof=1)
+        design = np.column_stack([np.ones(len(yz)), xz])
+        coef, *_ = np.linalg.lstsq(design, yz, rcond=None)
+        residual = yz - design @ coef
+        dof = len(yz) - design.shape[1]
+        sigma2 = float(residual @ residual) / dof
+        cov = sigma2 * np.linalg.pinv(design.T @ design)
+        half = float(stats.t.ppf(0.975, dof)) * np.sqrt(np.diag(cov))
+        r2 = 1 - float(residual @ residual) / float(yz @ yz)
+        for i, p in enumerate(parameters, start=1):
+            rows.append({"metric": metric, "parameter": p, "src": float(coef[i]), "src_low": float(coef[i] - half[i]),
+                         "src_high": float(coef[i] + half[i]), "r_squared": r2, "note": ""})
+    return pd.DataFrame(rows, columns=["metric", "parameter", "src", "src_low", "src_high", "r_squared", "note"])

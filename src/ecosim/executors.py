@@ -282,6 +282,8 @@ def build_index(experiment: Experiment) -> dict[str, Any]:
         "steps": experiment.steps,
         "keep": experiment.keep,
         "trial": experiment.trial,
+        "primary": experiment.primary,
+        "baseline": experiment.baseline,
         "parameters": experiment.parameters,
         "scenarios": list(experiment.scenarios),
         "n_runs": experiment.n_runs,
