@@ -23,7 +23,9 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import math
+import textwrap
 import zlib
 from collections.abc import Sequence
 
@@ -97,6 +99,47 @@ def condition_colours(names: Sequence[str], baseline: str | None = None) -> dict
 BASELINE_COLOUR = "#525252"
 
 
+def _wrap(text: str, width_inches: float, fontsize: float) -> str:
+    """Wrap ``text`` to the characters that fit in ``width_inches`` at ``fontsize`` points."""
+    if not text:
+        return text
+    chars = max(12, int(width_inches * 72 / (0.6 * fontsize)))
+    return "\n".join(textwrap.fill(line, chars) for line in text.split("\n"))
+
+
+def _fit_text(fig: Figure) -> Figure:
+    """Wrap titles and axis labels so that none is wider than its panel or figure: long catalogue
+    labels never run off the figure."""
+    width, height = fig.get_size_inches()
+    for ax in fig.axes:
+        if not ax.axison and not ax.get_title():
+            continue
+        position = ax.get_position()
+        panel_width = max(width * position.width, width / 3)
+        panel_height = max(height * position.height, height / 3)
+        title = ax.title
+        title.set_text(_wrap(title.get_text(), max(panel_width, width * 0.8) if len(fig.axes) == 1 else panel_width,
+                             title.get_fontsize()))
+        ax.xaxis.label.set_text(_wrap(ax.get_xlabel(), panel_width, ax.xaxis.label.get_fontsize()))
+        ax.yaxis.label.set_text(_wrap(ax.get_ylabel(), panel_height, ax.yaxis.label.get_fontsize()))
+    if fig._suptitle is not None:
+        fig._suptitle.set_text(_wrap(fig._suptitle.get_text(), width * 0.95, fig._suptitle.get_fontsize()))
+    for legend in fig.legends:
+        title = legend.get_title()
+        title.set_text(_wrap(title.get_text(), width * 0.9, title.get_fontsize()))
+    return fig
+
+
+def _readable(function):
+    """Every public figure goes through :func:`_fit_text` before it is returned."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        return _fit_text(function(*args, **kwargs))
+
+    return wrapper
+
+
 def _figure(width: float, height: float) -> Figure:
     return Figure(figsize=(width, height), layout="constrained")
 
@@ -125,6 +168,7 @@ def _error(mean: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------ comparisons
 
 
+@_readable
 def forest_plot(comparison: pd.DataFrame, relative: bool = True) -> Figure:
     """Effect of each scenario on each metric against the baseline, with its interval.
 
@@ -187,6 +231,7 @@ def _baseline_name(comparison: pd.DataFrame) -> str:
     return "baseline"
 
 
+@_readable
 def distribution_plot(runs: pd.DataFrame, metric: str, baseline: str | None = None) -> Figure:
     """Distribution of one per-run metric in each scenario: a box (quartiles, median line) and
     every replication as a dot.
@@ -223,6 +268,7 @@ def distribution_plot(runs: pd.DataFrame, metric: str, baseline: str | None = No
     return fig
 
 
+@_readable
 def time_series_plot(bands: pd.DataFrame, metric: str, baseline: str | None = None,
                      band_label: str = "5–95% of replications") -> Figure:
     """Median over replications of a per-step metric, with a shaded band, for each scenario.
@@ -264,6 +310,7 @@ def time_series_plot(bands: pd.DataFrame, metric: str, baseline: str | None = No
 # ------------------------------------------------------------------ where the difference comes from
 
 
+@_readable
 def failure_plot(failures: pd.DataFrame) -> Figure:
     """Failures per run at each gate, split by cause, one panel per scenario.
 
@@ -301,6 +348,7 @@ def failure_plot(failures: pd.DataFrame) -> Figure:
     return fig
 
 
+@_readable
 def failure_change_plot(decomposition: pd.DataFrame) -> Figure:
     """Change in failures per run by gate × cause against the baseline, one heat map per scenario.
 
@@ -349,6 +397,7 @@ def failure_change_plot(decomposition: pd.DataFrame) -> Figure:
     return fig
 
 
+@_readable
 def funnel_plot(funnel: pd.DataFrame, baseline: str | None = None) -> Figure:
     """The conversion funnel: mean count per run at each stage for each scenario, with intervals;
     one panel per stage, each on its own scale, labelled with the share of disclosures.
@@ -387,6 +436,7 @@ def funnel_plot(funnel: pd.DataFrame, baseline: str | None = None) -> Figure:
     return fig
 
 
+@_readable
 def conversion_by_owner_plot(conversion: pd.DataFrame, baseline: str | None = None) -> Figure:
     """Conversion rate by owner type (university, joint, enterprise) for each scenario.
 
@@ -418,6 +468,7 @@ def conversion_by_owner_plot(conversion: pd.DataFrame, baseline: str | None = No
     return fig
 
 
+@_readable
 def cost_effectiveness_plot(effectiveness: pd.DataFrame, outcome: str = "welfare") -> Figure:
     """The cost-effectiveness plane: extra public money (x) against extra outcome (y) for each
     scenario, with intervals in both directions.
@@ -463,6 +514,7 @@ def _per_unit_label(row: pd.Series) -> str:
 # ------------------------------------------------------------------ sensitivity
 
 
+@_readable
 def sensitivity_plot(indices: pd.DataFrame, metric: str) -> Figure:
     """Global sensitivity of one output to each varied parameter.
 
@@ -510,6 +562,7 @@ def sensitivity_plot(indices: pd.DataFrame, metric: str) -> Figure:
 # ------------------------------------------------------------------ designs over parameters
 
 
+@_readable
 def design_surface_plot(means: pd.DataFrame, metric: str) -> Figure:
     """A grid design's response surface for one outcome: a heat map of the mean over the first
     two varied parameters (one panel per value of a third, small multiples), each cell labelled
@@ -572,6 +625,7 @@ def design_surface_plot(means: pd.DataFrame, metric: str) -> Figure:
     return fig
 
 
+@_readable
 def main_effects_plot(means: pd.DataFrame, metric: str, bins: int = 5) -> Figure:
     """Main effects (partial dependence) of each varied parameter on one outcome, for sampled
     designs (LHS, Sobol, Morris): every design point's mean as a dot, and the mean of the outcome
