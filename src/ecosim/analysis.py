@@ -458,6 +458,11 @@ def _clip(low: float, high: float, lo: float | None, hi: float | None) -> tuple[
 def _log_ratio(b: np.ndarray, s: np.ndarray, paired: bool) -> tuple[Any, Any]:
     """``log(mean s / mean b)`` and its delta-method standard error, over the last axis."""
     mb, ms = b.mean(axis=-1), s.mean(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a resample with a zero mean has no ratio
+        return _log_ratio_terms(b, s, mb, ms, paired)
+
+
+def _log_ratio_terms(b: np.ndarray, s: np.ndarray, mb: Any, ms: Any, paired: bool) -> tuple[Any, Any]:
     if paired:
         terms = s / ms[..., None] - b / mb[..., None]
         se = terms.std(axis=-1, ddof=1) / math.sqrt(b.shape[-1])
@@ -568,7 +573,7 @@ def estimate_change(
         idx_b = generator.integers(0, b.size, size=(resamples, b.size))
         idx_s = idx_b if paired else generator.integers(0, s.size, size=(resamples, s.size))
         est_star, se_star = _log_ratio(b[idx_b], s[idx_s], paired)
-        usable = se_star > 0
+        usable = np.isfinite(est_star) & np.isfinite(se_star) & (se_star > 0)
         t_star = (est_star[usable] - estimate) / se_star[usable]
         q_low, q_high = np.quantile(t_star, [(1 - confidence) / 2, (1 + confidence) / 2])
         low_log = min(estimate - float(q_high) * se, estimate - half)
@@ -588,7 +593,8 @@ def estimate_change(
             out["effect_size"] = out["difference"] / pooled * (1 - 3 / (4 * (b.size + s.size) - 9))
     lo, hi = value_range
     if use_ratio:
-        ratio_low, ratio_high = math.exp(low_log), math.exp(high_log)
+        # an interval from 2 lumpy replications can span hundreds of e-folds: keep it finite
+        ratio_low, ratio_high = math.exp(max(low_log, -700.0)), math.exp(min(high_log, 700.0))
         out.update(ratio=ms / mb, ratio_low=ratio_low, ratio_high=ratio_high)
         out["difference_low"], out["difference_high"] = mb * (ratio_low - 1), mb * (ratio_high - 1)
     else:

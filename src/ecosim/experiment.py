@@ -465,6 +465,9 @@ def load_experiment(path: str | Path) -> Experiment:
     points, problem = _design_points(spec, scenarios, source)
     parameters = list(dict.fromkeys(k for point in points for k in point))
     _check_points(scenarios, points, source)
+    if spec.baseline is not None and spec.baseline not in scenarios:
+        raise InputError(f"unknown baseline {spec.baseline!r}; the scenarios are: {', '.join(scenarios)}",
+                         source=source, key="baseline")
     return Experiment(
         name=spec.name, description=spec.description, source=source, root_seed=spec.seed,
         replications=spec.replications, steps=spec.steps, keep=spec.keep, scenarios=scenarios,

@@ -303,7 +303,8 @@ def print_comparison(
     table = Table(title=f"Each scenario against {baseline} (means per run)", title_justify="left")
     for column in readable.columns:
         text = column in ("scenario", "outcome", "verdict", "unit", "role")
-        table.add_column(column, justify="left" if text else "right", overflow="fold")
+        table.add_column(column, justify="left" if text else "right", overflow="fold", no_wrap=column == "scenario",
+                         min_width=24 if column == "outcome" else None)
     styles = {"better": "green", "worse": "red", "higher": "blue", "lower": "blue"}
     for _, row in readable.iterrows():
         style = styles.get(row["verdict"], "")
