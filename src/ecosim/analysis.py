@@ -1324,3 +1324,74 @@ def regression_sensitivity(runs: pd.DataFrame, metrics: Sequence[str]) -> pd.Dat
             rows.append({"metric": metric, "parameter": p, "src": float(coef[i]), "src_low": float(coef[i] - half[i]),
                          "src_high": float(coef[i] + half[i]), "r_squared": r2, "note": ""})
     return pd.DataFrame(rows, columns=["metric", "parameter", "src", "src_low", "src_high", "r_squared", "note"])
+
+
+# --------------------------------------------------------------------------------------------
+# Enough replications? (the stopping rule of ``ecosim sweep --until-precision``)
+# --------------------------------------------------------------------------------------------
+
+def precision_status(
+    runs: pd.DataFrame,
+    primary: Sequence[str],
+    relative: float,
+    confidence: float = 0.95,
+    seed: int = 0,
+    looks: int = 1,
+) -> dict[str, Any]:
+    """Whether the replications so far pin down the primary outcomes.
+
+    Two criteria, either of which is enough:
+
+    - **precise**: for every condition and primary outcome, the half-width of the mean's
+      interval (:func:`summarise`'s method) is at most ``relative`` × |mean| (a mean of exactly 0
+      with a zero-width interval counts as precise);
+    - **ranking resolved**: for every primary outcome, the conditions sorted by their mean are
+      separated pair by pair: each adjacent pair's paired change interval (:func:`estimate_change`,
+      Bonferroni over all adjacent pairs and outcomes, and over the ``looks`` an adaptive sweep
+      may take, so that checking after every batch does not inflate the chance of a false
+      ranking) excludes no change.
+
+    Returns
+    -------
+    dict
+        precise (bool), ranking_resolved (bool), replications (the fewest ok replications of a
+        condition), worst (condition, metric and relative half-width furthest from the target),
+        table (condition × metric: mean, half_width, relative_half_width).
+    """
+    table = ok_runs(runs)
+    summary = summarise(table, primary, confidence=confidence, seed=seed)
+    summary["half_width"] = (summary["mean_high"] - summary["mean_low"]) / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        summary["relative_half_width"] = np.where(
+            summary["half_width"] == 0, 0.0, summary["half_width"] / summary["mean"].abs())
+    summary["relative_half_width"] = summary["relative_half_width"].fillna(math.inf)
+    precise = bool((summary["relative_half_width"] <= relative).all()) and len(summary) > 0
+    worst_row = summary.loc[summary["relative_half_width"].idxmax()] if len(summary) else None
+    names = conditions(table)
+    groups = {name: group for name, group in table.groupby("condition", sort=False)}
+    pairs = max(1, (len(names) - 1) * len(primary))
+    level = 1 - (1 - confidence) / (pairs * max(1, looks))
+    resolved = len(names) >= 2
+    for metric in primary:
+        means = summary[summary["metric"] == metric].set_index("condition")["mean"].reindex(names)
+        ordered = list(means.sort_values(ascending=False).index)
+        for upper, lower in zip(ordered, ordered[1:], strict=False):
+            pairing = _pairing(groups[lower], groups[upper])
+            (b,), (s,) = _paired_values(groups[lower], groups[upper], [metric], pairing)
+            paired = pairing[2]
+            out = estimate_change(b, s, paired, level, is_heavy_tailed(metric), rng=_rng(seed, upper, lower, metric))
+            if not (out["difference_low"] > 0 or out["difference_high"] < 0) or out["same_every_replication"]:
+                resolved = False
+                break
+        if not resolved:
+            break
+    counts = table.groupby("condition").size()
+    return {
+        "precise": precise,
+        "ranking_resolved": resolved,
+        "replications": int(counts.min()) if len(counts) else 0,
+        "worst": None if worst_row is None else {
+            "condition": worst_row["condition"], "metric": worst_row["metric"],
+            "relative_half_width": float(worst_row["relative_half_width"])},
+        "table": summary[["condition", "metric", "n", "mean", "half_width", "relative_half_width"]],
+    }

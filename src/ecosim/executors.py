@@ -307,6 +307,7 @@ def run_sweep(
     progress: Callable[[int, int, int, int], None] | None = None,
     model: str = DEFAULT_MODEL,
     on_start: Callable[[ExecutorHandle, int, int], None] | None = None,
+    replication_limit: int | None = None,
 ) -> SweepOutcome:
     """Run every missing run of ``experiment`` and write each to ``out`` as it finishes.
 
@@ -319,6 +320,8 @@ def run_sweep(
     progress : called as ``progress(done, failed, skipped, total)`` after each run
     model : ``"module:function"`` run for each spec (the model's ``simulate``)
     on_start : called as ``on_start(handle, to_run, total)`` once the executor is open
+    replication_limit : run only replications ``0 .. limit−1`` (a batch of an adaptive sweep,
+        :mod:`ecosim.adaptive`); the others stay missing for a later batch
 
     Returns
     -------
@@ -328,8 +331,10 @@ def run_sweep(
     """
     store = ResultStore(out)
     done_before = store.start(build_index(experiment), resume=resume)
-    total = experiment.n_runs
-    pending = (spec for spec in experiment.runs() if spec.run_id not in done_before)
+    specs = [spec for spec in experiment.runs() if replication_limit is None or spec.replication < replication_limit]
+    total = len(specs)
+    done_before = done_before & {spec.run_id for spec in specs}
+    pending = (spec for spec in specs if spec.run_id not in done_before)
     to_run = total - len(done_before)
     keep_steps = experiment.keep == "steps"
     counts = {"done": 0, "failed": 0}
