@@ -49,6 +49,7 @@ EXPERIMENT = Path("..") / "experiments" / "policy_levers.yaml"
 REPLICATIONS = 8     # histories per scenario; ecosim sweep --until-precision chooses this for you
 WORKERS = 2          # runs computed at the same time
 FRESH = False        # True: discard stored runs and compute again
+# %matplotlib inline
 
 # %% [markdown]
 # ## Run (or load) the experiment

@@ -50,6 +50,7 @@ GRID_REPLICATIONS = 4    # histories per grid cell; use 20 for conclusions
 TRAJECTORIES = 4         # Morris trajectories; use 20+ for conclusions
 WORKERS = 2              # runs computed at the same time
 FRESH = False            # True: discard stored runs and compute again
+# %matplotlib inline
 
 # %% [markdown]
 # ## Part 1 — the PoC fund × technology managers grid
