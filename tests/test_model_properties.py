@@ -216,12 +216,21 @@ def test_summary_totals_agree_with_the_technology_table(case):
     assert s["failed_total"] == states.get("failed", 0) == s["failed"]
     assert s["shelved_total"] == states.get("shelved", 0) == s["shelved"]
     assert s["in_research"] + s["in_pipeline"] + s["at_market"] + s["failed_total"] + s["shelved_total"] == s["technologies"]
-    # failure causes add up, by gate and overall
+    # failures by gate × cause, counted from the technology table (not from the recorder's own
+    # per-step array, which the summary merely totals)
+    ended = tech[tech["status"].isin(["failed", "shelved"])]
+    by_cell = ended.groupby(["fail_gate", "fail_cause"], observed=True).size()
+    for g, gate in enumerate(("G1", "G2", "G3", "G4")):
+        for cause in ("technical", "funding", "matching"):
+            assert s[f"fail_{gate}_{cause}"] == by_cell.get((g, cause), 0), (gate, cause)
     assert sum(s[c] for c in FAILURE_COLUMNS) == s["failed"] + s["shelved"]
     assert s["failed_attempts_technical"] == s["failed"]  # a technical failure always ends a technology
     assert s["failed_attempts_funding"] + s["failed_attempts_matching"] >= s["shelved"]
     # every conversion is one deal
     assert s["deals"] == tech["deal_mode"].notna().sum() == sum(s[c] for c in DEAL_COLUMNS)
+    modes = tech["deal_mode"].value_counts()
+    for column in DEAL_COLUMNS:  # each channel from the technology table
+        assert s[column] == modes.get(column.removeprefix("deals_"), 0), column
     assert s["welfare"] == pytest.approx(tech.loc[tech["status"] == "market", "value"].sum())
     assert s["public_spending"] <= s["public_money_allocated"] * (1 + 1e-9) + 1e-9
     for key in ("conversion_university", "conversion_joint", "conversion_enterprise", "top10_value_share",
