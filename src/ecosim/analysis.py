@@ -758,7 +758,8 @@ def compare(
         n, paired, level, method, baseline_mean, scenario_mean, difference, difference_low,
         difference_high, relative_change (%), relative_low, relative_high, ratio, ratio_low,
         ratio_high, p_value, p_adjusted, same_every_replication, replications_needed,
-        effect_size, direction, verdict.
+        effect_size, direction, verdict, precision (the target behind "no change beyond the
+        precision target").
     """
     if correction not in CORRECTIONS:
         raise ValueError(f"unknown correction {correction!r}; use one of {CORRECTIONS}")
@@ -792,11 +793,12 @@ def compare(
             row["replications_needed"] = replications_needed(row["n"], result["statistic_scale"],
                                                              result["half_width"])
             row["verdict"] = verdict(row, direction, is_primary, precision)
+            row["precision"] = precision
             rows.append(row)
     columns = ["condition", "baseline", "metric", "role", "n", "paired", "level", "method", "baseline_mean",
                "scenario_mean", "difference", "difference_low", "difference_high", "relative_change",
                "relative_low", "relative_high", "ratio", "ratio_low", "ratio_high", "p_value", "p_adjusted",
-               "same_every_replication", "replications_needed", "effect_size", "direction", "verdict"]
+               "same_every_replication", "replications_needed", "effect_size", "direction", "verdict", "precision"]
     return pd.DataFrame(rows, columns=columns)
 
 

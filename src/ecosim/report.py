@@ -248,12 +248,19 @@ def verdict_text(row: Any, short: bool = False) -> str:
     word = str(row["verdict"])
     needed = row.get("replications_needed", math.nan) if hasattr(row, "get") else math.nan
     if word == "more replications needed":
+        if math.isfinite(needed) and needed > 10_000:
+            return ("undecided: needs more than 10,000 replications" if short else
+                    "more replications needed (more than 10,000 for an interval clear of no change)")
         if math.isfinite(needed):
             return (f"undecided: needs about {int(needed)} replications" if short else
                     f"more replications needed (about {int(needed)} for an interval clear of no change)")
         return "undecided: no change seen at all" if short else "more replications needed (no change seen at all)"
     if word == "descriptive":
         return "descriptive (no test)"
+    if word == "no change beyond the precision target":
+        precision = row.get("precision", math.nan) if hasattr(row, "get") else math.nan
+        if math.isfinite(precision):
+            return f"no change larger than ±{precision:.0%}"
     return word
 
 
@@ -814,7 +821,7 @@ def verdict_sentences(comparison: pd.DataFrame) -> list[str]:
     verdict (the same text as the tables), as plain text."""
     sentences = []
     for name, part in comparison[comparison["role"] == "primary"].groupby("condition", sort=False):
-        parts = [f"{analysis.metric_label(row['metric']).lower()} {change_text(row)} ({verdict_text(row)})"
+        parts = [f"{analysis.metric_label(row['metric']).lower()} {change_text(row)} ({verdict_text(row, short=True)})"
                  for _, row in part.iterrows()]
         sentences.append(f"{name}: " + "; ".join(parts) + ".")
     return sentences
