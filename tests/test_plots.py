@@ -176,3 +176,13 @@ def test_a_scenario_has_one_colour_in_every_figure(sweep):
     assert colours["more_managers"] in {to_hex(li.get_color()) for li in plane.axes[0].get_lines()}
     # a figure showing a subset of the scenarios keeps each one's colour
     assert plots.condition_colours(["more_managers"])["more_managers"] == colours["more_managers"]
+
+
+def test_a_stock_is_labelled_as_a_level_not_a_flow_per_quarter(sweep):
+    _, steps = sweep
+    fig = plots.time_series_plot(analysis.time_series_bands(steps, ["at_G2"]), "at_G2", baseline="baseline")
+    assert_readable(fig)
+    label = fig.axes[0].get_ylabel().replace("\n", " ")
+    assert "per quarter" not in label and "at the end of each quarter" in label
+    flow = plots.time_series_plot(analysis.time_series_bands(steps, ["deals"]), "deals", baseline="baseline")
+    assert "per quarter" in flow.axes[0].get_ylabel().replace("\n", " ")

@@ -34,6 +34,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from ecosim import metric_catalogue
 from ecosim.analysis import (
     GATE_NAMES,
     conditions,
@@ -294,7 +295,10 @@ def time_series_plot(bands: pd.DataFrame, metric: str, baseline: str | None = No
     cumulative = bool(table["cumulative"].iloc[0]) if "cumulative" in table.columns else False
     ax.set_xlabel("Quarter (model step)")
     unit = metric_unit(metric)
-    if cumulative:
+    if metric_catalogue.entry(metric).stock:  # a level (e.g. technologies waiting at G2), not a flow
+        quantity = metric_label(metric)
+        unit = f"{unit}, at the end of each quarter"
+    elif cumulative:
         quantity = f"{metric_label(metric)}, running total"
         unit = unit.replace(" per run", " so far")
     else:
