@@ -273,14 +273,26 @@ def change_text(row: Any) -> str:
         analysis.metric_unit(row["metric"]))
 
 
-def readable_comparison(comparison: pd.DataFrame) -> pd.DataFrame:
+def condition_labels(ok: pd.DataFrame) -> dict[str, str]:
+    """Condition → a name a reader understands: a design point gets its parameter values,
+    e.g. ``"tiny_poc[1] (managers per region = 5)"``; a plain scenario keeps its name."""
+    parameters = analysis.parameter_columns(ok)
+    labels = {}
+    for _, row in ok.drop_duplicates("condition").iterrows():
+        name = str(row["condition"])
+        values = {p: row[p] for p in parameters if pd.notna(row[p])}
+        labels[name] = f"{name} ({analysis.point_label(values)})" if "[" in name and values else name
+    return labels
+
+
+def readable_comparison(comparison: pd.DataFrame, labels: Mapping[str, str] | None = None) -> pd.DataFrame:
     """The comparison table as strings, in the columns people read: scenario, outcome (label and
     unit), role, baseline and scenario means, the change in the metric's unit and in % (one
     interval, two scales), the interval's level, the adjusted p-value and the verdict."""
     rows = []
     for _, row in comparison.iterrows():
         rows.append({
-            "scenario": row["condition"],
+            "scenario": (labels or {}).get(row["condition"], row["condition"]),
             "outcome": analysis.metric_label(row["metric"]),
             "unit": analysis.metric_unit(row["metric"]),
             "role": row["role"],
@@ -297,17 +309,19 @@ def readable_comparison(comparison: pd.DataFrame) -> pd.DataFrame:
 
 
 def print_comparison(
-    comparison: pd.DataFrame, notes: Sequence[str] = (), console: Any = None, correction: str = "bonferroni"
+    comparison: pd.DataFrame, notes: Sequence[str] = (), console: Any = None, correction: str = "bonferroni",
+    labels: Mapping[str, str] | None = None,
 ) -> None:
-    """Print the comparison table with rich (verdicts coloured)."""
+    """Print the comparison table with rich (verdicts coloured; design points named by their values)."""
     from rich.console import Console
     from rich.table import Table
 
     console = console or Console()
-    readable = readable_comparison(comparison)
+    readable = readable_comparison(comparison, labels)
     baseline = comparison["baseline"].iloc[0] if len(comparison) else "baseline"
     paired = bool(comparison["paired"].all()) if len(comparison) else True
-    table = Table(title=f"Each scenario against {baseline} (means per run)", title_justify="left")
+    table = Table(title=f"Each scenario against {(labels or {}).get(baseline, baseline)} (means per run)",
+                  title_justify="left")
     for column in readable.columns:
         text = column in ("scenario", "outcome", "verdict", "unit", "role")
         table.add_column(column, justify="left" if text else "right", overflow="fold", no_wrap=column == "scenario",
@@ -475,6 +489,7 @@ def first_screen(
     primary = list(dict.fromkeys(comparison.loc[comparison["role"] == "primary", "metric"]))
     ranking = rank_policies(comparison)
     reasons = main_failure_reasons(results.ok, baseline)
+    labels = condition_labels(results.ok)
     colours = plots.condition_colours(analysis.conditions(results.ok), baseline)
     columns = ["rank", "policy", *[f"{analysis.metric_label(m)} (change, interval, verdict)" for m in primary]]
     cost_outcome = primary[0] if primary else None
@@ -486,7 +501,7 @@ def first_screen(
     rows = []
     for record in ranking.itertuples():
         name = record.condition
-        cells = [str(record.rank), name]
+        cells = [str(record.rank), labels.get(name, name)]
         css = ["", ""]
         for metric in primary:
             row = indexed.loc[(name, metric)]
@@ -510,7 +525,7 @@ def first_screen(
         rows.append({"scenario": name, "colour": colours.get(name, plots.BASELINE_COLOUR), "failing": failing,
                      "cells": list(zip(cells, css, strict=True))})
     rows.append({"scenario": baseline, "colour": plots.BASELINE_COLOUR, "failing": False,
-                 "cells": list(zip(["–", f"{baseline} (baseline)",
+                 "cells": list(zip(["–", f"{labels.get(baseline, baseline)} (baseline)",
                                     *[f"mean {format_number(indexed.xs(m, level='metric')['baseline_mean'].iloc[0])} "
                                       f"{analysis.metric_unit(m)}" for m in primary],
                                     *(["–", "–"] if len(columns) > len(primary) + 3 else []),
@@ -586,7 +601,7 @@ def build_report(
         sections.append(Section(
             "Each scenario against the baseline, every outcome",
             [f"Baseline: <b>{html.escape(str(baseline))}</b>. " + html.escape(method_note(comparison)), *summary],
-            readable_comparison(comparison),
+            readable_comparison(comparison, condition_labels(ok)),
             _forest_figures(comparison)))
         if cost:
             effectiveness = analysis.cost_effectiveness(ok, comparison, primary, seed=seed)

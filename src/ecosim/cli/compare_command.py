@@ -35,12 +35,19 @@ def command(results_dir, baseline, metrics, primary, out, alpha, correction, see
     """
     from rich.console import Console
 
-    from ecosim.report import comparison_table, load_results, print_comparison, write_table
+    from ecosim.report import (
+        comparison_table,
+        condition_labels,
+        load_results,
+        print_comparison,
+        write_table,
+    )
 
     results = load_results(results_dir)
     table = comparison_table(results, baseline, list(metrics) or None, list(primary) or None, alpha=alpha,
                              correction=correction, seed=seed)
     console = Console(width=max(Console().width, 160))
-    print_comparison(table, results.notes, console=console, correction=correction)
+    print_comparison(table, results.notes, console=console, correction=correction,
+                     labels=condition_labels(results.ok))
     paths = write_table(table, Path(out) if out else results.directory, "comparison")
     console.print("Wrote " + " and ".join(str(p) for p in paths), highlight=False)
