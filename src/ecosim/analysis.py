@@ -471,6 +471,51 @@ def _log_ratio_terms(b: np.ndarray, s: np.ndarray, mb: Any, ms: Any, paired: boo
     return np.log(ms / mb), se
 
 
+def _sign_flips(n: int, rng: np.random.Generator, draws: int = 20_000) -> np.ndarray:
+    """All 2^n sign patterns for n ≤ 14, else ``draws`` random ones (rows of ±1)."""
+    if n <= 14:
+        codes = np.arange(2**n)[:, None] >> np.arange(n)[None, :] & 1
+        return 1.0 - 2.0 * codes
+    return rng.choice([-1.0, 1.0], size=(draws, n))
+
+
+def _sign_flip_interval(
+    b: np.ndarray, s: np.ndarray, confidence: float, estimate: float, rng: np.random.Generator
+) -> tuple[float, float, float]:
+    """The paired sign-flip test of ``mean(s) = θ·mean(b)`` inverted over θ, on the log scale.
+
+    Returns (low log θ, high log θ, p-value at θ = 1). A bound is ±inf when no θ on that side can
+    be rejected at this level with so few pairs (e.g. 2^n sign patterns cannot reach it).
+    """
+    signs = _sign_flips(b.size, rng)
+    alpha = 1 - confidence
+
+    def p_value(log_theta: float) -> float:
+        d = s - math.exp(log_theta) * b
+        observed = abs(d.mean())
+        flipped = np.abs(signs @ d) / d.size
+        return float(np.mean(flipped >= observed - 1e-12 * max(1.0, observed)))
+
+    def bound(direction: float) -> float:
+        step = 0.05
+        inside = estimate
+        outside = estimate + direction * step
+        while p_value(outside) >= alpha:
+            inside, step = outside, step * 2
+            outside = estimate + direction * step
+            if step > 50:
+                return direction * math.inf
+        for _ in range(40):
+            middle = (inside + outside) / 2
+            if p_value(middle) >= alpha:
+                inside = middle
+            else:
+                outside = middle
+        return inside
+
+    return bound(-1.0), bound(+1.0), p_value(0.0)
+
+
 def estimate_change(
     baseline_values: Any,
     scenario_values: Any,
@@ -489,9 +534,9 @@ def estimate_change(
       scale, ``log(mean_s / mean_b)``, with a delta-method standard error (paired: from the
       linearised per-pair terms ``s_i/mean_s − b_i/mean_b``); its interval is the studentized
       bootstrap (bootstrap-t, pairs resampled together) of that statistic, widened where needed
-      to the delta-method t interval, then exponentiated, so a ratio is always positive. The
-      p-value is the larger of the two (equal-tailed bootstrap-t and t), so it is below α
-      exactly when the interval excludes 1. When a mean is not positive the ratio is
+      to the delta-method t interval and, for paired data, to the inverted exact sign-flip test
+      of ``mean(s) = θ·mean(b)``; then exponentiated, so a ratio is always positive. The p-value
+      is the largest of the three, so it is below α exactly when the interval excludes 1. When a mean is not positive the ratio is
       undefined and the difference method is used instead (``method`` says so).
 
     Every other view is derived from that one interval, so that all outputs agree: the change
@@ -581,9 +626,16 @@ def estimate_change(
         t0 = estimate / se
         p_boot = float(min(1.0, 2 * min(np.mean(t_star >= t0), np.mean(t_star <= t0))))
         out["p_value"] = max(out["p_value"], p_boot)
-        half = (high_log - low_log) / 2
+        if paired:
+            # and never narrower than the exact sign-flip interval: under common random numbers the
+            # pairs' differences s_i − θ·b_i are symmetric about 0 at the true ratio θ, so inverting
+            # the sign-flip test keeps the stated level even in the far tails a family needs
+            flip_low, flip_high, p_flip = _sign_flip_interval(b, s, confidence, estimate, generator)
+            low_log, high_log = min(low_log, flip_low), max(high_log, flip_high)
+            out["p_value"] = max(out["p_value"], p_flip)
     else:
         low_log, high_log = estimate - half, estimate + half
+    # the half-width that projects the replications needed: the delta-method t interval's
     out["half_width"] = half
     if paired and spread > 0 and not use_ratio:
         out["effect_size"] = estimate / spread
@@ -594,7 +646,8 @@ def estimate_change(
     lo, hi = value_range
     if use_ratio:
         # an interval from 2 lumpy replications can span hundreds of e-folds: keep it finite
-        ratio_low, ratio_high = math.exp(max(low_log, -700.0)), math.exp(min(high_log, 700.0))
+        ratio_low = 0.0 if low_log == -math.inf else math.exp(max(low_log, -700.0))
+        ratio_high = math.inf if high_log == math.inf else math.exp(min(high_log, 700.0))
         out.update(ratio=ms / mb, ratio_low=ratio_low, ratio_high=ratio_high)
         out["difference_low"], out["difference_high"] = mb * (ratio_low - 1), mb * (ratio_high - 1)
     else:
@@ -792,6 +845,11 @@ def compare(
                                  if is_primary and math.isfinite(row["p_value"]) else math.nan)
             row["replications_needed"] = replications_needed(row["n"], result["statistic_scale"],
                                                              result["half_width"])
+            if result["method"] == RATIO_METHOD and paired:
+                # the sign-flip test's smallest p-value is 2/2^n: below that many pairs no
+                # verdict is possible at this level, whatever the effect
+                fewest = math.floor(math.log2(2 / (1 - level))) + 1
+                row["replications_needed"] = max(row["replications_needed"], fewest)
             row["verdict"] = verdict(row, direction, is_primary, precision)
             row["precision"] = precision
             rows.append(row)
