@@ -10,7 +10,7 @@ SCENARIO ?= scenarios/baseline.yaml
 SEED ?= 1
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
 
-.PHONY: run test test-slow test-all lint bench notebooks viz clean
+.PHONY: run test test-slow test-all lint bench notebooks notebooks-sync viz clean
 
 $(BIN)/python:
 	@if [ -z "$(PYTHON)" ]; then echo "error: no Python >= 3.12 found; install python3.12 (or pyenv install 3.12)" >&2; exit 2; fi
@@ -29,7 +29,7 @@ run: $(VENV)/.installed-test-viz
 
 ## the fast test suite (a few minutes), after the linter
 test: $(VENV)/.installed-test-viz
-	$(BIN)/ruff check src tests notebooks/build_notebooks.py
+	$(BIN)/ruff check src tests notebooks
 	$(PYTEST) -m "not slow and not browser" -q
 
 # The visualiser's front end (Solara's JavaScript) cached locally: the page works without a CDN.
@@ -45,13 +45,17 @@ test-slow: $(VENV)/.installed-test-viz-browser-notebooks $(VENV)/.viz-assets
 test-all: test test-slow
 
 lint: $(VENV)/.installed-test-viz
-	$(BIN)/ruff check src tests notebooks/build_notebooks.py
+	$(BIN)/ruff check src tests notebooks
 
 bench: $(VENV)/.installed-test-viz
 	$(BIN)/ecosim bench
 
 notebooks: $(VENV)/.installed-test-viz-browser-notebooks
 	$(BIN)/jupyter lab notebooks/
+
+## rewrite the stored .ipynb notebooks (no outputs) from their jupytext sources notebooks/*.py
+notebooks-sync: $(VENV)/.installed-test-viz-browser-notebooks
+	$(BIN)/python -m ecosim.notebook_sync notebooks
 
 viz: $(VENV)/.installed-test-viz $(VENV)/.viz-assets
 	$(BIN)/ecosim viz $(SCENARIO)

@@ -80,3 +80,18 @@ def worker_state() -> tuple[str | None, bool, int]:
     import sys
 
     return os.environ.get("OMP_NUM_THREADS"), "ecosim.model" in sys.modules, os.getpid()
+
+
+def simulate_known_noise(scenario, seed=None, **kwargs):
+    """A stand-in model with a known answer, for the adaptive-replication tests: ``deals`` is
+    100 plus a shared world term (the same for every scenario at one seed, as common random
+    numbers give) plus noise of sd 10 — so its mean's 95% interval shrinks as 20/√n."""
+    import types
+
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    world = rng.normal(0, 10)
+    own = np.random.default_rng([seed, int(scenario.policy.managers.managers_per_region)]).normal(0, 10)
+    return types.SimpleNamespace(summary={"deals": 100.0 + world + own}, steps=pd.DataFrame({"step": [1]}))

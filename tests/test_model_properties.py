@@ -301,6 +301,13 @@ def test_summary_totals_agree_with_the_technology_table(case):
     assert s["commercialisations"] == (market & after("market_step")).sum()
     assert s["failed"] == (failed & after("end_step")).sum()
     assert s["shelved"] == (shelved & after("end_step")).sum()
+    # failures by gate × cause in the window, counted from the technology table (not from the
+    # recorder's own per-step array, which the summary merely totals)
+    ended = tech[(failed | shelved) & after("end_step")]
+    by_cell = ended.groupby(["fail_gate", "fail_cause"], observed=True).size()
+    for g, gate in enumerate(("G1", "G2", "G3", "G4")):
+        for cause in ("technical", "funding", "matching"):
+            assert s[f"fail_{gate}_{cause}"] == by_cell.get((g, cause), 0), (gate, cause)
     # failure causes add up, by gate and overall
     assert sum(s[c] for c in FAILURE_COLUMNS) == s["failed"] + s["shelved"]
     # a technical failure always ends a technology; so does a PoC test that shows G2 would fail
@@ -312,6 +319,9 @@ def test_summary_totals_agree_with_the_technology_table(case):
     # every conversion is one deal
     dealt = tech["deal_mode"].notna() & after("deal_step")
     assert s["deals"] == dealt.sum() == sum(s[c] for c in DEAL_COLUMNS)
+    modes = tech.loc[dealt, "deal_mode"].value_counts()
+    for column in DEAL_COLUMNS:  # each mode from the technology table
+        assert s[column] == modes.get(column.removeprefix("deals_"), 0), column
     assert s["deals"] == sum(s[f"deals_via_{c}"] for c in DEAL_CHANNELS)
     assert s["welfare"] == pytest.approx(tech.loc[market & after("market_step"), "value"].sum())
     assert s["public_spending"] <= s["public_money_allocated"] * (1 + 1e-9) + 1e-9

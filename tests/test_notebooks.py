@@ -1,4 +1,4 @@
-"""The policymakers' notebooks: stored clean, generated from their script, and run top to bottom.
+"""The policymakers' notebooks: jupytext pairs stored clean, and run top to bottom.
 
 Executing them needs the ``notebooks`` extra (nbclient, nbformat, ipykernel with a kernel
 named ``python3``); the execution test is marked slow because the four together take a few
@@ -8,7 +8,6 @@ minutes on a 2-core machine.
 from __future__ import annotations
 
 import ast
-import importlib.util
 import os
 from pathlib import Path
 
@@ -21,13 +20,6 @@ EXPECTED = ("01_tour.ipynb", "02_which_policy.ipynb", "03_combining_and_sensitiv
             "04_change_a_rule.ipynb")
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 CELL_TIMEOUT_SECONDS = 600
-
-
-def _load_builder():
-    spec = importlib.util.spec_from_file_location("build_notebooks", NOTEBOOK_DIR / "build_notebooks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_every_issue_notebook_is_in_the_notebooks_folder():
@@ -44,12 +36,25 @@ def test_notebook_is_stored_without_outputs(path):
     assert notebook.metadata["kernelspec"]["name"] == "python3"
 
 
-def test_stored_notebooks_are_what_the_build_script_writes():
-    builder = _load_builder()
-    for name in builder.NOTEBOOKS:
-        stored = (NOTEBOOK_DIR / name).read_text(encoding="utf-8")
-        assert stored == builder.render(builder.build(name)), (
-            f"{name} differs from notebooks/build_notebooks.py; run `python notebooks/build_notebooks.py`")
+def test_every_notebook_is_a_jupytext_pair_and_the_stored_one_is_its_source():
+    from ecosim.notebook_sync import notebook_from_source, render
+
+    for path in NOTEBOOKS:
+        source = path.with_suffix(".py")
+        assert source.exists(), f"{path.name} has no jupytext source {source.name}"
+        assert path.read_text(encoding="utf-8") == render(notebook_from_source(source)), (
+            f"{path.name} differs from {source.name}; run `make notebooks-sync`")
+
+
+def test_notebooks_start_with_plain_language_and_keep_code_cells_short():
+    for path in NOTEBOOKS:
+        notebook = nbformat.read(path, as_version=4)
+        assert [c.cell_type for c in notebook.cells[:2]] == ["markdown", "markdown"], path.name
+        words = sum(len(c.source.split()) for c in notebook.cells if c.cell_type == "markdown")
+        code = [c for c in notebook.cells if c.cell_type == "code"]
+        assert words > 300, f"{path.name}: too little explanation"
+        if path.name.startswith(("02", "03")):  # the policymakers' notebooks: short calls of ecosim functions
+            assert max(len(c.source.splitlines()) for c in code) <= 25, path.name
 
 
 def _private_names(source: str) -> list[str]:

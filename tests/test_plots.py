@@ -17,26 +17,42 @@ def sweep():
 
 
 def assert_readable(fig: Figure) -> None:
-    """A title (axes or figure), labelled axes on every drawn panel, and it renders to PNG."""
+    """A title (axes or figure), an x label with text on every drawn panel, a y label on the
+    figure, every label and tick label inside the figure (nothing cut off), and it renders to PNG."""
     assert isinstance(fig, Figure)
     drawn = [ax for ax in fig.axes if ax.axison and ax.get_label() != "<colorbar>"]
     titles = [ax.get_title() for ax in fig.axes] + [fig._suptitle.get_text() if fig._suptitle else ""]
     assert any(t.strip() for t in titles), "figure has no title"
-    for ax in drawn:
-        assert ax.get_xlabel() or ax.get_xticklabels(), "an axis has no x label"
-        has_y = ax.get_ylabel() or any(other.get_ylabel() for other in drawn if other is not ax)
-        assert has_y, "no y label on the figure"
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=50)
     assert buffer.getvalue()[:8] == b"\x89PNG\r\n\x1a\n"
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    box = fig.bbox
+    for ax in drawn:
+        assert ax.get_xlabel().strip(), "an axis has no x label"
+        has_y = ax.get_ylabel().strip() or any(other.get_ylabel().strip() for other in drawn if other is not ax)
+        assert has_y, "no y label on the figure"
+        # everything the panel draws (labels, title, the tick labels in view) lies inside the figure
+        extent = ax.get_tightbbox(renderer)
+        assert extent.x0 >= box.x0 - 2 and extent.x1 <= box.x1 + 2, f"panel {ax.get_title()!r} is cut off at a side"
+        assert extent.y0 >= box.y0 - 2 and extent.y1 <= box.y1 + 2, f"panel {ax.get_title()!r} is cut off"
 
 
 def test_forest_plot_shows_every_comparison_with_its_interval(sweep):
     runs, _ = sweep
-    comparison = analysis.compare(runs, "baseline", ["deals", "publications", "failed"])
+    comparison = analysis.compare(runs, "baseline", ["deals", "publications", "failed"], primary=["deals"])
     fig = plots.forest_plot(comparison)
     assert_readable(fig)
-    assert len(fig.axes[0].get_yticklabels()) == 3
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert len(labels) == 3 and "more_managers: Technologies converted (first transfer) (primary)" in labels
+    # the plotted interval is the table's interval
+    ((low, high),) = [seg[:, 0] for seg in fig.axes[0].collections[0].get_segments()][:1] or [(None, None)]
+    row = comparison.iloc[0]
+    assert (low, high) == pytest.approx((row["relative_low"], row["relative_high"]))
     assert "%" in fig.axes[0].get_xlabel()
     one = plots.forest_plot(comparison[comparison["metric"] == "deals"], relative=False)
     assert "technologies per run" in one.axes[0].get_xlabel()
@@ -83,10 +99,16 @@ def test_funnel_and_conversion_by_owner_plots(sweep):
 
 def test_cost_effectiveness_plot_places_each_scenario_on_the_plane(sweep):
     runs, _ = sweep
-    effectiveness = analysis.cost_effectiveness(runs, "baseline", ["welfare", "deals"])
+    comparison = analysis.compare(runs, "baseline", ["public_spending"])
+    effectiveness = analysis.cost_effectiveness(runs, comparison, ["welfare", "deals"])
     fig = plots.cost_effectiveness_plot(effectiveness, "deals")
     assert_readable(fig)
     assert "M¥" in fig.axes[0].get_xlabel()
+    # the extra outcome is the comparison's estimate and interval, not a second computation
+    row = comparison.set_index("metric").loc["deals"]
+    ce = effectiveness.set_index("outcome").loc["deals"]
+    assert (ce["extra_outcome"], ce["extra_outcome_low"], ce["extra_outcome_high"]) == (
+        row["difference"], row["difference_low"], row["difference_high"])
 
 
 def test_sensitivity_plot_for_sobol_and_morris_indices():
@@ -111,3 +133,56 @@ def test_figures_with_nothing_to_compare_say_so(sweep):
     only_baseline = runs[runs["scenario"] == "baseline"]
     fig = plots.forest_plot(analysis.compare(only_baseline, "baseline", ["deals"]))
     assert "only one scenario" in fig.axes[0].texts[0].get_text()
+
+
+def test_grid_surface_and_main_effects_plots_label_points_by_parameter_values():
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    rows = []
+    point = 0
+    for a in (0.0, 0.05, 0.1):
+        for b in (25, 50):
+            for r in range(3):
+                rows.append({"scenario": "grid", "point": point, "replication": r, "seed": r, "status": "ok",
+                             "budget.proof_of_concept": a, "policy.managers.managers_per_region": b,
+                             "deals": 100 + 200 * a + 0.1 * b + rng.normal(0, 1)})
+            point += 1
+    means = analysis.design_point_means(pd.DataFrame(rows), ["deals"])
+    assert "proof of concept = 0.05, managers per region = 50" in set(means["label"])
+    fig = plots.design_surface_plot(means, "deals")
+    assert_readable(fig)
+    assert fig.axes[0].get_xlabel() == "proof of concept"
+    assert len(fig.axes[0].texts) == 6  # one annotated cell per design point
+    effects = plots.main_effects_plot(means, "deals")
+    assert_readable(effects)
+    assert [ax.get_xlabel() for ax in effects.axes[:2]] == ["proof of concept", "managers per region"]
+
+
+def test_a_scenario_has_one_colour_in_every_figure(sweep):
+    runs, steps = sweep
+    from matplotlib.colors import to_hex
+
+    colours = plots.condition_colours(["baseline", "more_managers"], "baseline")
+    distribution = plots.distribution_plot(runs, "deals", baseline="baseline")
+    series = plots.time_series_plot(analysis.time_series_bands(steps, ["deals"]), "deals", baseline="baseline")
+    comparison = analysis.compare(runs, "baseline", ["public_spending"])
+    plane = plots.cost_effectiveness_plot(analysis.cost_effectiveness(runs, comparison, ["deals"]), "deals")
+    line = next(li for li in series.axes[0].get_lines() if li.get_label() == "more_managers")
+    assert to_hex(line.get_color()) == colours["more_managers"]
+    assert colours["more_managers"] in {to_hex(c) for col in distribution.axes[0].collections
+                                        for c in col.get_facecolors()}
+    assert colours["more_managers"] in {to_hex(li.get_color()) for li in plane.axes[0].get_lines()}
+    # a figure showing a subset of the scenarios keeps each one's colour
+    assert plots.condition_colours(["more_managers"])["more_managers"] == colours["more_managers"]
+
+
+def test_a_stock_is_labelled_as_a_level_not_a_flow_per_quarter(sweep):
+    _, steps = sweep
+    fig = plots.time_series_plot(analysis.time_series_bands(steps, ["at_G2"]), "at_G2", baseline="baseline")
+    assert_readable(fig)
+    label = fig.axes[0].get_ylabel().replace("\n", " ")
+    assert "per quarter" not in label and "at the end of each quarter" in label
+    flow = plots.time_series_plot(analysis.time_series_bands(steps, ["deals"]), "deals", baseline="baseline")
+    assert "per quarter" in flow.axes[0].get_ylabel().replace("\n", " ")

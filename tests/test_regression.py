@@ -132,9 +132,10 @@ def test_fixed_seed_reproduces_the_stored_run_exactly():
     )
 
 
-def test_stored_run_is_not_trivial():
-    """A regression run where nothing happens would not catch much."""
-    summary = json.loads(EXPECTED_FILE.read_text(encoding="utf-8"))["summary"]
+def test_pinned_run_is_not_trivial():
+    """A regression run where nothing happens would not catch much: checked on the run the model
+    makes now (a stored file alone cannot fail when the model breaks)."""
+    summary = run_pinned()["summary"]
     assert summary["disclosures"] > 50
     assert summary["deals"] > 0
     assert summary["failed"] > 0 and summary["shelved"] > 0

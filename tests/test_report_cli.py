@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from analysis_data import small_sweep
+from ecosim.analysis import VERDICTS
 from ecosim.cli import main
 from ecosim.errors import InputError
 
@@ -72,10 +73,15 @@ def test_compare_prints_the_table_and_writes_csv_and_parquet(results, capsys):
     out = capsys.readouterr().out
     assert "more_managers" in out and "deals" in out and "common random numbers" in out
     table = pd.read_parquet(directory / "comparison.parquet")
-    assert list(table["metric"]) == ["deals", "publications"]
-    assert set(table["verdict"]) <= {"better", "worse", "no detectable difference", "higher", "lower"}
+    # the primary outcomes (the catalogue's headline ones) come first and get verdicts; the rest is descriptive
+    assert list(table["metric"]) == ["deals", "commercialisations", "welfare", "publications"]
+    assert list(table["role"]) == ["primary", "primary", "primary", "descriptive"]
+    assert set(table["verdict"]) <= set(VERDICTS)
+    assert table.loc[3, "verdict"] in ("descriptive", "identical in every replication",
+                                       "the same difference in every replication")
     csv = pd.read_csv(directory / "comparison.csv")
-    assert len(csv) == 2 and "p_adjusted" in csv.columns
+    assert len(csv) == 4 and "p_adjusted" in csv.columns
+    assert "Technologies converted" in out  # labels from the catalogue, not raw names
 
 
 def test_compare_writes_into_out_directory(results, tmp_path, capsys):
@@ -155,15 +161,15 @@ def test_report_writes_self_contained_html_and_markdown(results, capsys):
     directory, _ = results
     assert run_cli("report", directory) == 0
     html = (directory / "report.html").read_text()
-    for heading in ("What was run", "Which policy works", "Over time", "valley of death", "conversion funnel",
-                    "Cost-effectiveness"):
+    for heading in ("Question:", "What was run", "Each scenario against the baseline", "Over time",
+                    "valley of death", "conversion funnel", "Cost-effectiveness"):
         assert heading in html
     assert "tiny_managers" in html and "1001, 1002, 1003, 1004" in html
     assert "(88% for n = 4)" in html  # the median interval of 4 replications is not a 95% one
     assert html.count("data:image/png;base64,") >= 10
     assert "src='http" not in html and 'src="http' not in html and "<script" not in html
     markdown = (directory / "report.md").read_text()
-    assert "| more_managers | deals |" in markdown
+    assert "| more_managers | Technologies converted (first transfer) |" in markdown
     for image in (directory / "report_figures").iterdir():
         assert f"report_figures/{image.name}" in markdown
     assert not [p for p in directory.iterdir() if p.name.endswith(".tmp")]
@@ -261,17 +267,17 @@ steps: 8
     printed = capsys.readouterr().out
     assert "more_managers" in printed and "common random numbers" in printed
     table = pd.read_parquet(out / "comparison.parquet")
-    assert list(table["metric"]) == ["deals", "failed", "welfare"]
+    assert list(table["metric"]) == ["deals", "commercialisations", "welfare", "failed"]
     assert table["paired"].all() and (table["n"] == 5).all()
-    assert list(table["test"]) == ["paired t", "paired t", "wilcoxon"]
-    assert table["verdict"].isin(["better", "worse", "no detectable difference", "not enough data"]).all()
+    assert table.loc[0, "method"] == "difference of means (t)" and table.loc[3, "role"] == "descriptive"
+    assert table["verdict"].isin(VERDICTS).all()
 
     assert run_cli("report", out, "--out", tmp_path / "report" / "tiny.html") == 0
     html = (tmp_path / "report" / "tiny.html").read_text()
     assert "tiny_compare" in html and "More technology managers" in html
     assert "10 ok of 10 recorded" in html and "data:image/png;base64," in html
     markdown = (tmp_path / "report" / "tiny.md").read_text()
-    assert "| more_managers | deals |" in markdown
+    assert "| more_managers | Technologies converted (first transfer) |" in markdown
     assert (tmp_path / "report" / "tiny_figures" / "forest.png").stat().st_size > 1000
 
     assert run_cli("compare", out, "--baseline", "nobody") == 2
@@ -318,12 +324,16 @@ steps: 6
 """)
     out = tmp_path / "results"
     assert run_cli("sweep", experiment, "--out", out, "--executor", "serial") == 0
-    assert run_cli("compare", out, "--metric", "deals") == 0
-    table = pd.read_csv(out / "comparison.csv")
-    assert list(table["baseline"]) == ["grid[0]"] and list(table["condition"]) == ["grid[1]"]
-    assert run_cli("report", out, "--baseline", "grid[1]") == 0
+    capsys.readouterr()
+    # a grid is a response surface: no verdicts of point 1 against point 0
+    assert run_cli("compare", out, "--metric", "deals") == 2
+    assert "not policies compared with point 0" in capsys.readouterr().err
+    assert run_cli("report", out) == 0
     markdown = (out / "report.md").read_text()
-    assert "| grid[0] | 2 |" in markdown and "| grid[1] | 20 |" in markdown
+    html = (out / "report.html").read_text()
+    assert "managers per region = 2" in markdown and "managers per region = 20" in markdown
+    assert "The response surface: grid" in html and "better" not in markdown
+    assert (out / "report_figures" / "surface_grid_deals.png").stat().st_size > 1000
 
 
 def test_sobol_sweep_report_shows_sensitivity_indices(tmp_path, capsys):
@@ -347,7 +357,7 @@ steps: 6
     assert run_cli("sweep", experiment, "--out", out, "--executor", "serial") == 0
     capsys.readouterr()
     assert run_cli("compare", out) == 2
-    assert "sensitivity indices, not compared one by one; run `ecosim report" in capsys.readouterr().err
+    assert "not policies compared with point 0; run `ecosim report" in capsys.readouterr().err
     assert run_cli("report", out) == 0
     html = (out / "report.html").read_text()
     assert "Global sensitivity" in html and "policy.managers.managers_per_region" in html

@@ -28,56 +28,38 @@ Examples
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 import math
-import warnings
 import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ecosim import metric_catalogue as catalogue
 from ecosim.scenario import CAUSES, GATES, OWNER_TYPES
 
 # --------------------------------------------------------------------------------------------
-# What the metrics mean: direction, tails, units
+# What the metrics mean: read from the metric catalogue, never guessed from a name
 # --------------------------------------------------------------------------------------------
 
-HIGHER_IS_BETTER = 1
-LOWER_IS_BETTER = -1
-NEUTRAL = 0
-
-_LOWER_IS_BETTER_PREFIXES = ("fail_", "failed", "shelved", "time_to_", "failed_attempts_", "appraisal_error_")
-_LOWER_IS_BETTER = {"public_spending", "public_money_allocated", "publications_forgone", "researchers_per_manager"}
-_NEUTRAL = {
-    "technologies", "in_research", "in_pipeline", "top10_value_share", "mean_orientation",
-    "network_density", "manager_betweenness", "cross_region_tie_share", "at_G1", "at_G2", "at_G3",
-    "at_G4", "trl3_share_at_disclosure", "trl4_share_at_disclosure", "fair_selection_rate",
-    "joint_share_of_disclosures", "university_share_of_disclosures", "enterprise_rd_share",
-    "poc_funded", "international_deal_share",
-}
+HIGHER_IS_BETTER = catalogue.HIGHER
+LOWER_IS_BETTER = catalogue.LOWER
+NEUTRAL = catalogue.NEITHER
 
 
 def metric_direction(metric: str, directions: Mapping[str, int] | None = None) -> int:
     """Which way is "better" for a metric: +1 higher is better, −1 lower is better, 0 neither.
 
-    Failures, shelved technologies, times to transfer or market, publications forgone and
-    public money spent are better lower; stocks and descriptive shares (network density, value
-    concentration, technologies in the pipeline) have no better direction; every other metric
-    (deals, conversions, welfare, income, ...) is better higher.
+    The direction is declared in :mod:`ecosim.metric_catalogue`; a metric not declared there
+    has no direction (and so never gets a better/worse verdict).
 
     Parameters
     ----------
     metric : a metric name (summary key)
     directions : overrides, metric name -> +1, −1 or 0
-
-    Returns
-    -------
-    int
-        +1, −1 or 0.
 
     Examples
     --------
@@ -91,67 +73,25 @@ def metric_direction(metric: str, directions: Mapping[str, int] | None = None) -
         if value not in (HIGHER_IS_BETTER, LOWER_IS_BETTER, NEUTRAL):
             raise ValueError(f"direction of {metric!r} must be +1, -1 or 0, got {value}")
         return value
-    if metric in _LOWER_IS_BETTER or metric.startswith(_LOWER_IS_BETTER_PREFIXES):
-        return LOWER_IS_BETTER
-    if metric in _NEUTRAL:
-        return NEUTRAL
-    return HIGHER_IS_BETTER
+    return catalogue.entry(metric).direction
 
 
-HEAVY_TAILED_METRICS = frozenset(
-    {"welfare", "licensing_income", "welfare_per_public_yuan", "commercialisations", "at_market"}
-)
-"""Metrics whose run-to-run distribution is heavy-tailed (value is log-normal, FACTS F7): their
-mean intervals are bootstrapped (studentized), their paired test is Wilcoxon's signed-rank test and
-their summaries lead with the median."""
+HEAVY_TAILED_METRICS = frozenset(name for name, m in catalogue.CATALOGUE.items() if m.heavy_tailed)
+"""Metrics the catalogue declares heavy-tailed: their change is estimated as a ratio of means on
+the log scale, and their summaries lead with the median."""
 
 
 def is_heavy_tailed(metric: str, heavy_tailed: Iterable[str] | None = None) -> bool:
-    """Whether ``metric`` is treated as heavy-tailed (``heavy_tailed`` replaces the default set)."""
+    """Whether ``metric`` is treated as heavy-tailed (``heavy_tailed`` replaces the catalogue's set)."""
     return metric in (HEAVY_TAILED_METRICS if heavy_tailed is None else set(heavy_tailed))
 
 
-GATE_NAMES = {
-    "G1": "G1 proof of concept",
-    "G2": "G2 validation (valley of death)",
-    "G3": "G3 pilot and scale-up",
-    "G4": "G4 market entry",
-}
+GATE_NAMES = catalogue.GATE_NAMES
 """Readable gate names for tables and figures."""
-
-_LABELS = {
-    "disclosures": "Invention disclosures",
-    "publications": "Publications",
-    "deals": "Deals (technologies converted)",
-    "commercialisations": "Technologies reaching market",
-    "shelved": "Technologies shelved",
-    "failed": "Technologies failed at a gate",
-    "welfare": "Welfare from products on the market",
-    "licensing_income": "Licensing income",
-    "public_spending": "Public money spent",
-    "public_money_allocated": "Public money allocated",
-    "welfare_per_public_yuan": "Welfare per yuan of public money",
-    "network_density": "Network density",
-    "manager_betweenness": "Technology managers' betweenness",
-    "triple_helix_synergy": "Triple-helix synergy",
-    "top10_value_share": "Share of value in the top 10% of technologies",
-    "licences_per_disclosure": "Licences per academic disclosure",
-    "startups_per_disclosure": "Start-ups per academic disclosure",
-    "enterprise_rd_share": "Enterprises' share of R&D spending",
-    "medicine_g1_to_market": "Medicine: share entering G1 that reach market",
-    "international_deal_share": "Share of deals across regions",
-    "publications_forgone": "Publications forgone",
-    "time_to_transfer_median": "Median time to transfer",
-    "time_to_transfer_p90": "90th percentile of time to transfer",
-    "time_to_market_median": "Median time to market",
-    "time_to_market_p90": "90th percentile of time to market",
-    "poc_cohort_conversion": "Conversion of PoC-funded technologies",
-    "researchers_per_manager": "Researchers per technology manager",
-}
 
 
 def metric_label(metric: str) -> str:
-    """A readable name for a metric, e.g. ``"Failures at G2 validation (valley of death): funding"``.
+    """The catalogue's readable name of a metric.
 
     Examples
     --------
@@ -160,65 +100,23 @@ def metric_label(metric: str) -> str:
     >>> metric_label("deals_spin_off")
     'Deals by spin-off'
     """
-    if metric in _LABELS:
-        return _LABELS[metric]
-    parts = metric.split("_")
-    if metric.startswith("fail_") and len(parts) == 3 and parts[1] in GATE_NAMES:
-        return f"Failures at {GATE_NAMES[parts[1]]}: {parts[2]}"
-    owners = {"university": "university", "joint": "joint (university–enterprise)", "enterprise": "enterprise"}
-    for prefix, text in (
-        ("cohort_conversion_", "5-year cohort conversion rate of {} technologies"),
-        ("conversion_", "Conversion rate of {} technologies"),
-        ("disclosures_", "Disclosures owned by {}"),
-    ):
-        if metric.startswith(prefix) and metric[len(prefix):] in owners:
-            return text.format(owners[metric[len(prefix):]])
-    if metric.startswith("deals_"):
-        return "Deals by " + metric[len("deals_"):].replace("_", " ").replace("spin off", "spin-off")
-    if metric.startswith("at_") and metric[3:] in GATE_NAMES:
-        return f"Technologies waiting at {GATE_NAMES[metric[3:]]}"
-    if metric.startswith("failed_attempts_"):
-        return "Failed gate attempts: " + metric[len("failed_attempts_"):]
-    return metric.replace("_", " ").capitalize()
+    return catalogue.entry(metric).label
 
 
 def metric_unit(metric: str) -> str:
-    """The unit of a per-run metric (money in M¥, time in quarters, counts per run, shares 0–1).
+    """The catalogue's unit of a per-run metric.
 
     Examples
     --------
     >>> metric_unit("welfare"), metric_unit("deals"), metric_unit("conversion_joint")
     ('M¥', 'technologies per run', 'share, 0–1')
     """
-    if metric in {"welfare", "licensing_income", "public_spending", "public_money_allocated"}:
-        return "M¥"
-    if metric == "welfare_per_public_yuan":
-        return "M¥ welfare per M¥ public money"
-    if metric.startswith("time_to_"):
-        return "quarters"
-    if metric in {"publications", "publications_forgone"}:
-        return "publications per run"
-    if metric == "researchers_per_manager":
-        return "researchers"
-    if metric in {"network_density", "manager_betweenness", "triple_helix_synergy", "mean_orientation",
-                  "mean_manager_skill"}:
-        return "index, 0–1"
-    if (
-        "conversion" in metric
-        or metric.endswith(("_share", "_rate", "_per_disclosure", "_to_market"))
-        or "_share_" in metric
-    ):
-        return "share, 0–1"
-    if metric.startswith(("appraisal_error_",)):
-        return "mean |log error|"
-    if metric.startswith("failed_attempts_"):
-        return "gate attempts per run"
-    return "technologies per run"
+    return catalogue.entry(metric).unit
 
 
 def metric_axis_label(metric: str) -> str:
     """``"label (unit)"`` for an axis."""
-    return f"{metric_label(metric)} ({metric_unit(metric)})"
+    return catalogue.entry(metric).axis_label
 
 
 # --------------------------------------------------------------------------------------------
@@ -454,6 +352,9 @@ def summarise(
             row: dict[str, Any] = {"condition": condition, "metric": metric, "n": int(x.size)}
             if x.size:
                 low, high, method = mean_interval(x, confidence, heavy, _rng(seed, str(condition), metric))
+                entry = catalogue.entry(metric)
+                if math.isfinite(low):
+                    low, high = _clip(low, high, entry.low, entry.high)
                 mlow, mhigh = median_interval(x, confidence)
                 row.update(
                     mean=float(x.mean()), mean_low=low, mean_high=high, mean_ci_method=method,
@@ -540,165 +441,302 @@ def _paired_values(
     return ([a[keep_b] for a in b], [a[keep_s] for a in s])
 
 
-def _ratio_interval(
-    b: np.ndarray, s: np.ndarray, paired: bool, confidence: float, rng: np.random.Generator, n_resamples: int = 2000
-) -> tuple[float, float]:
-    """Percentile bootstrap interval of mean(s) / mean(b), resampling pairs together if paired."""
-    if np.ptp(b) == 0 and np.ptp(s) == 0:
-        ratio = float(s.mean() / b.mean())
-        return (ratio, ratio)
-    idx_b = rng.integers(0, b.size, size=(n_resamples, b.size))
-    idx_s = idx_b if paired else rng.integers(0, s.size, size=(n_resamples, s.size))
-    mean_b = b[idx_b].mean(axis=1)
-    mean_s = s[idx_s].mean(axis=1)
-    usable = mean_b != 0
-    ratios = mean_s[usable] / mean_b[usable]
-    if ratios.size < n_resamples / 2:
-        return (math.nan, math.nan)
-    low, high = np.quantile(ratios, [(1 - confidence) / 2, (1 + confidence) / 2])
-    return (float(low), float(high))
+# The one estimator per metric ---------------------------------------------------------------
+
+DIFFERENCE_METHOD = "difference of means (t)"
+RATIO_METHOD = "ratio of means (log scale, delta method)"
 
 
-def compare_pair(
+def _clip(low: float, high: float, lo: float | None, hi: float | None) -> tuple[float, float]:
+    if lo is not None:
+        low, high = max(low, lo), max(high, lo)
+    if hi is not None:
+        low, high = min(low, hi), min(high, hi)
+    return low, high
+
+
+def _log_ratio(b: np.ndarray, s: np.ndarray, paired: bool) -> tuple[Any, Any]:
+    """``log(mean s / mean b)`` and its delta-method standard error, over the last axis."""
+    mb, ms = b.mean(axis=-1), s.mean(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a resample with a zero mean has no ratio
+        return _log_ratio_terms(b, s, mb, ms, paired)
+
+
+def _log_ratio_terms(b: np.ndarray, s: np.ndarray, mb: Any, ms: Any, paired: bool) -> tuple[Any, Any]:
+    if paired:
+        terms = s / ms[..., None] - b / mb[..., None]
+        se = terms.std(axis=-1, ddof=1) / math.sqrt(b.shape[-1])
+    else:
+        se = np.sqrt(s.var(axis=-1, ddof=1) / (s.shape[-1] * ms**2) + b.var(axis=-1, ddof=1) / (b.shape[-1] * mb**2))
+    return np.log(ms / mb), se
+
+
+def _sign_flips(n: int, rng: np.random.Generator, draws: int = 20_000) -> np.ndarray:
+    """All 2^n sign patterns for n ≤ 14, else ``draws`` random ones (rows of ±1)."""
+    if n <= 14:
+        codes = np.arange(2**n)[:, None] >> np.arange(n)[None, :] & 1
+        return 1.0 - 2.0 * codes
+    return rng.choice([-1.0, 1.0], size=(draws, n))
+
+
+def _sign_flip_interval(
+    b: np.ndarray, s: np.ndarray, confidence: float, estimate: float, rng: np.random.Generator
+) -> tuple[float, float, float]:
+    """The paired sign-flip test of ``mean(s) = θ·mean(b)`` inverted over θ, on the log scale.
+
+    Returns (low log θ, high log θ, p-value at θ = 1). A bound is ±inf when no θ on that side can
+    be rejected at this level with so few pairs (e.g. 2^n sign patterns cannot reach it).
+    """
+    signs = _sign_flips(b.size, rng)
+    alpha = 1 - confidence
+
+    def p_value(log_theta: float) -> float:
+        d = s - math.exp(log_theta) * b
+        observed = abs(d.mean())
+        flipped = np.abs(signs @ d) / d.size
+        return float(np.mean(flipped >= observed - 1e-12 * max(1.0, observed)))
+
+    def bound(direction: float) -> float:
+        step = 0.05
+        inside = estimate
+        outside = estimate + direction * step
+        while p_value(outside) >= alpha:
+            inside, step = outside, step * 2
+            outside = estimate + direction * step
+            if step > 50:
+                return direction * math.inf
+        for _ in range(40):
+            middle = (inside + outside) / 2
+            if p_value(middle) >= alpha:
+                inside = middle
+            else:
+                outside = middle
+        return inside
+
+    return bound(-1.0), bound(+1.0), p_value(0.0)
+
+
+def estimate_change(
     baseline_values: Any,
     scenario_values: Any,
     paired: bool,
     confidence: float = 0.95,
     heavy_tailed: bool = False,
+    value_range: tuple[float | None, float | None] = (None, None),
     rng: np.random.Generator | int | None = 0,
     n_resamples: int = 2000,
 ) -> dict[str, Any]:
-    """Compare one metric between a baseline and a scenario.
+    """The change of one metric from a baseline to a scenario, estimated once, by one method.
 
-    Paired data (common random numbers: same seeds, same order) use the paired t-test and a
-    t interval for the mean difference, or for heavy-tailed metrics Wilcoxon's signed-rank test
-    and a studentized bootstrap interval. Unpaired data use Welch's t-test and interval, or the
-    Mann–Whitney U test and a studentized bootstrap interval.
+    - **Ordinary metrics**: the difference of means, with a t interval (paired: of the
+      replication-by-replication differences under common random numbers; unpaired: Welch).
+    - **Heavy-tailed metrics** (welfare, market entries, ...): the ratio of means on the log
+      scale, ``log(mean_s / mean_b)``, with a delta-method standard error (paired: from the
+      linearised per-pair terms ``s_i/mean_s − b_i/mean_b``); its interval is the studentized
+      bootstrap (bootstrap-t, pairs resampled together) of that statistic, widened where needed
+      to the delta-method t interval and, for paired data, to the inverted exact sign-flip test
+      of ``mean(s) = θ·mean(b)``; then exponentiated, so a ratio is always positive. The p-value
+      is the largest of the three, so it is below α exactly when the interval excludes 1. When a mean is not positive the ratio is
+      undefined and the difference method is used instead (``method`` says so).
+
+    Every other view is derived from that one interval, so that all outputs agree: the change
+    in % is ``100·(ratio − 1)`` (ratio method) or ``100·difference / baseline mean`` (difference
+    method), and the difference in the metric's unit is ``baseline mean · (ratio − 1)`` (ratio
+    method). The p-value tests the same statistic, so a verdict at level α is given exactly when
+    the ``1 − α`` interval excludes no change. Intervals are clipped to the metric's range
+    (``value_range``; a difference of a metric in [L, H] lies in [L − H, H − L]).
+
+    When every replication gives the same difference (or ratio) there is no sampling variation
+    to estimate: ``same_every_replication`` is True, the interval is that value and the p-value
+    is NaN (never 0).
 
     Returns
     -------
     dict
-        n_baseline, n_scenario, baseline_mean, scenario_mean, difference, difference_low,
-        difference_high, ratio, ratio_low, ratio_high, p_value, test, effect_size, effect_size_kind.
-        The ratio is scenario mean / baseline mean with a bootstrap interval (NaN when the
-        baseline mean is 0). The effect size is Cohen's d_z (paired: mean difference over the
-        standard deviation of the differences) or Hedges' g (unpaired).
-    """
-    b = np.asarray(baseline_values, dtype=float)
-    s = np.asarray(scenario_values, dtype=float)
-    generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    out: dict[str, Any] = {
-        "n_baseline": int(b.size), "n_scenario": int(s.size),
-        "baseline_mean": float(b.mean()) if b.size else math.nan,
-        "scenario_mean": float(s.mean()) if s.size else math.nan,
-    }
-    out["difference"] = out["scenario_mean"] - out["baseline_mean"]
-    nan_fields = dict(difference_low=math.nan, difference_high=math.nan, ratio=math.nan, ratio_low=math.nan,
-                      ratio_high=math.nan, p_value=math.nan, effect_size=math.nan)
-    out["test"] = ("wilcoxon" if heavy_tailed else "paired t") if paired else ("mann-whitney" if heavy_tailed else "welch t")
-    out["effect_size_kind"] = "d_z" if paired else "hedges_g"
-    if b.size < 2 or s.size < 2:
-        out.update(nan_fields)
-        return out
-    if out["baseline_mean"] != 0:
-        out["ratio"] = out["scenario_mean"] / out["baseline_mean"]
-        out["ratio_low"], out["ratio_high"] = _ratio_interval(b, s, paired, confidence, generator, n_resamples)
-    else:
-        out.update(ratio=math.nan, ratio_low=math.nan, ratio_high=math.nan)
-
-    if paired:
-        d = s - b
-        sd = float(d.std(ddof=1))
-        if sd == 0.0:
-            # a deterministic difference: no sampling uncertainty at all
-            out.update(difference_low=out["difference"], difference_high=out["difference"],
-                       p_value=1.0 if out["difference"] == 0 else 0.0,
-                       effect_size=0.0 if out["difference"] == 0 else math.copysign(math.inf, out["difference"]))
-            return out
-        out["effect_size"] = float(d.mean()) / sd
-        if heavy_tailed:
-            out["difference_low"], out["difference_high"] = _robust_interval(
-                studentized_bootstrap_interval(d, confidence=confidence, rng=generator, n_resamples=n_resamples),
-                out["difference"], t_interval(d, confidence))
-            out["p_value"] = float(stats.wilcoxon(d).pvalue) if np.any(d != 0) else 1.0
-        else:
-            out["difference_low"], out["difference_high"] = t_interval(d, confidence)
-            with _near_constant_data_is_fine():
-                out["p_value"] = float(stats.ttest_rel(s, b).pvalue)
-        return out
-
-    vb, vs = float(b.var(ddof=1)), float(s.var(ddof=1))
-    pooled = math.sqrt(((b.size - 1) * vb + (s.size - 1) * vs) / (b.size + s.size - 2))
-    if pooled == 0.0:
-        out.update(difference_low=out["difference"], difference_high=out["difference"],
-                   p_value=1.0 if out["difference"] == 0 else 0.0,
-                   effect_size=0.0 if out["difference"] == 0 else math.copysign(math.inf, out["difference"]))
-        return out
-    correction = 1 - 3 / (4 * (b.size + s.size) - 9)
-    out["effect_size"] = out["difference"] / pooled * correction
-    se = math.sqrt(vb / b.size + vs / s.size)
-    welch_df = se**4 / ((vb / b.size) ** 2 / (b.size - 1) + (vs / s.size) ** 2 / (s.size - 1))
-    half = float(stats.t.ppf(0.5 + confidence / 2, welch_df)) * se
-    welch = (out["difference"] - half, out["difference"] + half)
-    if heavy_tailed:
-        out["difference_low"], out["difference_high"] = _robust_interval(
-            studentized_bootstrap_interval(b, s, confidence=confidence, rng=generator, n_resamples=n_resamples),
-            out["difference"], welch)
-        out["p_value"] = float(stats.mannwhitneyu(s, b).pvalue)
-    else:
-        out["difference_low"], out["difference_high"] = welch
-        with _near_constant_data_is_fine():
-            out["p_value"] = float(stats.ttest_ind(s, b, equal_var=False).pvalue)
-    return out
-
-
-def _robust_interval(
-    bootstrap: tuple[float, float], estimate: float, fallback: tuple[float, float]
-) -> tuple[float, float]:
-    """The bootstrap-t interval, unless a tiny, lumpy sample made it degenerate (not containing
-    the estimate, or NaN): then the t interval."""
-    low, high = bootstrap
-    if math.isfinite(low) and math.isfinite(high) and low < estimate < high:
-        return bootstrap
-    return fallback
-
-
-@contextlib.contextmanager
-def _near_constant_data_is_fine() -> Iterator[None]:
-    """Silence scipy's precision-loss warning for nearly constant samples: exactly constant
-    ones are handled before the test, and for the rest the statistic is still right."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Precision loss occurred", category=RuntimeWarning)
-        yield
-
-
-VERDICTS = ("better", "worse", "higher", "lower", "no detectable difference", "not enough data")
-"""Possible verdicts: better/worse for metrics with a direction, higher/lower for neutral ones."""
-
-
-def verdict(difference: float, p_adjusted: float, direction: int, alpha: float = 0.05) -> str:
-    """The word for one comparison: "better", "worse" (or "higher"/"lower" for metrics without a
-    better direction), "no detectable difference", or "not enough data".
+        n_baseline, n_scenario, baseline_mean, scenario_mean, method, difference,
+        difference_low, difference_high, ratio, ratio_low, ratio_high, relative_change,
+        relative_low, relative_high, p_value, same_every_replication, statistic_scale
+        (the estimate on the scale the interval was made: difference or log ratio),
+        half_width (on that scale), effect_size (d_z paired, Hedges' g unpaired).
 
     Examples
     --------
-    >>> verdict(2.0, 0.001, +1), verdict(2.0, 0.001, -1), verdict(2.0, 0.2, +1), verdict(-1.0, 0.01, 0)
-    ('better', 'worse', 'no detectable difference', 'lower')
+    >>> out = estimate_change([10, 12, 11], [14, 15, 15.5], paired=True)
+    >>> out["method"], round(out["difference"], 3), round(out["relative_change"], 1)
+    ('difference of means (t)', 3.833, 34.8)
     """
-    if not math.isfinite(p_adjusted) or not math.isfinite(difference):
+    b = _finite(baseline_values) if not paired else np.asarray(baseline_values, dtype=float)
+    s = _finite(scenario_values) if not paired else np.asarray(scenario_values, dtype=float)
+    nan = math.nan
+    out: dict[str, Any] = {
+        "n_baseline": int(b.size), "n_scenario": int(s.size),
+        "baseline_mean": float(b.mean()) if b.size else nan, "scenario_mean": float(s.mean()) if s.size else nan,
+        "method": DIFFERENCE_METHOD, "difference": nan, "difference_low": nan, "difference_high": nan,
+        "ratio": nan, "ratio_low": nan, "ratio_high": nan, "relative_change": nan, "relative_low": nan,
+        "relative_high": nan, "p_value": nan, "same_every_replication": False, "statistic_scale": nan,
+        "half_width": nan, "effect_size": nan,
+    }
+    if b.size < 2 or s.size < 2:
+        return out
+    mb, ms = out["baseline_mean"], out["scenario_mean"]
+    out["difference"] = ms - mb
+    use_ratio = heavy_tailed and mb > 0 and ms > 0
+    if heavy_tailed and not use_ratio:
+        out["method"] = DIFFERENCE_METHOD + "; a ratio needs positive means"
+    if use_ratio:
+        out["method"] = RATIO_METHOD
+        estimate, se = _log_ratio(b, s, paired)
+        spread = float(se)
+        estimate, se = float(estimate), float(se)
+        if paired:
+            df = s.size - 1
+        else:
+            vs, vb = float(s.var(ddof=1)) / (s.size * ms**2), float(b.var(ddof=1)) / (b.size * mb**2)
+            df = (vs + vb) ** 2 / (vs**2 / (s.size - 1) + vb**2 / (b.size - 1)) if vs + vb > 0 else 1.0
+    elif paired:
+        d = s - b
+        estimate = float(d.mean())
+        spread = float(d.std(ddof=1))
+        se, df = spread / math.sqrt(d.size), d.size - 1
+    else:
+        estimate = out["difference"]
+        vs, vb = float(s.var(ddof=1)) / s.size, float(b.var(ddof=1)) / b.size
+        se = spread = math.sqrt(vs + vb)
+        df = (vs + vb) ** 2 / (vs**2 / (s.size - 1) + vb**2 / (b.size - 1)) if vs + vb > 0 else 1.0
+    out["statistic_scale"] = estimate
+    if spread == 0.0:
+        out["same_every_replication"] = True
+        half = 0.0
+    else:
+        half = float(stats.t.ppf(0.5 + confidence / 2, df)) * se
+        out["p_value"] = float(2 * stats.t.sf(abs(estimate) / se, df))
+    if use_ratio and spread > 0:
+        # the studentized bootstrap of the log ratio (pairs resampled together under common random
+        # numbers), never narrower than the delta-method t interval on either side
+        generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        resamples = max(n_resamples, math.ceil(40 / (1 - confidence)))
+        idx_b = generator.integers(0, b.size, size=(resamples, b.size))
+        idx_s = idx_b if paired else generator.integers(0, s.size, size=(resamples, s.size))
+        est_star, se_star = _log_ratio(b[idx_b], s[idx_s], paired)
+        usable = np.isfinite(est_star) & np.isfinite(se_star) & (se_star > 0)
+        t_star = (est_star[usable] - estimate) / se_star[usable]
+        q_low, q_high = np.quantile(t_star, [(1 - confidence) / 2, (1 + confidence) / 2])
+        low_log = min(estimate - float(q_high) * se, estimate - half)
+        high_log = max(estimate - float(q_low) * se, estimate + half)
+        t0 = estimate / se
+        p_boot = float(min(1.0, 2 * min(np.mean(t_star >= t0), np.mean(t_star <= t0))))
+        out["p_value"] = max(out["p_value"], p_boot)
+        if paired:
+            # and never narrower than the exact sign-flip interval: under common random numbers the
+            # pairs' differences s_i − θ·b_i are symmetric about 0 at the true ratio θ, so inverting
+            # the sign-flip test keeps the stated level even in the far tails a family needs
+            flip_low, flip_high, p_flip = _sign_flip_interval(b, s, confidence, estimate, generator)
+            low_log, high_log = min(low_log, flip_low), max(high_log, flip_high)
+            out["p_value"] = max(out["p_value"], p_flip)
+    else:
+        low_log, high_log = estimate - half, estimate + half
+    # the half-width that projects the replications needed: the delta-method t interval's
+    out["half_width"] = half
+    if paired and spread > 0 and not use_ratio:
+        out["effect_size"] = estimate / spread
+    elif not paired:
+        pooled = math.sqrt(((b.size - 1) * b.var(ddof=1) + (s.size - 1) * s.var(ddof=1)) / (b.size + s.size - 2))
+        if pooled > 0:
+            out["effect_size"] = out["difference"] / pooled * (1 - 3 / (4 * (b.size + s.size) - 9))
+    lo, hi = value_range
+    if use_ratio:
+        # an interval from 2 lumpy replications can span hundreds of e-folds: keep it finite
+        ratio_low = 0.0 if low_log == -math.inf else math.exp(max(low_log, -700.0))
+        ratio_high = math.inf if high_log == math.inf else math.exp(min(high_log, 700.0))
+        out.update(ratio=ms / mb, ratio_low=ratio_low, ratio_high=ratio_high)
+        out["difference_low"], out["difference_high"] = mb * (ratio_low - 1), mb * (ratio_high - 1)
+    else:
+        low, high = estimate - half, estimate + half
+        if lo is not None and hi is not None:
+            low, high = _clip(low, high, lo - hi, hi - lo)
+        out["difference_low"], out["difference_high"] = low, high
+        if mb > 0 and (lo is None or lo >= 0):
+            out["difference_low"] = max(low, -mb) if lo is not None else low
+            out.update(ratio=ms / mb, ratio_low=1 + out["difference_low"] / mb, ratio_high=1 + high / mb)
+        elif mb != 0:
+            out.update(ratio=ms / mb, ratio_low=1 + min(low / mb, high / mb), ratio_high=1 + max(low / mb, high / mb))
+    if math.isfinite(out["ratio"]):
+        out["relative_change"] = 100 * (out["ratio"] - 1)
+        out["relative_low"] = 100 * (out["ratio_low"] - 1)
+        out["relative_high"] = 100 * (out["ratio_high"] - 1)
+    return out
+
+
+def replications_needed(n: int, estimate: float, half_width: float, target_half_width: float | None = None) -> float:
+    """Replications needed, at the current spread, for an interval of half-width ``half_width``
+    (from ``n`` replications) to exclude zero around ``estimate`` — or, with
+    ``target_half_width``, to shrink to that half-width. Half-widths shrink as 1/√n.
+
+    Examples
+    --------
+    >>> replications_needed(5, estimate=1.0, half_width=2.0)
+    20
+    >>> replications_needed(10, estimate=0.0, half_width=1.0, target_half_width=0.5)
+    40
+    """
+    target = abs(estimate) if target_half_width is None else target_half_width
+    if not (math.isfinite(half_width) and math.isfinite(target)) or target <= 0:
+        return math.inf
+    return max(n, math.ceil(n * (half_width / target) ** 2))
+
+
+VERDICTS = ("better", "worse", "higher", "lower", "no change beyond the precision target",
+            "identical in every replication", "the same difference in every replication",
+            "more replications needed", "not enough data", "descriptive")
+"""Possible verdicts. Only primary outcomes get better/worse (higher/lower for metrics without a
+better direction); every other metric is "descriptive"."""
+
+
+def verdict(
+    row: Mapping[str, Any], direction: int, primary: bool = True, precision: float = 0.05
+) -> str:
+    """The word for one comparison row (a dict from :func:`estimate_change` with its interval).
+
+    - ``not enough data``: fewer than two usable values on a side;
+    - ``identical in every replication`` / ``the same difference in every replication``: no
+      sampling variation, so no test (never "p = 0");
+    - ``descriptive``: not a primary outcome, so no verdict (the interval is shown);
+    - ``better`` / ``worse`` (``higher`` / ``lower`` without a better direction): the interval,
+      at the family-wise level, excludes no change;
+    - ``no change beyond the precision target``: the interval includes no change and its
+      half-width is below ``precision`` of the baseline mean;
+    - ``more replications needed``: the interval includes no change and is wider than that.
+
+    Examples
+    --------
+    >>> verdict({"difference": 2.0, "difference_low": 0.5, "difference_high": 3.5, "baseline_mean": 10,
+    ...          "same_every_replication": False, "n_baseline": 5, "n_scenario": 5}, +1)
+    'better'
+    """
+    if min(row.get("n_baseline", 0), row.get("n_scenario", 0)) < 2 or not math.isfinite(row["difference"]):
         return "not enough data"
-    if p_adjusted >= alpha or difference == 0:
-        return "no detectable difference"
-    sign = 1 if difference > 0 else -1
-    if direction == NEUTRAL:
-        return "higher" if sign > 0 else "lower"
-    return "better" if sign * direction > 0 else "worse"
+    if row.get("same_every_replication"):
+        if row["difference"] == 0:
+            return "identical in every replication"
+        return "the same difference in every replication"
+    if not primary:
+        return "descriptive"
+    low, high = row["difference_low"], row["difference_high"]
+    if low > 0 or high < 0:
+        sign = 1 if low > 0 else -1
+        if direction == NEUTRAL:
+            return "higher" if sign > 0 else "lower"
+        return "better" if sign * direction > 0 else "worse"
+    base = abs(row["baseline_mean"])
+    if base > 0 and max(abs(low), abs(high)) <= precision * base:
+        return "no change beyond the precision target"
+    return "more replications needed"
 
 
 DEFAULT_COMPARE_METRICS = (
-    "deals", "commercialisations", "conversion_university", "conversion_joint", "conversion_enterprise",
-    "licences_per_disclosure", "startups_per_disclosure", "welfare", "public_spending",
-    "welfare_per_public_yuan", "failed", "shelved", "publications", "time_to_transfer_median",
+    "deals", "commercialisations", "welfare", "public_spending", "welfare_per_public_yuan",
+    "conversion_university", "conversion_joint", "conversion_enterprise", "licences_per_disclosure",
+    "startups_per_disclosure", "failed", "shelved", "publications", "time_to_transfer_median",
 )
 """Metrics that ``ecosim compare`` shows when none are named (those present in the results)."""
 
@@ -710,6 +748,12 @@ def default_metrics(runs: pd.DataFrame) -> list[str]:
     return chosen or metric_columns(runs)
 
 
+def default_primary(runs: pd.DataFrame) -> list[str]:
+    """The catalogue's headline outcomes present in ``runs`` (the default primary outcomes)."""
+    present = set(runs.columns)
+    return [m for m in catalogue.primary_defaults() if m in present]
+
+
 def default_baseline(runs: pd.DataFrame) -> str:
     """The condition called ``baseline`` if there is one, else the first condition."""
     names = conditions(ok_runs(runs))
@@ -718,74 +762,102 @@ def default_baseline(runs: pd.DataFrame) -> str:
     return "baseline" if "baseline" in names else names[0]
 
 
+CORRECTIONS = ("bonferroni", "none")
+
+
 def compare(
     runs: pd.DataFrame,
     baseline: str | None = None,
     metrics: Sequence[str] | None = None,
+    primary: Sequence[str] | None = None,
     confidence: float = 0.95,
     alpha: float = 0.05,
-    correction: str = "holm",
+    correction: str = "bonferroni",
+    precision: float = 0.05,
     seed: int = 0,
     directions: Mapping[str, int] | None = None,
     heavy_tailed: Iterable[str] | None = None,
 ) -> pd.DataFrame:
-    """Compare every condition with a baseline on every metric.
+    """Compare every condition with a baseline on every metric: one estimate and interval each.
 
-    Pairs replications by seed (common random numbers) when the seeds match, otherwise falls
-    back to unpaired tests and says so in the ``paired`` and ``test`` columns. p-values are
-    adjusted across all conditions × metrics of the table (``correction``: ``"holm"`` controls
-    the chance of any false "better"/"worse" at ``alpha``; ``"bh"`` the false discovery rate).
+    Each row's change is estimated once by :func:`estimate_change` (the metric's catalogue
+    entry chooses the method). **Primary outcomes** (``primary``; default
+    :func:`default_primary`) are one family: with ``correction="bonferroni"`` their intervals are
+    simultaneous ``1 − alpha/m`` intervals over the m = conditions × primary outcomes
+    comparisons, and a verdict (better/worse) is given exactly when that interval excludes no
+    change, so the chance of any false verdict stays below ``alpha``. Every other metric is
+    **descriptive**: a ``confidence`` interval and no verdict.
 
     Parameters
     ----------
     runs : runs table; failed runs are left out
     baseline : baseline condition (default: :func:`default_baseline`)
-    metrics : metrics to compare (default: :func:`default_metrics`)
-    confidence : interval level (intervals are not adjusted for multiplicity)
-    alpha : significance level for the verdict, applied to adjusted p-values
-    correction : ``"holm"``, ``"bh"`` or ``"none"``
-    seed : bootstrap seed
+    metrics : metrics to show (default: :func:`default_metrics`; primary outcomes are added)
+    primary : the primary outcomes (default: the catalogue's headline family present)
+    confidence : level of the descriptive intervals
+    alpha : family-wise error rate of the primary verdicts
+    correction : ``"bonferroni"`` (simultaneous intervals) or ``"none"`` (each primary interval
+        at ``1 − alpha``)
+    precision : a primary interval that includes no change but is narrower than this share of the
+        baseline mean reads "no change beyond the precision target"
+    seed : seed of the bootstrap (heavy-tailed metrics); each cell derives its own stream
     directions : overrides of :func:`metric_direction`
-    heavy_tailed : metrics treated as heavy-tailed (default :data:`HEAVY_TAILED_METRICS`)
+    heavy_tailed : metrics treated as heavy-tailed (default: the catalogue's)
 
     Returns
     -------
     DataFrame
-        One row per condition × metric: condition, baseline, metric, n, paired, baseline_mean,
-        scenario_mean, difference, difference_low, difference_high, relative_change (%),
-        relative_low, relative_high, ratio, ratio_low, ratio_high, test, p_value, p_adjusted,
-        effect_size, effect_size_kind, direction, verdict.
+        One row per condition × metric: condition, baseline, metric, role (primary/descriptive),
+        n, paired, level, method, baseline_mean, scenario_mean, difference, difference_low,
+        difference_high, relative_change (%), relative_low, relative_high, ratio, ratio_low,
+        ratio_high, p_value, p_adjusted, same_every_replication, replications_needed,
+        effect_size, direction, verdict, precision (the target behind "no change beyond the
+        precision target").
     """
+    if correction not in CORRECTIONS:
+        raise ValueError(f"unknown correction {correction!r}; use one of {CORRECTIONS}")
     table = ok_runs(runs)
+    primary = list(primary) if primary is not None else default_primary(table)
     metrics = list(metrics) if metrics is not None else default_metrics(table)
+    metrics = list(dict.fromkeys([*primary, *metrics]))
     unknown = [m for m in metrics if m not in table.columns]
     if unknown:
         raise KeyError(f"unknown metrics {unknown}")
+    contrasts = list(_against_baseline(table, baseline))
+    family_size = max(1, len(contrasts) * len(primary))
+    primary_level = 1 - (alpha / family_size if correction == "bonferroni" else alpha)
     rows = []
-    for name, reference, values in _against_baseline(table, baseline):
+    for name, reference, values in contrasts:
         for metric in metrics:
             (b,), (s,), paired = values([metric])
-            heavy = is_heavy_tailed(metric, heavy_tailed)
-            result = compare_pair(b, s, paired, confidence, heavy, _rng(seed, name, metric))
-            rows.append({"condition": name, "baseline": reference, "metric": metric,
-                         "n": min(result["n_baseline"], result["n_scenario"]), "paired": paired, **result})
-    columns = ["condition", "baseline", "metric", "n", "paired", "baseline_mean", "scenario_mean", "difference",
-               "difference_low", "difference_high", "relative_change", "relative_low", "relative_high", "ratio",
-               "ratio_low", "ratio_high", "test", "p_value", "p_adjusted", "effect_size", "effect_size_kind",
-               "direction", "verdict"]
-    if not rows:
-        return pd.DataFrame(columns=columns)
-    frame = pd.DataFrame(rows)
-    frame["relative_change"] = 100 * (frame["ratio"] - 1)
-    frame["relative_low"] = 100 * (frame["ratio_low"] - 1)
-    frame["relative_high"] = 100 * (frame["ratio_high"] - 1)
-    frame["p_adjusted"] = adjust_pvalues(frame["p_value"], correction)
-    frame["direction"] = [metric_direction(m, directions) for m in frame["metric"]]
-    frame["verdict"] = [
-        verdict(d, p, direction, alpha)
-        for d, p, direction in zip(frame["difference"], frame["p_adjusted"], frame["direction"], strict=True)
-    ]
-    return frame[columns]
+            entry = catalogue.entry(metric)
+            is_primary = metric in primary
+            level = primary_level if is_primary else confidence
+            result = estimate_change(b, s, paired, level, is_heavy_tailed(metric, heavy_tailed),
+                                     (entry.low, entry.high), rng=_rng(seed, name, metric))
+            direction = metric_direction(metric, directions)
+            row = {"condition": name, "baseline": reference, "metric": metric,
+                   "role": "primary" if is_primary else "descriptive",
+                   "n": min(result["n_baseline"], result["n_scenario"]), "paired": paired, "level": level, **result,
+                   "direction": direction}
+            scale = family_size if correction == "bonferroni" else 1
+            row["p_adjusted"] = (min(1.0, row["p_value"] * scale)
+                                 if is_primary and math.isfinite(row["p_value"]) else math.nan)
+            row["replications_needed"] = replications_needed(row["n"], result["statistic_scale"],
+                                                             result["half_width"])
+            if result["method"] == RATIO_METHOD and paired:
+                # the sign-flip test's smallest p-value is 2/2^n: below that many pairs no
+                # verdict is possible at this level, whatever the effect
+                fewest = math.floor(math.log2(2 / (1 - level))) + 1
+                row["replications_needed"] = max(row["replications_needed"], fewest)
+            row["verdict"] = verdict(row, direction, is_primary, precision)
+            row["precision"] = precision
+            rows.append(row)
+    columns = ["condition", "baseline", "metric", "role", "n", "paired", "level", "method", "baseline_mean",
+               "scenario_mean", "difference", "difference_low", "difference_high", "relative_change",
+               "relative_low", "relative_high", "ratio", "ratio_low", "ratio_high", "p_value", "p_adjusted",
+               "same_every_replication", "replications_needed", "effect_size", "direction", "verdict", "precision"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 # --------------------------------------------------------------------------------------------
@@ -820,7 +892,7 @@ def failures_by_gate_cause(runs: pd.DataFrame, confidence: float = 0.95) -> pd.D
 
 
 def failure_decomposition(
-    runs: pd.DataFrame, baseline: str | None = None, confidence: float = 0.95, seed: int = 0
+    runs: pd.DataFrame, baseline: str | None = None, confidence: float = 0.95
 ) -> pd.DataFrame:
     """The "valley of death" decomposition: change in failures by gate × cause against a baseline.
 
@@ -836,7 +908,7 @@ def failure_decomposition(
     """
     table = ok_runs(runs)
     _require(table, FAILURE_COLUMNS, "failure decomposition")
-    comparison = compare(table, baseline, list(FAILURE_COLUMNS), confidence, correction="none", seed=seed,
+    comparison = compare(table, baseline, list(FAILURE_COLUMNS), primary=[], confidence=confidence,
                          heavy_tailed=())
     if comparison.empty:
         return pd.DataFrame(columns=["condition", "baseline", "gate", "cause", "baseline_mean", "scenario_mean",
@@ -909,38 +981,94 @@ def conversion_funnel(
 
 def cost_effectiveness(
     runs: pd.DataFrame,
-    baseline: str | None = None,
-    outcomes: Sequence[str] = ("welfare", "deals", "commercialisations"),
+    comparison: pd.DataFrame,
+    outcomes: Sequence[str] | None = None,
     cost: str = "public_spending",
-    confidence: float = 0.95,
     seed: int = 0,
     n_resamples: int = 2000,
 ) -> pd.DataFrame:
-    """Extra outcome per extra unit of public money, each condition against the baseline.
+    """Cost per extra outcome and extra outcome per extra M¥, each condition against the baseline.
 
-    The incremental cost-effectiveness ratio ``Δoutcome / Δcost`` (difference of means), with a
-    paired bootstrap interval (pairs of replications resampled together when seeds match). When
-    the cost difference is not clearly away from zero the ratio is unstable: the interval is
-    left NaN and ``note`` says so.
+    The extra outcome and the extra cost, with their intervals, are **read from** ``comparison``
+    (the table of :func:`compare`), so they are the same numbers as in the comparison table,
+    the forest plot and the prose. The two ratios ``Δcost / Δoutcome`` (M¥ per extra unit of
+    outcome) and ``Δoutcome / Δcost`` get a percentile-bootstrap interval (replications
+    resampled in pairs under common random numbers) at the outcome row's level, but only when
+    the denominator's interval excludes zero; otherwise the ratio can be ±∞ and ``note`` says so.
+
+    Parameters
+    ----------
+    runs : the runs table the comparison was made from
+    comparison : :func:`compare`'s table, holding the outcomes and ``cost``
+    outcomes : outcomes (default: the comparison's primary outcomes)
 
     Returns
     -------
     DataFrame
-        condition, baseline, outcome, extra_outcome, extra_outcome_low, extra_outcome_high,
-        extra_cost, extra_cost_low, extra_cost_high, per_unit_cost, per_unit_low,
-        per_unit_high, paired, note. Money in M¥; per_unit_cost is outcome units per M¥.
+        condition, baseline, outcome, level, extra_outcome, extra_outcome_low, extra_outcome_high,
+        extra_cost, extra_cost_low, extra_cost_high, cost_per_extra, cost_per_extra_low,
+        cost_per_extra_high, per_unit_cost, per_unit_low, per_unit_high, paired, note.
     """
+    columns = ["condition", "baseline", "outcome", "level", "extra_outcome", "extra_outcome_low",
+               "extra_outcome_high", "extra_cost", "extra_cost_low", "extra_cost_high", "cost_per_extra",
+               "cost_per_extra_low", "cost_per_extra_high", "per_unit_cost", "per_unit_low", "per_unit_high",
+               "paired", "note"]
+    if comparison.empty:
+        return pd.DataFrame(columns=columns)
+    if outcomes is None:
+        outcomes = list(dict.fromkeys(comparison.loc[comparison["role"] == "primary", "metric"]))
+    if cost not in set(comparison["metric"]):
+        raise KeyError(f"cost-effectiveness needs {cost!r} in the comparison table")
     table = ok_runs(runs)
-    _require(table, [*outcomes, cost], "cost-effectiveness")
+    groups = {name: group for name, group in table.groupby("condition", sort=False)}
+    indexed = comparison.set_index(["condition", "metric"])
+    tail = 0.5
     rows = []
-    for name, reference, values in _against_baseline(table, baseline):
+    for condition in dict.fromkeys(comparison["condition"]):
+        c = indexed.loc[(condition, cost)]
         for outcome in outcomes:
-            b, s, paired = values([outcome, cost])
-            arrays = [*b, *s]
-            rng = _rng(seed, name, outcome, "cost")
-            row = _icer(arrays, paired, confidence, rng, n_resamples)
-            rows.append({"condition": name, "baseline": reference, "outcome": outcome, **row, "paired": paired})
-    return pd.DataFrame(rows)
+            o = indexed.loc[(condition, outcome)]
+            row: dict[str, Any] = {
+                "condition": condition, "baseline": o["baseline"], "outcome": outcome, "level": o["level"],
+                "extra_outcome": o["difference"], "extra_outcome_low": o["difference_low"],
+                "extra_outcome_high": o["difference_high"], "extra_cost": c["difference"],
+                "extra_cost_low": c["difference_low"], "extra_cost_high": c["difference_high"],
+                "paired": bool(o["paired"]), "note": ""}
+            tail = (1 - float(o["level"])) / 2 * 100
+            pairing = _pairing(groups[o["baseline"]], groups[condition])
+            (bo, bc), (so, sc) = _paired_values(groups[o["baseline"]], groups[condition], [outcome, cost], pairing)
+            rng = _rng(seed, str(condition), outcome, cost)
+            if min(bo.size, so.size) >= 2:
+                if pairing[2]:
+                    idx_b = idx_s = rng.integers(0, bo.size, size=(n_resamples, bo.size))
+                else:
+                    idx_b = rng.integers(0, bo.size, size=(n_resamples, bo.size))
+                    idx_s = rng.integers(0, so.size, size=(n_resamples, so.size))
+                d_out = so[idx_s].mean(axis=1) - bo[idx_b].mean(axis=1)
+                d_cost = sc[idx_s].mean(axis=1) - bc[idx_b].mean(axis=1)
+            else:
+                d_out = d_cost = np.array([])
+            notes = []
+            for key, num, den, d_num, d_den, clear, what in (
+                ("cost_per_extra", row["extra_cost"], row["extra_outcome"], d_cost, d_out,
+                 row["extra_outcome_low"] > 0 or row["extra_outcome_high"] < 0, "the outcome"),
+                ("per_unit", row["extra_outcome"], row["extra_cost"], d_out, d_cost,
+                 row["extra_cost_low"] > 0 or row["extra_cost_high"] < 0, "public spending"),
+            ):
+                point = f"{key}_cost" if key == "per_unit" else key
+                row[point] = num / den if den else math.nan
+                usable = d_den != 0
+                if clear and usable.sum() >= n_resamples / 2:
+                    ratio = d_num[usable] / d_den[usable]
+                    row[f"{key}_low"], row[f"{key}_high"] = (float(v) for v in np.percentile(ratio, [tail, 100 - tail]))
+                else:
+                    row[f"{key}_low"] = row[f"{key}_high"] = math.nan
+                    notes.append(f"{what} not clearly different from the baseline; ratio unstable")
+            if row["extra_cost"] < 0 and row["extra_cost_high"] < 0:
+                notes.append("saves public money")
+            row["note"] = "; ".join(notes)
+            rows.append(row)
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _against_baseline(table: pd.DataFrame, baseline: str | None):
@@ -962,47 +1090,6 @@ def _against_baseline(table: pd.DataFrame, baseline: str | None):
             return b, s, pairing[2]
 
         yield name, baseline, values
-
-
-def _icer(
-    arrays: list[np.ndarray], paired: bool, confidence: float, rng: np.random.Generator, n_resamples: int
-) -> dict[str, Any]:
-    bo, bc, so, sc = arrays
-    out: dict[str, Any] = {}
-    if min(a.size for a in arrays) < 2:
-        return {"extra_outcome": math.nan, "extra_outcome_low": math.nan, "extra_outcome_high": math.nan,
-                "extra_cost": math.nan, "extra_cost_low": math.nan, "extra_cost_high": math.nan,
-                "per_unit_cost": math.nan, "per_unit_low": math.nan, "per_unit_high": math.nan,
-                "note": "fewer than 2 replications"}
-    # resample replication indices once and compute all three statistics on the same resamples
-    if paired:
-        idx = rng.integers(0, bo.size, size=(n_resamples, bo.size))
-        idx_b = idx_s = idx
-    else:
-        idx_b = rng.integers(0, bo.size, size=(n_resamples, bo.size))
-        idx_s = rng.integers(0, so.size, size=(n_resamples, so.size))
-    d_out = so[idx_s].mean(axis=1) - bo[idx_b].mean(axis=1)
-    d_cost = sc[idx_s].mean(axis=1) - bc[idx_b].mean(axis=1)
-    tail = (1 - confidence) / 2 * 100
-    extra_outcome = float(so.mean() - bo.mean())
-    extra_cost = float(sc.mean() - bc.mean())
-    out["extra_outcome"] = extra_outcome
-    out["extra_outcome_low"], out["extra_outcome_high"] = (float(v) for v in np.percentile(d_out, [tail, 100 - tail]))
-    out["extra_cost"] = extra_cost
-    out["extra_cost_low"], out["extra_cost_high"] = (float(v) for v in np.percentile(d_cost, [tail, 100 - tail]))
-    cost_clear = out["extra_cost_low"] > 0 or out["extra_cost_high"] < 0
-    out["per_unit_cost"] = extra_outcome / extra_cost if extra_cost != 0 else math.nan
-    if cost_clear:
-        # the cost interval excludes 0, so resamples with no cost difference at all are rare;
-        # they have no ratio and are left out
-        usable = d_cost != 0
-        ratio = d_out[usable] / d_cost[usable]
-        out["per_unit_low"], out["per_unit_high"] = (float(v) for v in np.percentile(ratio, [tail, 100 - tail]))
-        out["note"] = "" if extra_cost > 0 else "saves public money"
-    else:
-        out["per_unit_low"] = out["per_unit_high"] = math.nan
-        out["note"] = "public spending not clearly different from baseline; ratio unstable"
-    return out
 
 
 def _require(table: pd.DataFrame, columns: Iterable[str], what: str) -> None:
@@ -1140,7 +1227,9 @@ def sensitivity(
                     num_levels=int(problem.get("num_levels", 4)), seed=seed)
             for i, name in enumerate(names):
                 mu_star, conf = float(result["mu_star"][i]), float(result["mu_star_conf"][i])
-                rows.append({"metric": metric, "parameter": name, "mu_star": mu_star, "mu_star_low": mu_star - conf,
+                # μ* is a mean of absolute values: its interval cannot go below 0
+                rows.append({"metric": metric, "parameter": name, "mu_star": mu_star,
+                             "mu_star_low": max(0.0, mu_star - conf),
                              "mu_star_high": mu_star + conf, "mu": float(result["mu"][i]),
                              "sigma": float(result["sigma"][i]), "note": ""})
     columns = (["metric", "parameter", "S1", "S1_low", "S1_high", "ST", "ST_low", "ST_high", "note"]
@@ -1194,3 +1283,175 @@ def time_series_bands(
 
 
 BAND_COLUMNS = ["condition", "step", "metric", "n", "median", "low", "high", "mean", "cumulative"]
+
+
+# --------------------------------------------------------------------------------------------
+# Designs over parameters: response surfaces, not point-versus-point-0 verdicts
+# --------------------------------------------------------------------------------------------
+
+def design_point_means(
+    runs: pd.DataFrame, metrics: Sequence[str], confidence: float = 0.95, seed: int = 0,
+    heavy_tailed: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """Per scenario and design point: the varied parameters' values and each metric's mean over
+    the replications with its interval (the method of :func:`summarise`).
+
+    Returns
+    -------
+    DataFrame
+        scenario, point, label (the parameter values, e.g. ``"PoC share = 0.05, managers = 50"``),
+        the parameter columns, then for each metric ``<metric>``, ``<metric>_low``,
+        ``<metric>_high`` and ``n``.
+    """
+    table = ok_runs(runs)
+    parameters = parameter_columns(table)
+    rows = []
+    for (scenario, point), group in table.groupby(["scenario", "point"], sort=True):
+        row: dict[str, Any] = {"scenario": scenario, "point": int(point), "n": len(group)}
+        for p in parameters:
+            row[p] = group[p].iloc[0]
+        row["label"] = point_label({p: row[p] for p in parameters})
+        for metric in metrics:
+            x = _finite(group[metric])
+            entry = catalogue.entry(metric)
+            mean = float(x.mean()) if x.size else math.nan
+            low, high, _ = mean_interval(x, confidence, is_heavy_tailed(metric, heavy_tailed),
+                                         _rng(seed, str(scenario), str(point), metric))
+            if math.isfinite(low):
+                low, high = _clip(low, high, entry.low, entry.high)
+            row.update({metric: mean, f"{metric}_low": low, f"{metric}_high": high})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def parameter_label(key: str) -> str:
+    """A short readable name of a varied parameter: its last dotted part, spaces for underscores.
+
+    Examples
+    --------
+    >>> parameter_label("policy.managers.managers_per_region")
+    'managers per region'
+    """
+    return str(key).split(".")[-1].replace("_", " ")
+
+
+def point_label(values: Mapping[str, Any]) -> str:
+    """A design point named by its parameter values (``"proof of concept = 0.05, ..."``)."""
+    parts = []
+    for key, value in values.items():
+        text = f"{value:.3g}" if isinstance(value, float) else str(value)
+        parts.append(f"{parameter_label(key)} = {text}")
+    return ", ".join(parts)
+
+
+def regression_sensitivity(runs: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
+    """Standardised regression coefficients of each metric's design-point means on the varied
+    parameters (for LHS designs: the sign and size of each parameter's linear main effect, in
+    standard deviations of the output per standard deviation of the parameter), with the R² that
+    says how much of the variation a linear model explains. Coefficients have t intervals.
+
+    Returns
+    -------
+    DataFrame
+        metric, parameter, src, src_low, src_high, r_squared, note.
+    """
+    means = design_point_means(runs, metrics)
+    parameters = [p for p in parameter_columns(ok_runs(runs)) if means[p].nunique() > 1]
+    rows = []
+    for metric in metrics:
+        frame = means[[*parameters, metric]].dropna()
+        y = frame[metric].to_numpy(float)
+        note = ""
+        if len(frame) <= len(parameters) + 2:
+            note = "too few design points for a regression"
+        elif np.ptp(y) == 0:
+            note = "constant over the design"
+        if note:
+            rows.extend({"metric": metric, "parameter": p, "note": note} for p in parameters)
+            continue
+        x = frame[parameters].to_numpy(float)
+        xz = (x - x.mean(axis=0)) / x.std(axis=0, ddof=1)
+        yz = (y - y.mean()) / y.std(ddof=1)
+        design = np.column_stack([np.ones(len(yz)), xz])
+        coef, *_ = np.linalg.lstsq(design, yz, rcond=None)
+        residual = yz - design @ coef
+        dof = len(yz) - design.shape[1]
+        sigma2 = float(residual @ residual) / dof
+        cov = sigma2 * np.linalg.pinv(design.T @ design)
+        half = float(stats.t.ppf(0.975, dof)) * np.sqrt(np.diag(cov))
+        r2 = 1 - float(residual @ residual) / float(yz @ yz)
+        for i, p in enumerate(parameters, start=1):
+            rows.append({"metric": metric, "parameter": p, "src": float(coef[i]), "src_low": float(coef[i] - half[i]),
+                         "src_high": float(coef[i] + half[i]), "r_squared": r2, "note": ""})
+    return pd.DataFrame(rows, columns=["metric", "parameter", "src", "src_low", "src_high", "r_squared", "note"])
+
+
+# --------------------------------------------------------------------------------------------
+# Enough replications? (the stopping rule of ``ecosim sweep --until-precision``)
+# --------------------------------------------------------------------------------------------
+
+def precision_status(
+    runs: pd.DataFrame,
+    primary: Sequence[str],
+    relative: float,
+    confidence: float = 0.95,
+    seed: int = 0,
+    looks: int = 1,
+) -> dict[str, Any]:
+    """Whether the replications so far pin down the primary outcomes.
+
+    Two criteria, either of which is enough:
+
+    - **precise**: for every condition and primary outcome, the half-width of the mean's
+      interval (:func:`summarise`'s method) is at most ``relative`` × |mean| (a mean of exactly 0
+      with a zero-width interval counts as precise);
+    - **ranking resolved**: for every primary outcome, the conditions sorted by their mean are
+      separated pair by pair: each adjacent pair's paired change interval (:func:`estimate_change`,
+      Bonferroni over all adjacent pairs and outcomes, and over the ``looks`` an adaptive sweep
+      may take, so that checking after every batch does not inflate the chance of a false
+      ranking) excludes no change.
+
+    Returns
+    -------
+    dict
+        precise (bool), ranking_resolved (bool), replications (the fewest ok replications of a
+        condition), worst (condition, metric and relative half-width furthest from the target),
+        table (condition × metric: mean, half_width, relative_half_width).
+    """
+    table = ok_runs(runs)
+    summary = summarise(table, primary, confidence=confidence, seed=seed)
+    summary["half_width"] = (summary["mean_high"] - summary["mean_low"]) / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        summary["relative_half_width"] = np.where(
+            summary["half_width"] == 0, 0.0, summary["half_width"] / summary["mean"].abs())
+    summary["relative_half_width"] = summary["relative_half_width"].fillna(math.inf)
+    precise = bool((summary["relative_half_width"] <= relative).all()) and len(summary) > 0
+    worst_row = summary.loc[summary["relative_half_width"].idxmax()] if len(summary) else None
+    names = conditions(table)
+    groups = {name: group for name, group in table.groupby("condition", sort=False)}
+    pairs = max(1, (len(names) - 1) * len(primary))
+    level = 1 - (1 - confidence) / (pairs * max(1, looks))
+    resolved = len(names) >= 2
+    for metric in primary:
+        means = summary[summary["metric"] == metric].set_index("condition")["mean"].reindex(names)
+        ordered = list(means.sort_values(ascending=False).index)
+        for upper, lower in zip(ordered, ordered[1:], strict=False):
+            pairing = _pairing(groups[lower], groups[upper])
+            (b,), (s,) = _paired_values(groups[lower], groups[upper], [metric], pairing)
+            paired = pairing[2]
+            out = estimate_change(b, s, paired, level, is_heavy_tailed(metric), rng=_rng(seed, upper, lower, metric))
+            if not (out["difference_low"] > 0 or out["difference_high"] < 0) or out["same_every_replication"]:
+                resolved = False
+                break
+        if not resolved:
+            break
+    counts = table.groupby("condition").size()
+    return {
+        "precise": precise,
+        "ranking_resolved": resolved,
+        "replications": int(counts.min()) if len(counts) else 0,
+        "worst": None if worst_row is None else {
+            "condition": worst_row["condition"], "metric": worst_row["metric"],
+            "relative_half_width": float(worst_row["relative_half_width"])},
+        "table": summary[["condition", "metric", "n", "mean", "half_width", "relative_half_width"]],
+    }

@@ -298,6 +298,8 @@ def build_index(experiment: Experiment) -> dict[str, Any]:
         "steps": experiment.steps,
         "keep": experiment.keep,
         "trial": experiment.trial,
+        "primary": experiment.primary,
+        "baseline": experiment.baseline,
         "parameters": experiment.parameters,
         "scenarios": list(experiment.scenarios),
         "n_runs": experiment.n_runs,
@@ -323,6 +325,7 @@ def run_sweep(
     model: str = DEFAULT_MODEL,
     on_start: Callable[[ExecutorHandle, int, int], None] | None = None,
     allow_code_change: bool = False,
+    replication_limit: int | None = None,
 ) -> SweepOutcome:
     """Run every missing run of ``experiment`` and write each to ``out`` as it finishes.
 
@@ -336,6 +339,8 @@ def run_sweep(
     progress : called as ``progress(done, failed, skipped, total)`` after each run
     model : ``"module:function"`` run for each spec (the model's ``simulate``)
     on_start : called as ``on_start(handle, to_run, total)`` once the executor is open
+    replication_limit : run only replications ``0 .. limit−1`` (a batch of an adaptive sweep,
+        :mod:`ecosim.adaptive`); the others stay missing for a later batch
 
     Returns
     -------
@@ -346,16 +351,20 @@ def run_sweep(
     store = ResultStore(out)
     done_before = store.start(build_index(experiment), resume=resume, allow_code_change=allow_code_change)
     try:
-        return _run_locked(experiment, store, done_before, executor, workers, scheduler, progress, model, on_start)
+        return _run_locked(experiment, store, done_before, executor, workers, scheduler, progress, model, on_start,
+                           replication_limit)
     finally:
         store.close()
 
 
 def _run_locked(experiment: Experiment, store: ResultStore, done_before: set[str], executor: str,
-                workers: int | None, scheduler: str | None, progress, model: str, on_start) -> SweepOutcome:
+                workers: int | None, scheduler: str | None, progress, model: str, on_start,
+                replication_limit: int | None = None) -> SweepOutcome:
     out = store.directory
-    total = experiment.n_runs
-    pending = (spec for spec in experiment.runs() if spec.run_id not in done_before)
+    specs = [spec for spec in experiment.runs() if replication_limit is None or spec.replication < replication_limit]
+    total = len(specs)
+    done_before = done_before & {spec.run_id for spec in specs}
+    pending = (spec for spec in specs if spec.run_id not in done_before)
     to_run = total - len(done_before)
     keep_steps = experiment.keep == "steps"
     counts = {"done": 0, "failed": 0}

@@ -201,6 +201,24 @@ class ExperimentFile(_Strict):
     seed: int = Field(ge=0, lt=2**63, description="root seed of the replication seeds (and of sampled designs)")
     steps: int | None = Field(None, ge=1, le=2_000, description="quarters per run (default: each scenario's steps)")
     keep: Literal["steps", "summary"] = Field("steps", description="steps: per-step tables and summaries; summary: summaries only")
+    primary: list[str] | None = Field(
+        None, min_length=1, max_length=20,
+        description="primary outcomes: the per-run metrics that get verdicts, corrected as one family "
+                    "(default: the metric catalogue's headline outcomes)")
+    baseline: str | None = Field(None, min_length=1, description="the scenario the others are compared with "
+                                                                  "(default: 'baseline', else the first)")
+
+    @field_validator("primary")
+    @classmethod
+    def _catalogued(cls, names: list[str] | None) -> list[str] | None:
+        from ecosim import metric_catalogue
+
+        for name in names or []:
+            if not metric_catalogue.known(name):
+                close = difflib.get_close_matches(name, list(metric_catalogue.CATALOGUE), n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                raise ValueError(f"{name!r} is not a per-run metric of the metric catalogue{hint}")
+        return names
 
     @field_validator("name")
     @classmethod
@@ -340,6 +358,8 @@ class Experiment:
     points : the design points (each a dict of dotted key → value); ``[{}]`` without a design
     problem : the SALib problem dict for Sobol and Morris designs, else ``None``
     trial : the ``--replications``/``--steps`` overrides of a quick trial (empty otherwise)
+    primary : the primary outcomes named in the file (``None``: the catalogue's headline outcomes)
+    baseline : the baseline scenario named in the file (``None``: the default)
     """
 
     name: str
@@ -356,6 +376,8 @@ class Experiment:
     points: list[dict[str, Any]]
     problem: dict[str, Any] | None = None
     trial: dict[str, int] = field(default_factory=dict)
+    primary: list[str] | None = None
+    baseline: str | None = None
 
     @property
     def seeds(self) -> list[int]:
@@ -457,10 +479,14 @@ def load_experiment(path: str | Path, max_runs: int | None = None) -> Experiment
     points, problem = _design_points(spec, scenarios, source)
     parameters = list(dict.fromkeys(k for point in points for k in point))
     _check_points(scenarios, points, source)
+    if spec.baseline is not None and spec.baseline not in scenarios:
+        raise InputError(f"unknown baseline {spec.baseline!r}; the scenarios are: {', '.join(scenarios)}",
+                         source=source, key="baseline")
     return Experiment(
         name=spec.name, description=spec.description, source=source, root_seed=spec.seed,
         replications=spec.replications, steps=spec.steps, keep=spec.keep, scenarios=scenarios,
         design_kind=kind, design=design, parameters=parameters, points=points, problem=problem,
+        primary=spec.primary, baseline=spec.baseline,
     )
 
 

@@ -23,7 +23,10 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import math
+import textwrap
+import zlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -31,6 +34,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from ecosim import metric_catalogue
 from ecosim.analysis import (
     GATE_NAMES,
     conditions,
@@ -38,7 +42,9 @@ from ecosim.analysis import (
     metric_label,
     metric_unit,
     ok_runs,
+    parameter_label,
 )
+from ecosim.formatting import format_interval, format_number
 from ecosim.scenario import CAUSES, GATES, OWNER_TYPES
 
 VERDICT_COLOURS = {
@@ -46,8 +52,12 @@ VERDICT_COLOURS = {
     "worse": "#d73027",
     "higher": "#4575b4",
     "lower": "#4575b4",
-    "no detectable difference": "#7f7f7f",
-    "not enough data": "#bdbdbd",
+    "no change beyond the precision target": "#7f7f7f",
+    "more replications needed": "#fdae61",
+    "identical in every replication": "#bdbdbd",
+    "the same difference in every replication": "#9e9ac8",
+    "descriptive": "#969696",
+    "not enough data": "#d9d9d9",
 }
 """Colour of each verdict in the forest plot."""
 
@@ -59,14 +69,76 @@ _PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#
 
 
 def condition_colours(names: Sequence[str], baseline: str | None = None) -> dict[str, str]:
-    """A colour per condition, stable across figures; the baseline is grey."""
+    """A colour per condition, the same in every figure: the baseline is grey and every other
+    condition takes the palette colour of its name (a stable hash), moved on to the next free
+    colour when two names collide in ``names``, so one scenario keeps its colour whichever
+    subset of scenarios a figure shows.
+
+    Examples
+    --------
+    >>> a = condition_colours(["baseline", "poc_fund", "finance"], "baseline")
+    >>> b = condition_colours(["finance"])
+    >>> a["finance"] == b["finance"], a["baseline"]
+    (True, '#525252')
+    """
     colours: dict[str, str] = {}
-    others = [n for n in names if n != baseline]
-    for i, name in enumerate(others):
-        colours[name] = _PALETTE[i % len(_PALETTE)]
-    if baseline is not None:
-        colours[baseline] = "#525252"
+    used: set[str] = set()
+    for name in sorted(n for n in dict.fromkeys(names) if n != baseline and n != "baseline"):
+        start = zlib.crc32(str(name).encode()) % len(_PALETTE)
+        for step in range(len(_PALETTE)):
+            colour = _PALETTE[(start + step) % len(_PALETTE)]
+            if colour not in used or step == len(_PALETTE) - 1:
+                break
+        colours[name] = colour
+        used.add(colour)
+    for name in (baseline, "baseline"):
+        if name is not None and name in names:
+            colours[name] = BASELINE_COLOUR
     return colours
+
+
+BASELINE_COLOUR = "#525252"
+
+
+def _wrap(text: str, width_inches: float, fontsize: float) -> str:
+    """Wrap ``text`` to the characters that fit in ``width_inches`` at ``fontsize`` points."""
+    if not text:
+        return text
+    chars = max(12, int(width_inches * 72 / (0.6 * fontsize)))
+    return "\n".join(textwrap.fill(line, chars) for line in text.split("\n"))
+
+
+def _fit_text(fig: Figure) -> Figure:
+    """Wrap titles and axis labels so that none is wider than its panel or figure: long catalogue
+    labels never run off the figure."""
+    width, height = fig.get_size_inches()
+    for ax in fig.axes:
+        if not ax.axison and not ax.get_title():
+            continue
+        position = ax.get_position()
+        panel_width = max(width * position.width, width / 3)
+        panel_height = max(height * position.height, height / 3)
+        title = ax.title
+        title.set_text(_wrap(title.get_text(), max(panel_width, width * 0.8) if len(fig.axes) == 1 else panel_width,
+                             title.get_fontsize()))
+        ax.xaxis.label.set_text(_wrap(ax.get_xlabel(), panel_width, ax.xaxis.label.get_fontsize()))
+        ax.yaxis.label.set_text(_wrap(ax.get_ylabel(), panel_height, ax.yaxis.label.get_fontsize()))
+    if fig._suptitle is not None:
+        fig._suptitle.set_text(_wrap(fig._suptitle.get_text(), width * 0.95, fig._suptitle.get_fontsize()))
+    for legend in fig.legends:
+        title = legend.get_title()
+        title.set_text(_wrap(title.get_text(), width * 0.9, title.get_fontsize()))
+    return fig
+
+
+def _readable(function):
+    """Every public figure goes through :func:`_fit_text` before it is returned."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        return _fit_text(function(*args, **kwargs))
+
+    return wrapper
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -97,7 +169,8 @@ def _error(mean: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------ comparisons
 
 
-def forest_plot(comparison: pd.DataFrame, relative: bool = True, confidence: float = 0.95) -> Figure:
+@_readable
+def forest_plot(comparison: pd.DataFrame, relative: bool = True) -> Figure:
     """Effect of each scenario on each metric against the baseline, with its interval.
 
     Parameters
@@ -105,7 +178,9 @@ def forest_plot(comparison: pd.DataFrame, relative: bool = True, confidence: flo
     comparison : :func:`ecosim.analysis.compare` output
     relative : plot the change in % of the baseline mean (comparable across metrics); with
         ``False`` plot the difference in the metric's own unit (only for one metric)
-    confidence : the level of the intervals, for the title
+
+    The intervals are the comparison table's own (simultaneous for primary outcomes, 95% for
+    descriptive ones), so the plot and the table print the same numbers.
 
     Returns
     -------
@@ -113,7 +188,7 @@ def forest_plot(comparison: pd.DataFrame, relative: bool = True, confidence: flo
         One row per scenario × metric, a dot at the estimate, a bar over the interval,
         coloured by verdict; a vertical line marks no change.
     """
-    title = f"Change against {_baseline_name(comparison)}, with {confidence:.0%} intervals"
+    title = f"Change against {_baseline_name(comparison)}, with intervals"
     if comparison.empty:
         return _empty(title, "Nothing to compare: only one scenario has results.")
     metrics = list(dict.fromkeys(comparison["metric"]))
@@ -122,7 +197,9 @@ def forest_plot(comparison: pd.DataFrame, relative: bool = True, confidence: flo
     columns = ("relative_change", "relative_low", "relative_high") if relative else (
         "difference", "difference_low", "difference_high")
     table = comparison.reset_index(drop=True)
-    labels = [f"{c}: {metric_label(m)}" for c, m in zip(table["condition"], table["metric"], strict=True)]
+    labels = [f"{c}: {metric_label(m)}" + (" (primary)" if role == "primary" else "")
+              for c, m, role in zip(table["condition"], table["metric"],
+                                    table.get("role", pd.Series([""] * len(table))), strict=True)]
     label_width = 0.075 * max(len(label) for label in labels)
     fig = _figure(5.5 + label_width, max(3.0, 0.32 * len(table) + 2.2))
     ax = fig.subplots()
@@ -143,8 +220,8 @@ def forest_plot(comparison: pd.DataFrame, relative: bool = True, confidence: flo
     ax.set_ylabel("Scenario: metric")
     ax.set_title(title)
     ax.set_ylim(-0.7, len(table) - 0.3)
-    fig.legend(title="Verdict (adjusted for multiple comparisons)", loc="outside lower center", fontsize="small",
-               ncols=4)
+    fig.legend(title="Verdict (primary outcomes: simultaneous intervals; others descriptive)",
+               loc="outside lower center", fontsize="small", ncols=3)
     ax.grid(axis="x", alpha=0.3)
     return fig
 
@@ -155,6 +232,7 @@ def _baseline_name(comparison: pd.DataFrame) -> str:
     return "baseline"
 
 
+@_readable
 def distribution_plot(runs: pd.DataFrame, metric: str, baseline: str | None = None) -> Figure:
     """Distribution of one per-run metric in each scenario: a box (quartiles, median line) and
     every replication as a dot.
@@ -191,6 +269,7 @@ def distribution_plot(runs: pd.DataFrame, metric: str, baseline: str | None = No
     return fig
 
 
+@_readable
 def time_series_plot(bands: pd.DataFrame, metric: str, baseline: str | None = None,
                      band_label: str = "5–95% of replications") -> Figure:
     """Median over replications of a per-step metric, with a shaded band, for each scenario.
@@ -216,7 +295,10 @@ def time_series_plot(bands: pd.DataFrame, metric: str, baseline: str | None = No
     cumulative = bool(table["cumulative"].iloc[0]) if "cumulative" in table.columns else False
     ax.set_xlabel("Quarter (model step)")
     unit = metric_unit(metric)
-    if cumulative:
+    if metric_catalogue.entry(metric).stock:  # a level (e.g. technologies waiting at G2), not a flow
+        quantity = metric_label(metric)
+        unit = f"{unit}, at the end of each quarter"
+    elif cumulative:
         quantity = f"{metric_label(metric)}, running total"
         unit = unit.replace(" per run", " so far")
     else:
@@ -232,6 +314,7 @@ def time_series_plot(bands: pd.DataFrame, metric: str, baseline: str | None = No
 # ------------------------------------------------------------------ where the difference comes from
 
 
+@_readable
 def failure_plot(failures: pd.DataFrame) -> Figure:
     """Failures per run at each gate, split by cause, one panel per scenario.
 
@@ -269,6 +352,7 @@ def failure_plot(failures: pd.DataFrame) -> Figure:
     return fig
 
 
+@_readable
 def failure_change_plot(decomposition: pd.DataFrame) -> Figure:
     """Change in failures per run by gate × cause against the baseline, one heat map per scenario.
 
@@ -317,6 +401,7 @@ def failure_change_plot(decomposition: pd.DataFrame) -> Figure:
     return fig
 
 
+@_readable
 def funnel_plot(funnel: pd.DataFrame, baseline: str | None = None) -> Figure:
     """The conversion funnel: mean count per run at each stage for each scenario, with intervals;
     one panel per stage, each on its own scale, labelled with the share of disclosures.
@@ -355,6 +440,7 @@ def funnel_plot(funnel: pd.DataFrame, baseline: str | None = None) -> Figure:
     return fig
 
 
+@_readable
 def conversion_by_owner_plot(conversion: pd.DataFrame, baseline: str | None = None) -> Figure:
     """Conversion rate by owner type (university, joint, enterprise) for each scenario.
 
@@ -386,6 +472,7 @@ def conversion_by_owner_plot(conversion: pd.DataFrame, baseline: str | None = No
     return fig
 
 
+@_readable
 def cost_effectiveness_plot(effectiveness: pd.DataFrame, outcome: str = "welfare") -> Figure:
     """The cost-effectiveness plane: extra public money (x) against extra outcome (y) for each
     scenario, with intervals in both directions.
@@ -400,7 +487,7 @@ def cost_effectiveness_plot(effectiveness: pd.DataFrame, outcome: str = "welfare
     if table.empty:
         return _empty(title, "Nothing to compare: only one scenario has results.")
     names = list(table["condition"])
-    colours = condition_colours(names)
+    colours = condition_colours([*names, _baseline_name(effectiveness)], _baseline_name(effectiveness))
     fig = _figure(8, 4.5 + 0.2 * len(table))
     ax = fig.subplots()
     for _, row in table.iterrows():
@@ -415,7 +502,7 @@ def cost_effectiveness_plot(effectiveness: pd.DataFrame, outcome: str = "welfare
     ax.set_xlabel("Extra public money spent per run (M¥)")
     ax.set_ylabel(f"Extra {metric_label(outcome).lower()} per run ({metric_unit(outcome)})")
     ax.set_title(title)
-    fig.legend(title=f"Scenario: extra {metric_label(outcome).lower()} per extra M¥ [95% CI]",
+    fig.legend(title=f"Scenario: extra {metric_label(outcome).lower()} per extra M¥ [interval]",
                fontsize="small", loc="outside lower center", ncols=2)
     ax.grid(alpha=0.3)
     return fig
@@ -424,13 +511,14 @@ def cost_effectiveness_plot(effectiveness: pd.DataFrame, outcome: str = "welfare
 def _per_unit_label(row: pd.Series) -> str:
     per_unit, low, high = row["per_unit_cost"], row["per_unit_low"], row["per_unit_high"]
     if math.isfinite(per_unit) and math.isfinite(low) and math.isfinite(high):
-        return f"{row['condition']}: {per_unit:.3g} [{low:.3g}, {high:.3g}]"
-    return f"{row['condition']}: spending unchanged, no ratio"
+        return f"{row['condition']}: {format_interval(per_unit, low, high)}"
+    return f"{row['condition']}: spending not clearly changed, no ratio"
 
 
 # ------------------------------------------------------------------ sensitivity
 
 
+@_readable
 def sensitivity_plot(indices: pd.DataFrame, metric: str) -> Figure:
     """Global sensitivity of one output to each varied parameter.
 
@@ -472,4 +560,109 @@ def sensitivity_plot(indices: pd.DataFrame, metric: str) -> Figure:
     ax.set_ylabel("Varied parameter")
     ax.set_title(title + " (bars: 95% intervals)")
     ax.grid(axis="x", alpha=0.3)
+    return fig
+
+
+# ------------------------------------------------------------------ designs over parameters
+
+
+@_readable
+def design_surface_plot(means: pd.DataFrame, metric: str) -> Figure:
+    """A grid design's response surface for one outcome: a heat map of the mean over the first
+    two varied parameters (one panel per value of a third, small multiples), each cell labelled
+    with its mean and interval; with one varied parameter, the mean and interval along it.
+
+    Parameters
+    ----------
+    means : :func:`ecosim.analysis.design_point_means` output (one scenario)
+    metric : the outcome
+    """
+    parameters = [c for c in means.columns if "." in str(c) and means[c].nunique() > 1]
+    title = f"{metric_label(metric)} over the grid ({metric_unit(metric)}, mean of the replications)"
+    if not parameters:
+        return _empty(title, "No parameter varies in this design.")
+    if len(parameters) == 1:
+        p = parameters[0]
+        table = means.sort_values(p)
+        fig = _figure(7, 4)
+        ax = fig.subplots()
+        x = table[p].to_numpy(float)
+        y = table[metric].to_numpy(float)
+        ax.errorbar(x, y, yerr=_error(y, table[f"{metric}_low"].to_numpy(float), table[f"{metric}_high"].to_numpy(float)),
+                    fmt="o-", capsize=3, color="#1f77b4")
+        ax.set_xlabel(parameter_label(p))
+        ax.set_ylabel(metric_axis_label(metric))
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        return fig
+    px, py = parameters[0], parameters[1]
+    facet = parameters[2] if len(parameters) > 2 else None
+    panels = sorted(means[facet].unique()) if facet else [None]
+    rows, columns = _grid(len(panels), 3)
+    fig = _figure(5.2 * columns, 4.2 * rows)
+    axes = np.atleast_1d(fig.subplots(rows, columns, squeeze=False)).ravel()
+    vmin, vmax = float(np.nanmin(means[metric])), float(np.nanmax(means[metric]))
+    image = None
+    for ax, value in zip(axes, panels, strict=False):
+        part = means if facet is None else means[means[facet] == value]
+        grid = part.pivot_table(index=py, columns=px, values=metric, aggfunc="mean")
+        low = part.pivot_table(index=py, columns=px, values=f"{metric}_low", aggfunc="mean")
+        high = part.pivot_table(index=py, columns=px, values=f"{metric}_high", aggfunc="mean")
+        image = ax.imshow(grid.to_numpy(float), origin="lower", cmap="viridis", vmin=vmin, vmax=vmax, aspect="auto")
+        ax.set_xticks(range(grid.shape[1]), [f"{v:.3g}" for v in grid.columns])
+        ax.set_yticks(range(grid.shape[0]), [f"{v:.3g}" for v in grid.index])
+        ax.set_xlabel(parameter_label(px))
+        ax.set_ylabel(parameter_label(py))
+        mid = (vmin + vmax) / 2
+        for i in range(grid.shape[0]):
+            for j in range(grid.shape[1]):
+                v = grid.iat[i, j]
+                ax.text(j, i, f"{format_number(v)}\n[{format_number(low.iat[i, j])}, {format_number(high.iat[i, j])}]",
+                        ha="center", va="center", fontsize=7, color="white" if v < mid else "black")
+        if facet is not None:
+            ax.set_title(f"{parameter_label(facet)} = {value:.3g}")
+    for ax in axes[len(panels):]:
+        ax.set_axis_off()
+    if image is not None:
+        fig.colorbar(image, ax=axes[: len(panels)].tolist(), label=metric_axis_label(metric), shrink=0.85)
+    fig.suptitle(title)
+    return fig
+
+
+@_readable
+def main_effects_plot(means: pd.DataFrame, metric: str, bins: int = 5) -> Figure:
+    """Main effects (partial dependence) of each varied parameter on one outcome, for sampled
+    designs (LHS, Sobol, Morris): every design point's mean as a dot, and the mean of the outcome
+    in quantile bins of the parameter as a line, so that the others are averaged over.
+
+    Parameters
+    ----------
+    means : :func:`ecosim.analysis.design_point_means` output (one scenario)
+    metric : the outcome
+    bins : number of quantile bins per parameter
+    """
+    parameters = [c for c in means.columns if "." in str(c) and means[c].nunique() > 1]
+    title = f"Main effects on {metric_label(metric).lower()} ({metric_unit(metric)})"
+    if not parameters:
+        return _empty(title, "No parameter varies in this design.")
+    rows, columns = _grid(len(parameters), 3)
+    fig = _figure(4.6 * columns, 3.6 * rows)
+    axes = np.atleast_1d(fig.subplots(rows, columns, squeeze=False)).ravel()
+    y = means[metric].to_numpy(float)
+    for ax, p in zip(axes, parameters, strict=False):
+        x = means[p].to_numpy(float)
+        ax.scatter(x, y, s=12, alpha=0.5, color="#6baed6", label="design point (mean of replications)")
+        edges = np.unique(np.quantile(x, np.linspace(0, 1, bins + 1)))
+        which = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, len(edges) - 2)
+        centres = [x[which == k].mean() for k in range(len(edges) - 1) if np.any(which == k)]
+        levels = [np.nanmean(y[which == k]) for k in range(len(edges) - 1) if np.any(which == k)]
+        ax.plot(centres, levels, "o-", color="#08519c", linewidth=2, label="mean in bins of the parameter")
+        ax.set_xlabel(parameter_label(p))
+        ax.set_ylabel(metric_label(metric))
+        ax.grid(alpha=0.3)
+    for ax in axes[len(parameters):]:
+        ax.set_axis_off()
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=2, fontsize="small")
+    fig.suptitle(title)
     return fig

@@ -16,7 +16,7 @@ import io
 import math
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from matplotlib.figure import Figure
 
 from ecosim import __version__, analysis, plots
 from ecosim.errors import InputError
+from ecosim.formatting import format_interval, format_number
 
 SENSITIVITY_DESIGNS = ("sobol", "morris")
 """Design kinds whose results are analysed with global sensitivity indices."""
@@ -173,104 +174,158 @@ def resolve_metrics(results: Results, metrics: Sequence[str] | None) -> list[str
     return chosen
 
 
+def resolve_primary(results: Results, primary: Sequence[str] | None) -> list[str]:
+    """The primary outcomes: those named, else the experiment file's, else the catalogue's headline
+    outcomes present in the results. Unknown names raise InputError."""
+    known = set(analysis.metric_columns(results.ok))
+    chosen = list(primary) if primary else list(results.index.get("primary") or [])
+    if not chosen:
+        return analysis.default_primary(results.ok)
+    for metric in chosen:
+        if metric not in known:
+            near = analysis.nearest_names(metric, known)
+            hint = f" Did you mean {', '.join(near)}?" if near else ""
+            raise InputError(f"unknown primary outcome {metric!r}.{hint}", source=str(results.directory),
+                             key="--primary")
+    return list(dict.fromkeys(chosen))
+
+
+SURFACE_DESIGNS = ("grid", "lhs")
+"""Design kinds whose points are analysed as a response surface (heat maps, main effects), not as
+policies compared with point 0."""
+
+
 def comparison_table(
     results: Results,
     baseline: str | None = None,
     metrics: Sequence[str] | None = None,
+    primary: Sequence[str] | None = None,
     alpha: float = 0.05,
-    correction: str = "holm",
+    correction: str = "bonferroni",
     seed: int = 0,
 ) -> pd.DataFrame:
-    """Check the input and compare every scenario with the baseline (see :func:`ecosim.analysis.compare`)."""
-    if results.design in SENSITIVITY_DESIGNS:
+    """Check the input and compare every scenario with the baseline (see :func:`ecosim.analysis.compare`).
+
+    Only scenario lists (and ``list`` designs) are compared condition by condition; a grid,
+    LHS, Sobol or Morris design is a surface over parameters, analysed by ``ecosim report``.
+    """
+    if results.design in SENSITIVITY_DESIGNS or results.design in SURFACE_DESIGNS:
         raise InputError(
-            f"this is a {results.design} design: its points are analysed together with sensitivity indices, "
-            f"not compared one by one; run `ecosim report {results.directory}`", source=str(results.directory))
-    baseline = resolve_baseline(results, baseline)
+            f"this is a {results.design} design: its points are samples of a response surface, analysed "
+            f"together (heat maps, main effects, sensitivity indices), not policies compared with point 0; "
+            f"run `ecosim report {results.directory}`", source=str(results.directory))
+    baseline = resolve_baseline(results, baseline or results.index.get("baseline"))
+    primary = resolve_primary(results, primary)
     metrics = resolve_metrics(results, metrics)
     check_replications(results)
     if len(analysis.conditions(results.ok)) < 2:
         raise InputError("only one scenario has results; there is nothing to compare it with",
                          source=str(results.directory))
-    return analysis.compare(results.ok, baseline, metrics, alpha=alpha, correction=correction, seed=seed)
+    return analysis.compare(results.ok, baseline, metrics, primary=primary, alpha=alpha, correction=correction,
+                            seed=seed)
 
 
 # ------------------------------------------------------------------ formatting
 
 
-def format_number(value: Any) -> str:
-    """A number for a table: about three significant figures, thousands separated, ``–`` for NaN.
-
-    Examples
-    --------
-    >>> format_number(12345.6), format_number(3.14159), format_number(0.01234), format_number(float("nan"))
-    ('12,346', '3.14', '0.0123', '–')
-    """
-    if value is None:
-        return "–"
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    if not math.isfinite(x):
-        return "–" if math.isnan(x) else ("∞" if x > 0 else "−∞")
-    size = abs(x)
-    if size == 0:
-        return "0"
-    if size >= 1000:
-        return f"{x:,.0f}"
-    if size >= 100:
-        return f"{x:.1f}"
-    if size >= 1:
-        return f"{x:.2f}"
-    if size >= 0.001:
-        return f"{x:.3g}"
-    return f"{x:.2e}"
-
-
 def format_p(value: Any) -> str:
-    """A p-value: ``<0.001`` below a thousandth, else three decimals."""
+    """A p-value: ``<0.001`` below a thousandth, else three decimals; ``–`` when no test was made."""
     x = float(value)
     if not math.isfinite(x):
         return "–"
     return "<0.001" if x < 0.001 else f"{x:.3f}"
 
 
-def readable_comparison(comparison: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
-    """The comparison table as strings, in the columns people read (scenario, metric, baseline,
-    scenario, difference with interval, change %, adjusted p-value, verdict)."""
-    level = f"{confidence:.0%}"
+def format_level(level: Any, role: str) -> str:
+    """The interval's confidence level, e.g. ``99.76% (simultaneous)`` for primary outcomes."""
+    text = f"{100 * float(level):.4g}%"
+    return f"{text} (simultaneous)" if role == "primary" else text
+
+
+def verdict_text(row: Any, short: bool = False) -> str:
+    """The verdict as a reader sees it, with the replications it would need when undecided
+    (``short``: the compact form of the first screen)."""
+    word = str(row["verdict"])
+    needed = row.get("replications_needed", math.nan) if hasattr(row, "get") else math.nan
+    if word == "more replications needed":
+        if math.isfinite(needed) and needed > 10_000:
+            return ("undecided: needs more than 10,000 replications" if short else
+                    "more replications needed (more than 10,000 for an interval clear of no change)")
+        if math.isfinite(needed):
+            return (f"undecided: needs about {int(needed)} replications" if short else
+                    f"more replications needed (about {int(needed)} for an interval clear of no change)")
+        return "undecided: no change seen at all" if short else "more replications needed (no change seen at all)"
+    if word == "descriptive":
+        return "descriptive (no test)"
+    if word == "no change beyond the precision target":
+        precision = row.get("precision", math.nan) if hasattr(row, "get") else math.nan
+        if math.isfinite(precision):
+            return f"no change larger than ±{precision:.0%}"
+    return word
+
+
+def change_text(row: Any) -> str:
+    """The change with its interval: in % when the method is a ratio or a baseline mean exists,
+    else in the metric's unit. Every output prints a change through this function."""
+    if math.isfinite(row["relative_change"]):
+        return format_interval(row["relative_change"], row["relative_low"], row["relative_high"], percent=True)
+    return format_interval(row["difference"], row["difference_low"], row["difference_high"]) + " " + (
+        analysis.metric_unit(row["metric"]))
+
+
+def condition_labels(ok: pd.DataFrame) -> dict[str, str]:
+    """Condition → a name a reader understands: a design point gets its parameter values,
+    e.g. ``"tiny_poc[1] (managers per region = 5)"``; a plain scenario keeps its name."""
+    parameters = analysis.parameter_columns(ok)
+    labels = {}
+    for _, row in ok.drop_duplicates("condition").iterrows():
+        name = str(row["condition"])
+        values = {p: row[p] for p in parameters if pd.notna(row[p])}
+        labels[name] = f"{name} ({analysis.point_label(values)})" if "[" in name and values else name
+    return labels
+
+
+def readable_comparison(comparison: pd.DataFrame, labels: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """The comparison table as strings, in the columns people read: scenario, outcome (label and
+    unit), role, baseline and scenario means, the change in the metric's unit and in % (one
+    interval, two scales), the interval's level, the adjusted p-value and the verdict."""
     rows = []
     for _, row in comparison.iterrows():
         rows.append({
-            "scenario": row["condition"],
-            "metric": row["metric"],
+            "scenario": (labels or {}).get(row["condition"], row["condition"]),
+            "outcome": analysis.metric_label(row["metric"]),
+            "unit": analysis.metric_unit(row["metric"]),
+            "role": row["role"],
             "baseline": format_number(row["baseline_mean"]),
             "scenario mean": format_number(row["scenario_mean"]),
-            f"difference [{level} CI]": f"{format_number(row['difference'])} "
-                                        f"[{format_number(row['difference_low'])}, {format_number(row['difference_high'])}]",
-            "change %": format_number(row["relative_change"]),
+            "change [interval]": format_interval(row["difference"], row["difference_low"], row["difference_high"]),
+            "change % [interval]": format_interval(row["relative_change"], row["relative_low"],
+                                                   row["relative_high"], percent=True),
+            "interval level": format_level(row["level"], row["role"]),
             "p (adjusted)": format_p(row["p_adjusted"]),
-            "verdict": row["verdict"],
+            "verdict": verdict_text(row),
         })
     return pd.DataFrame(rows)
 
 
 def print_comparison(
-    comparison: pd.DataFrame, notes: Sequence[str] = (), console: Any = None, correction: str = "holm"
+    comparison: pd.DataFrame, notes: Sequence[str] = (), console: Any = None, correction: str = "bonferroni",
+    labels: Mapping[str, str] | None = None,
 ) -> None:
-    """Print the comparison table with rich (verdicts coloured)."""
+    """Print the comparison table with rich (verdicts coloured; design points named by their values)."""
     from rich.console import Console
     from rich.table import Table
 
     console = console or Console()
-    readable = readable_comparison(comparison)
+    readable = readable_comparison(comparison, labels)
     baseline = comparison["baseline"].iloc[0] if len(comparison) else "baseline"
     paired = bool(comparison["paired"].all()) if len(comparison) else True
-    table = Table(title=f"Each scenario against {baseline} (means per run)", title_justify="left")
+    table = Table(title=f"Each scenario against {(labels or {}).get(baseline, baseline)} (means per run)",
+                  title_justify="left")
     for column in readable.columns:
-        text = column in ("scenario", "metric", "verdict")
-        table.add_column(column, justify="left" if text else "right", no_wrap=text, overflow="fold")
+        text = column in ("scenario", "outcome", "verdict", "unit", "role")
+        table.add_column(column, justify="left" if text else "right", overflow="fold", no_wrap=column == "scenario",
+                         min_width=24 if column == "outcome" else None)
     styles = {"better": "green", "worse": "red", "higher": "blue", "lower": "blue"}
     for _, row in readable.iterrows():
         style = styles.get(row["verdict"], "")
@@ -278,15 +333,38 @@ def print_comparison(
         cells[-1] = f"[{style}]{cells[-1]}[/{style}]" if style else cells[-1]
         table.add_row(*cells)
     console.print(table)
-    tests = ", ".join(sorted(set(comparison["test"]))) if len(comparison) else ""
-    console.print(
-        f"Pairs: {'common random numbers (paired by replication seed)' if paired else 'UNPAIRED: scenarios do not share replication seeds, so unpaired tests were used'}; "
-        f"tests: {tests}; p-values adjusted across all rows ({_CORRECTIONS[correction]}).", highlight=False)
+    primary = list(dict.fromkeys(comparison.loc[comparison["role"] == "primary", "metric"])) if len(comparison) else []
+    console.print(method_note(comparison, correction), highlight=False)
+    if primary:
+        console.print("Primary outcomes: " + ", ".join(primary), highlight=False)
+    if not paired:
+        console.print("UNPAIRED: scenarios do not share replication seeds, so unpaired intervals were used.",
+                      highlight=False)
     for note in notes:
         console.print(f"[yellow]Note:[/yellow] {note}", highlight=False)
 
 
-_CORRECTIONS = {"holm": "Holm", "bh": "Benjamini–Hochberg", "none": "not adjusted"}
+def method_note(comparison: pd.DataFrame, correction: str = "bonferroni") -> str:
+    """One paragraph saying how the numbers were made (the same text in every output)."""
+    if comparison.empty:
+        return ""
+    paired = bool(comparison["paired"].all())
+    primary = comparison[comparison["role"] == "primary"]
+    family = len(primary)
+    level = format_level(primary["level"].iloc[0], "primary") if family else ""
+    return (
+        ("Replications are paired by seed (common random numbers). " if paired else
+         "Scenarios do not share replication seeds, so intervals are unpaired. ")
+        + "Each change is estimated once: as a difference of means with a t interval, or for heavy-tailed "
+          "outcomes as a ratio of means on the log scale with a bootstrap-t interval; the change in % and in "
+          "the outcome's unit are two views of that one interval. "
+        + (f"The {family} primary comparisons form one family: their intervals are {level} "
+           f"({'Bonferroni' if correction == 'bonferroni' else 'not adjusted'}), and a verdict is given exactly "
+           "when that interval excludes no change. " if family else "")
+        + "Other outcomes are descriptive: 95% intervals, no verdict.")
+
+
+_CORRECTIONS = {"bonferroni": "Bonferroni", "none": "not adjusted"}
 
 
 def write_table(frame: pd.DataFrame, directory: Path, stem: str) -> list[Path]:
@@ -337,40 +415,198 @@ class Section:
     figures: list[tuple[str, str, Figure]] = field(default_factory=list)  # (file stem, caption, figure)
 
 
-def build_sections(
-    results: Results, baseline: str | None = None, metrics: Sequence[str] | None = None, seed: int = 0
-) -> list[Section]:
-    """Decide what the report shows and compute it; raises InputError on bad input."""
-    sections = [_provenance_section(results)]
-    ok = results.ok
-    sensitivity_design = results.design in SENSITIVITY_DESIGNS
-    if not sensitivity_design:
-        check_replications(results)
-        baseline = resolve_baseline(results, baseline)
-        metrics = resolve_metrics(results, metrics)
-    elif metrics:
-        metrics = resolve_metrics(results, metrics)
+@dataclass
+class FirstScreen:
+    """What the report's first screen answers: the question, the ranking of policies on the
+    primary outcomes with verdicts and intervals, the cost per extra outcome, and why each
+    failing policy fails. ``columns`` are the ranking table's headings; each row of ``rows``
+    holds ``scenario``, ``colour``, ``failing`` and one ``cells`` entry per column."""
 
-    several = len(analysis.conditions(ok)) >= 2 and not sensitivity_design
+    question: str
+    lead: list[str]
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    method: str
+
+
+def rank_policies(comparison: pd.DataFrame) -> pd.DataFrame:
+    """Conditions ranked on the primary outcomes: most "better" minus "worse" verdicts first,
+    ties broken by the change in % of the first primary outcome.
+
+    Returns
+    -------
+    DataFrame
+        condition, better, worse, first_change, rank.
+    """
+    primary = comparison[comparison["role"] == "primary"]
+    first = primary["metric"].iloc[0] if len(primary) else None
+    rows = []
+    for name, part in primary.groupby("condition", sort=False):
+        change = part.loc[part["metric"] == first, "relative_change"]
+        rows.append({"condition": name, "better": int((part["verdict"] == "better").sum()),
+                     "worse": int((part["verdict"] == "worse").sum()),
+                     "first_change": float(change.iloc[0]) if len(change) else math.nan})
+    table = pd.DataFrame(rows, columns=["condition", "better", "worse", "first_change"])
+    table["score"] = table["better"] - table["worse"]
+    table = table.sort_values(["score", "first_change"], ascending=[False, False], na_position="last")
+    table["rank"] = range(1, len(table) + 1)
+    return table.drop(columns="score").reset_index(drop=True)
+
+
+def main_failure_reasons(ok: pd.DataFrame, baseline: str) -> dict[str, str]:
+    """Per condition, the gate × cause where most of its technologies fail (share of all its
+    failures, and the baseline's failures per run there); when that cause is technical (which no
+    policy changes), also the largest funding or matching cause, the one a policy can move."""
+    if not set(analysis.FAILURE_COLUMNS) <= set(ok.columns):
+        return {}
+    failures = analysis.failures_by_gate_cause(ok)
+    reference = failures[failures["condition"] == baseline].set_index(["gate", "cause"])["mean"]
+
+    def describe(name: Any, cell: pd.Series) -> str:
+        text = f"{cell['gate']} {cell['cause']}: {format_number(cell['mean'])} per run ({cell['share']:.0%})"
+        if name != baseline and (cell["gate"], cell["cause"]) in reference.index:
+            text += f", baseline {format_number(reference[(cell['gate'], cell['cause'])])}"
+        return text
+
+    out = {}
+    for name, part in failures.groupby("condition", sort=False):
+        if part["mean"].isna().all():
+            continue
+        top = part.loc[part["mean"].idxmax()]
+        text = describe(name, top)
+        movable = part[part["cause"] != "technical"]
+        if top["cause"] == "technical" and movable["mean"].notna().any():
+            text += "; largest a policy can move: " + describe(name, movable.loc[movable["mean"].idxmax()])
+        out[str(name)] = text
+    return out
+
+
+def first_screen(
+    results: Results, comparison: pd.DataFrame, effectiveness: pd.DataFrame | None, baseline: str
+) -> FirstScreen:
+    """The answers a policymaker reads first, from the same tables as the rest of the report."""
+    question = str(results.index.get("description") or experiment_name(results))
+    primary = list(dict.fromkeys(comparison.loc[comparison["role"] == "primary", "metric"]))
+    ranking = rank_policies(comparison)
+    reasons = main_failure_reasons(results.ok, baseline)
+    labels = condition_labels(results.ok)
+    colours = plots.condition_colours(analysis.conditions(results.ok), baseline)
+    columns = ["rank", "policy", *[f"{analysis.metric_label(m)} (change, interval, verdict)" for m in primary]]
+    cost_outcome = primary[0] if primary else None
+    if effectiveness is not None and not effectiveness.empty and cost_outcome:
+        columns += ["extra public money per run (M¥)",
+                    f"public money per extra {analysis.metric_label(cost_outcome).lower()} (M¥)"]
+    columns.append("where most technologies fail (gate cause: failures per run, share)")
+    indexed = comparison.set_index(["condition", "metric"])
+    rows = []
+    for record in ranking.itertuples():
+        name = record.condition
+        cells = [str(record.rank), labels.get(name, name)]
+        css = ["", ""]
+        for metric in primary:
+            row = indexed.loc[(name, metric)]
+            cells.append(f"{change_text({**row, 'metric': metric})} — {verdict_text(row, short=True)}")
+            css.append(str(row["verdict"]).replace(" ", "-"))
+        if len(columns) > len(cells) + 1:
+            ce = effectiveness[(effectiveness["condition"] == name) & (effectiveness["outcome"] == cost_outcome)]
+            if len(ce):
+                c = ce.iloc[0]
+                cells.append(format_interval(c["extra_cost"], c["extra_cost_low"], c["extra_cost_high"]))
+                cost_per = (format_interval(c["cost_per_extra"], c["cost_per_extra_low"], c["cost_per_extra_high"])
+                            if math.isfinite(c["cost_per_extra_low"]) else
+                            f"{format_number(c['cost_per_extra'])} (no interval: the outcome did not clearly change)")
+                cells.append(cost_per)
+            else:
+                cells += ["–", "–"]
+            css += ["", ""]
+        failing = record.better == 0 or record.worse > 0
+        cells.append(reasons.get(str(name), "–"))
+        css.append("reason" if failing else "")
+        rows.append({"scenario": name, "colour": colours.get(name, plots.BASELINE_COLOUR), "failing": failing,
+                     "cells": list(zip(cells, css, strict=True))})
+    rows.append({"scenario": baseline, "colour": plots.BASELINE_COLOUR, "failing": False,
+                 "cells": list(zip(["–", f"{labels.get(baseline, baseline)} (baseline)",
+                                    *[f"mean {format_number(indexed.xs(m, level='metric')['baseline_mean'].iloc[0])} "
+                                      f"{analysis.metric_unit(m)}" for m in primary],
+                                    *(["–", "–"] if len(columns) > len(primary) + 3 else []),
+                                    reasons.get(str(baseline), "–")], [""] * len(columns), strict=True))})
+    best = ranking.iloc[0] if len(ranking) else None
+    lead = []
+    if best is not None and best["better"] > 0:
+        better = [analysis.metric_label(m).lower() for m in primary
+                  if indexed.loc[(best["condition"], m), "verdict"] == "better"]
+        lead.append(f"Best on the primary outcomes: <b>{html.escape(str(best['condition']))}</b>, better than "
+                    f"{html.escape(str(baseline))} on {html.escape(', '.join(better))}.")
+    else:
+        lead.append(f"No policy is shown better than {html.escape(str(baseline))} on a primary outcome at this "
+                    "number of replications; the table says how many more each comparison would need.")
+    failing = [r["scenario"] for r in rows if r["failing"] and r["scenario"] != baseline]
+    if failing:
+        lead.append("Policies without a better verdict on any primary outcome (or with a worse one): "
+                    + html.escape(", ".join(map(str, failing)))
+                    + "; the last column says where their technologies fail.")
+    return FirstScreen(question=question, lead=lead, columns=columns, rows=rows, method=method_note(comparison))
+
+
+def surface_first_screen(results: Results, primary: Sequence[str], seed: int) -> FirstScreen:
+    """First screen of a design over parameters: the question and the best design points on the
+    first primary outcome, named by their parameter values (no point-versus-point-0 verdicts)."""
+    question = str(results.index.get("description") or experiment_name(results))
+    means = analysis.design_point_means(results.ok, primary, seed=seed)
+    first = primary[0]
+    means = means.sort_values(first, ascending=analysis.metric_direction(first) < 0).head(8)
+    columns = ["scenario", "design point (parameter values)", "replications",
+               *[f"{analysis.metric_label(m)}, mean [95% interval] ({analysis.metric_unit(m)})" for m in primary]]
+    colours = plots.condition_colours(list(dict.fromkeys(results.ok["scenario"])))
+    rows = []
+    for _, r in means.iterrows():
+        cells = [str(r["scenario"]), r["label"], str(r["n"]),
+                 *[format_interval(r[m], r[f"{m}_low"], r[f"{m}_high"]) for m in primary]]
+        rows.append({"scenario": r["scenario"], "colour": colours.get(r["scenario"], plots.BASELINE_COLOUR),
+                     "failing": False, "cells": [(c, "") for c in cells]})
+    lead = [f"A {html.escape(results.design)} design is a surface over parameters: its points are not policies "
+            f"compared with point 0. The design points with the best {html.escape(analysis.metric_label(first).lower())} "
+            "are listed; the sections below show the whole surface."]
+    return FirstScreen(question=question, lead=lead, columns=columns, rows=rows,
+                       method="Means over replications with 95% intervals (t, or bootstrap-t for heavy-tailed outcomes).")
+
+
+def build_report(
+    results: Results, baseline: str | None = None, metrics: Sequence[str] | None = None, seed: int = 0,
+    primary: Sequence[str] | None = None,
+) -> tuple[FirstScreen, list[Section]]:
+    """Decide what the report shows and compute it; raises InputError on bad input."""
+    ok = results.ok
+    design = results.design
+    surface = design in SENSITIVITY_DESIGNS or design in SURFACE_DESIGNS
+    primary = resolve_primary(results, primary)
+    sections = [_provenance_section(results)]
+    if surface:
+        if metrics:
+            resolve_metrics(results, metrics)
+        return surface_first_screen(results, primary, seed), [*_surface_sections(results, primary, seed), *sections]
+    check_replications(results)
+    baseline = resolve_baseline(results, baseline or results.index.get("baseline"))
+    metrics = resolve_metrics(results, metrics)
+    several = len(analysis.conditions(ok)) >= 2
     points = design_points_table(ok)
-    if points is not None and not sensitivity_design:
+    if points is not None:
         sections.append(Section("Design points", ["Each design point of a scenario is compared as its own "
                                                   "condition, named scenario[point]."], points))
+    comparison = effectiveness = None
     if several:
-        comparison = analysis.compare(ok, baseline, metrics, seed=seed)
-        paired = bool(comparison["paired"].all())
+        cost = ["public_spending"] if "public_spending" in ok.columns else []
+        comparison = analysis.compare(ok, baseline, [*metrics, *cost], primary=primary, seed=seed)
         summary = _verdict_sentences(comparison)
         sections.append(Section(
-            "Which policy works: each scenario against the baseline",
-            [f"Baseline: <b>{html.escape(str(baseline))}</b>. Differences are in the mean per run; the "
-             "interval is a 95% confidence interval; p-values are adjusted (Holm) across all scenarios and "
-             "metrics, and the verdict is “better” or “worse” only when the adjusted p-value is below 0.05. "
-             + ("Replications are paired by seed (common random numbers)." if paired else
-                "<b>Scenarios do not share replication seeds, so unpaired tests were used.</b>"), *summary],
-            readable_comparison(comparison),
+            "Each scenario against the baseline, every outcome",
+            [f"Baseline: <b>{html.escape(str(baseline))}</b>. " + html.escape(method_note(comparison)), *summary],
+            readable_comparison(comparison, condition_labels(ok)),
             _forest_figures(comparison)))
+        if cost:
+            effectiveness = analysis.cost_effectiveness(ok, comparison, primary, seed=seed)
     figures = []
-    for metric in [m for m in REPORT_DISTRIBUTION_METRICS if m in ok.columns and not sensitivity_design]:
+    for metric in [m for m in REPORT_DISTRIBUTION_METRICS if m in ok.columns]:
         figures.append((f"distribution_{metric}", f"{analysis.metric_label(metric)}: one dot per replication.",
                         plots.distribution_plot(ok, metric, baseline)))
     if figures:
@@ -384,7 +620,7 @@ def build_sections(
         sections.append(Section("How the outcomes vary between replications", paragraphs,
                                 analysis_summary_table(ok, metrics or [], seed), figures))
 
-    if not results.steps.empty and not sensitivity_design:
+    if not results.steps.empty:
         figures = []
         steps = results.steps
         for metric, cumulative in REPORT_TIME_SERIES:
@@ -396,13 +632,13 @@ def build_sections(
             sections.append(Section("Over time", ["Lines are medians over replications; shaded bands hold "
                                                   "the middle 90% of replications."], None, figures))
 
-    if set(analysis.FAILURE_COLUMNS) <= set(ok.columns) and not sensitivity_design:
+    if set(analysis.FAILURE_COLUMNS) <= set(ok.columns):
         figs = [("failures", "Failures per run by gate and cause.",
                  plots.failure_plot(analysis.failures_by_gate_cause(ok)))]
         paragraphs = ["Every failed gate attempt is recorded with its gate and cause: technical (no policy "
                       "changes it), funding, or matching."]
         if several:
-            decomposition = analysis.failure_decomposition(ok, baseline, seed=seed)
+            decomposition = analysis.failure_decomposition(ok, baseline)
             figs.append(("failure_change", "Change in failures against the baseline, by gate and cause.",
                          plots.failure_change_plot(decomposition)))
             paragraphs.extend(_decomposition_sentences(decomposition))
@@ -410,7 +646,7 @@ def build_sections(
 
     funnel_ready = set(analysis.FUNNEL_STAGES) <= set(ok.columns)
     owners_ready = {f"conversion_{o}" for o in ("university", "joint", "enterprise")} <= set(ok.columns)
-    if (funnel_ready or owners_ready) and not sensitivity_design:
+    if funnel_ready or owners_ready:
         figs = []
         if funnel_ready:
             figs.append(("funnel", "From disclosure to deal to market.",
@@ -420,39 +656,89 @@ def build_sections(
                          plots.conversion_by_owner_plot(analysis.conversion_by_owner(ok), baseline)))
         sections.append(Section("The conversion funnel and who converts", [], None, figs))
 
-    if several and {"welfare", "public_spending"} <= set(ok.columns):
-        outcomes = [m for m in ("welfare", "deals", "commercialisations") if m in ok.columns]
-        effectiveness = analysis.cost_effectiveness(ok, baseline, outcomes, seed=seed)
-        table = effectiveness.assign(
-            **{"extra outcome [95% CI]": [f"{format_number(r.extra_outcome)} [{format_number(r.extra_outcome_low)}, "
-                                          f"{format_number(r.extra_outcome_high)}]" for r in effectiveness.itertuples()],
-               "extra public money, M¥ [95% CI]": [
-                   f"{format_number(r.extra_cost)} [{format_number(r.extra_cost_low)}, {format_number(r.extra_cost_high)}]"
-                   for r in effectiveness.itertuples()],
-               "per extra M¥ [95% CI]": [
-                   f"{format_number(r.per_unit_cost)} [{format_number(r.per_unit_low)}, {format_number(r.per_unit_high)}]"
-                   for r in effectiveness.itertuples()]},
-        )[["condition", "outcome", "extra outcome [95% CI]", "extra public money, M¥ [95% CI]",
-           "per extra M¥ [95% CI]", "note"]].rename(columns={"condition": "scenario"})
+    if effectiveness is not None and not effectiveness.empty:
         sections.append(Section(
             "Cost-effectiveness: what each extra yuan of public money buys",
-            ["Extra outcome per run divided by extra public money per run, against the baseline, with "
-             "bootstrap intervals. Where the extra spending is not clearly different from zero the ratio "
-             "is unstable and no interval is given."],
-            table,
-            [("cost_effectiveness", "Extra welfare against extra public money.",
-              plots.cost_effectiveness_plot(effectiveness, "welfare"))]))
+            ["The extra outcome and the extra public money per run are the comparison table's estimates and "
+             "intervals. The ratios get bootstrap intervals at the same level, only where the denominator "
+             "clearly differs from zero (otherwise the ratio can be infinite and the note says so)."],
+            readable_cost_effectiveness(effectiveness),
+            [(f"cost_effectiveness_{outcome}", f"Extra {analysis.metric_label(outcome).lower()} against extra "
+              "public money.", plots.cost_effectiveness_plot(effectiveness, outcome))
+             for outcome in dict.fromkeys(effectiveness["outcome"])]))
+    sections.append(Section("How to read the statistics", [html.escape(
+        "Means per run are compared pair by pair when scenarios share replication seeds (common random numbers). "
+        + (method_note(comparison) if comparison is not None else "")
+        + " “More replications needed” means the interval still includes no change; the number given is how "
+          "many replications would make an interval of the current spread clear of no change. See docs/ANALYSIS.md.")]))
+    screen = (first_screen(results, comparison, effectiveness, baseline) if comparison is not None else
+              FirstScreen(question=str(results.index.get("description") or experiment_name(results)),
+                          lead=["Only one scenario has results: nothing to compare."], columns=[], rows=[], method=""))
+    return screen, sections
 
-    if sensitivity_design:
-        sections.append(_sensitivity_section(results, metrics, seed))
-    sections.append(Section("How to read the statistics", [
-        "Means per run are compared pair by pair when scenarios share replication seeds (common random "
-        "numbers). Intervals are 95% confidence intervals: t intervals, or for heavy-tailed metrics "
-        "(welfare, licensing income, technologies reaching market) studentized bootstrap intervals. "
-        "Tests: paired t-test, or Wilcoxon's signed-rank test for heavy-tailed metrics (Welch's t-test and "
-        "the Mann–Whitney test for unpaired data). p-values are adjusted for the number of comparisons "
-        "(Holm). “No detectable difference” means the sweep cannot tell the scenarios apart at this "
-        "number of replications, not that they are equal. See docs/ANALYSIS.md."]))
+
+def build_sections(
+    results: Results, baseline: str | None = None, metrics: Sequence[str] | None = None, seed: int = 0
+) -> list[Section]:
+    """The report's sections after the first screen (see :func:`build_report`)."""
+    return build_report(results, baseline, metrics, seed)[1]
+
+
+def readable_cost_effectiveness(effectiveness: pd.DataFrame) -> pd.DataFrame:
+    """The cost-effectiveness table as strings (the same formatter as every other table)."""
+    return pd.DataFrame({
+        "scenario": effectiveness["condition"],
+        "outcome": [analysis.metric_label(m) for m in effectiveness["outcome"]],
+        "extra outcome per run [interval]": [
+            format_interval(r.extra_outcome, r.extra_outcome_low, r.extra_outcome_high) + f" {analysis.metric_unit(r.outcome)}"
+            for r in effectiveness.itertuples()],
+        "extra public money per run, M¥ [interval]": [
+            format_interval(r.extra_cost, r.extra_cost_low, r.extra_cost_high) for r in effectiveness.itertuples()],
+        "M¥ per extra unit of outcome [interval]": [
+            format_interval(r.cost_per_extra, r.cost_per_extra_low, r.cost_per_extra_high)
+            for r in effectiveness.itertuples()],
+        "outcome per extra M¥ [interval]": [
+            format_interval(r.per_unit_cost, r.per_unit_low, r.per_unit_high) for r in effectiveness.itertuples()],
+        "interval level": [format_level(level, "primary") for level in effectiveness["level"]],
+        "note": effectiveness["note"],
+    })
+
+
+def _surface_sections(results: Results, primary: Sequence[str], seed: int) -> list[Section]:
+    """Heat maps (grid), main effects and indices (LHS, Sobol, Morris) of the primary outcomes."""
+    sections = []
+    for scenario in dict.fromkeys(results.ok["scenario"]):
+        runs = results.ok[results.ok["scenario"] == scenario]
+        means = analysis.design_point_means(runs, primary, seed=seed)
+        figures = []
+        for metric in primary:
+            if results.design == "grid":
+                figures.append((f"surface_{scenario}_{metric}", f"{analysis.metric_label(metric)} over the grid "
+                                f"({scenario}).", plots.design_surface_plot(means, metric)))
+            else:
+                figures.append((f"main_effects_{scenario}_{metric}", f"Main effects on "
+                                f"{analysis.metric_label(metric).lower()} ({scenario}).",
+                                plots.main_effects_plot(means, metric)))
+        table = pd.DataFrame({
+            "scenario": means["scenario"], "design point": means["label"], "replications": means["n"],
+            **{f"{analysis.metric_label(m)} [95% interval]": [
+                format_interval(r[m], r[f"{m}_low"], r[f"{m}_high"]) for _, r in means.iterrows()] for m in primary}})
+        text = ("Each cell is a design point, labelled with its parameter values: the mean of its replications "
+                "with a 95% interval." if results.design == "grid" else
+                "Each dot is a design point (mean of its replications); the line is the mean in bins of the "
+                "parameter, averaging over the other parameters (a partial-dependence view).")
+        sections.append(Section(f"The response surface: {scenario}", [html.escape(text)], table, figures))
+        if results.design == "lhs":
+            indices = analysis.regression_sensitivity(runs, primary)
+            readable = indices.copy()
+            for column in ("src", "src_low", "src_high", "r_squared"):
+                readable[column] = readable[column].map(format_number)
+            sections.append(Section(f"Which parameters matter: {scenario}", [html.escape(
+                "Standardised regression coefficients of the design points' means on the parameters (standard "
+                "deviations of the outcome per standard deviation of the parameter), with 95% intervals; R² says "
+                "how much of the variation a linear model explains.")], readable))
+    if results.design in SENSITIVITY_DESIGNS:
+        sections.append(_sensitivity_section(results, list(primary), seed))
     return sections
 
 
@@ -511,7 +797,8 @@ def _provenance_section(results: Results) -> Section:
         "finished runs": f"{len(ok)} ok of {len(runs)} recorded",
         "replications per scenario": (f"{replications.min()}" if replications.min() == replications.max()
                                       else f"{replications.min()}–{replications.max()}"),
-        "steps (quarters)": str(index.get("steps", "–")),
+        "steps (quarters)": (str(index["steps"]) if index.get("steps") is not None
+                             else "each scenario's own (set in its scenario file)"),
         "root seed": str(index.get("root_seed", index.get("seed", "–"))),
         "replication seeds (replication 0, 1, …)": ", ".join(str(s) for s in seeds[:6])
         + (f" … ({len(seeds)} in all)" if len(seeds) > 6 else ""),
@@ -544,20 +831,23 @@ def experiment_name(results: Results) -> str:
     return str(name or results.directory.name)
 
 
-def _verdict_sentences(comparison: pd.DataFrame) -> list[str]:
+def verdict_sentences(comparison: pd.DataFrame) -> list[str]:
+    """One plain sentence per scenario naming every primary outcome with its change, interval and
+    verdict (the same text as the tables), as plain text."""
     sentences = []
-    for name, part in comparison.groupby("condition", sort=False):
-        better = [analysis.metric_label(m).lower() for m in part.loc[part["verdict"] == "better", "metric"]]
-        worse = [analysis.metric_label(m).lower() for m in part.loc[part["verdict"] == "worse", "metric"]]
-        text = f"<b>{html.escape(str(name))}</b>: "
-        if better:
-            text += "better on " + ", ".join(better)
-        if worse:
-            text += ("; " if better else "") + "worse on " + ", ".join(worse)
-        if not better and not worse:
-            text += "no detectable difference from the baseline on the metrics compared"
-        sentences.append(html.escape(text, quote=False).replace("&lt;b&gt;", "<b>").replace("&lt;/b&gt;", "</b>") + ".")
+    for name, part in comparison[comparison["role"] == "primary"].groupby("condition", sort=False):
+        parts = [f"{analysis.metric_label(row['metric']).lower()} {change_text(row)} ({verdict_text(row, short=True)})"
+                 for _, row in part.iterrows()]
+        sentences.append(f"{name}: " + "; ".join(parts) + ".")
     return sentences
+
+
+def _verdict_sentences(comparison: pd.DataFrame) -> list[str]:
+    out = []
+    for sentence in verdict_sentences(comparison):
+        name, rest = sentence.split(": ", 1)
+        out.append(f"<b>{html.escape(name)}</b>: {html.escape(rest)}")
+    return out
 
 
 def _decomposition_sentences(decomposition: pd.DataFrame) -> list[str]:
@@ -626,29 +916,6 @@ def figure_png(fig: Figure, dpi: int = 110) -> bytes:
     return buffer.getvalue()
 
 
-_CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
-color:#222;line-height:1.45}
-h1{font-size:1.6em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;margin:1em 0;font-size:.9em}th,td{border:1px solid #ddd;padding:.3em .6em;
-text-align:left}th{background:#f4f4f4}td.better{color:#1a7a3a;font-weight:600}td.worse{color:#b3261e;
-font-weight:600}figure{margin:1.5em 0}figure img{max-width:100%}figcaption{color:#555;font-size:.9em}
-.note{background:#fff4ce;border-left:4px solid #e0a800;padding:.5em 1em}
-"""
-
-
-def _html_table(frame: pd.DataFrame) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
-    body = []
-    for _, row in frame.iterrows():
-        cells = []
-        for column, value in row.items():
-            css = f' class="{value}"' if column == "verdict" and value in ("better", "worse") else ""
-            cells.append(f"<td{css}>{html.escape(str(value))}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-
-
 def _markdown_table(frame: pd.DataFrame) -> str:
     def cell(value: Any) -> str:
         return str(value).replace("|", "\\|").replace("\n", " ")
@@ -663,21 +930,45 @@ def _strip_tags(text: str) -> str:
     return html.unescape(text.replace("<b>", "**").replace("</b>", "**"))
 
 
+def render_html(title: str, screen: FirstScreen, sections: Sequence[Section], notes: Sequence[str],
+                pngs: Mapping[str, bytes]) -> str:
+    """The HTML report from its jinja2 template (``ecosim/templates/report.html.j2``); text is
+    escaped by the template, paragraphs (built escaped) are inserted as they are."""
+    import jinja2
+
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("ecosim", "templates"), autoescape=True, undefined=jinja2.StrictUndefined)
+    template = environment.get_template("report.html.j2")
+    rendered = [
+        {"title": s.title, "paragraphs": s.paragraphs, "table": s.table if s.table is not None and not s.table.empty
+         else None,
+         "figures": [{"caption": caption, "png": base64.b64encode(pngs[stem]).decode("ascii")}
+                     for stem, caption, _ in s.figures]}
+        for s in sections]
+    return template.render(title=title, screen=screen, sections=rendered, notes=notes,
+                           verdict_classes={"better", "worse"})
+
+
 def write_report(
     results: Results,
     out: str | os.PathLike[str] | None = None,
     baseline: str | None = None,
     metrics: Sequence[str] | None = None,
     seed: int = 0,
+    primary: Sequence[str] | None = None,
 ) -> tuple[Path, Path]:
     """Write the HTML report (figures embedded as PNG) and a Markdown summary beside it.
+
+    The first screen answers the question: the ranking of policies on the primary outcomes with
+    verdicts and intervals, the cost per extra outcome, and where each failing policy's
+    technologies fail. Details follow.
 
     Parameters
     ----------
     results : loaded results (:func:`load_results`)
     out : HTML file (default ``RESULTS_DIR/report.html``); the Markdown summary is the same
         name with ``.md``, its figures in ``<name>_figures/``
-    baseline, metrics : as for ``ecosim compare``
+    baseline, metrics, primary : as for ``ecosim compare``
     seed : bootstrap seed
 
     Returns
@@ -690,34 +981,31 @@ def write_report(
         raise InputError("the report file must end in .html", source=str(html_path), key="--out")
     if html_path.exists() and html_path.is_dir():
         raise InputError("is a directory; give a file name ending in .html", source=str(html_path), key="--out")
-    sections = build_sections(results, baseline, metrics, seed)  # raises InputError before writing
+    screen, sections = build_report(results, baseline, metrics, seed, primary)  # raises InputError before writing
     md_path = html_path.with_suffix(".md")
     figure_dir = html_path.with_name(html_path.stem + "_figures")
     title = f"ecosim report: {experiment_name(results)}"
-
-    html_parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-                  f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>"]
-    md_parts = [f"# {title}", ""]
+    pngs: dict[str, bytes] = {}
+    md_parts = [f"# {title}", "", f"**Question:** {screen.question}", ""]
+    md_parts += [_strip_tags(p) + "\n" for p in screen.lead]
+    if screen.columns:
+        md_parts += [_markdown_table(pd.DataFrame([[text for text, _ in row["cells"]] for row in screen.rows],
+                                                  columns=screen.columns)), ""]
+    md_parts += [screen.method, ""]
+    md_parts += [f"> Note: {note}\n" for note in results.notes]
     for section in sections:
-        html_parts.append(f"<h2>{html.escape(section.title)}</h2>")
         md_parts += [f"## {section.title}", ""]
-        notes = {html.escape(note) for note in results.notes}
-        for paragraph in section.paragraphs:  # paragraphs are HTML (names escaped where they are built)
-            css = ' class="note"' if paragraph in notes else ""
-            html_parts.append(f"<p{css}>{paragraph}</p>")
+        for paragraph in section.paragraphs:
             md_parts += [_strip_tags(paragraph), ""]
         if section.table is not None and not section.table.empty:
-            html_parts.append(_html_table(section.table))
             md_parts += [_markdown_table(section.table), ""]
         for stem, caption, fig in section.figures:
             png = figure_png(fig)
-            encoded = base64.b64encode(png).decode("ascii")
-            html_parts.append(f"<figure><img alt='{html.escape(caption)}' src='data:image/png;base64,{encoded}'>"
-                              f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+            pngs[stem] = png
             target = figure_dir / f"{stem}.png"
             _atomic(target, lambda tmp, data=png: tmp.write_bytes(data))
             md_parts += [f"![{caption}]({figure_dir.name}/{stem}.png)", "", f"*{caption}*", ""]
-    html_parts.append("</body></html>")
+    page = render_html(title, screen, sections, results.notes, pngs)
     _atomic(md_path, lambda tmp: tmp.write_text("\n".join(md_parts), encoding="utf-8"))
-    _atomic(html_path, lambda tmp: tmp.write_text("\n".join(html_parts), encoding="utf-8"))
+    _atomic(html_path, lambda tmp: tmp.write_text(page, encoding="utf-8"))
     return html_path, md_path

@@ -15,16 +15,20 @@ import click
               help="Metric to compare; repeatable (default: the headline metrics).")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Directory for comparison.csv and comparison.parquet (default: RESULTS_DIR).")
+@click.option("--primary", "primary", multiple=True, metavar="NAME",
+              help="Primary outcome (gets a verdict); repeatable (default: the experiment file's, else the "
+                   "metric catalogue's headline outcomes).")
 @click.option("--alpha", type=click.FloatRange(0.0, 0.5, min_open=True), default=0.05, show_default=True,
-              help="Significance level for the verdict, applied to adjusted p-values.")
-@click.option("--correction", type=click.Choice(["holm", "bh", "none"]), default="holm", show_default=True,
-              help="Multiple-comparison correction across scenarios x metrics.")
+              help="Chance of any false verdict over the primary outcomes (family-wise).")
+@click.option("--correction", type=click.Choice(["bonferroni", "none"]), default="bonferroni", show_default=True,
+              help="Multiplicity correction of the primary outcomes' intervals (one family).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap intervals.")
-def command(results_dir, baseline, metrics, out, alpha, correction, seed):
+def command(results_dir, baseline, metrics, primary, out, alpha, correction, seed):
     """Compare every scenario of a sweep with a baseline, metric by metric.
 
-    Prints the difference in the mean per run with its 95% interval, the adjusted p-value and a
-    verdict ("better", "worse", "no detectable difference"), and writes the full table as
+    Prints each change with its interval (one estimate per metric, the same as in the report and
+    notebooks) and, for primary outcomes, a verdict ("better", "worse", "more replications
+    needed (about N)", ...); other metrics are descriptive. Writes the full table as
     comparison.csv and comparison.parquet.
 
     Example: ecosim compare results/policies --baseline baseline --metric deals --metric welfare
@@ -35,12 +39,19 @@ def command(results_dir, baseline, metrics, out, alpha, correction, seed):
 
     check_results_directory(results_dir)
     check_output_directory(out if out else results_dir, "--out" if out else "RESULTS_DIR")
-    from ecosim.report import comparison_table, load_results, print_comparison, write_table
+    from ecosim.report import (
+        comparison_table,
+        condition_labels,
+        load_results,
+        print_comparison,
+        write_table,
+    )
 
     results = load_results(results_dir)
-    table = comparison_table(results, baseline, list(metrics) or None, alpha=alpha, correction=correction,
-                             seed=seed)
+    table = comparison_table(results, baseline, list(metrics) or None, list(primary) or None, alpha=alpha,
+                             correction=correction, seed=seed)
     console = Console(width=max(Console().width, 160))
-    print_comparison(table, results.notes, console=console, correction=correction)
+    print_comparison(table, results.notes, console=console, correction=correction,
+                     labels=condition_labels(results.ok))
     paths = write_table(table, Path(out) if out else results.directory, "comparison")
     console.print("Wrote " + " and ".join(str(p) for p in paths), highlight=False)

@@ -46,10 +46,19 @@ EXIT_INTERRUPTED = 130
               help="Override every scenario's quarters for a quick trial (recorded in the results).")
 @click.option("--allow-code-change", is_flag=True,
               help="With --resume: complete a sweep started by a different ecosim version or model code.")
+@click.option("--until-precision", "until_precision", type=click.FloatRange(0.0, 1.0, min_open=True), default=None,
+              metavar="REL",
+              help="Add common-random-number replications in batches until every primary outcome's 95% interval "
+                   "half-width is at most REL of its mean (or the ranking of the scenarios is resolved, or "
+                   "--max-replications is reached). Scenario lists only.")
+@click.option("--max-replications", "max_replications", type=positive_int, default=None,
+              help="The cap of --until-precision (required with it).")
+@click.option("--batch", type=positive_int, default=5, show_default=True,
+              help="Replications added per batch with --until-precision.")
 @memory_limit_option
 @max_runs_option
 def command(experiment, out, executor, workers, scheduler, resume, replications, steps, allow_code_change,
-            memory_limit, max_runs):
+            until_precision, max_replications, batch, memory_limit, max_runs):
     """Run every scenario × design point × replication of EXPERIMENT and store each run at once.
 
     Every finished run is written immediately and atomically (Parquet); a run that raises is
@@ -102,6 +111,19 @@ def command(experiment, out, executor, workers, scheduler, resume, replications,
         console.print(f"{spec.name}: {total} runs{resumed}{trial} on {handle.description} → {target}")
         bar.start(to_run)
 
+    if until_precision is not None or max_replications is not None:
+        if until_precision is None or max_replications is None:
+            raise InputError("--until-precision and --max-replications go together", key="--until-precision")
+        if replications is not None:
+            raise InputError("--replications fixes the replications; --until-precision chooses them (drop one)",
+                             key="--replications")
+        if spec.design_kind not in ("scenarios", "list"):
+            raise InputError(f"--until-precision compares scenarios; this is a {spec.design_kind} design",
+                             source=experiment, key="--until-precision")
+        _adaptive(spec, experiment, target, console, bar, started, until_precision, max_replications, batch,
+                  executor=executor, workers=workers, scheduler=scheduler, resume=resume,
+                  allow_code_change=allow_code_change)
+        return
     previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     try:
         outcome = run_sweep(spec, target, executor=executor, workers=workers, scheduler=scheduler, resume=resume,
@@ -127,6 +149,40 @@ def command(experiment, out, executor, workers, scheduler, resume, replications,
         console.print(f"{outcome.failed} runs failed; their errors and tracebacks are in {target / 'failed'}; "
                       "--resume runs them again")
         sys.exit(EXIT_SOME_FAILED)  # SystemExit passes through the CLI's handlers unchanged
+
+
+def _adaptive(spec, experiment, target, console, bar, started, relative, cap, batch, **options):
+    """Run ``spec`` in batches until its primary outcomes are precise (see :mod:`ecosim.adaptive`)."""
+    from ecosim.adaptive import adaptive_sweep
+
+    def report(replications, status):
+        bar.stop()
+        worst = status["worst"] or {}
+        console.print(
+            f"after {replications} replications: widest primary interval ±{worst.get('relative_half_width', 0):.1%} "
+            f"of the mean ({worst.get('condition')}, {worst.get('metric')}); target ±{relative:.1%}"
+            + ("; ranking resolved" if status["ranking_resolved"] else ""), highlight=False)
+
+    previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    try:
+        outcome = adaptive_sweep(spec, target, relative, cap, batch, resume=options.pop("resume"), on_batch=report,
+                                 progress=bar.update, on_start=started, **options)
+    finally:
+        bar.stop()
+        signal.signal(signal.SIGTERM, previous)
+    why = {"precision": f"every primary outcome's interval is within ±{relative:.1%} of its mean",
+           "ranking": "the ranking of the scenarios on every primary outcome is resolved",
+           "cap": f"the cap of {cap} replications was reached",
+           "interrupted": "interrupted"}[outcome.reason]
+    console.print(f"{spec.name}: stopped at {outcome.replications} replications per scenario: {why}. "
+                  f"Results in {target}", highlight=False)
+    if outcome.interrupted:
+        console.print(f"Complete it with: ecosim sweep {experiment} --out {target} --resume --until-precision "
+                      f"{relative} --max-replications {cap} --batch {batch}"
+                      + "".join(f" --{k} {v}" for k, v in spec.trial.items()))
+        raise KeyboardInterrupt
+    if outcome.failed:
+        sys.exit(EXIT_SOME_FAILED)
 
 
 def _terminate_as_interrupt(signum, frame):

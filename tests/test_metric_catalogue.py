@@ -1,0 +1,81 @@
+"""The metric catalogue: every output the model returns is declared, with a meaning a reader can use."""
+
+from __future__ import annotations
+
+import pytest
+
+from ecosim import analysis, metric_catalogue
+from ecosim.metric_catalogue import CATALOGUE, HIGHER, LOWER, NEITHER
+
+
+@pytest.fixture(scope="module")
+def summary_keys():
+    from ecosim.model import simulate
+    from ecosim.scenario import Scenario
+
+    return list(simulate(Scenario(steps=6), seed=3).summary)
+
+
+def test_every_summary_key_that_simulate_returns_is_in_the_catalogue(summary_keys):
+    missing = [key for key in summary_keys if not metric_catalogue.known(key)]
+    assert not missing, (f"simulate() returns {missing}, which src/ecosim/metric_catalogue.py does not declare; "
+                         "add each with its label, unit, direction, tails and family")
+
+
+def test_every_step_column_is_in_the_catalogue():
+    from ecosim.metrics import STEP_COLUMNS
+
+    missing = [c for c in STEP_COLUMNS if c not in ("step", "year", "quarter") and not metric_catalogue.known(c)]
+    assert not missing
+
+
+def test_every_entry_is_complete_and_readable():
+    families = {"headline", "mechanism", "cost"}
+    for name, entry in CATALOGUE.items():
+        assert entry.name == name
+        assert entry.label.strip() and "_" not in entry.label.replace("T_UIG", ""), name
+        assert entry.unit.strip(), name
+        assert entry.direction in (HIGHER, LOWER, NEITHER), name
+        assert entry.family in families, name
+        if entry.heavy_tailed:
+            # a ratio of means needs a positive metric
+            assert entry.low == 0.0, name
+        if entry.unit.startswith("share"):
+            assert (entry.low, entry.high) == (0.0, 1.0), name
+
+
+def test_meanings_issue_14_found_guessed_wrong_are_declared_right():
+    # a matching failure rate is a share, and lower is better
+    for side in ("academic", "enterprise"):
+        entry = metric_catalogue.entry(f"matching_failure_rate_{side}")
+        assert entry.direction == LOWER and entry.unit == "share, 0–1"
+    # T_UIG: negative means synergy (docs/ODD.md §7.20), not an index in [0, 1]
+    synergy = metric_catalogue.entry("triple_helix_synergy")
+    assert synergy.unit == "bits" and synergy.low is None and synergy.direction == LOWER
+    # the G2 stock is a level, not a flow per quarter
+    assert metric_catalogue.entry("at_G2").stock
+
+
+def test_consumers_read_the_catalogue():
+    for name, entry in CATALOGUE.items():
+        assert analysis.metric_label(name) == entry.label
+        assert analysis.metric_unit(name) == entry.unit
+        assert analysis.metric_direction(name) == entry.direction
+        assert analysis.is_heavy_tailed(name) == entry.heavy_tailed
+
+
+def test_default_primary_outcomes_are_the_headline_family():
+    assert metric_catalogue.primary_defaults() == ["deals", "commercialisations", "welfare"]
+
+
+def test_an_experiment_file_declares_its_primary_outcomes_and_names_are_checked(tmp_path):
+    from ecosim.errors import InputError
+    from ecosim.experiment import load_experiment
+
+    scenario = str((__import__("pathlib").Path("scenarios/tiny.yaml")).resolve())
+    path = tmp_path / "e.yaml"
+    path.write_text(f"name: e\nscenarios: [{scenario}]\nreplications: 2\nseed: 1\nprimary: [deals, welfare]\n")
+    assert load_experiment(path).primary == ["deals", "welfare"]
+    path.write_text(f"name: e\nscenarios: [{scenario}]\nreplications: 2\nseed: 1\nprimary: [wellfare]\n")
+    with pytest.raises(InputError, match="did you mean 'welfare'"):
+        load_experiment(path)
