@@ -15,8 +15,12 @@ from pathlib import Path
 from ecosim.errors import InputError
 
 
-def check_output_file(path: str | os.PathLike[str], option: str) -> Path:
-    """Refuse ``path`` as a file to (re)write unless a regular file can be written there."""
+def check_output_file(path: str | os.PathLike[str], option: str, create_folders: bool = False) -> Path:
+    """Refuse ``path`` as a file to (re)write unless a regular file can be written there.
+
+    With ``create_folders`` (the command makes missing folders, as ``ecosim report`` does), a
+    missing folder is fine when its nearest existing ancestor is a writable directory.
+    """
     target = Path(path)
     where = {"source": str(target), "key": option}
     if target.is_symlink() and not target.exists():
@@ -28,7 +32,13 @@ def check_output_file(path: str | os.PathLike[str], option: str) -> Path:
             raise InputError("is not a regular file (a device, pipe or socket); expected a file name", **where)
         if not os.access(target, os.W_OK):
             raise InputError("cannot be written: permission denied", **where)
-    _check_folder_writable(target.parent, where)
+    folder = target.parent
+    if create_folders:
+        while not folder.exists() and folder != folder.parent:
+            if folder.is_symlink():
+                raise InputError(f"{folder} is a symbolic link to nothing", **where)
+            folder = folder.parent
+    _check_folder_writable(folder, where)
     return target
 
 

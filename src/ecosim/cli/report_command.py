@@ -27,7 +27,7 @@ def command(results_dir, out, baseline, metrics, primary, seed):
 
     check_results_directory(results_dir)
     if out:
-        check_output_file(out, "--out")
+        check_output_file(out, "--out", create_folders=True)  # the report makes missing folders
     else:
         check_output_directory(results_dir, "RESULTS_DIR")
     from ecosim.report import load_results, write_report
