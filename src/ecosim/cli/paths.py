@@ -15,8 +15,12 @@ from pathlib import Path
 from ecosim.errors import InputError
 
 
-def check_output_file(path: str | os.PathLike[str], option: str) -> Path:
-    """Refuse ``path`` as a file to (re)write unless a regular file can be written there."""
+def check_output_file(path: str | os.PathLike[str], option: str, creates_folders: bool = False) -> Path:
+    """Refuse ``path`` as a file to (re)write unless a regular file can be written there.
+
+    ``creates_folders``: the command makes missing folders on the way (then the nearest existing
+    one must be writable); otherwise the file's folder must exist.
+    """
     target = Path(path)
     where = {"source": str(target), "key": option}
     if target.is_symlink() and not target.exists():
@@ -28,7 +32,12 @@ def check_output_file(path: str | os.PathLike[str], option: str) -> Path:
             raise InputError("is not a regular file (a device, pipe or socket); expected a file name", **where)
         if not os.access(target, os.W_OK):
             raise InputError("cannot be written: permission denied", **where)
-    _check_folder_writable(target.parent, where)
+    folder = target.parent
+    while creates_folders and not folder.exists() and folder != folder.parent:
+        if folder.is_symlink():
+            raise InputError(f"{folder} is a symbolic link to nothing", **where)
+        folder = folder.parent
+    _check_folder_writable(folder, where)
     return target
 
 
@@ -51,17 +60,6 @@ def check_output_directory(path: str | os.PathLike[str], option: str) -> Path:
         ancestor = ancestor.parent
     _check_folder_writable(ancestor, where)
     return target
-
-
-def check_results_directory(path: str | os.PathLike[str]) -> Path:
-    """Refuse ``path`` as a sweep's results before the statistics are imported (seconds) to read it."""
-    folder = Path(path)
-    if not folder.is_dir():
-        raise InputError("is not a directory; expected the --out folder of `ecosim sweep`", source=str(folder))
-    if not (folder / "index.json").is_file():
-        raise InputError("not a sweep results directory (no index.json); run `ecosim sweep EXPERIMENT --out DIR`",
-                         source=str(folder))
-    return folder
 
 
 def _check_folder_writable(folder: Path, where: dict[str, str]) -> None:

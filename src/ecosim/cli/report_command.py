@@ -20,11 +20,10 @@ def command(results_dir, out, baseline, metrics, seed):
 
     Example: ecosim report results/policies --out policies.html
     """
-    from ecosim.cli.paths import check_output_directory, check_output_file, check_results_directory
+    from ecosim.cli.paths import check_output_directory, check_output_file
 
-    check_results_directory(results_dir)
     if out:
-        check_output_file(out, "--out")
+        check_output_file(out, "--out", creates_folders=True)
     else:
         check_output_directory(results_dir, "RESULTS_DIR")
     from ecosim.report import load_results, write_report
