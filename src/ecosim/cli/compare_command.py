@@ -35,9 +35,8 @@ def command(results_dir, baseline, metrics, primary, out, alpha, correction, see
     """
     from rich.console import Console
 
-    from ecosim.cli.paths import check_output_directory, check_results_directory
+    from ecosim.cli.paths import check_output_directory
 
-    check_results_directory(results_dir)
     check_output_directory(out if out else results_dir, "--out" if out else "RESULTS_DIR")
     from ecosim.report import (
         comparison_table,

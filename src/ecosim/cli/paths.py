@@ -15,11 +15,11 @@ from pathlib import Path
 from ecosim.errors import InputError
 
 
-def check_output_file(path: str | os.PathLike[str], option: str, create_folders: bool = False) -> Path:
+def check_output_file(path: str | os.PathLike[str], option: str, creates_folders: bool = False) -> Path:
     """Refuse ``path`` as a file to (re)write unless a regular file can be written there.
 
-    With ``create_folders`` (the command makes missing folders, as ``ecosim report`` does), a
-    missing folder is fine when its nearest existing ancestor is a writable directory.
+    ``creates_folders``: the command makes missing folders on the way (then the nearest existing
+    one must be writable); otherwise the file's folder must exist.
     """
     target = Path(path)
     where = {"source": str(target), "key": option}
@@ -33,11 +33,10 @@ def check_output_file(path: str | os.PathLike[str], option: str, create_folders:
         if not os.access(target, os.W_OK):
             raise InputError("cannot be written: permission denied", **where)
     folder = target.parent
-    if create_folders:
-        while not folder.exists() and folder != folder.parent:
-            if folder.is_symlink():
-                raise InputError(f"{folder} is a symbolic link to nothing", **where)
-            folder = folder.parent
+    while creates_folders and not folder.exists() and folder != folder.parent:
+        if folder.is_symlink():
+            raise InputError(f"{folder} is a symbolic link to nothing", **where)
+        folder = folder.parent
     _check_folder_writable(folder, where)
     return target
 
@@ -61,17 +60,6 @@ def check_output_directory(path: str | os.PathLike[str], option: str) -> Path:
         ancestor = ancestor.parent
     _check_folder_writable(ancestor, where)
     return target
-
-
-def check_results_directory(path: str | os.PathLike[str]) -> Path:
-    """Refuse ``path`` as a sweep's results before the statistics are imported (seconds) to read it."""
-    folder = Path(path)
-    if not folder.is_dir():
-        raise InputError("is not a directory; expected the --out folder of `ecosim sweep`", source=str(folder))
-    if not (folder / "index.json").is_file():
-        raise InputError("not a sweep results directory (no index.json); run `ecosim sweep EXPERIMENT --out DIR`",
-                         source=str(folder))
-    return folder
 
 
 def _check_folder_writable(folder: Path, where: dict[str, str]) -> None:

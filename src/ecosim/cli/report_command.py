@@ -11,11 +11,8 @@ import click
               help="HTML file to write (default: RESULTS_DIR/report.html); the Markdown summary goes beside it.")
 @click.option("--baseline", default=None, metavar="NAME", help="Scenario to compare against.")
 @click.option("--metric", "metrics", multiple=True, metavar="NAME", help="Metric to compare; repeatable.")
-@click.option("--primary", "primary", multiple=True, metavar="NAME",
-              help="Primary outcome (gets a verdict); repeatable (default: the experiment file's, else the "
-                   "metric catalogue's headline outcomes).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap intervals.")
-def command(results_dir, out, baseline, metrics, primary, seed):
+def command(results_dir, out, baseline, metrics, seed):
     """Write a report on a sweep: what was run, the comparison table and figures.
 
     The HTML file embeds its figures (open it anywhere, mail it); the Markdown summary beside it
@@ -23,18 +20,16 @@ def command(results_dir, out, baseline, metrics, primary, seed):
 
     Example: ecosim report results/policies --out policies.html
     """
-    from ecosim.cli.paths import check_output_directory, check_output_file, check_results_directory
+    from ecosim.cli.paths import check_output_directory, check_output_file
 
-    check_results_directory(results_dir)
     if out:
-        check_output_file(out, "--out", create_folders=True)  # the report makes missing folders
+        check_output_file(out, "--out", creates_folders=True)
     else:
         check_output_directory(results_dir, "RESULTS_DIR")
     from ecosim.report import load_results, write_report
 
     results = load_results(results_dir)
-    html_path, md_path = write_report(results, out, baseline, list(metrics) or None, seed=seed,
-                                     primary=list(primary) or None)
+    html_path, md_path = write_report(results, out, baseline, list(metrics) or None, seed=seed)
     for note in results.notes:
         click.echo(f"note: {note}", err=True)
     click.echo(f"Wrote {html_path} and {md_path}")
