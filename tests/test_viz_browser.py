@@ -365,13 +365,13 @@ def test_rules_added_to_and_removed_from_the_file_follow_in_the_drop_down(page, 
     added = page.get_by_role("option", name=re.compile(r"^added_rule"))
     expect(added).to_be_visible(timeout=PAGE_TIMEOUT_MS)
     assert "Willing only where the fit is good" in added.inner_text()
-    assert page.get_by_role("option", name=re.compile(r"^broken_rule")).count() == 0  # renamed: gone
+    expect(page.get_by_role("option", name=re.compile(r"^broken_rule"))).to_have_count(0, timeout=PAGE_TIMEOUT_MS)
     page.keyboard.press("Escape")
     _write_rules(served)
     _press_reset_and_wait(page, "Step 0")
     page.locator(".ecosim-rule-adoption .v-select").click()
     expect(page.get_by_role("option", name=re.compile(r"^everyone_adopts"))).to_be_visible(timeout=PAGE_TIMEOUT_MS)
-    assert page.get_by_role("option", name=re.compile(r"^added_rule")).count() == 0
+    expect(page.get_by_role("option", name=re.compile(r"^added_rule"))).to_have_count(0, timeout=PAGE_TIMEOUT_MS)
     page.keyboard.press("Escape")
 
 
@@ -419,6 +419,7 @@ def test_a_finished_run_says_it_has_finished(page):
     assert "press Reset" in page.locator(".ecosim-run-state").inner_text()
     assert page.get_by_role("button", name="Step").is_disabled()
     _type_lever(page, "quarters", "32")
+    _press_reset_and_wait(page, "of 32")
 
 
 def test_the_info_tab_tells_what_the_model_is_and_how_to_write_a_rule(page):
@@ -476,6 +477,9 @@ def test_step_and_reset_times_in_the_browser_are_recorded(page):
     steps = []
     for expected in range(1, 11):
         start = time.perf_counter()
+        if page.get_by_role("button", name="Step").is_disabled():
+            page.screenshot(path=str(ARTIFACTS / "viz-debug-disabled.png"), full_page=True)
+            pytest.fail(f"Step disabled at {expected - 1}: {page.locator('.ecosim-main').inner_text()[:800]}")
         page.get_by_role("button", name="Step").click()
         expect(page.locator(".ecosim-step-number")).to_have_text(str(expected), timeout=PAGE_TIMEOUT_MS)
         steps.append(time.perf_counter() - start)
