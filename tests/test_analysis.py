@@ -175,7 +175,9 @@ def test_primary_verdicts_have_the_stated_family_wise_false_positive_rate():
         assert (table["role"] == "primary").all() and len(table) == 9
         assert table["level"].iloc[0] == pytest.approx(1 - 0.05 / 9)
         any_verdict += table["verdict"].isin(["better", "worse"]).any()
-    assert any_verdict / experiments <= 0.05 + binomial_tolerance(0.05, experiments)
+    # measured 0.025 (Bonferroni is conservative); 2 binomial standard errors above 0.05 is 0.081,
+    # which a bootstrap-t alone (0.095 measured) exceeded
+    assert any_verdict / experiments <= 0.05 + binomial_tolerance(0.05, experiments) / 2
 
 
 ID = ("run_id", "scenario", "point", "replication", "seed", "status")

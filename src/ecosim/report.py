@@ -463,7 +463,7 @@ def main_failure_reasons(ok: pd.DataFrame, baseline: str) -> dict[str, str]:
     reference = failures[failures["condition"] == baseline].set_index(["gate", "cause"])["mean"]
 
     def describe(name: Any, cell: pd.Series) -> str:
-        text = f"{cell['gate']} {cell['cause']}: {format_number(cell['mean'])} per run ({cell['share']:.0%})"
+        text = f"{cell['gate']} {cell['cause']} {format_number(cell['mean'])}/run ({cell['share']:.0%})"
         if name != baseline and (cell["gate"], cell["cause"]) in reference.index:
             text += f", baseline {format_number(reference[(cell['gate'], cell['cause'])])}"
         return text
@@ -476,7 +476,7 @@ def main_failure_reasons(ok: pd.DataFrame, baseline: str) -> dict[str, str]:
         text = describe(name, top)
         movable = part[part["cause"] != "technical"]
         if top["cause"] == "technical" and movable["mean"].notna().any():
-            text += "; largest a policy can move: " + describe(name, movable.loc[movable["mean"].idxmax()])
+            text += "; policy-movable: " + describe(name, movable.loc[movable["mean"].idxmax()])
         out[str(name)] = text
     return out
 
@@ -491,12 +491,12 @@ def first_screen(
     reasons = main_failure_reasons(results.ok, baseline)
     labels = condition_labels(results.ok)
     colours = plots.condition_colours(analysis.conditions(results.ok), baseline)
-    columns = ["rank", "policy", *[f"{analysis.metric_label(m)} (change, interval, verdict)" for m in primary]]
+    columns = ["rank", "policy", *[f"{analysis.metric_label(m)}: change [interval], verdict" for m in primary]]
     cost_outcome = primary[0] if primary else None
     if effectiveness is not None and not effectiveness.empty and cost_outcome:
-        columns += ["extra public money per run (M¥)",
-                    f"public money per extra {analysis.metric_label(cost_outcome).lower()} (M¥)"]
-    columns.append("where most technologies fail (gate cause: failures per run, share)")
+        columns += ["extra public money, M¥ per run",
+                    f"M¥ per extra unit of {analysis.metric_label(cost_outcome).lower()}"]
+    columns.append("where most technologies fail (gate cause, failures per run, share of failures)")
     indexed = comparison.set_index(["condition", "metric"])
     rows = []
     for record in ranking.itertuples():
