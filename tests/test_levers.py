@@ -10,6 +10,7 @@ levers, doses and targets are the ones of ``experiments/lever_table.py``.
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,8 @@ ROOT_SEED = 20261203
 def _lever_module():
     spec = importlib.util.spec_from_file_location("lever_table", ROOT / "experiments" / "lever_table.py")
     module = importlib.util.module_from_spec(spec)
+    # dataclasses look their class's module up in sys.modules while the module executes
+    sys.modules.setdefault(spec.name, module)
     spec.loader.exec_module(module)
     return module
 
