@@ -28,7 +28,8 @@ ROOT_SEED = 20261203
 def _lever_module():
     spec = importlib.util.spec_from_file_location("lever_table", ROOT / "experiments" / "lever_table.py")
     module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    # dataclasses look their class's module up in sys.modules while the module executes
+    sys.modules.setdefault(spec.name, module)
     spec.loader.exec_module(module)
     return module
 

@@ -499,7 +499,7 @@ def test_proof_of_concept_grants_are_paid_while_the_pool_lasts():
         model.step()
         t = model.pipeline.table
         low, high = model.scenario.policy.proof_of_concept.trl_window
-        eligible = ((t.col("status") == 1) & (t.col("deal_mode") < 0) & (t.col("owner_type") != 2)
+        eligible = ((t.col("status") == 1) & (t.col("deal_mode") < 0) & (t.col("owner_type") == UNIVERSITY)
                     & ~t.col("poc_funded") & (t.col("region") == gov.region) & (t.col("trl") >= low)
                     & (t.col("trl") <= high) & (t.col("gate") <= 1)
                     & (np.log(t.col("appraised")) >= model.scenario.policy.proof_of_concept.selection_threshold_log))
@@ -508,14 +508,19 @@ def test_proof_of_concept_grants_are_paid_while_the_pool_lasts():
     gov.pools["proof_of_concept"] = 1.6  # three grants
     before = t.col("poc_funded").copy()
     spent_before = gov.spent["proof_of_concept"]
+    short_before = model.accounts.poc_fund_short
     gov.fund_proof_of_concept()
     new = np.flatnonzero(t.col("poc_funded") & ~before)
     assert new.size == 3
+    assert model.accounts.poc_fund_short == short_before + 1  # the fund ran out before the list did
+    # each grant is there to pay gate costs, unless its prototype test stopped the technology
+    stopped = t.col("stopped_by_poc")[new]
+    np.testing.assert_allclose(t.col("grant_left")[new], np.where(stopped, 0.0, 0.5))
     assert gov.spent["proof_of_concept"] - spent_before == pytest.approx(1.5)
     assert gov.pools["proof_of_concept"] == pytest.approx(0.1)
     low, high = model.scenario.policy.proof_of_concept.trl_window
     assert (t.col("region")[new] == gov.region).all()
-    assert (t.col("owner_type")[new] != 2).all()
+    assert (t.col("owner_type")[new] == UNIVERSITY).all()  # joint projects already have industry money
     assert ((t.col("trl")[new] >= low) & (t.col("trl")[new] <= high)).all()
 
 
