@@ -24,7 +24,6 @@ import mesa
 from ecosim.errors import InputError
 from ecosim.model import EcosystemModel
 from ecosim.resources import check_memory
-from ecosim.rules import available_rules
 from ecosim.scenario import RULE_KINDS, Scenario, apply_overrides
 
 
