@@ -19,7 +19,9 @@
 # Two questions a policy mix raises:
 #
 # 1. **Do two policies add up?** A proof-of-concept (PoC) fund pays for the first tests of an
-#    invention; technology managers find it a user. Does money work better with more managers
+#    invention — a prototype test that can show early that it would fail later, so the money
+#    goes to the ones that will not; technology managers appraise inventions more accurately
+#    and find them a user. Does money work better with more managers
 #    (they *reinforce* each other), or does one make the other unnecessary (they *substitute*)?
 #    Every combination of four PoC budgets and four numbers of managers is run and drawn as a
 #    **heat map**, one per primary outcome. A grid is a *surface*: its cells are not policies

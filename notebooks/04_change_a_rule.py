@@ -85,8 +85,9 @@ pd.DataFrame([
 print(inspect.getdoc(AdoptionCandidates))
 
 # %% [markdown]
-# The default rule, `value_hurdle`: an enterprise is willing when the technology's
-# *appraised* value clears its profit hurdle.
+# The default rule, `value_hurdle`: an enterprise is willing when the value it *itself*
+# appraises the technology at (its own due diligence, more accurate the higher its absorptive
+# capacity) clears its profit hurdle.
 
 # %%
 print(inspect.getsource(value_hurdle))
