@@ -118,14 +118,14 @@ def test_commands_reject_a_directory_without_results(tmp_path, capsys):
     assert run_cli("report", tmp_path) == 2
     assert "not a sweep results directory" in capsys.readouterr().err
     assert run_cli("report", tmp_path / "missing") == 2
-    assert "is not a directory; expected the --out folder of `ecosim sweep`" in capsys.readouterr().err
+    assert "no such results directory" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
 
 def test_a_store_that_cannot_be_read_is_reported_as_bad_input(tmp_path, capsys, monkeypatch):
     install_fake_store(monkeypatch, {})
     assert run_cli("compare", tmp_path) == 2
-    assert "not a sweep results directory (no index.json)" in capsys.readouterr().err
+    assert "not an ecosim results directory" in capsys.readouterr().err
 
 
 def test_too_few_replications_for_an_interval_is_bad_input(results, capsys):

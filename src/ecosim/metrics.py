@@ -336,8 +336,9 @@ def run_summary(model: EcosystemModel, steps: pd.DataFrame) -> dict[str, float]:
     status = t.col("status")
     ended_badly = (status == FAILED) | (status == SHELVED)
     spent = t.col("spent_by_payer")
-    summary["academic_spend_on_failures_share"] = _share(spent[academic & ended_badly & ~converted].sum(),
-                                                         spent[academic].sum())
+    # (a sub-sum over the same values: clipped so that rounding in the sums cannot pass 1)
+    summary["academic_spend_on_failures_share"] = min(_share(spent[academic & ended_badly & ~converted].sum(),
+                                                             spent[academic].sum()), 1.0)
     unwilling, fund_short = grown("unwilling"), grown("fund_short")
     for i, name in enumerate(OWNER_TYPES):
         summary[f"attempts_unwilling_{name}"] = float(unwilling[i])
