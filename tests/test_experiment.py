@@ -205,3 +205,28 @@ def test_broken_yaml_is_reported_with_its_line(tmp_path):
     path.write_text("name: x\nscenarios: [a\nreplications: 2\n")
     with pytest.raises(InputError, match="broken YAML at line"):
         load_experiment(path)
+
+
+def test_checking_a_sampled_design_validates_its_corners_without_sampling(tmp_path):
+    """``ecosim check`` loads a sampled design with ``sample=False``: the two corners of its
+    ranges are validated (a range reaching an invalid value is refused) and the planned runs
+    counted, without importing SciPy's or SALib's samplers (over a second of a check's time)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from ecosim.experiment import load_experiment\n"
+        "e = load_experiment('experiments/sensitivity_sobol.yaml', sample=False)\n"
+        "print(e.planned_runs, len(e.points), 'SALib.sample.sobol' in sys.modules, 'scipy.stats' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parent.parent).stdout.split()
+    sampled = load_experiment(Path(__file__).resolve().parent.parent / "experiments" / "sensitivity_sobol.yaml")
+    assert int(out[0]) == sampled.n_runs and out[1] == "2" and out[2:] == ["False", "False"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        f"name: bad\nscenarios:\n  - {Path(__file__).resolve().parent.parent / 'scenarios' / 'tiny.yaml'}\n"
+        "design:\n  kind: lhs\n  samples: 4\n  parameters:\n    budget.proof_of_concept: [0.0, 0.9]\n"
+        "replications: 1\nseed: 1\n")
+    with pytest.raises(InputError, match="budget"):
+        load_experiment(bad, sample=False)

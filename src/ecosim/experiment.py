@@ -360,6 +360,8 @@ class Experiment:
     trial : the ``--replications``/``--steps`` overrides of a quick trial (empty otherwise)
     primary : the primary outcomes named in the file (``None``: the catalogue's headline outcomes)
     baseline : the baseline scenario named in the file (``None``: the default)
+    planned_runs : the runs the design makes, counted without making its points (equal to
+        :attr:`n_runs` unless the experiment was loaded with ``sample=False`` for checking)
     """
 
     name: str
@@ -378,6 +380,7 @@ class Experiment:
     trial: dict[str, int] = field(default_factory=dict)
     primary: list[str] | None = None
     baseline: str | None = None
+    planned_runs: int | None = None
 
     @property
     def seeds(self) -> list[int]:
@@ -448,8 +451,15 @@ def run_id(scenario: str, point: int, replication: int) -> str:
 # ---------------------------------------------------------------- loading
 
 
-def load_experiment(path: str | Path, max_runs: int | None = None) -> Experiment:
+def load_experiment(path: str | Path, max_runs: int | None = None, sample: bool = True) -> Experiment:
     """Read, validate and resolve an experiment file, or raise :class:`InputError`.
+
+    With ``sample=False`` (``ecosim check``) a sampled design (Latin hypercube, Sobol, Morris)
+    is not sampled: its points are the two corners of its ranges (every parameter at its low
+    end, every one at its high end), which are validated like design points and bound a run's
+    size from above, so checking needs neither SciPy's nor SALib's samplers (over a second to
+    import). The returned experiment then has ``planned_runs`` set to the runs the sampled
+    design will make, and must not be run.
 
     Every scenario is loaded (paths relative to the experiment file) and its overrides applied;
     every design point is applied to every scenario and validated like a scenario file; rule
@@ -476,7 +486,7 @@ def load_experiment(path: str | Path, max_runs: int | None = None) -> Experiment
     scenarios = _resolve_scenarios(spec, path)
     design = spec.design.model_dump(mode="json") if isinstance(spec.design, BaseModel) else None
     kind = design["kind"] if design else "scenarios"
-    points, problem = _design_points(spec, scenarios, source)
+    points, problem = _design_points(spec, scenarios, source, sample=sample)
     parameters = list(dict.fromkeys(k for point in points for k in point))
     _check_points(scenarios, points, source)
     if spec.baseline is not None and spec.baseline not in scenarios:
@@ -487,6 +497,7 @@ def load_experiment(path: str | Path, max_runs: int | None = None) -> Experiment
         replications=spec.replications, steps=spec.steps, keep=spec.keep, scenarios=scenarios,
         design_kind=kind, design=design, parameters=parameters, points=points, problem=problem,
         primary=spec.primary, baseline=spec.baseline,
+        planned_runs=len(scenarios) * points_planned * spec.replications,
     )
 
 
@@ -531,6 +542,7 @@ def _validate_file(data: dict[str, Any], source: str, document: Document | None 
 def _resolve_scenarios(spec: ExperimentFile, path: Path) -> dict[str, dict[str, Any]]:
     source = str(path)
     resolved: dict[str, dict[str, Any]] = {}
+    loaded: dict[Path, Scenario] = {}  # one file used by many entries is read and validated once
     for i, entry in enumerate(spec.scenarios):
         key = f"scenarios[{i}]"
         file = Path(entry.file)
@@ -538,7 +550,9 @@ def _resolve_scenarios(spec: ExperimentFile, path: Path) -> dict[str, dict[str, 
         if not scenario_path.is_file():
             raise InputError(f"scenario file {entry.file!r} not found (looked for {scenario_path})",
                              source=source, key=f"{key}.file")
-        scenario = load_scenario(scenario_path)  # a bad scenario file is reported as such
+        if scenario_path not in loaded:
+            loaded[scenario_path] = load_scenario(scenario_path)  # a bad scenario file is reported as such
+        scenario = loaded[scenario_path]
         if entry.overrides or spec.steps is not None:
             overrides = dict(entry.overrides)
             if spec.steps is not None:
@@ -596,7 +610,7 @@ def _check_key(scenario: Scenario | dict[str, Any], dotted: str, source: str, wh
     return node
 
 
-def _design_points(spec: ExperimentFile, scenarios: dict[str, dict[str, Any]], source: str
+def _design_points(spec: ExperimentFile, scenarios: dict[str, dict[str, Any]], source: str, sample: bool = True
                    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     design = spec.design
     if design is None:
@@ -624,7 +638,9 @@ def _design_points(spec: ExperimentFile, scenarios: dict[str, dict[str, Any]], s
     bounds = {k: (r.low, r.high) for k, r in design.parameters.items()}
     seed = design.seed if design.seed is not None else design_seed(spec.seed)
     problem = None
-    if isinstance(design, LatinHypercubeDesign):
+    if not sample:  # the corners of the ranges: enough to validate them and to bound a run's size
+        points = [{k: low for k, (low, _) in bounds.items()}, {k: high for k, (_, high) in bounds.items()}]
+    elif isinstance(design, LatinHypercubeDesign):
         points = latin_hypercube_design(bounds, design.samples, seed)
     elif isinstance(design, SobolDesign):
         problem = salib_problem(bounds, design.groups)

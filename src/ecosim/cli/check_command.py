@@ -32,9 +32,10 @@ def command(files, memory_limit, max_runs):
         if is_experiment(data):
             from ecosim.experiment import load_experiment
 
-            spec = load_experiment(path, max_runs=max_runs)
+            # a sampled design is checked at the corners of its ranges, not sampled (fast)
+            spec = load_experiment(path, max_runs=max_runs, sample=False)
             largest = check_experiment_memory(spec.scenarios, spec.points, memory_limit, source=path)
-            click.echo(f"{path}: valid experiment '{spec.name}' ({spec.n_runs:,} runs, "
+            click.echo(f"{path}: valid experiment '{spec.name}' ({spec.planned_runs:,} runs, "
                        f"the largest about {format_bytes(largest.bytes)})")
             continue
         scenario = load_scenario(path)
