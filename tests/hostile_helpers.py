@@ -17,13 +17,19 @@ MEMORY_LIMIT_BYTES = 1536 * 2**20
 """Address space allowed to each ``ecosim`` under test: a check needs ~600 MB of it; an alias
 bomb expanded, or a world built, would need many times more and die (exit 1) instead."""
 
+RUN_MEMORY_LIMIT_BYTES = 2048 * 2**20
+"""Address space for an ``ecosim run`` that builds and steps a small world: with one OpenBLAS
+thread (``OPENBLAS_NUM_THREADS=1``, as a sweep's workers set it) OpenBLAS's buffers do not fit
+in 1.5 GiB of address space next to the imports (measured: 4 of 4 runs of the tiny world fail
+at 1.5 GiB, 0 of 4 at 2 GiB)."""
+
 TIME_LIMIT_SECONDS = 120  # generous: the test machine is shared, and a refusal takes 1-2 s when it is idle
 
 
-def limited(file_size: int | None = None):
+def limited(file_size: int | None = None, memory: int = MEMORY_LIMIT_BYTES):
     """A ``preexec_fn``: the memory limit, and optionally a file-size limit (a full disk, as far as writes see)."""
     def apply():
-        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
         if file_size is not None:
             import signal
 
@@ -32,13 +38,13 @@ def limited(file_size: int | None = None):
     return apply
 
 
-def run_ecosim(*args, cwd: Path, file_size: int | None = None,
-               timeout: float = TIME_LIMIT_SECONDS) -> subprocess.CompletedProcess:
+def run_ecosim(*args, cwd: Path, file_size: int | None = None, timeout: float = TIME_LIMIT_SECONDS,
+               memory: int = MEMORY_LIMIT_BYTES) -> subprocess.CompletedProcess:
     """Run ``ecosim ARGS`` in ``cwd`` under the limits; also records its wall time as ``.seconds``."""
     env = {**os.environ, "COLUMNS": "200"}
     started = time.perf_counter()
     done = subprocess.run([ECOSIM, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                          preexec_fn=limited(file_size), env=env)
+                          preexec_fn=limited(file_size, memory), env=env)
     done.seconds = time.perf_counter() - started  # type: ignore[attr-defined]
     return done
 

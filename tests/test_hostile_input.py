@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from ecosim.cli import main
 from hostile_helpers import (
     ROOT,
+    RUN_MEMORY_LIMIT_BYTES,
     TIME_LIMIT_SECONDS,
     TINY,
     assert_refused,
@@ -399,7 +400,7 @@ def test_mutated_scenarios_run_under_the_memory_limit(tmp_path_factory, path, va
     scenario = folder / "mutated.yaml"
     scenario.write_text(yaml.safe_dump({**mutate(SCENARIO, path, value), "steps": 2}), encoding="utf-8")
     before = snapshot(folder)
-    done = run_ecosim("run", scenario, "--out", folder / "out", "--no-csv", cwd=folder)
+    done = run_ecosim("run", scenario, "--out", folder / "out", "--no-csv", cwd=folder, memory=RUN_MEMORY_LIMIT_BYTES)
     assert done.returncode in (0, 2), done.stderr[-2000:]
     assert "Traceback" not in done.stderr
     if done.returncode == 2:

@@ -248,8 +248,11 @@ def technical_failure_rates(technologies: pd.DataFrame) -> np.ndarray:
 
     Shape (fields, gates). The denominator is every technology that attempted the gate at
     least once: those that passed it, ended there (technical failure or shelved) or are
-    waiting to retry it. Technical success is a hidden draw fixed at birth and checked first
-    at every attempt, so each entry estimates ``1 − T_g`` of its field whatever the policy.
+    waiting to retry it. Technical success is a hidden draw fixed at birth, but it is learnt
+    only by an attempt someone pays for (funding is decided first), so technologies shelved
+    for money never show theirs: each entry is the *realised* technical failure rate, below
+    ``1 − T_g`` by however many never got paid. (Among paid attempts the rate is ``1 − T_g``
+    whatever the policy; ``tests/test_face_validity.py`` checks that.)
     """
     t = technologies
     status = t["status"].astype(str).to_numpy()
