@@ -26,8 +26,8 @@ class AdoptionCandidates:
     absorptive_capacity : the enterprise's A in [0, 1]
     hurdle_log : ln of the value the enterprise needs to bother, M¥
     size : the enterprise's size (mean 1)
-    rng : the model's random generator (every rule's inputs carry it; ``None`` only when a
-        rule is called outside a model, e.g. in a test with hand-made inputs)
+    rng : the model's random generator (every rule's inputs carry it; it is left out only
+        when a rule is called outside a model, e.g. in a test with hand-made inputs)
     """
 
     appraised_value: np.ndarray
