@@ -383,7 +383,8 @@ def deal_channel(model: EcosystemModel, row: int, mode: int, adopter: int) -> in
         return 2
     manager = int(t.col("manager")[row])
     ent_off = model.layout.offsets[ENTERPRISE_NODE]
-    if manager >= 0 and net.ties.find(manager, adopter) >= 0 and net.ties.alive[net.ties.find(manager, adopter)]:
+    tie = net.ties.find(manager, adopter) if manager >= 0 else -1
+    if tie >= 0 and net.ties.alive[tie]:
         return 3
     contacts = t.fair_contacts.get(row)
     fresh = t.col("fair_step")[row] >= model.steps - model.fair_contact_lifetime
