@@ -31,7 +31,7 @@ from ecosim.agents import (
 )
 from ecosim.agents.enterprise import do_own_rnd, propose_joint_rnd
 from ecosim.agents.investor import prepare_investment
-from ecosim.agents.technology_manager import scout, staff_turnover
+from ecosim.agents.technology_manager import founding_skill, scout, staff_turnover
 from ecosim.agents.university import do_research
 from ecosim.funding import DevelopmentFunds
 from ecosim.metrics import Accounts, StepRecorder, run_summary, snapshot_accounts
@@ -159,6 +159,7 @@ class EcosystemModel(mesa.Model):
         quality = np.clip(build_rng.normal(u.quality_mean, u.quality_sd, uni_nodes.size), 0.05, 1.0)
         m = s.policy.managers
         skill = np.clip(build_rng.normal(m.skill_mean, m.skill_sd, man_nodes.size), 0.0, 1.0)
+        skill = founding_skill(skill, s, layout.region[man_nodes], build_rng)
         manager_field = build_rng.integers(0, shares.size, man_nodes.size)
         employed = build_rng.random(man_nodes.size) < m.university_employed_share
         employer = np.full(man_nodes.size, -1, dtype=np.int64)

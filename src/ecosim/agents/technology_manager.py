@@ -93,6 +93,29 @@ class TechnologyManager(FixedAgent):
         self.model.accounts.training_skill_gain += self.skill - before
 
 
+def founding_skill(starting_skill: np.ndarray, scenario, region: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The skill of the managers in post when the run starts: a staff that has been turning over.
+
+    With turnover ``p`` a quarter, the time a manager has been in post is geometric
+    (``P(τ = t) = p (1 − p)^t``), the stationary tenure of a staff whose members leave at a
+    constant rate. Each quarter in post, the manager programme's training closed
+    ``g = 1 − exp(−k·m)`` of the gap to full skill, with ``m`` the region's training money per
+    manager at the scenario's budget shares, so a manager hired with skill ``s₀`` now has
+    ``1 − (1 − s₀)(1 − g)^τ``. Without this the whole staff would start as new hires and the
+    measured window would ride their ~80-quarter climb (docs/VALIDATION.md, steady state).
+    Learning from deals is left out (its rate is a result of the run), so founding skill is a
+    little below the settled level. Without turnover the founding staff are new hires.
+    """
+    m = scenario.policy.managers
+    if starting_skill.size == 0 or m.turnover_per_quarter <= 0:
+        return starting_skill
+    per_region = np.bincount(region, minlength=int(region.max()) + 1)
+    money = scenario.budget.per_quarter * scenario.budget.manager_programme / np.maximum(per_region[region], 1)
+    gain = 1.0 - np.exp(-m.training_gain_per_yuan * money)
+    tenure = rng.geometric(m.turnover_per_quarter, starting_skill.size) - 1
+    return 1.0 - (1.0 - starting_skill) * (1.0 - gain) ** tenure
+
+
 def staff_turnover(model: EcosystemModel) -> None:
     """Managers leave with ``turnover_per_quarter`` and are replaced by new hires with a starting skill.
 
