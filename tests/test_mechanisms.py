@@ -17,7 +17,7 @@ from ecosim.agents.government import run_prototype_tests
 from ecosim.agents.technology_manager import staff_turnover
 from ecosim.metrics import FLOW_COLUMNS
 from ecosim.model import EcosystemModel, fair_contact_lifetime, simulate
-from ecosim.pipeline import ACTIVE, FAILED, NO_DEAL, TECHNICAL, UNIVERSITY
+from ecosim.pipeline import Cause, DealMode, Owner, Status
 from ecosim.rules import register
 from ecosim.scenario import Scenario, apply_overrides
 
@@ -31,8 +31,8 @@ def fresh_model(steps: int = 0, seed: int = 2, **overrides) -> EcosystemModel:
 
 def open_university_rows(model: EcosystemModel) -> np.ndarray:
     t = model.pipeline.table
-    return np.flatnonzero((t.col("status") == ACTIVE) & (t.col("deal_mode") == NO_DEAL)
-                          & (t.col("owner_type") == UNIVERSITY) & (t.col("gate") <= 1))
+    return np.flatnonzero((t.col("status") == Status.ACTIVE) & (t.col("deal_mode") == DealMode.NO_DEAL)
+                          & (t.col("owner_type") == Owner.UNIVERSITY) & (t.col("gate") <= 1))
 
 
 # ------------------------------------------------------------------ proof of concept: the prototype test
@@ -56,13 +56,13 @@ def test_a_conclusive_prototype_test_stops_exactly_the_technologies_whose_g2_dra
     stopped, viable = rows[fails_g2], rows[~fails_g2]
     # the ones that would fail G2 are stopped now, as a technical failure at their current gate
     assert t.col("stopped_by_poc")[stopped].all() and not t.col("stopped_by_poc")[viable].any()
-    assert (t.col("status")[stopped] == FAILED).all() and (t.col("status")[viable] == ACTIVE).all()
-    assert (t.col("fail_cause")[stopped] == TECHNICAL).all()
+    assert (t.col("status")[stopped] == Status.FAILED).all() and (t.col("status")[viable] == Status.ACTIVE).all()
+    assert (t.col("fail_cause")[stopped] == Cause.TECHNICAL).all()
     np.testing.assert_array_equal(t.col("fail_gate")[stopped], gate_before[fails_g2])
     assert (t.col("end_step")[stopped] == model.steps).all()
     assert (t.col("grant_left")[stopped] == 0).all()  # the rest of the grant is not spent on gates
     added = model.accounts.failures_step - failures_before
-    assert added[:, TECHNICAL].sum() == stopped.size and added.sum() == stopped.size
+    assert added[:, Cause.TECHNICAL].sum() == stopped.size and added.sum() == stopped.size
     # the ones that will pass are known to: payers and adopters value them without the G2 risk
     assert t.col("revealed_g2")[viable].all() and not t.col("revealed_g2")[stopped].any()
     t_g2 = pipe.technical_success[t.col("field")[viable].astype(int), 1]
@@ -80,7 +80,7 @@ def test_a_prototype_test_is_conclusive_with_probability_grant_over_full_test_co
     for _ in range(20):  # the same technologies tested again and again: only the coin differs
         t.col("revealed_g2")[rows] = False
         t.col("stopped_by_poc")[rows] = False
-        t.col("status")[rows] = ACTIVE
+        t.col("status")[rows] = Status.ACTIVE
         run_prototype_tests(model, rows)
         conclusive += int((t.col("revealed_g2")[rows] | t.col("stopped_by_poc")[rows]).sum())
         n += rows.size
@@ -96,7 +96,7 @@ def test_an_inconclusive_prototype_test_reveals_nothing():
     rows = open_university_rows(model)
     run_prototype_tests(model, rows)
     assert not t.col("revealed_g2")[rows].any() and not t.col("stopped_by_poc")[rows].any()
-    assert (t.col("status")[rows] == ACTIVE).all()
+    assert (t.col("status")[rows] == Status.ACTIVE).all()
 
 
 def test_poc_grants_go_only_to_university_owned_technologies_and_buy_a_test():
@@ -106,7 +106,7 @@ def test_poc_grants_go_only_to_university_owned_technologies_and_buy_a_test():
     t = model.pipeline.table
     funded = t.col("poc_funded")
     assert funded.sum() > 10
-    assert (t.col("owner_type")[funded] == UNIVERSITY).all()
+    assert (t.col("owner_type")[funded] == Owner.UNIVERSITY).all()
     # every grant covered the whole test here: each funded technology is either revealed or stopped
     assert (t.col("revealed_g2")[funded] ^ t.col("stopped_by_poc")[funded]).all()
     assert not (t.col("revealed_g2") | t.col("stopped_by_poc"))[~funded].any()

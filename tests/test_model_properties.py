@@ -15,17 +15,7 @@ from conftest import small_scenario
 from ecosim import transfer
 from ecosim.metrics import DEAL_CHANNELS, DEAL_COLUMNS, FAILURE_COLUMNS, SPENDING_COLUMNS
 from ecosim.model import EcosystemModel, simulate
-from ecosim.pipeline import (
-    ACTIVE,
-    FAILED,
-    FUNDING,
-    MARKET,
-    NO_DEAL,
-    RESEARCH,
-    SHELVED,
-    TECHNICAL,
-    UNIVERSITY,
-)
+from ecosim.pipeline import Cause, DealMode, Owner, Status
 from ecosim.rules import available_rules
 from ecosim.scenario import CAUSES, GATES, RULE_KINDS, Scenario, apply_overrides
 
@@ -110,21 +100,21 @@ def scenarios(draw) -> tuple[Scenario, int]:
 def check_technology_states(model: EcosystemModel) -> None:
     t = model.pipeline.table
     status = t.col("status")
-    assert np.isin(status, (RESEARCH, ACTIVE, MARKET, FAILED, SHELVED)).all(), "a technology is in no known state"
+    assert np.isin(status, (Status.RESEARCH, Status.ACTIVE, Status.MARKET, Status.FAILED, Status.SHELVED)).all(), "a technology is in no known state"
     counts = model.pipeline.state_counts()
     assert counts.sum() == t.n
     trl, gate = t.col("trl"), t.col("gate")
-    assert (trl[status == RESEARCH] < 3).all()
-    assert ((gate[status == ACTIVE] >= 0) & (gate[status == ACTIVE] <= 3)).all()
-    market = status == MARKET
+    assert (trl[status == Status.RESEARCH] < 3).all()
+    assert ((gate[status == Status.ACTIVE] >= 0) & (gate[status == Status.ACTIVE] <= 3)).all()
+    market = status == Status.MARKET
     assert (trl[market] == 9).all() and (gate[market] == 4).all() and (t.col("market_step")[market] >= 0).all()
-    ended = (status == FAILED) | (status == SHELVED)
-    assert (t.col("fail_cause")[status == FAILED] == TECHNICAL).all()
-    assert np.isin(t.col("fail_cause")[status == SHELVED], (1, 2)).all()
+    ended = (status == Status.FAILED) | (status == Status.SHELVED)
+    assert (t.col("fail_cause")[status == Status.FAILED] == Cause.TECHNICAL).all()
+    assert np.isin(t.col("fail_cause")[status == Status.SHELVED], (1, 2)).all()
     assert (t.col("fail_gate")[ended] >= 0).all() and (t.col("fail_gate")[~ended] == -1).all()
     assert (t.col("end_step")[ended | market] >= t.col("birth")[ended | market]).all()
     # a deal happens at most once, after birth, and only to a technology that passed a gate
-    dealt = t.col("deal_mode") != NO_DEAL
+    dealt = t.col("deal_mode") != DealMode.NO_DEAL
     assert (t.col("deal_step")[dealt] >= t.col("birth")[dealt]).all()
     assert (t.col("deal_step")[~dealt] == -1).all()
 
@@ -134,11 +124,11 @@ def check_agents_and_ties(model: EcosystemModel) -> None:
     graph mirrors the living ties."""
     t = model.pipeline.table
     status = t.col("status")
-    open_projects = ((status == RESEARCH) | (status == ACTIVE)) & (t.col("manager") >= 0) & (t.col("deal_mode") == NO_DEAL)
+    open_projects = ((status == Status.RESEARCH) | (status == Status.ACTIVE)) & (t.col("manager") >= 0) & (t.col("deal_mode") == DealMode.NO_DEAL)
     carried = np.bincount(t.col("manager")[open_projects], minlength=model.layout.n_nodes)
     for manager in model.manager_agents:
         assert carried[manager.cell.coordinate] <= manager.capacity, "a manager carries more than its capacity"
-    assert (t.col("owner_type")[t.col("poc_funded")] == UNIVERSITY).all(), "a PoC grant to a non-university technology"
+    assert (t.col("owner_type")[t.col("poc_funded")] == Owner.UNIVERSITY).all(), "a PoC grant to a non-university technology"
     ties = model.network.ties
     alive = {(int(u), int(v)) for u, v in zip(ties.u[ties.alive], ties.v[ties.alive], strict=True)}
     assert alive == {(min(u, v), max(u, v)) for u, v in model.network.graph.edges()}
@@ -156,7 +146,7 @@ def check_technical_floor(model: EcosystemModel) -> None:
     for g in range(4):
         passed_g = (start <= g) & (g < passed_up_to)
         assert viable[passed_g, g].all(), f"a technology passed {GATES[g]} without being technically viable"
-    failed = t.col("status") == FAILED
+    failed = t.col("status") == Status.FAILED
     fail_gate = t.col("fail_gate")[failed].astype(int)
     # a PoC prototype test stops a technology at its current gate when its G2 draw fails
     stopped = t.col("stopped_by_poc")[failed]
@@ -227,7 +217,7 @@ def check_step_row(row: dict, model: EcosystemModel) -> None:
     assert row["deals"] == sum(row[c] for c in DEAL_COLUMNS)
     assert row["disclosures"] == row["disclosures_university"] + row["disclosures_joint"] + row["disclosures_enterprise"]
     status = model.pipeline.table.col("status")
-    assert sum(row[f"at_{g}"] for g in GATES) == int((status == ACTIVE).sum())
+    assert sum(row[f"at_{g}"] for g in GATES) == int((status == Status.ACTIVE).sum())
 
 
 @PROPERTY_SETTINGS
@@ -274,8 +264,8 @@ def test_invariants_hold_after_every_quarter(case):
     for funded, viable, draw in outcomes:
         # nothing passes unpaid or unviable; a technical failure is only seen where the work was paid for
         assert not draw.passed[~funded | ~viable].any()
-        assert (draw.cause[~funded] == FUNDING).all()
-        assert (draw.cause[funded & ~viable] == TECHNICAL).all()
+        assert (draw.cause[~funded] == Cause.FUNDING).all()
+        assert (draw.cause[funded & ~viable] == Cause.TECHNICAL).all()
 
 
 @PROPERTY_SETTINGS

@@ -14,16 +14,9 @@ from mesa.discrete_space import Network
 from conftest import small_scenario
 from ecosim.model import EcosystemModel
 from ecosim.network import (
-    BROKERAGE,
-    COLLABORATION,
-    ENTERPRISE,
-    FINANCE,
-    GOVERNMENT,
-    INVESTOR,
-    LICENCE,
-    MANAGER,
-    UNIVERSITY,
     EcosystemNetwork,
+    NodeKind,
+    TieKind,
     TieTable,
     build_ties,
     graph_from_ties,
@@ -31,7 +24,7 @@ from ecosim.network import (
     sampled_betweenness,
 )
 
-PER_REGION = {GOVERNMENT: 1, UNIVERSITY: 2, ENTERPRISE: 4, MANAGER: 1, INVESTOR: 1}
+PER_REGION = {NodeKind.GOVERNMENT: 1, NodeKind.UNIVERSITY: 2, NodeKind.ENTERPRISE: 4, NodeKind.MANAGER: 1, NodeKind.INVESTOR: 1}
 
 
 def small_network(decay: float = 0.1) -> EcosystemNetwork:
@@ -53,19 +46,19 @@ def alive_ties(net: EcosystemNetwork) -> set[tuple[int, int]]:
 def test_layout_puts_kinds_in_blocks_region_by_region():
     layout = make_layout(2, PER_REGION)
     assert layout.n_nodes == 2 * 9
-    assert list(layout.nodes(GOVERNMENT)) == [0, 1]
-    assert list(layout.nodes(UNIVERSITY)) == [2, 3, 4, 5]
-    assert list(layout.region[layout.nodes(UNIVERSITY)]) == [0, 0, 1, 1]
-    assert list(layout.kind[layout.nodes(ENTERPRISE)]) == [ENTERPRISE] * 8
-    assert layout.offsets[INVESTOR] + layout.counts[INVESTOR] == layout.n_nodes
+    assert list(layout.nodes(NodeKind.GOVERNMENT)) == [0, 1]
+    assert list(layout.nodes(NodeKind.UNIVERSITY)) == [2, 3, 4, 5]
+    assert list(layout.region[layout.nodes(NodeKind.UNIVERSITY)]) == [0, 0, 1, 1]
+    assert list(layout.kind[layout.nodes(NodeKind.ENTERPRISE)]) == [NodeKind.ENTERPRISE] * 8
+    assert layout.offsets[NodeKind.INVESTOR] + layout.counts[NodeKind.INVESTOR] == layout.n_nodes
 
 
 def test_tie_table_drops_duplicates_and_self_loops_and_orders_pairs():
     ties = TieTable(10, 0.1)
-    rows = ties.add_many([3, 1, 5, 2], [1, 3, 5, 7], COLLABORATION, 1.0, False, False)
+    rows = ties.add_many([3, 1, 5, 2], [1, 3, 5, 7], TieKind.COLLABORATION, 1.0, False, False)
     assert rows.size == 2
     assert {(int(u), int(v)) for u, v in zip(ties.u, ties.v, strict=True)} == {(1, 3), (2, 7)}
-    assert ties.add_many([7], [2], LICENCE, 1.0, False, False).size == 0  # already there
+    assert ties.add_many([7], [2], TieKind.LICENCE, 1.0, False, False).size == 0  # already there
     assert ties.find(7, 2) == ties.find(2, 7) >= 0
     assert ties.find(4, 5) == -1
     assert len(ties) == 2
@@ -73,25 +66,25 @@ def test_tie_table_drops_duplicates_and_self_loops_and_orders_pairs():
 
 def test_unused_ties_decay_and_structural_ties_do_not():
     ties = TieTable(10, 0.1)
-    ties.add_many([0, 2], [1, 3], FINANCE, 2.0, False, [True, False], step=0)
+    ties.add_many([0, 2], [1, 3], TieKind.FINANCE, 2.0, False, [True, False], step=0)
     np.testing.assert_allclose(ties.current_weight(3), [2.0, 2.0 * 0.9**3])
 
 
 def test_deal_strengthens_an_existing_tie_after_decay():
     net = small_network(decay=0.5)
-    net.ties.add_many([2], [6], COLLABORATION, 1.0, False, False, step=0)
+    net.ties.add_many([2], [6], TieKind.COLLABORATION, 1.0, False, False, step=0)
     net.graph.add_edge(2, 6)
-    assert net.strengthen(2, 6, LICENCE, 0.5, step=2) is False
+    assert net.strengthen(2, 6, TieKind.LICENCE, 0.5, step=2) is False
     row = net.ties.find(2, 6)
     assert net.ties.weight[row] == pytest.approx(0.25 + 0.5)
-    assert net.ties.kind[row] == LICENCE  # a licence upgrades a collaboration tie
+    assert net.ties.kind[row] == TieKind.LICENCE  # a licence upgrades a collaboration tie
     assert net.graph.edges[2, 6]["kind"] == "licence"
 
 
 def test_strengthen_creates_a_tie_in_the_graph_and_the_mesa_space():
     net = small_network()
-    a, b = int(net.layout.nodes(UNIVERSITY)[0]), int(net.layout.nodes(ENTERPRISE)[7])
-    assert net.strengthen(a, b, BROKERAGE, 0.7, step=1) is True
+    a, b = int(net.layout.nodes(NodeKind.UNIVERSITY)[0]), int(net.layout.nodes(NodeKind.ENTERPRISE)[7])
+    assert net.strengthen(a, b, TieKind.BROKERAGE, 0.7, step=1) is True
     assert net.graph.has_edge(a, b)
     assert net.graph.edges[a, b]["cross_region"] is True  # university 0 is in region 0, enterprise 7 in region 1
     assert net.space[b] in net.space[a].connections.values()
@@ -101,19 +94,19 @@ def test_strengthen_creates_a_tie_in_the_graph_and_the_mesa_space():
 def test_pruning_removes_weak_ties_everywhere_and_a_deal_revives_them():
     net = small_network(decay=0.5)
     for a, b in [(2, 6), (3, 7)]:
-        net.strengthen(a, b, COLLABORATION, 1.0, step=0)
-    net.strengthen(3, 7, COLLABORATION, 1.0, step=3)  # kept fresh
+        net.strengthen(a, b, TieKind.COLLABORATION, 1.0, step=0)
+    net.strengthen(3, 7, TieKind.COLLABORATION, 1.0, step=3)  # kept fresh
     assert net.prune(step=4, threshold=0.1) == 1
     assert not net.graph.has_edge(2, 6) and net.graph.has_edge(3, 7)
     assert alive_ties(net) == graph_edges(net)
     assert net.space[6] not in net.space[2].connections.values()
-    assert net.strengthen(2, 6, LICENCE, 0.5, step=5) is True
+    assert net.strengthen(2, 6, TieKind.LICENCE, 0.5, step=5) is True
     assert net.graph.has_edge(2, 6) and alive_ties(net) == graph_edges(net)
 
 
 def test_structural_ties_are_never_pruned():
     net = small_network(decay=0.9)
-    net.ties.add_many([0], [2], FINANCE, 1.0, False, True)
+    net.ties.add_many([0], [2], TieKind.FINANCE, 1.0, False, True)
     net.graph.add_edge(0, 2)
     assert net.prune(step=100, threshold=0.5) == 0
     assert net.graph.has_edge(0, 2)
@@ -121,11 +114,11 @@ def test_structural_ties_are_never_pruned():
 
 def test_enterprise_reach_lists_each_nodes_enterprise_neighbours():
     net = small_network()
-    e = net.layout.nodes(ENTERPRISE)
-    net.strengthen(2, int(e[0]), COLLABORATION, 1.0, 0)
-    net.strengthen(2, int(e[3]), COLLABORATION, 1.0, 0)
-    net.strengthen(3, 2, COLLABORATION, 1.0, 0)  # university–university: not reach
-    net.strengthen(int(e[5]), 4, COLLABORATION, 1.0, 0)
+    e = net.layout.nodes(NodeKind.ENTERPRISE)
+    net.strengthen(2, int(e[0]), TieKind.COLLABORATION, 1.0, 0)
+    net.strengthen(2, int(e[3]), TieKind.COLLABORATION, 1.0, 0)
+    net.strengthen(3, 2, TieKind.COLLABORATION, 1.0, 0)  # university–university: not reach
+    net.strengthen(int(e[5]), 4, TieKind.COLLABORATION, 1.0, 0)
     pos, ent = net.enterprise_neighbours(np.array([4, 2, 3]))
     assert sorted(zip(pos.tolist(), ent.tolist(), strict=True)) == [(0, 5), (1, 0), (1, 3)]
 
@@ -133,7 +126,7 @@ def test_enterprise_reach_lists_each_nodes_enterprise_neighbours():
 def test_density_counts_living_ties_over_possible_pairs():
     net = small_network()
     for a, b in [(2, 6), (3, 7), (4, 8)]:
-        net.strengthen(a, b, COLLABORATION, 1.0, 0)
+        net.strengthen(a, b, TieKind.COLLABORATION, 1.0, 0)
     n = net.layout.n_nodes
     assert net.density() == pytest.approx(3 / (n * (n - 1) / 2))
     assert net.density() == pytest.approx(nx.density(net.graph))
@@ -174,8 +167,8 @@ def test_initial_ties_are_seeded_and_respect_openness():
 
 def test_every_government_is_tied_to_its_own_universities(tiny_model):
     layout, ties = tiny_model.layout, tiny_model.network.ties
-    for gov in layout.nodes(GOVERNMENT):
-        for uni in layout.nodes(UNIVERSITY):
+    for gov in layout.nodes(NodeKind.GOVERNMENT):
+        for uni in layout.nodes(NodeKind.UNIVERSITY):
             tied = ties.find(int(gov), int(uni)) >= 0
             assert tied == (layout.region[gov] == layout.region[uni])
 
@@ -217,7 +210,7 @@ pairs = st.lists(st.tuples(st.integers(2, 17), st.integers(2, 17)), min_size=0, 
 
 
 @settings(max_examples=60, deadline=None)
-@given(before=pairs, batch=pairs, kind=st.sampled_from([COLLABORATION, LICENCE, BROKERAGE]))
+@given(before=pairs, batch=pairs, kind=st.sampled_from([TieKind.COLLABORATION, TieKind.LICENCE, TieKind.BROKERAGE]))
 def test_strengthening_many_pairs_at_once_equals_one_by_one(before, batch, kind):
     """strengthen_many (a fair's ties) leaves tie table, graph and Mesa cells as pair-by-pair
     strengthen does: repeated pairs, living, pruned and absent ties alike."""
@@ -225,7 +218,7 @@ def test_strengthening_many_pairs_at_once_equals_one_by_one(before, batch, kind)
     for net in nets:
         for a, b in before:
             if a != b:
-                net.strengthen(a, b, COLLABORATION, 1.0, step=0)
+                net.strengthen(a, b, TieKind.COLLABORATION, 1.0, step=0)
         net.prune(step=6, threshold=0.5)  # some of them come back below
     one, many = nets
     made_one = sum(one.strengthen(a, b, kind, 0.4, step=7) for a, b in batch if a != b)
@@ -240,9 +233,9 @@ def test_strengthening_many_pairs_at_once_equals_one_by_one(before, batch, kind)
 
 def test_pruning_keeps_mesa_cells_graph_and_tie_table_in_step():
     net = small_network(decay=0.5)
-    e = [int(x) for x in net.layout.nodes(ENTERPRISE)]
-    net.strengthen_many(np.array([2, 2, 3, e[0]]), np.array([e[1], e[2], e[3], e[4]]), COLLABORATION, 1.0, step=0)
-    net.strengthen(2, e[1], COLLABORATION, 1.0, step=3)  # kept fresh
+    e = [int(x) for x in net.layout.nodes(NodeKind.ENTERPRISE)]
+    net.strengthen_many(np.array([2, 2, 3, e[0]]), np.array([e[1], e[2], e[3], e[4]]), TieKind.COLLABORATION, 1.0, step=0)
+    net.strengthen(2, e[1], TieKind.COLLABORATION, 1.0, step=3)  # kept fresh
     neighbours_before = set(net.space[2].neighborhood.cells)  # fills Mesa's cache
     assert net.prune(step=4, threshold=0.1) == 3
     assert graph_edges(net) == alive_ties(net) == _mesa_edges(net) == {(2, e[1])}

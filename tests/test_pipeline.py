@@ -8,14 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ecosim.pipeline import (
-    ACTIVE,
-    FUNDING,
     GATE_END_TRL,
-    MATCHING,
-    RESEARCH,
-    TECHNICAL,
-    UNIVERSITY,
+    Cause,
+    Owner,
     Pipeline,
+    Status,
     TechnologyTable,
     appraisal_sigma,
     funding_probability,
@@ -79,7 +76,7 @@ def test_gate_outcome_causes_follow_the_work_funding_then_technical_then_matchin
     matched = np.array([False, False, True, False, True, False, True])
     draw = gate_outcomes(funded, viable, matched)
     # unpaid attempts fail for funding whatever their hidden technical draw (it stays unknown)
-    assert list(draw.cause) == [FUNDING, FUNDING, FUNDING, TECHNICAL, TECHNICAL, MATCHING, -1]
+    assert list(draw.cause) == [Cause.FUNDING, Cause.FUNDING, Cause.FUNDING, Cause.TECHNICAL, Cause.TECHNICAL, Cause.MATCHING, -1]
     assert list(draw.passed) == [False, False, False, False, False, False, True]
 
 
@@ -91,9 +88,9 @@ def test_gate_passes_exactly_when_funded_viable_and_matched(flags):
     funded, viable, matched = (np.array([f[i] for f in flags], dtype=bool) for i in range(3))
     draw = gate_outcomes(funded, viable, matched)
     np.testing.assert_array_equal(draw.passed, funded & viable & matched)
-    np.testing.assert_array_equal(draw.cause == FUNDING, ~funded)
-    np.testing.assert_array_equal(draw.cause == TECHNICAL, funded & ~viable)
-    np.testing.assert_array_equal(draw.cause == MATCHING, funded & viable & ~matched)
+    np.testing.assert_array_equal(draw.cause == Cause.FUNDING, ~funded)
+    np.testing.assert_array_equal(draw.cause == Cause.TECHNICAL, funded & ~viable)
+    np.testing.assert_array_equal(draw.cause == Cause.MATCHING, funded & viable & ~matched)
     assert draw.cause.dtype == np.int8
 
 
@@ -109,7 +106,7 @@ def test_pass_rate_is_t_times_f_times_m_and_never_beats_technical_success(techni
     # no money and no matchmaking can pass a technology that is not technically viable
     assert not draw.passed[~viable].any()
     # the technical failures are the funded non-viable attempts: about F·(1 − T) of all
-    technical_share = (draw.cause == TECHNICAL).mean()
+    technical_share = (draw.cause == Cause.TECHNICAL).mean()
     expected_technical = funding * (1 - technical)
     assert abs(technical_share - expected_technical) <= 5 * np.sqrt(
         max(expected_technical * (1 - expected_technical), 1e-4) / n)
@@ -120,7 +117,7 @@ def test_full_funding_and_matching_leave_exactly_the_technical_failures():
     viable = rng.random(1000) < 0.3
     draw = gate_outcomes(np.ones(1000, bool), viable, np.ones(1000, bool))
     np.testing.assert_array_equal(draw.passed, viable)
-    np.testing.assert_array_equal(draw.cause == TECHNICAL, ~viable)
+    np.testing.assert_array_equal(draw.cause == Cause.TECHNICAL, ~viable)
 
 
 def test_without_funding_no_technical_failure_is_ever_observed():
@@ -128,7 +125,7 @@ def test_without_funding_no_technical_failure_is_ever_observed():
     rng = np.random.default_rng(2)
     viable = rng.random(1000) < 0.3
     draw = gate_outcomes(np.zeros(1000, bool), viable, np.ones(1000, bool))
-    assert (draw.cause == FUNDING).all()
+    assert (draw.cause == Cause.FUNDING).all()
 
 
 # ------------------------------------------------------------------ appraisal and fit
@@ -171,14 +168,14 @@ def test_table_grows_and_keeps_its_rows():
     assert list(table.col("trl")) == [3, 4, 5]
     assert list(table.col("value")) == [1.0, 2.0, 3.0]
     np.testing.assert_array_equal(table.knowledge, np.eye(3))
-    assert table.col("status").tolist() == [RESEARCH] * 3  # default
+    assert table.col("status").tolist() == [Status.RESEARCH] * 3  # default
     assert table.col("deal_mode").tolist() == [-1] * 3
 
 
 def test_table_frame_has_readable_categories():
     table = TechnologyTable(knowledge_dims=2)
     table.append(np.ones((2, 2)) / np.sqrt(2), np.zeros((2, 4)), owner_type=np.array([0, 2]),
-                 status=np.array([ACTIVE, RESEARCH]))
+                 status=np.array([Status.ACTIVE, Status.RESEARCH]))
     frame = table.to_frame()
     assert list(frame["owner_type"]) == ["university", "enterprise"]
     assert list(frame["status"]) == ["active", "research"]
@@ -196,7 +193,7 @@ def disclose(pipeline, n, field=0, orientation=0.5, quality=0.5, **kw):
     rng = np.random.default_rng(99)
     knowledge = rng.random((n, dims))
     knowledge /= np.linalg.norm(knowledge, axis=1, keepdims=True)
-    return pipeline.disclose(owner_type=UNIVERSITY, owner=np.full(n, 1), holder=np.full(n, 1), group=np.zeros(n, int),
+    return pipeline.disclose(owner_type=Owner.UNIVERSITY, owner=np.full(n, 1), holder=np.full(n, 1), group=np.zeros(n, int),
                              partner=np.full(n, -1), region=np.zeros(n, int), field=np.full(n, field),
                              knowledge=knowledge, orientation=np.full(n, orientation), quality=np.full(n, quality), **kw)
 
@@ -215,12 +212,12 @@ def test_results_below_trl3_do_research_then_enter_g1():
     pipeline, clock = make_pipeline(scenario)
     rows = disclose(pipeline, 10)
     t = pipeline.table
-    assert (t.col("status")[rows] == RESEARCH).all() and (t.col("trl")[rows] == 2).all()
+    assert (t.col("status")[rows] == Status.RESEARCH).all() and (t.col("trl")[rows] == 2).all()
     clock["now"] = 2
     assert pipeline.mature() == 0
     clock["now"] = 3
     assert pipeline.mature() == 10
-    assert (t.col("status") == ACTIVE).all() and (t.col("trl") == 3).all() and (t.col("gate") == 0).all()
+    assert (t.col("status") == Status.ACTIVE).all() and (t.col("trl") == 3).all() and (t.col("gate") == 0).all()
     assert (t.col("next_attempt") == 3 + scenario.technology.gate_quarters[0]).all()
 
 

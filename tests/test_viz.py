@@ -18,16 +18,8 @@ from conftest import REPO, TINY, small_scenario
 from ecosim.cli import main
 from ecosim.errors import InputError
 from ecosim.model import simulate
-from ecosim.network import (
-    ENTERPRISE,
-    GOVERNMENT,
-    INVESTOR,
-    MANAGER,
-    NODE_KINDS,
-    UNIVERSITY,
-    make_layout,
-)
-from ecosim.pipeline import LICENCE
+from ecosim.network import NODE_KINDS, NodeKind, make_layout
+from ecosim.pipeline import DealMode
 from ecosim.rules import available_rules
 from ecosim.scenario import RULE_KINDS, load_scenario
 from ecosim.viz import assets
@@ -88,8 +80,8 @@ def stepped() -> InteractiveModel:
 
 
 def test_layout_is_reproducible_and_cached_per_world_size():
-    layout = make_layout(2, {GOVERNMENT: 1, UNIVERSITY: 3, ENTERPRISE: 50, MANAGER: 4, INVESTOR: 2})
-    same = make_layout(2, {GOVERNMENT: 1, UNIVERSITY: 3, ENTERPRISE: 50, MANAGER: 4, INVESTOR: 2})
+    layout = make_layout(2, {NodeKind.GOVERNMENT: 1, NodeKind.UNIVERSITY: 3, NodeKind.ENTERPRISE: 50, NodeKind.MANAGER: 4, NodeKind.INVESTOR: 2})
+    same = make_layout(2, {NodeKind.GOVERNMENT: 1, NodeKind.UNIVERSITY: 3, NodeKind.ENTERPRISE: 50, NodeKind.MANAGER: 4, NodeKind.INVESTOR: 2})
     first = node_positions(layout, seed=0)
     assert node_positions(same, seed=0) is first  # computed once per (world size, seed)
     assert first.shape == (layout.n_nodes, 2)
@@ -110,7 +102,7 @@ def test_positions_stay_put_while_the_model_runs_and_across_reset():
 
 
 def test_each_region_has_its_own_panel_with_the_helix_from_top_to_bottom():
-    layout = make_layout(5, {GOVERNMENT: 1, UNIVERSITY: 4, ENTERPRISE: 40, MANAGER: 6, INVESTOR: 2})
+    layout = make_layout(5, {NodeKind.GOVERNMENT: 1, NodeKind.UNIVERSITY: 4, NodeKind.ENTERPRISE: 40, NodeKind.MANAGER: 6, NodeKind.INVESTOR: 2})
     positions = node_positions(layout)
     boxes = panel_boxes(5)
     for r, (x, y, w, h) in enumerate(boxes):
@@ -119,16 +111,16 @@ def test_each_region_has_its_own_panel_with_the_helix_from_top_to_bottom():
         assert (inside[:, 1] >= y).all() and (inside[:, 1] <= y + h).all()
     for a, b in zip(boxes, boxes[1:], strict=False):  # panels do not overlap
         assert a[0] + a[2] <= b[0] or b[1] + b[3] <= a[1]
-    height = {kind: positions[layout.kind == kind, 1] for kind in (GOVERNMENT, UNIVERSITY, MANAGER, ENTERPRISE)}
+    height = {kind: positions[layout.kind == kind, 1] for kind in (NodeKind.GOVERNMENT, NodeKind.UNIVERSITY, NodeKind.MANAGER, NodeKind.ENTERPRISE)}
     for region_offset in {y for _, y, _, _ in boxes}:
         rows = {k: v[(v >= region_offset) & (v <= region_offset + 1)] - region_offset for k, v in height.items()}
-        assert rows[GOVERNMENT].min() > rows[UNIVERSITY].max() > rows[UNIVERSITY].min() > rows[MANAGER].max()
-        assert rows[MANAGER].min() > rows[ENTERPRISE].max()
-    assert BANDS[ENTERPRISE][3] < BANDS[MANAGER][2]
+        assert rows[NodeKind.GOVERNMENT].min() > rows[NodeKind.UNIVERSITY].max() > rows[NodeKind.UNIVERSITY].min() > rows[NodeKind.MANAGER].max()
+        assert rows[NodeKind.MANAGER].min() > rows[NodeKind.ENTERPRISE].max()
+    assert BANDS[NodeKind.ENTERPRISE][3] < BANDS[NodeKind.MANAGER][2]
 
 
 def test_layout_of_a_large_world_takes_well_under_a_second():
-    layout = make_layout(4, {GOVERNMENT: 1, UNIVERSITY: 50, ENTERPRISE: 25_000, MANAGER: 500, INVESTOR: 20})
+    layout = make_layout(4, {NodeKind.GOVERNMENT: 1, NodeKind.UNIVERSITY: 50, NodeKind.ENTERPRISE: 25_000, NodeKind.MANAGER: 500, NodeKind.INVESTOR: 20})
     start = time.perf_counter()
     positions = node_positions(layout, seed=12345)
     assert time.perf_counter() - start < 1.0
@@ -185,7 +177,7 @@ def test_node_size_grows_with_activity(stepped):
     model = stepped.ecosystem
     markup = network_svg(model, node_positions(model.layout))
     activity = node_activity(model)
-    enterprises = model.layout.nodes(ENTERPRISE)
+    enterprises = model.layout.nodes(NodeKind.ENTERPRISE)
     busiest, idle = enterprises[np.argmax(activity[enterprises])], enterprises[np.argmin(activity[enterprises])]
     radius = {int(n): float(r) for r, n in re.findall(r'<circle [^>]*r="([\d.]+)" class="node node-enterprise" data-node="(\d+)"', markup)}
     assert activity[busiest] > activity[idle]
@@ -199,10 +191,10 @@ def test_node_sizes_are_relative_to_the_busiest_of_each_kind(stepped):
     for code, style in KIND_STYLES.items():
         mine = model.layout.kind == code
         assert radius[mine].min() >= style.base_radius
-        if code != GOVERNMENT and activity[mine].max() > 0:
+        if code != NodeKind.GOVERNMENT and activity[mine].max() > 0:
             assert radius[mine].max() == pytest.approx(style.base_radius * (1 + SIZE_GROWTH))
-    government = model.layout.kind == GOVERNMENT
-    assert (radius[government] == KIND_STYLES[GOVERNMENT].base_radius).all()
+    government = model.layout.kind == NodeKind.GOVERNMENT
+    assert (radius[government] == KIND_STYLES[NodeKind.GOVERNMENT].base_radius).all()
 
 
 def test_crowded_regions_show_only_their_most_active_enterprises():
@@ -214,7 +206,7 @@ def test_crowded_regions_show_only_their_most_active_enterprises():
     drawn = enterprises_to_draw(eco, activity, per_region=40)
     assert drawn.size == 80
     for region in (0, 1):
-        all_here = eco.layout.nodes(ENTERPRISE)[eco.layout.region[eco.layout.nodes(ENTERPRISE)] == region]
+        all_here = eco.layout.nodes(NodeKind.ENTERPRISE)[eco.layout.region[eco.layout.nodes(NodeKind.ENTERPRISE)] == region]
         shown = drawn[eco.layout.region[drawn] == region]
         left_out = np.setdiff1d(all_here, shown)
         assert shown.size == 40
@@ -222,9 +214,9 @@ def test_crowded_regions_show_only_their_most_active_enterprises():
     markup = network_svg(eco, node_positions(eco.layout), max_enterprises_per_region=40)
     assert markup.count("node node-enterprise") == 80
     assert "520 less active enterprises" in markup
-    u, v, _, _ = visible_ties(eco, np.concatenate([np.flatnonzero(eco.layout.kind != ENTERPRISE), drawn]))
+    u, v, _, _ = visible_ties(eco, np.concatenate([np.flatnonzero(eco.layout.kind != NodeKind.ENTERPRISE), drawn]))
     assert np.isin(u, drawn).sum() + np.isin(v, drawn).sum() > 0
-    assert not np.isin(np.concatenate([u, v]), np.setdiff1d(eco.layout.nodes(ENTERPRISE), drawn)).any()
+    assert not np.isin(np.concatenate([u, v]), np.setdiff1d(eco.layout.nodes(NodeKind.ENTERPRISE), drawn)).any()
 
 
 def test_pipeline_chart_shows_waiting_counts_and_failures_by_gate_and_cause(stepped):
@@ -283,7 +275,7 @@ def test_quarter_and_year_follow_the_step_table():
 def test_a_brokered_licence_reads_like_a_sentence():
     model = run_model(quarters=24, seed=11, managers_per_region=20)
     t = model.ecosystem.pipeline.table
-    rows = np.flatnonzero((t.col("deal_mode") == LICENCE) & (t.col("manager") >= 0))
+    rows = np.flatnonzero((t.col("deal_mode") == DealMode.LICENCE) & (t.col("manager") >= 0))
     assert rows.size, "expected a brokered licence in 24 quarters with 20 managers per region"
     sentence = deal_sentence(model.ecosystem, int(rows[0]))
     assert re.fullmatch(r"Enterprise \d+ licensed an? [\w-]+ technology from (University|Institute|Enterprise) \d+, "

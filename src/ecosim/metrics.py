@@ -13,19 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ecosim.pipeline import (
-    ACTIVE,
-    ASSIGNMENT,
-    ENTERPRISE,
-    FAILED,
-    JOINT,
-    LICENCE,
-    MARKET,
-    NO_DEAL,
-    SHELVED,
-    SPIN_OFF,
-    UNIVERSITY,
-)
+from ecosim.pipeline import DealMode, Owner, Status
 from ecosim.rules.budget_allocation import INSTRUMENTS
 from ecosim.scenario import CAUSES, DEAL_MODES, GATES, OWNER_TYPES
 
@@ -136,13 +124,13 @@ def triple_helix_synergy(university: np.ndarray, industry: np.ndarray, governmen
 def deal_synergy(model: EcosystemModel) -> float:
     """T_UIG over all deals so far: university involved, industry adopter, government support."""
     t = model.pipeline.table
-    deals = t.col("deal_mode") != NO_DEAL
+    deals = t.col("deal_mode") != DealMode.NO_DEAL
     if not deals.any():
         return 0.0
-    from ecosim.network import ENTERPRISE as ENTERPRISE_NODE
+    from ecosim.network import NodeKind
 
-    university = t.col("owner_type")[deals] != ENTERPRISE
-    industry = model.layout.kind[t.col("partner")[deals]] == ENTERPRISE_NODE
+    university = t.col("owner_type")[deals] != Owner.ENTERPRISE
+    industry = model.layout.kind[t.col("partner")[deals]] == NodeKind.ENTERPRISE
     government = (t.col("poc_funded") | t.col("subsidised") | t.col("fair_selected") | t.col("was_managed"))[deals]
     return triple_helix_synergy(university, industry, government)
 
@@ -163,7 +151,7 @@ class StepRecorder:
         for i, owner in enumerate(OWNER_TYPES):
             row[f"disclosures_{owner}"] = int(pipe.disclosures_step[i])
         row["publications"] = acc.publications_step
-        active = t.col("status") == ACTIVE
+        active = t.col("status") == Status.ACTIVE
         gates = np.bincount(t.col("gate")[active], minlength=5)
         for g, name in enumerate(GATES):
             row[f"at_{name}"] = int(gates[g])
@@ -265,19 +253,19 @@ def run_summary(model: EcosystemModel, steps: pd.DataFrame) -> dict[str, float]:
     born = t.col("birth")
     mine_window = born > burn_in  # technologies disclosed in the measured window
     owner = t.col("owner_type")
-    converted = t.col("deal_mode") != NO_DEAL
+    converted = t.col("deal_mode") != DealMode.NO_DEAL
     deal_age = np.where(converted, t.col("deal_step") - born, np.iinfo(np.int32).max)
     for i, name in enumerate(OWNER_TYPES):
         mine = (owner == i) & mine_window
         summary[f"conversion_{name}"] = _share(converted[mine].sum(), mine.sum())
         cohort = mine & (born <= end - window)
         summary[f"cohort_conversion_{name}"] = _share((deal_age[cohort] <= window).sum(), cohort.sum())
-    academic = (owner != ENTERPRISE) & mine_window
+    academic = (owner != Owner.ENTERPRISE) & mine_window
     summary["conversion_university_all"] = _share(converted[academic].sum(), academic.sum())
     summary["joint_to_university_ratio"] = _share(summary["conversion_joint"], summary["conversion_university"])
 
     transfer_time = (t.col("deal_step") - born)[converted & mine_window]
-    market = t.col("status") == MARKET
+    market = t.col("status") == Status.MARKET
     market_time = (t.col("market_step") - born)[market & mine_window]
     summary["time_to_transfer_median"] = _quantile(transfer_time, 0.5)
     summary["time_to_transfer_p90"] = _quantile(transfer_time, 0.9)
@@ -294,19 +282,19 @@ def run_summary(model: EcosystemModel, steps: pd.DataFrame) -> dict[str, float]:
     # AUTM-style flows per disclosure, over academic disclosures of the window (F5, F6)
     mode = t.col("deal_mode")
     academic_disclosures = academic.sum()
-    summary["licences_per_disclosure"] = _share(np.isin(mode[academic], (LICENCE, ASSIGNMENT)).sum(), academic_disclosures)
-    summary["startups_per_disclosure"] = _share((mode[academic] == SPIN_OFF).sum(), academic_disclosures)
+    summary["licences_per_disclosure"] = _share(np.isin(mode[academic], (DealMode.LICENCE, DealMode.ASSIGNMENT)).sum(), academic_disclosures)
+    summary["startups_per_disclosure"] = _share((mode[academic] == DealMode.SPIN_OFF).sum(), academic_disclosures)
     enterprise_rd, university_research = grown("enterprise_rd"), grown("university_research")
     summary["enterprise_rd_share"] = _share(enterprise_rd, enterprise_rd + university_research)
 
     # F8: medicine & health technologies entering G3 (TRL 6, the first trial in people) that
     # reach market, among those whose fate is decided
     medicine = (t.col("field") == 3) & mine_window
-    entered = medicine & t.col("entered_g3") & (t.col("status") != ACTIVE)
+    entered = medicine & t.col("entered_g3") & (t.col("status") != Status.ACTIVE)
     summary["medicine_g3_to_market"] = _share((market & entered).sum(), entered.sum())
 
     # F9: readiness at disclosure of academic results (an input)
-    trl0 = t.col("disclosure_trl")[(owner == UNIVERSITY) & mine_window]  # joint results start higher
+    trl0 = t.col("disclosure_trl")[(owner == Owner.UNIVERSITY) & mine_window]  # joint results start higher
     summary["trl3_share_at_disclosure"] = _share((trl0 == 3).sum(), trl0.size)
     summary["trl4_share_at_disclosure"] = _share((trl0 == 4).sum(), trl0.size)
     summary["fair_applicants"] = float(grown("fair_applicants"))
@@ -334,7 +322,7 @@ def run_summary(model: EcosystemModel, steps: pd.DataFrame) -> dict[str, float]:
     summary["appraisal_error_unmanaged"] = float(error[unmanaged].mean()) if unmanaged.any() else float("nan")
     summary["appraisal_error_academic"] = float(error[academic].mean()) if academic.any() else float("nan")
     status = t.col("status")
-    ended_badly = (status == FAILED) | (status == SHELVED)
+    ended_badly = (status == Status.FAILED) | (status == Status.SHELVED)
     spent = t.col("spent_by_payer")
     # (a sub-sum over the same values: clipped so that rounding in the sums cannot pass 1)
     summary["academic_spend_on_failures_share"] = min(_share(spent[academic & ended_badly & ~converted].sum(),
@@ -365,7 +353,7 @@ def run_summary(model: EcosystemModel, steps: pd.DataFrame) -> dict[str, float]:
     for i, name in enumerate(DEAL_CHANNELS):
         summary[f"deals_via_{name}"] = float((channel == i).sum())
     summary["joint_proposals"] = float(grown("joint_proposals"))
-    summary["joint_projects"] = float(((owner == JOINT) & mine_window).sum())
+    summary["joint_projects"] = float(((owner == Owner.JOINT) & mine_window).sum())
 
     states = model.pipeline.state_counts()
     for name, count in zip(("in_research", "in_pipeline", "at_market", "failed_total", "shelved_total"), states, strict=False):
@@ -378,6 +366,6 @@ def run_summary(model: EcosystemModel, steps: pd.DataFrame) -> dict[str, float]:
     summary["mean_manager_skill"] = float(measured["mean_manager_skill"].mean())
     allocated_at_start = getattr(model, "allocated_at_burn_in", 0.0) if burn_in else 0.0
     summary["public_money_allocated"] = float(sum(g.allocated for g in model.government_agents)) - allocated_at_start
-    summary["joint_share_of_disclosures"] = _share(((owner == JOINT) & mine_window).sum(), mine_window.sum())
-    summary["university_share_of_disclosures"] = _share(((owner == UNIVERSITY) & mine_window).sum(), mine_window.sum())
+    summary["joint_share_of_disclosures"] = _share(((owner == Owner.JOINT) & mine_window).sum(), mine_window.sum())
+    summary["university_share_of_disclosures"] = _share(((owner == Owner.UNIVERSITY) & mine_window).sum(), mine_window.sum())
     return summary

@@ -36,19 +36,14 @@ from ecosim.agents.university import do_research
 from ecosim.funding import DevelopmentFunds
 from ecosim.metrics import Accounts, StepRecorder, run_summary, snapshot_accounts
 from ecosim.network import (
-    ENTERPRISE,
-    GOVERNMENT,
-    INVESTOR,
-    MANAGER,
-    UNIVERSITY,
     EcosystemNetwork,
+    NodeKind,
     build_ties,
     graph_from_ties,
     make_layout,
     replenish_ties,
 )
-from ecosim.pipeline import ACTIVE, NO_DEAL, RESEARCH, Pipeline, TechnologyTable, group_rows
-from ecosim.pipeline import UNIVERSITY as UNIVERSITY_OWNED
+from ecosim.pipeline import DealMode, Owner, Pipeline, Status, TechnologyTable, group_rows
 from ecosim.rules import get_rule, load_rules_file
 from ecosim.scenario import RULE_KINDS, Scenario
 from ecosim.transfer import attempt_gates
@@ -133,15 +128,15 @@ class EcosystemModel(mesa.Model):
         s, w = self.scenario, self.scenario.world
         R = w.regions
         per_region = {
-            GOVERNMENT: 1,
-            UNIVERSITY: w.universities_per_region + w.institutes_per_region,
-            ENTERPRISE: w.enterprises_per_region,
-            MANAGER: s.policy.managers.managers_per_region,
-            INVESTOR: s.policy.finance.investors_per_region,
+            NodeKind.GOVERNMENT: 1,
+            NodeKind.UNIVERSITY: w.universities_per_region + w.institutes_per_region,
+            NodeKind.ENTERPRISE: w.enterprises_per_region,
+            NodeKind.MANAGER: s.policy.managers.managers_per_region,
+            NodeKind.INVESTOR: s.policy.finance.investors_per_region,
         }
         self.layout = layout = make_layout(R, per_region)
-        uni_nodes, ent_nodes = layout.nodes(UNIVERSITY), layout.nodes(ENTERPRISE)
-        man_nodes, inv_nodes = layout.nodes(MANAGER), layout.nodes(INVESTOR)
+        uni_nodes, ent_nodes = layout.nodes(NodeKind.UNIVERSITY), layout.nodes(NodeKind.ENTERPRISE)
+        man_nodes, inv_nodes = layout.nodes(NodeKind.MANAGER), layout.nodes(NodeKind.INVESTOR)
 
         # enterprises (arrays) and research groups (arrays)
         self.enterprises = EnterprisePopulation.create(s, ent_nodes, layout.region[ent_nodes], build_rng)
@@ -175,10 +170,10 @@ class EcosystemModel(mesa.Model):
         # agents, one per node
         cells = space
         self.government_agents = [Government(self, r) for r in range(R)]
-        for agent, node in zip(self.government_agents, layout.nodes(GOVERNMENT), strict=False):
+        for agent, node in zip(self.government_agents, layout.nodes(NodeKind.GOVERNMENT), strict=False):
             agent.cell = cells[int(node)]
         self.governments_by_region = self.government_agents
-        institutes = np.tile(np.arange(per_region[UNIVERSITY]) >= w.universities_per_region, R)
+        institutes = np.tile(np.arange(per_region[NodeKind.UNIVERSITY]) >= w.universities_per_region, R)
         self.university_agents = []
         for i, node in enumerate(uni_nodes):
             groups = slice(i * w.groups_per_university, (i + 1) * w.groups_per_university)
@@ -253,14 +248,14 @@ class EcosystemModel(mesa.Model):
         """Index this quarter's unmanaged university disclosures by university and by region."""
         t = self.pipeline.table
         status = t.col("status")
-        open_rows = (status == RESEARCH) | (status == ACTIVE)
+        open_rows = (status == Status.RESEARCH) | (status == Status.ACTIVE)
         managers = t.col("manager")
         self.manager_load[:] = 0
-        carried = open_rows & (managers >= 0) & (t.col("deal_mode") == NO_DEAL)
+        carried = open_rows & (managers >= 0) & (t.col("deal_mode") == DealMode.NO_DEAL)
         if self.manager_agents:
-            np.add.at(self.manager_load, managers[carried] - self.layout.offsets[MANAGER], 1)
+            np.add.at(self.manager_load, managers[carried] - self.layout.offsets[NodeKind.MANAGER], 1)
         candidates = np.flatnonzero(
-            open_rows & (managers < 0) & (t.col("deal_mode") == NO_DEAL) & (t.col("owner_type") == UNIVERSITY_OWNED)
+            open_rows & (managers < 0) & (t.col("deal_mode") == DealMode.NO_DEAL) & (t.col("owner_type") == Owner.UNIVERSITY)
         )
         self._pool_by_owner = group_rows(candidates, t.col("owner")[candidates])
         self._pool_by_region = group_rows(candidates, t.col("region")[candidates].astype(np.int64))

@@ -10,15 +10,33 @@ visualiser.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
 
 import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
 TIE_KINDS = ("collaboration", "licence", "brokerage", "finance")
-COLLABORATION, LICENCE, BROKERAGE, FINANCE = range(4)
 
-GOVERNMENT, UNIVERSITY, ENTERPRISE, MANAGER, INVESTOR = range(5)
+
+class TieKind(IntEnum):
+    """What a tie is (``TIE_KINDS`` names them)."""
+
+    COLLABORATION = 0
+    LICENCE = 1
+    BROKERAGE = 2
+    FINANCE = 3
+
+
+class NodeKind(IntEnum):
+    """What kind of agent sits on a node (``NODE_KINDS`` names them); not an owner (``ecosim.pipeline.Owner``)."""
+
+    GOVERNMENT = 0
+    UNIVERSITY = 1
+    ENTERPRISE = 2
+    MANAGER = 3
+    INVESTOR = 4
+
 NODE_KINDS = ("government", "university", "enterprise", "technology_manager", "investor")
 
 
@@ -45,7 +63,7 @@ def make_layout(regions: int, per_region: dict[int, int]) -> NodeLayout:
     """Lay nodes out in kind blocks; within a block, region by region."""
     offsets, counts, kinds, node_regions = {}, {}, [], []
     start = 0
-    for kind in (GOVERNMENT, UNIVERSITY, ENTERPRISE, MANAGER, INVESTOR):
+    for kind in (NodeKind.GOVERNMENT, NodeKind.UNIVERSITY, NodeKind.ENTERPRISE, NodeKind.MANAGER, NodeKind.INVESTOR):
         count = per_region[kind] * regions
         offsets[kind], counts[kind] = start, count
         kinds.append(np.full(count, kind, dtype=np.int8))
@@ -174,7 +192,7 @@ class EcosystemNetwork:
                 c["weight"][row] *= (1.0 - t.decay) ** max(step - int(c["last_used"][row]), 0)
             c["weight"][row] += amount
             c["last_used"][row] = step
-            if kind in (LICENCE, BROKERAGE) and c["kind"][row] == COLLABORATION:
+            if kind in (TieKind.LICENCE, TieKind.BROKERAGE) and c["kind"][row] == TieKind.COLLABORATION:
                 c["kind"][row] = kind
                 self.graph.edges[a, b]["kind"] = TIE_KINDS[kind]
             return False
@@ -213,8 +231,8 @@ class EcosystemNetwork:
         decayed = np.where(c["structural"][live], c["weight"][live], c["weight"][live] * (1.0 - t.decay) ** age)
         c["weight"][live] = decayed + added[alive]
         c["last_used"][live] = step
-        if kind in (LICENCE, BROKERAGE):
-            upgraded = live[c["kind"][live] == COLLABORATION]
+        if kind in (TieKind.LICENCE, TieKind.BROKERAGE):
+            upgraded = live[c["kind"][live] == TieKind.COLLABORATION]
             c["kind"][upgraded] = kind
             for x, y in zip(c["u"][upgraded].tolist(), c["v"][upgraded].tolist(), strict=False):
                 self.graph.edges[x, y]["kind"] = TIE_KINDS[kind]
@@ -289,10 +307,10 @@ class EcosystemNetwork:
             t = self.ties
             alive = t.alive
             u, v = t.u[alive], t.v[alive]
-            off = self.layout.offsets[ENTERPRISE]
-            n_ent = self.layout.counts[ENTERPRISE]
-            is_ent_v = self.layout.kind[v] == ENTERPRISE
-            is_ent_u = self.layout.kind[u] == ENTERPRISE
+            off = self.layout.offsets[NodeKind.ENTERPRISE]
+            n_ent = self.layout.counts[NodeKind.ENTERPRISE]
+            is_ent_v = self.layout.kind[v] == NodeKind.ENTERPRISE
+            is_ent_u = self.layout.kind[u] == NodeKind.ENTERPRISE
             rows = np.concatenate([u[is_ent_v], v[is_ent_u]])
             cols = np.concatenate([v[is_ent_v], u[is_ent_u]]) - off
             data = np.ones(rows.size, dtype=np.float32)
@@ -340,7 +358,7 @@ class EcosystemNetwork:
         estimator), on sparse matrices (:func:`sampled_betweenness`); with every node as a
         source it equals networkx's exact ``betweenness_centrality(G, normalized=True)``.
         """
-        managers = self.layout.nodes(MANAGER)
+        managers = self.layout.nodes(NodeKind.MANAGER)
         n = self.layout.n_nodes
         if managers.size == 0 or len(self.ties) == 0 or n < 3:
             return 0.0
@@ -368,8 +386,8 @@ def build_ties(scenario, layout: NodeLayout, rng: np.random.Generator, enterpris
     openness = pol.openness.cross_region_tie_probability
     R = w.regions
     ties = TieTable(layout.n_nodes, net.decay_per_quarter)
-    gov, uni, ent = layout.nodes(GOVERNMENT), layout.nodes(UNIVERSITY), layout.nodes(ENTERPRISE)
-    man, inv = layout.nodes(MANAGER), layout.nodes(INVESTOR)
+    gov, uni, ent = layout.nodes(NodeKind.GOVERNMENT), layout.nodes(NodeKind.UNIVERSITY), layout.nodes(NodeKind.ENTERPRISE)
+    man, inv = layout.nodes(NodeKind.MANAGER), layout.nodes(NodeKind.INVESTOR)
     region = layout.region
     ent_region = region[ent]
     by_region = [ent[ent_region == r] for r in range(R)]
@@ -379,7 +397,7 @@ def build_ties(scenario, layout: NodeLayout, rng: np.random.Generator, enterpris
         return pick_enterprises_by_region(home, k, openness, by_region, weights_by_region, proportional, rng)
 
     # government – universities
-    ties.add_many(gov[region[uni]], uni, FINANCE, 1.0, False, True)
+    ties.add_many(gov[region[uni]], uni, TieKind.FINANCE, 1.0, False, True)
     # enterprise – enterprise
     m = scenario.enterprises.ties_per_enterprise
     for r in range(R):
@@ -396,22 +414,22 @@ def build_ties(scenario, layout: NodeLayout, rng: np.random.Generator, enterpris
             ok = sizes > 0
             idx = np.flatnonzero(cross)[ok]
             b[idx] = [by_region[x][rng.integers(by_region[x].size)] for x in other[ok]]
-        ties.add_many(a, b, COLLABORATION, 1.0, region[a] != region[b], False)
+        ties.add_many(a, b, TieKind.COLLABORATION, 1.0, region[a] != region[b], False)
     # university – enterprise
     k = scenario.enterprises.university_ties_per_university
     if k and uni.size:
         src, target = pick_enterprises(region[uni], k, proportional=True)
         a = uni[src]
-        ties.add_many(a, target, COLLABORATION, 1.0, region[a] != region[target], False)
+        ties.add_many(a, target, TieKind.COLLABORATION, 1.0, region[a] != region[target], False)
     # managers: employer and contacts
     if man.size:
         employed = manager_employer >= 0
-        ties.add_many(man[employed], manager_employer[employed], BROKERAGE, 1.0, False, True)
+        ties.add_many(man[employed], manager_employer[employed], TieKind.BROKERAGE, 1.0, False, True)
         k = pol.managers.contacts
         if k:
             src, target = pick_enterprises(region[man], k, proportional=True)
             a = man[src]
-            ties.add_many(a, target, BROKERAGE, 1.0, region[a] != region[target], False)
+            ties.add_many(a, target, TieKind.BROKERAGE, 1.0, region[a] != region[target], False)
         k = pol.managers.investor_contacts
         if k and inv.size:
             for r in range(R):
@@ -419,7 +437,7 @@ def build_ties(scenario, layout: NodeLayout, rng: np.random.Generator, enterpris
                 if mine.size and theirs.size:
                     a = np.repeat(mine, min(k, theirs.size))
                     b = np.concatenate([rng.choice(theirs, min(k, theirs.size), replace=False) for _ in mine])
-                    ties.add_many(a, b, FINANCE, 1.0, False, False)
+                    ties.add_many(a, b, TieKind.FINANCE, 1.0, False, False)
     # investors
     k = net.investor_ties
     if inv.size and k:
@@ -428,7 +446,7 @@ def build_ties(scenario, layout: NodeLayout, rng: np.random.Generator, enterpris
             candidates = pool[region[node]]
             if candidates.size:
                 chosen = rng.choice(candidates, size=min(k, candidates.size), replace=False)
-                ties.add_many(np.full(chosen.size, node), chosen, FINANCE, 1.0, False, False)
+                ties.add_many(np.full(chosen.size, node), chosen, TieKind.FINANCE, 1.0, False, False)
     return ties
 
 
@@ -472,7 +490,7 @@ def replenish_ties(scenario, network: EcosystemNetwork, rng: np.random.Generator
     layout, ties = network.layout, network.ties
     pol, region = scenario.policy, layout.region
     R = scenario.world.regions
-    ent = layout.nodes(ENTERPRISE)
+    ent = layout.nodes(NodeKind.ENTERPRISE)
     ent_region = region[ent]
     by_region = [ent[ent_region == r] for r in range(R)]
     weights = [enterprise_size[ent_region == r] for r in range(R)]
@@ -486,10 +504,10 @@ def replenish_ties(scenario, network: EcosystemNetwork, rng: np.random.Generator
         return np.bincount(np.concatenate([u[to_u], v[to_v]]), minlength=n)
 
     made = 0
-    to_enterprises = degree_to(ENTERPRISE)
+    to_enterprises = degree_to(NodeKind.ENTERPRISE)
     for nodes, target, tie_kind in (
-        (layout.nodes(UNIVERSITY), scenario.enterprises.university_ties_per_university, COLLABORATION),
-        (layout.nodes(MANAGER), pol.managers.contacts, BROKERAGE),
+        (layout.nodes(NodeKind.UNIVERSITY), scenario.enterprises.university_ties_per_university, TieKind.COLLABORATION),
+        (layout.nodes(NodeKind.MANAGER), pol.managers.contacts, TieKind.BROKERAGE),
     ):
         deficit = np.maximum(target - to_enterprises[nodes], 0)
         if nodes.size == 0 or not deficit.any():
@@ -498,10 +516,10 @@ def replenish_ties(scenario, network: EcosystemNetwork, rng: np.random.Generator
                                                  by_region, weights, True, rng)
         ok = chosen >= 0
         made += network.strengthen_many(nodes[src][ok], chosen[ok], tie_kind, 1.0, step)
-    investors = layout.nodes(INVESTOR)
-    managers = layout.nodes(MANAGER)
+    investors = layout.nodes(NodeKind.INVESTOR)
+    managers = layout.nodes(NodeKind.MANAGER)
     if investors.size:
-        to_investors = degree_to(INVESTOR)
+        to_investors = degree_to(NodeKind.INVESTOR)
         k = pol.managers.investor_contacts
         for r in range(R):
             theirs = investors[region[investors] == r]
@@ -511,15 +529,15 @@ def replenish_ties(scenario, network: EcosystemNetwork, rng: np.random.Generator
             deficit = np.maximum(min(k, theirs.size) - to_investors[mine], 0)
             if deficit.any():
                 a = np.repeat(mine, deficit)
-                made += network.strengthen_many(a, rng.choice(theirs, a.size), FINANCE, 1.0, step)
+                made += network.strengthen_many(a, rng.choice(theirs, a.size), TieKind.FINANCE, 1.0, step)
         degree = np.bincount(np.concatenate([u, v]), minlength=n)
-        uni = layout.nodes(UNIVERSITY)
+        uni = layout.nodes(NodeKind.UNIVERSITY)
         for node in investors[degree[investors] < scenario.network.investor_ties].tolist():
             pool = np.concatenate([uni[region[uni] == region[node]], by_region[region[node]]])
             if pool.size:
                 want = min(scenario.network.investor_ties - int(degree[node]), pool.size)
                 made += network.strengthen_many(np.full(want, node), rng.choice(pool, want, replace=False),
-                                                FINANCE, 1.0, step)
+                                                TieKind.FINANCE, 1.0, step)
     return made
 
 

@@ -17,23 +17,58 @@ at once: ``P(pass) = T_g · F_g · M_g``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
 
 import numpy as np
 
 from ecosim.scenario import CAUSES, DEAL_MODES, GATES, OWNER_TYPES
 
+
 # Technology status: every technology is in exactly one.
-RESEARCH, ACTIVE, MARKET, FAILED, SHELVED = range(5)
+class Status(IntEnum):
+    """Where a technology is: every technology is in exactly one status."""
+
+    RESEARCH = 0
+    ACTIVE = 1
+    MARKET = 2
+    FAILED = 3
+    SHELVED = 4
+
+
 STATUS_NAMES = ("research", "active", "market", "failed", "shelved")
 
 # TRL reached by passing each gate, and the first TRL of each gate's span.
 GATE_START_TRL = np.array([3, 4, 6, 8])
 GATE_END_TRL = np.array([4, 6, 8, 9])
 
-UNIVERSITY, JOINT, ENTERPRISE = range(3)
-TECHNICAL, FUNDING, MATCHING = range(3)
-NO_DEAL = -1
-LICENCE, ASSIGNMENT, JOINT_DEVELOPMENT, SPIN_OFF, SELF_IMPLEMENTATION = range(5)
+
+
+class Owner(IntEnum):
+    """Who owns a technology (``OWNER_TYPES`` names them); not a node kind (``ecosim.network.NodeKind``)."""
+
+    UNIVERSITY = 0
+    JOINT = 1
+    ENTERPRISE = 2
+
+
+class Cause(IntEnum):
+    """Why a gate attempt failed (``CAUSES`` names them)."""
+
+    TECHNICAL = 0
+    FUNDING = 1
+    MATCHING = 2
+
+
+class DealMode(IntEnum):
+    """How a technology was transferred (``DEAL_MODES`` names them); ``NO_DEAL`` before any deal."""
+
+    NO_DEAL = -1
+    LICENCE = 0
+    ASSIGNMENT = 1
+    JOINT_DEVELOPMENT = 2
+    SPIN_OFF = 3
+    SELF_IMPLEMENTATION = 4
+
 
 assert len(OWNER_TYPES) == 3 and len(CAUSES) == 3 and len(GATES) == 4 and len(DEAL_MODES) == 5
 
@@ -88,7 +123,7 @@ class GateDraw:
     """The outcome of one quarter's gate attempts (positions index the attempting technologies)."""
 
     passed: np.ndarray  # bool
-    cause: np.ndarray  # int8: −1 passed, else TECHNICAL / FUNDING / MATCHING
+    cause: np.ndarray  # int8: −1 passed, else Cause.TECHNICAL / Cause.FUNDING / Cause.MATCHING
 
 
 def gate_outcomes(funded: np.ndarray, technical_viable: np.ndarray, matched: np.ndarray) -> GateDraw:
@@ -99,9 +134,9 @@ def gate_outcomes(funded: np.ndarray, technical_viable: np.ndarray, matched: np.
     attempt that finds no partner fails for matching.
     """
     cause = np.full(funded.size, -1, dtype=np.int8)
-    cause[~funded] = FUNDING
-    cause[funded & ~technical_viable] = TECHNICAL
-    cause[funded & technical_viable & ~matched] = MATCHING
+    cause[~funded] = Cause.FUNDING
+    cause[funded & ~technical_viable] = Cause.TECHNICAL
+    cause[funded & technical_viable & ~matched] = Cause.MATCHING
     return GateDraw(passed=cause < 0, cause=cause)
 
 
@@ -122,7 +157,7 @@ class TechnologyTable:
         "field": (np.int8, -1),
         "trl": (np.int8, 0),
         "gate": (np.int8, 0),
-        "status": (np.int8, RESEARCH),
+        "status": (np.int8, Status.RESEARCH),
         "value": (np.float64, 0.0),  # hidden V, M¥
         "appraised": (np.float64, 0.0),  # V̂, M¥
         "appraisal_log_error": (np.float64, 0.0),  # ln V̂ − ln V at the last appraisal
@@ -135,7 +170,7 @@ class TechnologyTable:
         "entered_g3": (np.bool_, False),  # passed G2: TRL 6, the first trial in people (F8)
         "spent": (np.float64, 0.0),  # M¥ paid for its gate attempts, by anyone
         "spent_by_payer": (np.float64, 0.0),  # of which its payer's own fund (transfer office, enterprise)
-        "deal_mode": (np.int8, NO_DEAL),
+        "deal_mode": (np.int8, DealMode.NO_DEAL),
         "deal_step": (np.int32, -1),
         "deal_cross_region": (np.bool_, False),
         "deal_channel": (np.int8, -1),  # index into ecosim.metrics.DEAL_CHANNELS
@@ -287,7 +322,7 @@ class Pipeline:
             trl=trl,
             disclosure_trl=trl,
             gate=gate,
-            status=np.where(researching, RESEARCH, ACTIVE),
+            status=np.where(researching, Status.RESEARCH, Status.ACTIVE),
             value=value,
             appraised=value * np.exp(error),
             appraisal_log_error=error,
@@ -312,17 +347,17 @@ class Pipeline:
         """Research results whose time has come reach TRL 3 and enter the pipeline at G1."""
         t = self.table
         now = self.clock()
-        ready = np.flatnonzero((t.col("status") == RESEARCH) & (t.col("next_attempt") <= now))
+        ready = np.flatnonzero((t.col("status") == Status.RESEARCH) & (t.col("next_attempt") <= now))
         t.col("trl")[ready] = 3
         t.col("gate")[ready] = 0
-        t.col("status")[ready] = ACTIVE
+        t.col("status")[ready] = Status.ACTIVE
         t.col("next_attempt")[ready] = now + self.gate_quarters[0]
         return int(ready.size)
 
     def due(self) -> np.ndarray:
         """Rows of active technologies whose gate attempt is this quarter."""
         t = self.table
-        return np.flatnonzero((t.col("status") == ACTIVE) & (t.col("next_attempt") <= self.clock()))
+        return np.flatnonzero((t.col("status") == Status.ACTIVE) & (t.col("next_attempt") <= self.clock()))
 
     def state_counts(self) -> np.ndarray:
         """How many technologies are in each status (research, active, market, failed, shelved)."""

@@ -11,26 +11,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ecosim.network import BROKERAGE, FINANCE, MANAGER
-from ecosim.network import ENTERPRISE as ENTERPRISE_NODE
-from ecosim.network import INVESTOR as INVESTOR_NODE
-from ecosim.network import LICENCE as LICENCE_TIE
+from ecosim.network import NodeKind, TieKind
 from ecosim.pipeline import (
-    ASSIGNMENT,
-    ENTERPRISE,
-    FAILED,
-    FUNDING,
     GATE_END_TRL,
-    JOINT,
-    JOINT_DEVELOPMENT,
-    LICENCE,
-    MARKET,
-    MATCHING,
-    NO_DEAL,
-    SELF_IMPLEMENTATION,
-    SHELVED,
-    SPIN_OFF,
-    TECHNICAL,
+    Cause,
+    DealMode,
+    Owner,
+    Status,
     appraisal_sigma,
     funding_probability,
     gate_outcomes,
@@ -66,7 +53,7 @@ def attempt_gates(model: EcosystemModel) -> None:
     now = model.steps
     gate = t.col("gate")[rows].astype(np.int64)
     field = t.col("field")[rows].astype(np.int64)
-    untransferred = t.col("deal_mode")[rows] == NO_DEAL
+    untransferred = t.col("deal_mode")[rows] == DealMode.NO_DEAL
     owner_type = t.col("owner_type")[rows]
     t.col("entered_g1")[rows[gate == 0]] = True
     t.col("attempts")[rows] += 1
@@ -95,7 +82,7 @@ def attempt_gates(model: EcosystemModel) -> None:
     )
     payer = payer_of(model, rows, untransferred)
     funded = np.zeros(rows.size, dtype=bool)
-    spin_off = model.layout.kind[payer] == INVESTOR_NODE  # a spin-off's development is its investor's
+    spin_off = model.layout.kind[payer] == NodeKind.INVESTOR  # a spin-off's development is its investor's
     by_fund = willing & ~spin_off
     funded[by_fund] = model.funds.pay_in_order(payer[by_fund], believed[by_fund] / payer_share[by_fund],
                                                payer_share[by_fund])
@@ -120,7 +107,7 @@ def attempt_gates(model: EcosystemModel) -> None:
 
     # M: partners among reachable enterprises, unless a spin-off investor backs it (the
     # investor is the partner). A PoC grant buys proof of concept, not a partner.
-    no_partner_needed = untransferred & (investor >= 0) & (owner_type != ENTERPRISE)
+    no_partner_needed = untransferred & (investor >= 0) & (owner_type != Owner.ENTERPRISE)
     searching = np.flatnonzero(funded & viable & ~no_partner_needed)
     pair_pos, pair_ent, contribution = _reach_and_contribution(model, rows[searching], untransferred[searching])
     matching = np.ones(rows.size)
@@ -131,7 +118,7 @@ def attempt_gates(model: EcosystemModel) -> None:
     passed = outcome.passed
     searched_by = np.minimum(owner_type[searching], 2).astype(np.int64)
     np.add.at(model.accounts.partner_searches, searched_by, 1)
-    np.add.at(model.accounts.partner_search_failures, searched_by[outcome.cause[searching] == MATCHING], 1)
+    np.add.at(model.accounts.partner_search_failures, searched_by[outcome.cause[searching] == Cause.MATCHING], 1)
 
     # deals for untransferred technologies that passed
     deal_rows = np.flatnonzero(passed & untransferred)
@@ -153,16 +140,16 @@ def attempt_gates(model: EcosystemModel) -> None:
 
     # failures: technical ends it, funding and matching wait up to the patience
     cause = outcome.cause
-    technical = rows[cause == TECHNICAL]
-    _end(model, technical, FAILED, gate[cause == TECHNICAL], TECHNICAL)
-    waiting_mask = (cause == FUNDING) | (cause == MATCHING)
+    technical = rows[cause == Cause.TECHNICAL]
+    _end(model, technical, Status.FAILED, gate[cause == Cause.TECHNICAL], Cause.TECHNICAL)
+    waiting_mask = (cause == Cause.FUNDING) | (cause == Cause.MATCHING)
     waiting = rows[waiting_mask]
     since = t.col("waiting_since")[waiting]
     since = np.where(since < 0, now, since)
     t.col("waiting_since")[waiting] = since
     give_up = now - since >= tech.patience_quarters
     shelved = waiting[give_up]
-    _end(model, shelved, SHELVED, gate[waiting_mask][give_up], cause[waiting_mask][give_up])
+    _end(model, shelved, Status.SHELVED, gate[waiting_mask][give_up], cause[waiting_mask][give_up])
     t.col("next_attempt")[waiting[~give_up]] = now + tech.retry_quarters
     np.add.at(model.accounts.failed_attempts, (gate[~passed], cause[~passed]), 1)
 
@@ -177,7 +164,7 @@ def payer_of(model: EcosystemModel, rows: np.ndarray, untransferred: np.ndarray)
     """
     t = model.pipeline.table
     payer = t.col("holder")[rows].copy()
-    joint = untransferred & (t.col("owner_type")[rows] == JOINT) & (t.col("partner")[rows] >= 0)
+    joint = untransferred & (t.col("owner_type")[rows] == Owner.JOINT) & (t.col("partner")[rows] >= 0)
     payer[joint] = t.col("partner")[rows][joint]
     return payer
 
@@ -185,7 +172,7 @@ def payer_of(model: EcosystemModel, rows: np.ndarray, untransferred: np.ndarray)
 def _reach_and_contribution(model: EcosystemModel, rows: np.ndarray, untransferred: np.ndarray):
     """Pairs (position, enterprise index) each technology can reach, and ``fit·A·willingness``."""
     s, t, pop, net = model.scenario, model.pipeline.table, model.enterprises, model.network
-    ent_off = model.layout.offsets[ENTERPRISE_NODE]
+    ent_off = model.layout.offsets[NodeKind.ENTERPRISE]
     holder = t.col("holder")[rows]
     manager = t.col("manager")[rows]
 
@@ -216,9 +203,9 @@ def _reach_and_contribution(model: EcosystemModel, rows: np.ndarray, untransferr
         )
     )
     # the holder itself (an enterprise) or the joint-R&D partner is a motivated candidate
-    holder_is_ent = model.layout.kind[holder] == ENTERPRISE_NODE
+    holder_is_ent = model.layout.kind[holder] == NodeKind.ENTERPRISE
     partner = t.col("partner")[rows]
-    joint_open = untransferred & (t.col("owner_type")[rows] == JOINT) & (partner >= 0)
+    joint_open = untransferred & (t.col("owner_type")[rows] == Owner.JOINT) & (partner >= 0)
     own = np.flatnonzero(holder_is_ent)
     jo = np.flatnonzero(joint_open)
     motivated = own.size + jo.size
@@ -236,7 +223,7 @@ def _reach_and_contribution(model: EcosystemModel, rows: np.ndarray, untransferr
     mgr = manager[pos]
     managed = mgr >= 0
     if managed.any():
-        skill = model.manager_skill()[mgr[managed] - model.layout.offsets[MANAGER]]
+        skill = model.manager_skill()[mgr[managed] - model.layout.offsets[NodeKind.MANAGER]]
         fit[managed] = raised_fit(fit[managed], skill, s.policy.managers.fit_gain)
     adoption = get_rule("adoption", s.rules.adoption)
     willingness = np.clip(
@@ -295,7 +282,7 @@ def _make_deals(model: EcosystemModel, rows, deal_positions, searching, pair_pos
     """
     t, rng = model.pipeline.table, model.rng
     now = model.steps
-    ent_off = model.layout.offsets[ENTERPRISE_NODE]
+    ent_off = model.layout.offsets[NodeKind.ENTERPRISE]
     order = np.argsort(pair_pos, kind="stable")
     pair_pos, pair_ent, contribution = pair_pos[order], pair_ent[order], contribution[order]
     search_index = np.full(rows.size, -1)
@@ -306,8 +293,8 @@ def _make_deals(model: EcosystemModel, rows, deal_positions, searching, pair_pos
         row = int(rows[p])
         owner, holder = int(t.col("owner")[row]), int(t.col("holder")[row])
         investor = int(t.col("investor")[row])
-        if investor >= 0 and t.col("owner_type")[row] != ENTERPRISE:
-            mode, adopter = SPIN_OFF, investor
+        if investor >= 0 and t.col("owner_type")[row] != Owner.ENTERPRISE:
+            mode, adopter = DealMode.SPIN_OFF, investor
         else:
             if b <= a:  # nobody to adopt: cannot happen when matching passed, but be safe
                 continue
@@ -315,11 +302,11 @@ def _make_deals(model: EcosystemModel, rows, deal_positions, searching, pair_pos
             pick = a + int(np.searchsorted(np.cumsum(weights), rng.random() * weights.sum(), side="right"))
             adopter = int(pair_ent[min(pick, b - 1)]) + ent_off
             if adopter == holder:
-                mode = SELF_IMPLEMENTATION
-            elif adopter == int(t.col("partner")[row]) and t.col("owner_type")[row] == JOINT:
-                mode = JOINT_DEVELOPMENT
+                mode = DealMode.SELF_IMPLEMENTATION
+            elif adopter == int(t.col("partner")[row]) and t.col("owner_type")[row] == Owner.JOINT:
+                mode = DealMode.JOINT_DEVELOPMENT
             else:
-                mode = LICENCE if rng.random() < LICENCE_SHARE_OF_SALES else ASSIGNMENT
+                mode = DealMode.LICENCE if rng.random() < LICENCE_SHARE_OF_SALES else DealMode.ASSIGNMENT
         _record_deal(model, row, mode, owner, adopter, now)
 
 
@@ -333,24 +320,24 @@ def _record_deal(model: EcosystemModel, row: int, mode: int, owner: int, adopter
     t.col("deal_channel")[row] = deal_channel(model, row, mode, adopter)
     model.accounts.deals_step[mode] += 1
     strength = s.network.deal_strengthening
-    if mode == SELF_IMPLEMENTATION:
+    if mode == DealMode.SELF_IMPLEMENTATION:
         return
-    kind = FINANCE if mode == SPIN_OFF else LICENCE_TIE
+    kind = TieKind.FINANCE if mode == DealMode.SPIN_OFF else TieKind.LICENCE
     manager = int(t.col("manager")[row])
     if manager >= 0:
         agent = model.manager_by_node[manager]
         agent.learn_from_deal()
-        net.strengthen(manager, adopter, BROKERAGE, strength, now)  # (the investor, for a spin-off)
+        net.strengthen(manager, adopter, TieKind.BROKERAGE, strength, now)  # (the investor, for a spin-off)
         if model.rng.random() < s.network.triadic_closure:
             net.strengthen(owner, adopter, kind, strength, now)
     else:
         net.strengthen(owner, adopter, kind, strength, now)
-    if model.layout.kind[adopter] == ENTERPRISE_NODE:
-        model.enterprises.learn(adopter - model.layout.offsets[ENTERPRISE_NODE], s.enterprises.absorptive_learning)
+    if model.layout.kind[adopter] == NodeKind.ENTERPRISE:
+        model.enterprises.learn(adopter - model.layout.offsets[NodeKind.ENTERPRISE], s.enterprises.absorptive_learning)
     university = model.university_by_node.get(owner)
     if university is not None:
         royalty = s.technology.royalty_share * t.col("appraised")[row]
-        income = {LICENCE: royalty, ASSIGNMENT: royalty, JOINT_DEVELOPMENT: 0.5 * royalty}.get(mode, 0.0)
+        income = {DealMode.LICENCE: royalty, DealMode.ASSIGNMENT: royalty, DealMode.JOINT_DEVELOPMENT: 0.5 * royalty}.get(mode, 0.0)
         university.record_deal(float(income))
         # the transfer office keeps what the inventors do not get, for the next gate costs
         model.funds.add(owner, float(income) * (1.0 - s.policy.incentives.inventor_share))
@@ -375,14 +362,14 @@ def deal_channel(model: EcosystemModel, row: int, mode: int, adopter: int) -> in
     manager's contacts), a fair contact, else the owner's network or search.
     """
     t, net = model.pipeline.table, model.network
-    if mode == SELF_IMPLEMENTATION:
+    if mode == DealMode.SELF_IMPLEMENTATION:
         return 0
-    if mode == JOINT_DEVELOPMENT:
+    if mode == DealMode.JOINT_DEVELOPMENT:
         return 1
-    if mode == SPIN_OFF:
+    if mode == DealMode.SPIN_OFF:
         return 2
     manager = int(t.col("manager")[row])
-    ent_off = model.layout.offsets[ENTERPRISE_NODE]
+    ent_off = model.layout.offsets[NodeKind.ENTERPRISE]
     tie = net.ties.find(manager, adopter) if manager >= 0 else -1
     if tie >= 0 and net.ties.alive[tie]:
         return 3
@@ -396,7 +383,7 @@ def deal_channel(model: EcosystemModel, row: int, mode: int, adopter: int) -> in
 def _enter_market(model: EcosystemModel, rows: np.ndarray) -> None:
     """Technologies reach market: their value becomes welfare; investors take their share."""
     s, t = model.scenario, model.pipeline.table
-    t.col("status")[rows] = MARKET
+    t.col("status")[rows] = Status.MARKET
     t.col("market_step")[rows] = model.steps
     t.col("end_step")[rows] = model.steps
     value = t.col("value")[rows]

@@ -14,8 +14,8 @@ import numpy as np
 from mesa.discrete_space import FixedAgent
 
 from ecosim.agents.knowledge import blend, field_vectors
-from ecosim.network import COLLABORATION
-from ecosim.pipeline import ENTERPRISE, JOINT
+from ecosim.network import TieKind
+from ecosim.pipeline import Owner
 
 if TYPE_CHECKING:
     from ecosim.model import EcosystemModel
@@ -141,7 +141,7 @@ def do_own_rnd(model: EcosystemModel) -> None:
         return
     knowledge = blend(pop.need[who], field_vectors(pop.field[who], s.world.knowledge_dims, rng), 0.6)
     model.pipeline.disclose(
-        owner_type=ENTERPRISE,
+        owner_type=Owner.ENTERPRISE,
         owner=pop.node[who],
         holder=pop.node[who],
         group=np.full(who.size, -1),
@@ -202,7 +202,7 @@ def propose_joint_rnd(model: EcosystemModel) -> None:
     dims = s.world.knowledge_dims
     knowledge = blend(pop.need[proposers], field_vectors(pop.field[proposers], dims, rng), 0.7)
     rows = model.pipeline.disclose(
-        owner_type=JOINT,
+        owner_type=Owner.JOINT,
         owner=universities,
         holder=universities,
         group=groups,
@@ -218,4 +218,4 @@ def propose_joint_rnd(model: EcosystemModel) -> None:
     np.add.at(model.university_disclosures_step, [model.university_index[int(u)] for u in universities], 1)
     pop.learn(proposers, s.enterprises.absorptive_learning)
     for u, e in zip(universities, pop.node[proposers], strict=False):
-        model.network.strengthen(int(u), int(e), COLLABORATION, s.network.deal_strengthening, model.steps)
+        model.network.strengthen(int(u), int(e), TieKind.COLLABORATION, s.network.deal_strengthening, model.steps)

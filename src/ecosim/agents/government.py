@@ -7,9 +7,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from mesa.discrete_space import FixedAgent
 
-from ecosim.network import COLLABORATION
-from ecosim.pipeline import ACTIVE, FAILED, NO_DEAL, TECHNICAL
-from ecosim.pipeline import UNIVERSITY as UNIVERSITY_OWNED
+from ecosim.network import TieKind
+from ecosim.pipeline import Cause, DealMode, Owner, Status
 from ecosim.rules import get_rule
 from ecosim.rules.budget_allocation import INSTRUMENTS, BudgetInputs
 from ecosim.rules.poc_allocation import PocInputs
@@ -108,9 +107,9 @@ class Government(FixedAgent):
         t = model.pipeline.table
         low, high = poc.trl_window
         eligible = np.flatnonzero(
-            (t.col("status") == ACTIVE)
-            & (t.col("deal_mode") == NO_DEAL)
-            & (t.col("owner_type") == UNIVERSITY_OWNED)  # joint projects already have industry money
+            (t.col("status") == Status.ACTIVE)
+            & (t.col("deal_mode") == DealMode.NO_DEAL)
+            & (t.col("owner_type") == Owner.UNIVERSITY)  # joint projects already have industry money
             & ~t.col("poc_funded")
             & (t.col("region") == self.region)
             & (t.col("trl") >= low)
@@ -162,7 +161,7 @@ class Government(FixedAgent):
             return
         t = model.pipeline.table
         open_rows = np.flatnonzero(
-            (t.col("status") == ACTIVE) & (t.col("deal_mode") == NO_DEAL) & (t.col("region") == self.region)
+            (t.col("status") == Status.ACTIVE) & (t.col("deal_mode") == DealMode.NO_DEAL) & (t.col("region") == self.region)
             & ~t.col("fair_selected")
         )
         self.spend("fairs", fair.cost_per_fair)
@@ -201,7 +200,7 @@ class Government(FixedAgent):
         holders = np.repeat(t.col("holder")[selected], k).reshape(selected.size, k)
         good = fit >= FAIR_TIE_MIN_FIT
         pairs = np.unique(np.stack([holders[good], pop.node[met[good]]]), axis=1)
-        model.network.strengthen_many(pairs[0], pairs[1], COLLABORATION, s.network.fair_tie_weight, model.steps)
+        model.network.strengthen_many(pairs[0], pairs[1], TieKind.COLLABORATION, s.network.fair_tie_weight, model.steps)
 
 
 def run_prototype_tests(model: EcosystemModel, rows: np.ndarray) -> None:
@@ -224,8 +223,8 @@ def run_prototype_tests(model: EcosystemModel, rows: np.ndarray) -> None:
     stopped = conclusive[~passes_g2]
     t.col("stopped_by_poc")[stopped] = True
     t.col("grant_left")[stopped] = 0.0
-    t.col("status")[stopped] = FAILED
+    t.col("status")[stopped] = Status.FAILED
     t.col("fail_gate")[stopped] = t.col("gate")[stopped]
-    t.col("fail_cause")[stopped] = TECHNICAL
+    t.col("fail_cause")[stopped] = Cause.TECHNICAL
     t.col("end_step")[stopped] = model.steps
-    np.add.at(model.accounts.failures_step, (t.col("gate")[stopped].astype(np.int64), TECHNICAL), 1)
+    np.add.at(model.accounts.failures_step, (t.col("gate")[stopped].astype(np.int64), Cause.TECHNICAL), 1)

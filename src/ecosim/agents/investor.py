@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from mesa.discrete_space import FixedAgent
 
-from ecosim.network import FINANCE
-from ecosim.pipeline import NO_DEAL, UNIVERSITY, group_rows
+from ecosim.network import TieKind
+from ecosim.pipeline import DealMode, Owner, group_rows
 
 if TYPE_CHECKING:
     from ecosim.model import EcosystemModel
@@ -66,7 +66,7 @@ class Investor(FixedAgent):
                 break
             t.col("investor")[row] = self.cell.coordinate
             self.portfolio.append(int(row))
-            model.network.strengthen(self.cell.coordinate, int(t.col("holder")[row]), FINANCE,
+            model.network.strengthen(self.cell.coordinate, int(t.col("holder")[row]), TieKind.FINANCE,
                                      s.network.deal_strengthening, model.steps)
 
     def pay(self, amount: float) -> bool:
@@ -107,8 +107,8 @@ def prepare_investment(model: EcosystemModel) -> None:
     due = model.pipeline.due()
     ok = (
         np.isin(t.col("gate")[due], INVESTOR_BACKS)
-        & (t.col("deal_mode")[due] == NO_DEAL)
-        & (t.col("owner_type")[due] == UNIVERSITY)
+        & (t.col("deal_mode")[due] == DealMode.NO_DEAL)
+        & (t.col("owner_type")[due] == Owner.UNIVERSITY)
         & (t.col("trl")[due] >= fin.min_trl)
         & (t.col("appraised")[due] >= fin.value_hurdle)
         & (t.col("investor")[due] < 0)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from mesa.discrete_space import FixedAgent
 
-from ecosim.network import MANAGER
+from ecosim.network import NodeKind
 from ecosim.pipeline import appraisal_sigma
 from ecosim.rules import get_rule
 from ecosim.rules.project_choice import ProjectChoiceInputs
@@ -40,7 +40,7 @@ class TechnologyManager(FixedAgent):
     @property
     def load(self) -> int:
         """Open projects now (derived from the technology table)."""
-        return int(self.model.manager_load[self.cell.coordinate - self.model.layout.offsets[MANAGER]])
+        return int(self.model.manager_load[self.cell.coordinate - self.model.layout.offsets[NodeKind.MANAGER]])
 
     def choose_projects(self, free: int, rule: Callable[[ProjectChoiceInputs], np.ndarray] | None = None) -> np.ndarray:
         """Take on up to ``free`` unmanaged disclosures this manager sees (project-choice rule).
@@ -171,7 +171,7 @@ def take_on(model: EcosystemModel, rows: np.ndarray, by: np.ndarray | int) -> No
     m, tech = model.scenario.policy.managers, model.scenario.technology
     by = np.broadcast_to(np.asarray(by, np.int64), rows.shape)
     t, rng = model.pipeline.table, model.rng
-    t.col("manager")[rows] = by + model.layout.offsets[MANAGER]
+    t.col("manager")[rows] = by + model.layout.offsets[NodeKind.MANAGER]
     t.col("was_managed")[rows] = True
     model.manager_load += np.bincount(by, minlength=model.manager_load.size)
     skill = model.manager_skill()[by]

@@ -8,8 +8,8 @@ import numpy as np
 from mesa.discrete_space import FixedAgent
 
 from ecosim.agents.knowledge import field_vectors
-from ecosim.network import UNIVERSITY as UNIVERSITY_NODE
-from ecosim.pipeline import UNIVERSITY
+from ecosim.network import NodeKind
+from ecosim.pipeline import Owner
 from ecosim.rules import get_rule
 from ecosim.rules.orientation import OrientationInputs
 
@@ -115,10 +115,10 @@ def do_research(model: EcosystemModel) -> None:
     if who.size == 0:
         return
     metric_driven = np.repeat([False, True], [int(products.sum()), int(metric.sum())])
-    owner = model.layout.nodes(UNIVERSITY_NODE)[groups.university[who]]
+    owner = model.layout.nodes(NodeKind.UNIVERSITY)[groups.university[who]]
     fields = groups.field[who]
     rows = model.pipeline.disclose(
-        owner_type=UNIVERSITY,
+        owner_type=Owner.UNIVERSITY,
         owner=owner,
         holder=owner,
         group=who,

@@ -23,18 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ecosim.network import (
-    BROKERAGE,
-    COLLABORATION,
-    ENTERPRISE,
-    FINANCE,
-    GOVERNMENT,
-    INVESTOR,
-    LICENCE,
-    MANAGER,
-    NODE_KINDS,
-    UNIVERSITY,
-)
+from ecosim.network import NODE_KINDS, NodeKind, TieKind
 from ecosim.scenario import CAUSES, GATES
 from ecosim.viz import svg
 from ecosim.viz.layout import panel_boxes
@@ -54,11 +43,11 @@ class KindStyle:
 
 
 KIND_STYLES = {
-    GOVERNMENT: KindStyle("government", "#d62728", "star", 9.0),
-    UNIVERSITY: KindStyle("university / institute", "#1f77b4", "square", 4.5),
-    MANAGER: KindStyle("technology manager", "#ff7f0e", "triangle", 3.5),
-    INVESTOR: KindStyle("investor", "#9467bd", "diamond", 4.0),
-    ENTERPRISE: KindStyle("enterprise", "#2ca02c", "circle", 2.2),
+    NodeKind.GOVERNMENT: KindStyle("government", "#d62728", "star", 9.0),
+    NodeKind.UNIVERSITY: KindStyle("university / institute", "#1f77b4", "square", 4.5),
+    NodeKind.MANAGER: KindStyle("technology manager", "#ff7f0e", "triangle", 3.5),
+    NodeKind.INVESTOR: KindStyle("investor", "#9467bd", "diamond", 4.0),
+    NodeKind.ENTERPRISE: KindStyle("enterprise", "#2ca02c", "circle", 2.2),
 }
 """Colour, shape and size of each agent kind (node kind codes of :mod:`ecosim.network`)."""
 
@@ -75,10 +64,10 @@ class TieStyle:
 
 
 TIE_STYLES = {
-    COLLABORATION: TieStyle("collaboration", "#9a9a9a", "", 0.6, 0.3),
-    LICENCE: TieStyle("licence (deal)", "#2ca02c", "", 1.6, 0.9),
-    BROKERAGE: TieStyle("brokerage", "#ff7f0e", "4 2", 0.8, 0.4),
-    FINANCE: TieStyle("finance", "#9467bd", "1 2", 1.0, 0.7),
+    TieKind.COLLABORATION: TieStyle("collaboration", "#9a9a9a", "", 0.6, 0.3),
+    TieKind.LICENCE: TieStyle("licence (deal)", "#2ca02c", "", 1.6, 0.9),
+    TieKind.BROKERAGE: TieStyle("brokerage", "#ff7f0e", "4 2", 0.8, 0.4),
+    TieKind.FINANCE: TieStyle("finance", "#9467bd", "1 2", 1.0, 0.7),
 }
 """Colour and line style of each tie kind (tie kind codes of :mod:`ecosim.network`)."""
 
@@ -134,14 +123,14 @@ def enterprises_to_draw(model: EcosystemModel, activity: np.ndarray,
     investors (an enterprise's reach), then the lower node id, so the choice is deterministic.
     """
     layout = model.layout
-    nodes = layout.nodes(ENTERPRISE)
+    nodes = layout.nodes(NodeKind.ENTERPRISE)
     if nodes.size == 0:
         return nodes
     ties = model.network.ties
     alive = ties.alive
     u, v = ties.u[alive], ties.v[alive]
     ku, kv = layout.kind[u], layout.kind[v]
-    outside = np.concatenate([v[(ku != ENTERPRISE) & (kv == ENTERPRISE)], u[(kv != ENTERPRISE) & (ku == ENTERPRISE)]])
+    outside = np.concatenate([v[(ku != NodeKind.ENTERPRISE) & (kv == NodeKind.ENTERPRISE)], u[(kv != NodeKind.ENTERPRISE) & (ku == NodeKind.ENTERPRISE)]])
     reach = np.bincount(outside, minlength=layout.n_nodes)[nodes]
     region = layout.region[nodes]
     chosen = []
@@ -166,7 +155,7 @@ def node_radius(model: EcosystemModel, activity: np.ndarray) -> np.ndarray:
     for code, style in KIND_STYLES.items():
         mine = kind == code
         busiest = activity[mine].max() if mine.any() else 0
-        share = np.sqrt(activity[mine] / busiest) if busiest > 0 and code != GOVERNMENT else 0.0
+        share = np.sqrt(activity[mine] / busiest) if busiest > 0 and code != NodeKind.GOVERNMENT else 0.0
         radius[mine] = style.base_radius * (1.0 + SIZE_GROWTH * share)
     return radius
 
@@ -251,7 +240,7 @@ def network_svg(model: EcosystemModel, positions: np.ndarray, *,
 
     activity = node_activity(model)
     enterprises = enterprises_to_draw(model, activity, max_enterprises_per_region)
-    drawn = np.concatenate([np.flatnonzero(layout.kind != ENTERPRISE), enterprises])
+    drawn = np.concatenate([np.flatnonzero(layout.kind != NodeKind.ENTERPRISE), enterprises])
     u, v, kind, cross = visible_ties(model, drawn)
     xy = np.column_stack([px(positions[:, 0]), py(positions[:, 1])])
     for code, style in TIE_STYLES.items():
@@ -265,7 +254,7 @@ def network_svg(model: EcosystemModel, positions: np.ndarray, *,
                     f'stroke="{style.colour}" stroke-width="{style.width}" stroke-opacity="{style.opacity}"{dash}/>')
 
     radius = node_radius(model, activity)
-    for code in (ENTERPRISE, INVESTOR, MANAGER, UNIVERSITY, GOVERNMENT):
+    for code in (NodeKind.ENTERPRISE, NodeKind.INVESTOR, NodeKind.MANAGER, NodeKind.UNIVERSITY, NodeKind.GOVERNMENT):
         style = KIND_STYLES[code]
         nodes = drawn[layout.kind[drawn] == code]
         if nodes.size == 0:
@@ -279,7 +268,7 @@ def network_svg(model: EcosystemModel, positions: np.ndarray, *,
                         + ("</circle>" if style.shape == "circle" else "</rect>" if style.shape == "square" else "</polygon>"))
         body.append("</g>")
 
-    hidden = int(layout.counts[ENTERPRISE] - enterprises.size)
+    hidden = int(layout.counts[NodeKind.ENTERPRISE] - enterprises.size)
     lx, ly = width - LEGEND_WIDTH + 12, 24.0
     body.append(svg.text(lx, ly, "Agents", size=12, weight="bold"))
     for i, style in enumerate(KIND_STYLES.values()):

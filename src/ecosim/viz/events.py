@@ -12,15 +12,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ecosim.network import ENTERPRISE, GOVERNMENT, INVESTOR, MANAGER, UNIVERSITY
-from ecosim.pipeline import (
-    ASSIGNMENT,
-    JOINT_DEVELOPMENT,
-    LICENCE,
-    NO_DEAL,
-    SELF_IMPLEMENTATION,
-    SPIN_OFF,
-)
+from ecosim.network import NodeKind
+from ecosim.pipeline import DealMode
 from ecosim.scenario import FIELDS, OWNER_TYPES, RULE_KINDS
 from ecosim.viz.interactive_model import LEVERS, Lever
 
@@ -40,8 +33,8 @@ def format_lever(lever: Lever, value: float) -> str:
     return f"{int(value)}" if lever.integer else f"{value:.2f}"
 
 
-_KIND_NAMES = {GOVERNMENT: "Government", UNIVERSITY: "University", ENTERPRISE: "Enterprise",
-               MANAGER: "manager", INVESTOR: "Investor"}
+_KIND_NAMES = {NodeKind.GOVERNMENT: "Government", NodeKind.UNIVERSITY: "University", NodeKind.ENTERPRISE: "Enterprise",
+               NodeKind.MANAGER: "manager", NodeKind.INVESTOR: "Investor"}
 
 
 def quarter_and_year(step: int) -> tuple[int, int]:
@@ -59,7 +52,7 @@ def node_name(model: EcosystemModel, node: int) -> str:
     layout = model.layout
     kind = int(layout.kind[node])
     number = node - layout.offsets[kind]
-    if kind == UNIVERSITY and model.university_agents[number].institute:
+    if kind == NodeKind.UNIVERSITY and model.university_agents[number].institute:
         return f"Institute {number + 1}"
     return f"{_KIND_NAMES[kind]} {number + 1}"
 
@@ -75,20 +68,20 @@ def deal_sentence(model: EcosystemModel, row: int) -> str:
     owner = node_name(model, int(t.col("owner")[row]))
     partner = node_name(model, int(t.col("partner")[row]))
     what = f"{_field_phrase(int(t.col('field')[row]))} technology"
-    if mode == LICENCE:
+    if mode == DealMode.LICENCE:
         sentence = f"{partner} licensed {what} from {owner}"
-    elif mode == ASSIGNMENT:
+    elif mode == DealMode.ASSIGNMENT:
         sentence = f"{partner} bought {what} from {owner}"
-    elif mode == JOINT_DEVELOPMENT:
+    elif mode == DealMode.JOINT_DEVELOPMENT:
         sentence = f"{partner} took up {what} it co-developed with {owner}"
-    elif mode == SPIN_OFF:
+    elif mode == DealMode.SPIN_OFF:
         sentence = f"{partner} backed a spin-off from {owner} built on {what}"
-    elif mode == SELF_IMPLEMENTATION:
+    elif mode == DealMode.SELF_IMPLEMENTATION:
         sentence = f"{owner} put its own {what[what.index(' ') + 1:]} into use"
     else:
         raise ValueError(f"technology {row} has no deal")
     manager = int(t.col("manager")[row])
-    if manager >= 0 and mode != SELF_IMPLEMENTATION:
+    if manager >= 0 and mode != DealMode.SELF_IMPLEMENTATION:
         sentence += f", brokered by {node_name(model, manager)}"
     return sentence
 
@@ -112,7 +105,7 @@ def recent_events(model: EcosystemModel, limit: int = 6) -> list[str]:
     later-disclosed technology first.
     """
     t = model.pipeline.table
-    deal_rows = np.flatnonzero(t.col("deal_mode") != NO_DEAL)
+    deal_rows = np.flatnonzero(t.col("deal_mode") != DealMode.NO_DEAL)
     market_rows = np.flatnonzero(t.col("market_step") >= 0)
     rows = np.concatenate([market_rows, deal_rows])
     steps = np.concatenate([t.col("market_step")[market_rows], t.col("deal_step")[deal_rows]]).astype(np.int64)
@@ -130,7 +123,7 @@ def conversion_so_far(model: EcosystemModel) -> dict[str, tuple[int, int]]:
     """For each owner type, (technologies converted, technologies disclosed) so far."""
     t = model.pipeline.table
     owner_type = t.col("owner_type")
-    converted = t.col("deal_mode") != NO_DEAL
+    converted = t.col("deal_mode") != DealMode.NO_DEAL
     return {
         owner: (int(converted[owner_type == i].sum()), int((owner_type == i).sum()))
         for i, owner in enumerate(OWNER_TYPES)

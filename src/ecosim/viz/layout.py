@@ -18,17 +18,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from ecosim.network import (
-    ENTERPRISE,
-    GOVERNMENT,
-    INVESTOR,
-    MANAGER,
-    UNIVERSITY,
-    NodeLayout,
-    make_layout,
-)
+from ecosim.network import NodeKind, NodeLayout, make_layout
 
-KIND_ORDER = (GOVERNMENT, UNIVERSITY, ENTERPRISE, MANAGER, INVESTOR)
+KIND_ORDER = (NodeKind.GOVERNMENT, NodeKind.UNIVERSITY, NodeKind.ENTERPRISE, NodeKind.MANAGER, NodeKind.INVESTOR)
 """Kinds in node-numbering order (as in :func:`ecosim.network.make_layout`)."""
 
 PANEL_GAP = 0.12
@@ -36,11 +28,11 @@ PANEL_GAP = 0.12
 
 # The band of a panel (x0, x1, y0, y1) in which each kind is spread out.
 BANDS = {
-    GOVERNMENT: (0.40, 0.60, 0.90, 0.96),
-    UNIVERSITY: (0.06, 0.94, 0.70, 0.84),
-    MANAGER: (0.06, 0.72, 0.46, 0.62),
-    INVESTOR: (0.80, 0.94, 0.46, 0.62),
-    ENTERPRISE: (0.04, 0.96, 0.04, 0.38),
+    NodeKind.GOVERNMENT: (0.40, 0.60, 0.90, 0.96),
+    NodeKind.UNIVERSITY: (0.06, 0.94, 0.70, 0.84),
+    NodeKind.MANAGER: (0.06, 0.72, 0.46, 0.62),
+    NodeKind.INVESTOR: (0.80, 0.94, 0.46, 0.62),
+    NodeKind.ENTERPRISE: (0.04, 0.96, 0.04, 0.38),
 }
 
 JITTER = 0.3
