@@ -495,6 +495,30 @@ def test_viz_help_names_the_defaults(capsys):
     assert main(["viz", "--help"]) == 0
     out = capsys.readouterr().out
     assert "127.0.0.1" in out and "--rules" in out and "--port" in out
+    assert "--rule-time-limit" in out and "10.0" in out  # the page's own default, like ecosim run's option
+
+
+def test_the_rule_time_limit_reaches_the_served_page(monkeypatch):
+    from ecosim.cli.viz_command import server_environment
+    from ecosim.viz.serve import (
+        RULE_TIME_LIMIT_ENV,
+        RULE_TIME_LIMIT_SECONDS,
+        rule_time_limit_from_environment,
+    )
+
+    for given, expected in ((2.5, 2.5), (0.0, 0.0), (None, RULE_TIME_LIMIT_SECONDS)):
+        env = server_environment(None, None, rule_time_limit=given)
+        monkeypatch.setenv(RULE_TIME_LIMIT_ENV, env[RULE_TIME_LIMIT_ENV])
+        assert rule_time_limit_from_environment() == expected
+
+
+def test_a_negative_rule_time_limit_is_refused_like_ecosim_runs(tmp_path, capsys):
+    viz_status, viz_message = _exit_and_message(["viz", str(TINY), "--rule-time-limit", "-1", "--port", "1"], capsys)
+    run_status, run_message = _exit_and_message(["run", str(TINY), "--rule-time-limit", "-1",
+                                                 "--out", str(tmp_path / "o")], capsys)
+    assert viz_status == run_status == 2
+    assert "--rule-time-limit" in viz_message and "-1" in viz_message
+    assert not (tmp_path / "o").exists()
 
 
 # ------------------------------------------------------------------ offline front end

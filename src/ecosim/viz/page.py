@@ -32,7 +32,7 @@ from ecosim.viz.code_tab import CodeView
 from ecosim.viz.components import NetworkView, PipelineView, StatusView, TimeSeriesView
 from ecosim.viz.controls import Controls, ErrorPanel
 from ecosim.viz.info import InfoView
-from ecosim.viz.session import VizSession
+from ecosim.viz.session import RULE_TIME_LIMIT_SECONDS, VizSession
 
 PLAY_INTERVAL_MS = 100
 """Pause between quarters while playing."""
@@ -49,20 +49,21 @@ def base_scenario(scenario: str | Path | Scenario | None) -> Scenario:
 
 
 def page_parts(scenario: str | Path | Scenario | None = None, rules_file: str | Path | None = None,
-               code_editing: bool = True) -> VizSession:
+               code_editing: bool = True, rule_time_limit: float | None = RULE_TIME_LIMIT_SECONDS) -> VizSession:
     """The page's :class:`~ecosim.viz.session.VizSession` for a scenario and a user's rules file.
 
     The rules files (the scenario's own ``rules_file`` and ``rules_file``) are loaded first, so
     their rules appear in the drop-downs; a bad file is an :class:`~ecosim.errors.InputError`.
     Reset reads them again. ``code_editing`` offers the Code tab (a notebook's page runs on the
     student's own kernel; ``ecosim viz`` decides by the address it listens on).
+    ``rule_time_limit`` is the limit in seconds on one call of a user's rule (0 or ``None``: none).
     """
     base = base_scenario(scenario)
     rules_path = str(Path(rules_file).resolve()) if rules_file is not None else None
     for path in (base.rules_file, rules_path):
         if path:
             load_rules_file(path)
-    return VizSession(base, rules_path, code_editing=code_editing)
+    return VizSession(base, rules_path, code_editing=code_editing, rule_time_limit=rule_time_limit)
 
 
 @solara.component
@@ -124,7 +125,8 @@ def EcosystemViz(session: VizSession, name: str = "ecosim"):
     return page
 
 
-def make_page(scenario: str | Path | Scenario | None = None, rules_file: str | Path | None = None):
+def make_page(scenario: str | Path | Scenario | None = None, rules_file: str | Path | None = None,
+              rule_time_limit: float | None = RULE_TIME_LIMIT_SECONDS):
     """The visualiser page for ``scenario`` (a Solara element; display it in a notebook).
 
     ``make_page(...).args[0]`` is the page's :class:`~ecosim.viz.session.VizSession`
@@ -134,11 +136,13 @@ def make_page(scenario: str | Path | Scenario | None = None, rules_file: str | P
     ----------
     scenario : a scenario file, a :class:`~ecosim.scenario.Scenario`, or ``None`` for the baseline
     rules_file : a Python file that registers extra rules (they join the drop-downs)
+    rule_time_limit : seconds one call of a rule of your own may run before it is stopped with an
+        error panel (0 or ``None``: no limit)
 
     Examples
     --------
     >>> from ecosim.viz import make_page
     >>> page = make_page("scenarios/tiny.yaml")
     """
-    session = page_parts(scenario, rules_file)
+    session = page_parts(scenario, rules_file, rule_time_limit=rule_time_limit)
     return EcosystemViz(session, name=f"ecosim — {session.base.name}")
