@@ -33,6 +33,7 @@ from ecosim.scenario import RULE_KINDS, load_scenario
 from ecosim.viz import assets
 from ecosim.viz.drawing import (
     KIND_STYLES,
+    SERIES_PANELS,
     SIZE_GROWTH,
     TIE_STYLES,
     enterprises_to_draw,
@@ -249,11 +250,50 @@ def test_charts_draw_before_the_first_quarter():
 def test_time_series_has_a_line_per_measure_with_a_point_per_quarter(stepped):
     steps = stepped.ecosystem.step_table()
     markup = time_series_svg(steps)
-    lines = dict(re.findall(r'data-series="([^"]+)" points="([^"]+)"', markup))
-    assert set(lines) == {"disclosures", "deals (conversions)", "market entries", "welfare", "public spending"}
+    lines = dict(re.findall(r'data-metric="([^"]+)" points="([^"]+)"', markup))
+    assert set(lines) == {"disclosures", "deals", "commercialisations", "welfare", "public_spending"}
     # each count on its own scale: the deals line uses the height of its panel, not the disclosures' axis
     for points in lines.values():
         assert len(points.split()) == len(steps)
+
+
+def test_every_plotted_series_is_named_by_the_metric_catalogue(stepped):
+    """The charts' labels, units and panel titles are the catalogue's, so the page, the report and the
+    notebooks name a quantity the same way (issue 14)."""
+    from html import unescape
+
+    from ecosim import metric_catalogue
+
+    steps = stepped.ecosystem.step_table()
+    markup = time_series_svg(steps, ghost=steps)
+    plotted = re.findall(r'<polyline class="([^"]+)" data-series="([^"]+)" data-metric="([^"]+)"', markup)
+    assert {metric for _, _, metric in plotted} == {c for panel in SERIES_PANELS for c in panel}
+    for css_class, label, metric in plotted:
+        assert metric_catalogue.known(metric), f"{metric} is plotted but not in the metric catalogue"
+        assert unescape(label) == metric_catalogue.CATALOGUE[metric].label, metric
+        money = metric_catalogue.CATALOGUE[metric].unit == metric_catalogue.MONEY
+        assert css_class in ("line-ghost", "line-money" if money else "line-count")
+    texts = [unescape(t) for t in re.findall(r'<text[^>]*>([^<]*)</text>', markup)]
+    titles = [unescape(t) for t in re.findall(r'class="series-title"[^>]*>([^<]*)</text>', markup)]
+    assert titles == [
+        "Invention disclosures (technologies per quarter)",
+        "Technologies converted (first transfer) (technologies per quarter)",
+        "Technologies reaching market (technologies per quarter)",
+        "M¥ per quarter",
+    ]
+    for metric in ("welfare", "public_spending"):  # the shared panel's legend names each line
+        assert metric_catalogue.CATALOGUE[metric].label in texts
+
+
+def test_a_chart_refuses_a_series_the_catalogue_lacks_or_panels_with_two_units(stepped, monkeypatch):
+    from ecosim.viz import drawing
+
+    steps = stepped.ecosystem.step_table()
+    monkeypatch.setattr(drawing, "SERIES_PANELS", (("disclosures",), ("a_hand_named_series",)))
+    with pytest.raises(KeyError, match="not in the metric catalogue"):
+        drawing.time_series_svg(steps)
+    with pytest.raises(ValueError, match="different units"):
+        drawing.series_panel_title(("deals", "welfare"))
 
 
 def test_redrawing_the_default_world_takes_a_small_fraction_of_a_tenth_of_a_second():
