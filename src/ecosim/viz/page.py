@@ -8,8 +8,8 @@ In a notebook::
 From the command line, ``ecosim viz [SCENARIO] [--rules PATH.py]`` serves the same page
 (:mod:`ecosim.viz.app`).
 
-The page is laid out here, not by SolaraViz: a header with a text button that shows or hides
-the controls (no icon font, so it reads the same offline), the controls column
+The page is laid out here, not by SolaraViz: a header with a button that shows or hides
+the controls (its menu icon comes from the locally cached icon font, so it renders offline), the controls column
 (:mod:`ecosim.viz.controls`) beside the main area, and in the main area the error panel
 above three tabs — *Model* (network, text panel, pipeline, time series), *Info* (what the
 model is and how to use the page, drawn from docs/VISUALISER.md and docs/RULES.md) and
@@ -102,8 +102,10 @@ def EcosystemViz(session: VizSession, name: str = "ecosim"):
     with solara.Column(gap="0px", style={"min-height": "100vh"}, classes=["ecosim-page"]) as page:
         with solara.Row(style={"background": "#1f4e79", "color": "white", "align-items": "center",
                                "padding": "6px 12px", "gap": "12px"}, classes=["ecosim-header"]):
-            solara.Button("☰ Hide controls" if show_controls.value else "☰ Show controls", text=True,
-                          style={"color": "white"}, classes=["ecosim-toggle-controls"],
+            # the icon is a glyph of the Material Design Icons font, served from the local asset
+            # cache (ecosim.viz.assets) like the rest of the front end: it renders offline
+            solara.Button("Hide controls" if show_controls.value else "Show controls", text=True,
+                          icon_name="mdi-menu", style={"color": "white"}, classes=["ecosim-toggle-controls"],
                           on_click=lambda: show_controls.set(not show_controls.value))
             solara.HTML(tag="div", unsafe_innerHTML=name, style="font-size: 18px; font-weight: 500")
         with solara.Row(gap="0px", style={"flex-wrap": "nowrap", "align-items": "flex-start"}):
