@@ -579,6 +579,37 @@ def test_missing_front_end_packages_are_those_without_a_package_json(tmp_path):
     assert assets.missing_packages(tmp_path) == required[1:]
 
 
+def test_the_page_image_library_is_cached_with_the_front_end():
+    assert assets.PAGE_IMAGE_PACKAGE in assets.required_packages()
+    assert re.fullmatch(r"html-to-image@\d+\.\d+\.\d+", assets.PAGE_IMAGE_PACKAGE)
+
+
+def test_a_cached_package_missing_a_font_its_stylesheet_names_is_fetched_again(tmp_path):
+    required = assets.required_packages()
+    for spec in required:
+        (tmp_path / spec).mkdir(parents=True)
+        (tmp_path / spec / "package.json").write_text("{}")
+    fonts = tmp_path / required[0] / "dist"
+    fonts.mkdir()
+    (fonts / "fonts.css").write_text('@font-face { font-family: "Material Design Icons"; '
+                                     'src: url(icons.woff2?v=4.9.95) format("woff2"), url("data:font/woff;base64,AA"); }\n'
+                                     '.x { background: url(https://example.org/remote.png) }\n')
+    assert assets.missing_font_files(tmp_path / required[0]) == [(fonts / "icons.woff2").resolve()]
+    assert assets.missing_packages(tmp_path) == [required[0]]  # offline, its icons would be blank squares
+    (fonts / "icons.woff2").write_bytes(b"wOF2")
+    assert assets.missing_packages(tmp_path) == []
+
+
+def test_the_installed_front_end_has_every_font_its_stylesheets_name():
+    folder = assets.cache_folder()
+    vuetify = [spec for spec in assets.required_packages() if spec.startswith("@widgetti/")]
+    if not (folder / vuetify[0] / "package.json").is_file():
+        pytest.skip("the front end is not cached here (python -m ecosim.viz.assets)")
+    css = (folder / vuetify[0] / "dist" / "fonts.css").read_text(encoding="utf-8")
+    assert '"Material Design Icons"' in css  # the icon font the page's buttons and drop-downs use
+    assert assets.missing_font_files(folder / vuetify[0]) == []
+
+
 def test_unpacking_an_npm_tarball_keeps_files_inside_the_target(tmp_path):
     import io
     import tarfile

@@ -16,6 +16,7 @@ driver; no browser is downloaded. Screenshots are kept in ``test-artifacts/`` (t
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -466,9 +467,106 @@ def test_a_rule_written_in_the_code_tab_is_checked_kept_and_run(page):
     _choose_rule(page, "adoption", "value_hurdle")
 
 
+def _pixels_near(image, colour: str, tolerance: int = 40) -> int:
+    """How many pixels of ``image`` (PIL, RGB) lie within ``tolerance`` of the hex ``colour``."""
+    import numpy as np
+
+    target = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
+    rgb = np.asarray(image.convert("RGB"), dtype=int)
+    return int((np.abs(rgb - target).max(axis=2) <= tolerance).sum())
+
+
+def test_the_whole_page_exports_as_one_png_with_the_charts_and_the_settings(page):
+    """The Export section's PNG: what the student sees, network, charts and every lever, in one image."""
+    from PIL import Image
+    from playwright.sync_api import expect
+
+    _press_reset_and_wait(page, "Step 0")
+    for expected in ("1", "2", "3", "4"):
+        _step(page, expected)
+    root = page.locator(".ecosim-page").bounding_box()
+    boxes = {name: page.locator(f".ecosim-{name} svg").bounding_box() for name in ("network", "timeseries")}
+    controls_height = page.locator(".ecosim-controls").evaluate("el => el.scrollHeight")
+    button = page.get_by_role("button", name="Whole page (PNG)")
+    button.scroll_into_view_if_needed()
+    start = time.perf_counter()
+    with page.expect_download(timeout=PAGE_TIMEOUT_MS) as download:
+        button.click()
+    seconds = time.perf_counter() - start
+    ARTIFACTS.mkdir(exist_ok=True)
+    saved = ARTIFACTS / "viz-whole-page.png"
+    download.value.save_as(saved)
+    assert download.value.suggested_filename.endswith("-q4-page.png")
+    expect(page.locator(".ecosim-page-png-result")).to_contain_text("Saved the page as PNG", timeout=PAGE_TIMEOUT_MS)
+    assert saved.stat().st_size > 100_000, saved.stat().st_size  # a picture, not a blank or broken file
+    image = Image.open(saved)
+    assert image.format == "PNG"
+    assert abs(image.width - root["width"]) <= 2
+    assert image.height >= controls_height  # the whole controls column, not only what fits the window
+    for name, colours in (("network", ("#1f77b4", "#2ca02c", "#ff7f0e")),  # universities, enterprises, managers
+                          ("timeseries", ("#4c78a8", "#f58518", "#e45756"))):  # disclosures, deals, spending
+        box = boxes[name]
+        crop = image.crop((int(box["x"] - root["x"]), int(box["y"] - root["y"]),
+                           int(box["x"] - root["x"] + box["width"]), int(box["y"] - root["y"] + box["height"])))
+        for colour in colours:
+            assert _pixels_near(crop, colour) > 30, f"{name} panel of the PNG lacks {colour}"
+    print(json.dumps({"page_png_seconds": round(seconds, 2), "bytes": saved.stat().st_size,
+                      "size": [image.width, image.height], "load_average": os.getloadavg()}))
+
+
+def test_icons_render_from_the_local_cache_with_no_internet(browser, served):
+    """Every request outside this machine is blocked: the page still loads its icon font from the
+    local asset cache, and the button that reopens the controls shows its menu glyph."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 1024, "height": 768})
+    blocked: list[str] = []
+    fonts_served: list[str] = []
+
+    def only_this_machine(route):
+        if route.request.url.startswith(served[0]):
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_this_machine)
+    offline = context.new_page()
+    offline.on("response", lambda r: fonts_served.append(r.url) if ".woff" in r.url and r.ok else None)
+    offline.goto(served[0])
+    offline.wait_for_selector(".ecosim-network svg", timeout=PAGE_TIMEOUT_MS)
+    offline.get_by_role("button", name=re.compile("Hide controls")).click()
+    reopen = offline.get_by_role("button", name=re.compile("Show controls"))
+    expect(reopen).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+    icon = reopen.locator(".v-icon")
+    offline.evaluate("document.fonts.ready")
+    faces = offline.evaluate("() => { const out = []; document.fonts.forEach(f => out.push([f.family, f.status])); "
+                             "return out; }")
+    assert ["Material Design Icons", "loaded"] in [[family.strip('"'), status] for family, status in faces]
+    assert "Material Design Icons" in icon.evaluate("el => getComputedStyle(el, '::before').fontFamily")
+    assert any("/_solara/cdn/" in url for url in fonts_served), fonts_served
+    assert blocked == [], f"the page asked the internet for {blocked}"
+
+    def white_rows(shot: bytes) -> np.ndarray:
+        rgb = np.asarray(Image.open(io.BytesIO(shot)).convert("RGB"), dtype=int)
+        return (rgb.min(axis=2) > 200).any(axis=1)  # the icon is white on the blue header
+
+    glyph = white_rows(icon.screenshot())
+    bands = int(glyph[0]) + int(((~glyph[:-1]) & glyph[1:]).sum())
+    assert bands == 3, f"the menu icon's three bars: {bands} band(s) of white rows"  # a blank square has 0 or 1
+    offline.add_style_tag(content=".ecosim-toggle-controls .v-icon::before { font-family: serif !important; }")
+    offline.wait_for_timeout(200)
+    fallback = white_rows(icon.screenshot())
+    assert not np.array_equal(glyph, fallback)  # what the icon font draws is not what a fallback font draws
+    context.close()
+
+
 def test_step_and_reset_times_in_the_browser_are_recorded(page):
     """Measured, not asserted: written to test-artifacts/viz-timings.json for docs/VISUALISER.md."""
-    import json
     import statistics
 
     from playwright.sync_api import expect
@@ -518,7 +616,7 @@ def test_the_page_works_at_projector_sizes_with_the_controls_reachable(browser, 
     ARTIFACTS.mkdir(exist_ok=True)  # copied by hand to docs/visualiser-WxH.png when the page changes
     small.screenshot(path=str(ARTIFACTS / f"visualiser-{width}x{height}.png"))
     toggle = small.get_by_role("button", name=re.compile("Hide controls"))
-    assert toggle.inner_text().strip().startswith("☰")  # a text glyph, not an icon font that may not load offline
+    assert "mdi-menu" in toggle.locator(".v-icon").get_attribute("class")  # its font is served from the local cache
     toggle.click()
     expect(controls).to_have_count(0, timeout=PAGE_TIMEOUT_MS)
     assert network.bounding_box()["x"] < n["x"] - 200  # the panels take the freed width
