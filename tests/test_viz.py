@@ -25,6 +25,7 @@ from ecosim.scenario import RULE_KINDS, load_scenario
 from ecosim.viz import assets
 from ecosim.viz.drawing import (
     KIND_STYLES,
+    SERIES_PANELS,
     SIZE_GROWTH,
     TIE_STYLES,
     enterprises_to_draw,
@@ -241,11 +242,50 @@ def test_charts_draw_before_the_first_quarter():
 def test_time_series_has_a_line_per_measure_with_a_point_per_quarter(stepped):
     steps = stepped.ecosystem.step_table()
     markup = time_series_svg(steps)
-    lines = dict(re.findall(r'data-series="([^"]+)" points="([^"]+)"', markup))
-    assert set(lines) == {"disclosures", "deals (conversions)", "market entries", "welfare", "public spending"}
+    lines = dict(re.findall(r'data-metric="([^"]+)" points="([^"]+)"', markup))
+    assert set(lines) == {"disclosures", "deals", "commercialisations", "welfare", "public_spending"}
     # each count on its own scale: the deals line uses the height of its panel, not the disclosures' axis
     for points in lines.values():
         assert len(points.split()) == len(steps)
+
+
+def test_every_plotted_series_is_named_by_the_metric_catalogue(stepped):
+    """The charts' labels, units and panel titles are the catalogue's, so the page, the report and the
+    notebooks name a quantity the same way (issue 14)."""
+    from html import unescape
+
+    from ecosim import metric_catalogue
+
+    steps = stepped.ecosystem.step_table()
+    markup = time_series_svg(steps, ghost=steps)
+    plotted = re.findall(r'<polyline class="([^"]+)" data-series="([^"]+)" data-metric="([^"]+)"', markup)
+    assert {metric for _, _, metric in plotted} == {c for panel in SERIES_PANELS for c in panel}
+    for css_class, label, metric in plotted:
+        assert metric_catalogue.known(metric), f"{metric} is plotted but not in the metric catalogue"
+        assert unescape(label) == metric_catalogue.CATALOGUE[metric].label, metric
+        money = metric_catalogue.CATALOGUE[metric].unit == metric_catalogue.MONEY
+        assert css_class in ("line-ghost", "line-money" if money else "line-count")
+    texts = [unescape(t) for t in re.findall(r'<text[^>]*>([^<]*)</text>', markup)]
+    titles = [unescape(t) for t in re.findall(r'class="series-title"[^>]*>([^<]*)</text>', markup)]
+    assert titles == [
+        "Invention disclosures (technologies per quarter)",
+        "Technologies converted (first transfer) (technologies per quarter)",
+        "Technologies reaching market (technologies per quarter)",
+        "M¥ per quarter",
+    ]
+    for metric in ("welfare", "public_spending"):  # the shared panel's legend names each line
+        assert metric_catalogue.CATALOGUE[metric].label in texts
+
+
+def test_a_chart_refuses_a_series_the_catalogue_lacks_or_panels_with_two_units(stepped, monkeypatch):
+    from ecosim.viz import drawing
+
+    steps = stepped.ecosystem.step_table()
+    monkeypatch.setattr(drawing, "SERIES_PANELS", (("disclosures",), ("a_hand_named_series",)))
+    with pytest.raises(KeyError, match="not in the metric catalogue"):
+        drawing.time_series_svg(steps)
+    with pytest.raises(ValueError, match="different units"):
+        drawing.series_panel_title(("deals", "welfare"))
 
 
 def test_redrawing_the_default_world_takes_a_small_fraction_of_a_tenth_of_a_second():
@@ -487,6 +527,30 @@ def test_viz_help_names_the_defaults(capsys):
     assert main(["viz", "--help"]) == 0
     out = capsys.readouterr().out
     assert "127.0.0.1" in out and "--rules" in out and "--port" in out
+    assert "--rule-time-limit" in out and "10.0" in out  # the page's own default, like ecosim run's option
+
+
+def test_the_rule_time_limit_reaches_the_served_page(monkeypatch):
+    from ecosim.cli.viz_command import server_environment
+    from ecosim.viz.serve import (
+        RULE_TIME_LIMIT_ENV,
+        RULE_TIME_LIMIT_SECONDS,
+        rule_time_limit_from_environment,
+    )
+
+    for given, expected in ((2.5, 2.5), (0.0, 0.0), (None, RULE_TIME_LIMIT_SECONDS)):
+        env = server_environment(None, None, rule_time_limit=given)
+        monkeypatch.setenv(RULE_TIME_LIMIT_ENV, env[RULE_TIME_LIMIT_ENV])
+        assert rule_time_limit_from_environment() == expected
+
+
+def test_a_negative_rule_time_limit_is_refused_like_ecosim_runs(tmp_path, capsys):
+    viz_status, viz_message = _exit_and_message(["viz", str(TINY), "--rule-time-limit", "-1", "--port", "1"], capsys)
+    run_status, run_message = _exit_and_message(["run", str(TINY), "--rule-time-limit", "-1",
+                                                 "--out", str(tmp_path / "o")], capsys)
+    assert viz_status == run_status == 2
+    assert "--rule-time-limit" in viz_message and "-1" in viz_message
+    assert not (tmp_path / "o").exists()
 
 
 # ------------------------------------------------------------------ offline front end
@@ -505,6 +569,37 @@ def test_missing_front_end_packages_are_those_without_a_package_json(tmp_path):
     (tmp_path / required[0]).mkdir(parents=True)
     (tmp_path / required[0] / "package.json").write_text("{}")
     assert assets.missing_packages(tmp_path) == required[1:]
+
+
+def test_the_page_image_library_is_cached_with_the_front_end():
+    assert assets.PAGE_IMAGE_PACKAGE in assets.required_packages()
+    assert re.fullmatch(r"html-to-image@\d+\.\d+\.\d+", assets.PAGE_IMAGE_PACKAGE)
+
+
+def test_a_cached_package_missing_a_font_its_stylesheet_names_is_fetched_again(tmp_path):
+    required = assets.required_packages()
+    for spec in required:
+        (tmp_path / spec).mkdir(parents=True)
+        (tmp_path / spec / "package.json").write_text("{}")
+    fonts = tmp_path / required[0] / "dist"
+    fonts.mkdir()
+    (fonts / "fonts.css").write_text('@font-face { font-family: "Material Design Icons"; '
+                                     'src: url(icons.woff2?v=4.9.95) format("woff2"), url("data:font/woff;base64,AA"); }\n'
+                                     '.x { background: url(https://example.org/remote.png) }\n')
+    assert assets.missing_font_files(tmp_path / required[0]) == [(fonts / "icons.woff2").resolve()]
+    assert assets.missing_packages(tmp_path) == [required[0]]  # offline, its icons would be blank squares
+    (fonts / "icons.woff2").write_bytes(b"wOF2")
+    assert assets.missing_packages(tmp_path) == []
+
+
+def test_the_installed_front_end_has_every_font_its_stylesheets_name():
+    folder = assets.cache_folder()
+    vuetify = [spec for spec in assets.required_packages() if spec.startswith("@widgetti/")]
+    if not (folder / vuetify[0] / "package.json").is_file():
+        pytest.skip("the front end is not cached here (python -m ecosim.viz.assets)")
+    css = (folder / vuetify[0] / "dist" / "fonts.css").read_text(encoding="utf-8")
+    assert '"Material Design Icons"' in css  # the icon font the page's buttons and drop-downs use
+    assert assets.missing_font_files(folder / vuetify[0]) == []
 
 
 def test_unpacking_an_npm_tarball_keeps_files_inside_the_target(tmp_path):

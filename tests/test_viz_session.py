@@ -113,6 +113,28 @@ def test_an_endless_loop_in_a_rule_becomes_a_panel_after_the_time_limit(student_
     assert session.error.location.startswith(str(Path(student_file.name))) or "student_rules.py:" in session.error.location
 
 
+def test_the_pages_rule_time_limit_stops_an_endless_loop_and_the_info_tab_states_it(student_file):
+    import time
+
+    from ecosim.viz.info import page_facts_html
+
+    assert "10 s" in page_facts_html(page_parts(TINY, student_file))  # the default
+    student_file.write_text(GOOD.replace("    return np.where", "    while True:\n        pass\n    return np.where"),
+                            encoding="utf-8")
+    session = page_parts(TINY, student_file, rule_time_limit=0.4)
+    session.choices.update({"seed": "3", "quarters": 8, "adoption_rule": "student_rule"})
+    set_time_limit(None)  # whatever another page set: Reset puts this page's limit back
+    assert session.reset()
+    start = time.perf_counter()
+    while session.step():
+        pass
+    assert "still running after 0.4 s" in session.error.message
+    assert time.perf_counter() - start < 0.4 * 8 + 5  # at most one stopped call per quarter, not an endless wait
+    facts = page_facts_html(session)
+    assert "0.4 s" in facts and "--rule-time-limit" in facts
+    assert "no time limit" in page_facts_html(page_parts(TINY, None, rule_time_limit=0))
+
+
 def test_the_previous_run_stays_as_a_ghost_in_the_time_series(student_file):
     session = session_with(student_file)
     for _ in range(4):
@@ -158,11 +180,11 @@ def test_deals_and_market_entries_have_their_own_scales(student_file):
         session.step()
     markup = time_series_svg(session.model.ecosystem.step_table())
     heights = {}
-    for label, points in re.findall(r'data-series="([^"]+)" points="([^"]+)"', markup):
+    for label, points in re.findall(r'data-metric="([^"]+)" points="([^"]+)"', markup):
         ys = np.array([float(p.split(",")[1]) for p in points.split()])
         heights[label] = ys.max() - ys.min()
     # on one axis with disclosures (~100 a quarter here) deals would span a few pixels; each has its panel now
-    assert heights["deals (conversions)"] > 0.4 * 62
+    assert heights["deals"] > 0.4 * 62
 
 
 def test_late_gate_failures_are_on_their_own_scale():

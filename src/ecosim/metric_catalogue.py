@@ -88,6 +88,32 @@ class Metric:
         """``"label (unit)"`` for an axis or a column heading."""
         return f"{self.label} ({self.unit})"
 
+    def per_step_unit(self, cumulative: bool = False) -> str:
+        """The unit of the metric's per-step series (a column of the step table).
+
+        A stock is a level at the end of each quarter; a flow counted per run is counted per
+        quarter (``cumulative``: so far); money is M¥ per quarter. Every time-series view (the
+        visualiser's charts, the report's and notebooks' figures) names a series' unit this way.
+
+        Examples
+        --------
+        >>> entry("deals").per_step_unit(), entry("welfare").per_step_unit()
+        ('technologies per quarter', 'M¥ per quarter')
+        >>> entry("at_G2").per_step_unit(), entry("deals").per_step_unit(cumulative=True)
+        ('technologies, at the end of each quarter', 'technologies so far')
+        """
+        if self.stock:
+            return f"{self.unit}, at the end of each quarter"
+        if self.unit.endswith(" per run"):
+            return self.unit.removesuffix(" per run") + (" so far" if cumulative else " per quarter")
+        if self.unit == MONEY:
+            return f"{MONEY} so far" if cumulative else f"{MONEY} per quarter"
+        return self.unit
+
+    def per_step_axis_label(self, cumulative: bool = False) -> str:
+        """``"label (per-step unit)"`` for the axis or panel title of a time series."""
+        return f"{self.label} ({self.per_step_unit(cumulative)})"
+
 
 def _family(pattern: str, label: str, values: dict[str, dict[str, str]], **fields) -> dict[str, Metric]:
     """Declare one metric per combination of the placeholders' values.

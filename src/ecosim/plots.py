@@ -294,16 +294,11 @@ def time_series_plot(bands: pd.DataFrame, metric: str, baseline: str | None = No
         ax.fill_between(part["step"], part["low"], part["high"], color=colours[name], alpha=0.15, linewidth=0)
     cumulative = bool(table["cumulative"].iloc[0]) if "cumulative" in table.columns else False
     ax.set_xlabel("Quarter (model step)")
-    unit = metric_unit(metric)
-    if metric_catalogue.entry(metric).stock:  # a level (e.g. technologies waiting at G2), not a flow
-        quantity = metric_label(metric)
-        unit = f"{unit}, at the end of each quarter"
-    elif cumulative:
-        quantity = f"{metric_label(metric)}, running total"
-        unit = unit.replace(" per run", " so far")
-    else:
-        quantity = metric_label(metric)
-        unit = unit.replace(" per run", " per quarter")
+    # a stock (technologies waiting at G2) is a level, a flow is per quarter: the catalogue says
+    # which, and the visualiser's charts name the series the same way
+    entry = metric_catalogue.entry(metric)
+    quantity = f"{entry.label}, running total" if cumulative and not entry.stock else entry.label
+    unit = entry.per_step_unit(cumulative)
     ax.set_ylabel(f"{quantity} ({unit})")
     ax.set_title(f"{quantity} over time\n(line: median; shaded: {band_label})")
     ax.legend(title="Scenario", fontsize="small", loc="best")

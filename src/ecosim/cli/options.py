@@ -85,10 +85,16 @@ RULE_TIME_LIMIT_SECONDS = 30.0
 """Default limit on one call of a user's rule (``--rule-time-limit``)."""
 
 
-def rule_time_limit_option(f):
-    return click.option("--rule-time-limit", type=click.FloatRange(min=0), default=RULE_TIME_LIMIT_SECONDS,
-                        show_default=True, metavar="SECONDS",
-                        help="Stop with an error when one call of a rule of your own runs longer (0: no limit).")(f)
+def rule_time_limit_option(f=None, *, default: float = RULE_TIME_LIMIT_SECONDS):
+    """``--rule-time-limit SECONDS``: the limit on one call of a user's rule (0: none).
+
+    Used bare (``@rule_time_limit_option``) by ``ecosim run``; ``ecosim viz`` passes its own
+    default (``@rule_time_limit_option(default=10)``): a student at a page should not wait 30 s.
+    """
+    option = click.option("--rule-time-limit", type=click.FloatRange(min=0), default=default,
+                          show_default=True, metavar="SECONDS",
+                          help="Stop with an error when one call of a rule of your own runs longer (0: no limit).")
+    return option(f) if f is not None else option
 
 
 def raise_input(message: str, source: str | None = None, key: str | None = None) -> None:

@@ -24,8 +24,10 @@ from ecosim.cli.options import (
     check_rules_file,
     check_scenario_rules,
     load_with_overrides,
+    rule_time_limit_option,
     rules_option,
 )
+from ecosim.viz.serve import RULE_TIME_LIMIT_SECONDS  # a light module: no Mesa, no Solara
 
 READY_TIMEOUT_SECONDS = 120.0
 """How long to wait for the server to answer before giving up."""
@@ -114,12 +116,15 @@ def code_editing_allowed(host: str, allow_code_editing: bool) -> bool:
     return host in LOOPBACK or allow_code_editing
 
 
-def server_environment(scenario: str | None, rules_file: str | None, code_editing: bool = False) -> dict[str, str]:
-    """The child's environment: the validated paths, whether the Code tab is offered, and no telemetry."""
-    from ecosim.viz.serve import CODE_ENV, RULES_ENV, SCENARIO_ENV
+def server_environment(scenario: str | None, rules_file: str | None, code_editing: bool = False,
+                       rule_time_limit: float | None = None) -> dict[str, str]:
+    """The child's environment: the validated paths, whether the Code tab is offered, the limit on
+    one call of a user's rule (``None``: the page's default), and no telemetry."""
+    from ecosim.viz.serve import CODE_ENV, RULE_TIME_LIMIT_ENV, RULES_ENV, SCENARIO_ENV
 
     env = dict(os.environ)
     env[CODE_ENV] = "1" if code_editing else "0"
+    env[RULE_TIME_LIMIT_ENV] = "" if rule_time_limit is None else repr(float(rule_time_limit))
     env[SCENARIO_ENV] = str(Path(scenario).resolve()) if scenario else ""
     env[RULES_ENV] = rules_file or ""
     env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
@@ -136,7 +141,8 @@ def server_environment(scenario: str | None, rules_file: str | None, code_editin
 @click.option("--allow-code-editing", is_flag=True,
               help="Offer the Code tab (code typed in the page runs on this machine) even when --host is not a "
                    "loopback address. On 127.0.0.1 it is always offered.")
-def command(scenario, rules_file, host, port, allow_code_editing):
+@rule_time_limit_option(default=RULE_TIME_LIMIT_SECONDS)
+def command(scenario, rules_file, host, port, allow_code_editing, rule_time_limit):
     """Serve the interactive visualiser for SCENARIO (default: the built-in baseline).
 
     Students watch the network, the pipeline and the time series, move the policy sliders,
@@ -153,7 +159,8 @@ def command(scenario, rules_file, host, port, allow_code_editing):
         click.echo(f"warning: listening on {host}: other machines on the network can open the page"
                    + ("; --allow-code-editing lets them run code on this machine" if allow_code_editing else
                       " (the Code tab is off; --allow-code-editing turns it on)"), err=True)
-    child = subprocess.Popen(server_command(host, port), env=server_environment(scenario, rules_path, code_editing))
+    child = subprocess.Popen(server_command(host, port),
+                             env=server_environment(scenario, rules_path, code_editing, rule_time_limit))
     # a plain `kill` must stop the server too, not leave it orphaned
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     try:

@@ -1,11 +1,15 @@
 """The page's JavaScript and CSS, cached locally so the visualiser works without a CDN.
 
-A Solara page loads its front end (the Vuetify app, require.js, Font Awesome) from
+A Solara page loads its front end (the Vuetify app with its icon fonts — Material Design
+Icons, Material Icons — and Roboto, require.js, Font Awesome) from
 ``/_solara/cdn/<package>@<version>/...``; the server answers from its cache folder and, on a
 miss, fetches the file from a public CDN. A classroom or CI machine that cannot reach that
 CDN gets a blank page. The same files are npm packages, so :func:`ensure_frontend_assets`
 fetches them once with the ordinary ``npm`` client (``npm pack``) and unpacks each into the
-cache folder under the name the server looks for.
+cache folder under the name the server looks for. A package whose stylesheets name a font
+file that is not in the cache counts as missing and is fetched again, so the icons never fall
+back to the CDN. ecosim's own page adds :data:`EXTRA_PACKAGES` (html-to-image, for the PNG of
+the whole page).
 
 Run it once after installing (``.ci/run`` does)::
 
@@ -23,6 +27,13 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
+PAGE_IMAGE_PACKAGE = "html-to-image@1.11.13"
+"""The npm package that draws the whole page as a PNG in the browser (the Export section's
+*Whole page (PNG)* button), cached with Solara's own front end so that it works offline."""
+
+EXTRA_PACKAGES = (PAGE_IMAGE_PACKAGE,)
+"""Front-end packages ecosim's page loads itself, beyond those of Solara's page template."""
+
 _CDN_SPEC = re.compile(r"\{\{\s*cdn\s*\}\}/((?:@[\w.-]+/)?[\w.-]+@\d[\w.-]*)/")
 
 
@@ -38,7 +49,7 @@ def required_packages() -> list[str]:
 
     Read from the template itself (and the Font Awesome setting), so a Solara upgrade asks for
     its own versions. Only the Vuetify app matching the installed ipyvuetify (Vue 2 or Vue 3)
-    is kept.
+    is kept. :data:`EXTRA_PACKAGES` (what ecosim's own page loads) come last.
     """
     import solara.server
     from solara.server import settings
@@ -50,13 +61,37 @@ def required_packages() -> list[str]:
     specs = sorted(set(_CDN_SPEC.findall(text)))
     vue3 = int(metadata.version("ipyvuetify").split(".")[0]) >= 3
     unwanted = "@widgetti/solara-vuetify-app@" if vue3 else "@widgetti/solara-vuetify3-app@"
-    return [spec for spec in specs if not spec.startswith(unwanted)]
+    return [spec for spec in specs if not spec.startswith(unwanted)] + list(EXTRA_PACKAGES)
+
+
+_CSS_URL = re.compile(r"url\(\s*['\"]?([^'\")?#]+)")
+
+
+def missing_font_files(package: Path) -> list[Path]:
+    """Files that a cached package's stylesheets point to (``url(...)``: icon fonts, Roboto) but
+    that are not in the cache.
+
+    A page whose stylesheet names a font the server cannot find locally asks the public CDN for
+    it; offline, every icon is then a blank square. ``data:`` URLs and absolute URLs are not files.
+    """
+    missing = []
+    for css in sorted(package.rglob("*.css")):
+        text = css.read_text(encoding="utf-8", errors="replace")
+        for target in sorted(set(_CSS_URL.findall(text))):
+            if target.startswith(("data:", "http:", "https:", "//")):
+                continue
+            path = (css.parent / target).resolve()
+            if not path.is_file():
+                missing.append(path)
+    return missing
 
 
 def missing_packages(folder: Path | None = None) -> list[str]:
-    """The required packages not yet in the cache folder."""
+    """The required packages not yet in the cache folder, or there without every font their
+    stylesheets name (:func:`missing_font_files`)."""
     folder = folder or cache_folder()
-    return [spec for spec in required_packages() if not (folder / spec / "package.json").is_file()]
+    return [spec for spec in required_packages()
+            if not (folder / spec / "package.json").is_file() or missing_font_files(folder / spec)]
 
 
 def _unpack(archive: Path, target: Path) -> None:

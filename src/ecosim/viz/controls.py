@@ -9,6 +9,7 @@ method that never raises; a mistake shows in :func:`ErrorPanel` while everything
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from html import escape
 
 import solara
@@ -208,11 +209,37 @@ def export_tables(session: VizSession) -> bytes:
     return buffer.getvalue()
 
 
+@solara.component_vue("page_png.vue")
+def PagePngButton(filename: str, label: str, library_package: str, event_saved: Callable[[dict], None],
+                  selector: str = ".ecosim-page"):
+    """A button that draws the element ``selector`` (the whole page) as a PNG in the browser and
+    downloads it as ``filename``; ``event_saved`` gets ``{ok, bytes, width, height}`` or
+    ``{ok: False, error}``.
+
+    The drawing is html-to-image's (:data:`ecosim.viz.assets.PAGE_IMAGE_PACKAGE`), loaded from the
+    local asset cache, so it works offline and shows exactly what the student sees: the network,
+    the text panel, the charts and the controls with every lever's value (the controls column is
+    drawn whole, not only the part that fits the window).
+    """
+
+
+def saved_text(result: dict) -> str:
+    """The line under the PNG button after a capture: what was saved, or why nothing was."""
+    if result.get("ok"):
+        return (f"Saved the page as PNG: {int(result.get('width', 0))}×{int(result.get('height', 0))} px, "
+                f"{int(result.get('bytes', 0)) // 1024:,} kB (see your downloads).")
+    return f"Could not draw the page: {result.get('error', 'unknown error')}. The zip and SVG exports still work."
+
+
 @solara.component
 def ExportButtons(session: VizSession):
-    """Downloads: the run's tables and figures (zip), and the charts as they are on the page (SVG)."""
+    """Downloads: the run's tables and figures (zip), the charts as they are on the page (SVG), and
+    the whole page as one PNG (network, charts and settings, drawn in the browser)."""
     update_counter.get()
+    from ecosim.viz.assets import PAGE_IMAGE_PACKAGE
     from ecosim.viz.drawing import pipeline_svg, time_series_svg
+
+    png_result = solara.use_reactive("")
 
     eco = session.model.ecosystem
     stem = f"ecosim-{eco.scenario.name}-seed{eco.seed}-q{eco.steps}"
@@ -229,6 +256,11 @@ def ExportButtons(session: VizSession):
                             icon_name=None, mime_type="application/zip")
         solara.FileDownload(charts, filename=f"{stem}-charts.html", label="Charts as on the page (SVG)",
                             icon_name=None, mime_type="text/html")
+        PagePngButton(filename=f"{stem}-page.png", label="Whole page (PNG)", library_package=PAGE_IMAGE_PACKAGE,
+                      event_saved=lambda result: png_result.set(saved_text(result)))
+        if png_result.value:
+            solara.HTML(tag="div", unsafe_innerHTML=escape(png_result.value), classes=["ecosim-page-png-result"],
+                        style="font-size: 12px; color: #333")
     return column
 
 

@@ -10,7 +10,7 @@ Nothing here knows about Solara, so the same functions serve the browser page, a
 - :func:`pipeline_svg` — technologies waiting at each gate now, and failures so far by gate
   and cause.
 - :func:`time_series_svg` — disclosures, deals and market entries per quarter; welfare and
-  public spending per quarter.
+  public spending per quarter; each series labelled from :mod:`ecosim.metric_catalogue`.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ecosim import metric_catalogue
 from ecosim.network import NODE_KINDS, NodeKind, TieKind
 from ecosim.scenario import CAUSES, GATES
 from ecosim.viz import svg
@@ -345,14 +346,49 @@ def pipeline_svg(steps: pd.DataFrame) -> str:
     return svg.document(width, height, body, title=f"The pipeline at quarter {quarter}", css_class="ecosim-pipeline-svg")
 
 
-SERIES_PANELS = (
-    ("disclosures per quarter", (("disclosures", "disclosures", "#4c78a8"),)),
-    ("deals per quarter", (("deals", "deals (conversions)", "#f58518"),)),
-    ("market entries per quarter", (("commercialisations", "market entries", "#54a24b"),)),
-    ("M¥ per quarter", (("welfare", "welfare", "#54a24b"), ("public_spending", "public spending", "#e45756"))),
+SERIES_PANELS: tuple[tuple[str, ...], ...] = (
+    ("disclosures",),
+    ("deals",),
+    ("commercialisations",),
+    ("welfare", "public_spending"),
 )
-"""The time-series panels, each on its own scale: deals (~25 a quarter) and market entries (~2)
-would hug zero on the axis of disclosures (~380)."""
+"""The time-series panels, each the step-table columns drawn on one scale: deals (~25 a quarter)
+and market entries (~2) would hug zero on the axis of disclosures (~380).
+
+Labels, units and panel titles come from :mod:`ecosim.metric_catalogue` (:func:`series_label`,
+:func:`series_panel_title`), so the page names a quantity as the report and the notebooks do."""
+
+SERIES_COLOURS = {
+    "disclosures": "#4c78a8",
+    "deals": "#f58518",
+    "commercialisations": "#54a24b",
+    "welfare": "#54a24b",
+    "public_spending": "#e45756",
+}
+"""The line colour of each series of :data:`SERIES_PANELS`."""
+
+
+def series_label(column: str) -> str:
+    """The catalogue's label of a step-table column; a column the catalogue lacks is an error
+    (a chart must not invent a name for a quantity)."""
+    if not metric_catalogue.known(column):
+        raise KeyError(f"{column!r} is not in the metric catalogue (ecosim.metric_catalogue): declare it there")
+    return metric_catalogue.entry(column).label
+
+
+def series_panel_title(columns: Sequence[str]) -> str:
+    """A panel's title: ``"label (unit per quarter)"`` for one series; the shared per-quarter unit
+    for several (the legend names each line)."""
+    for column in columns:
+        series_label(column)
+    entries = [metric_catalogue.entry(column) for column in columns]
+    if len(entries) == 1:
+        return entries[0].per_step_axis_label()
+    units = {entry.per_step_unit() for entry in entries}
+    if len(units) != 1:
+        raise ValueError(f"series {list(columns)} have different units ({sorted(units)}): give each its own panel")
+    return units.pop()
+
 
 GHOST_STYLE = 'stroke-dasharray="4 3" opacity="0.45"'
 
@@ -383,21 +419,23 @@ def time_series_svg(steps: pd.DataFrame, ghost: pd.DataFrame | None = None,
     body = [svg.text(8, 16, title, size=13, weight="bold")]
     ticks = svg.nice_ticks(*x_range, count=6)
     ticks = ticks[(ticks >= x_range[0]) & (ticks <= x_range[1])]
-    for index, (y_label, series) in enumerate(SERIES_PANELS):
+    for index, series in enumerate(SERIES_PANELS):
         top = 46 + index * (panel_height + gap)
-        now = {column: _series(steps, column)[1] for column, _, _ in series}
-        before = {column: _series(ghost, column)[1] for column, _, _ in series}
+        now = {column: _series(steps, column)[1] for column in series}
+        before = {column: _series(ghost, column)[1] for column in series}
         peak = max([float(v.max()) for v in (*now.values(), *before.values()) if v.size] + [1.0])
         axes = svg.Axes(58, top, 480, panel_height, x_range, (0.0, peak))
         body += axes.frame(y_label="")
-        body.append(svg.text(62, top - 6, y_label, size=9, colour="#555", weight="bold"))
-        for column, label, colour in series:
+        body.append(svg.text(62, top - 6, series_panel_title(series), size=9, colour="#555", weight="bold",
+                             css_class="series-title"))
+        for column in series:
+            label, colour = series_label(column), SERIES_COLOURS[column]
+            money = metric_catalogue.entry(column).unit == metric_catalogue.MONEY
             if before[column].size:
-                ghost_line = svg.polyline(axes, ghost_years, before[column], colour, "line-ghost", label)
+                ghost_line = svg.polyline(axes, ghost_years, before[column], colour, "line-ghost", label, column)
                 body.append(ghost_line.replace("/>", f" {GHOST_STYLE}/>"))
-            body.append(svg.polyline(axes, years, now[column], colour,
-                                     "line-count" if column != "welfare" and column != "public_spending" else "line-money",
-                                     label))
+            body.append(svg.polyline(axes, years, now[column], colour, "line-money" if money else "line-count",
+                                     label, column))
         for number, (step, text) in enumerate(marks, start=1):
             x = float(axes.x(step / 4.0))
             body.append(f'<line class="change-mark" data-step="{step}" x1="{x:.1f}" y1="{top:.1f}" x2="{x:.1f}" '
@@ -406,7 +444,7 @@ def time_series_svg(steps: pd.DataFrame, ghost: pd.DataFrame | None = None,
             body.append(svg.text(x + 2, top + 9, f"⚑{number}", size=9, colour="#7b3294"))
         body += axes.x_ticks(ticks, [svg.format_tick(t) for t in ticks])
         if len(series) > 1:
-            body += svg.legend(330, top - 9, [(label, colour) for _, label, colour in series], columns=2,
-                               column_width=100)
+            body += svg.legend(150, top - 9, [(series_label(c), SERIES_COLOURS[c]) for c in series], columns=2,
+                               column_width=200)
     body.append(svg.text(298, height - 4, "simulated years", size=9, anchor="middle", colour="#555"))
     return svg.document(width, height, body, title="Activity over time", css_class="ecosim-timeseries-svg")

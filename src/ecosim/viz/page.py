@@ -8,8 +8,8 @@ In a notebook::
 From the command line, ``ecosim viz [SCENARIO] [--rules PATH.py]`` serves the same page
 (:mod:`ecosim.viz.app`).
 
-The page is laid out here, not by SolaraViz: a header with a text button that shows or hides
-the controls (no icon font, so it reads the same offline), the controls column
+The page is laid out here, not by SolaraViz: a header with a button that shows or hides
+the controls (its menu icon comes from the locally cached icon font, so it renders offline), the controls column
 (:mod:`ecosim.viz.controls`) beside the main area, and in the main area the error panel
 above three tabs — *Model* (network, text panel, pipeline, time series), *Info* (what the
 model is and how to use the page, drawn from docs/VISUALISER.md and docs/RULES.md) and
@@ -32,7 +32,7 @@ from ecosim.viz.code_tab import CodeView
 from ecosim.viz.components import NetworkView, PipelineView, StatusView, TimeSeriesView
 from ecosim.viz.controls import Controls, ErrorPanel
 from ecosim.viz.info import InfoView
-from ecosim.viz.session import VizSession
+from ecosim.viz.session import RULE_TIME_LIMIT_SECONDS, VizSession
 
 PLAY_INTERVAL_MS = 100
 """Pause between quarters while playing."""
@@ -49,20 +49,21 @@ def base_scenario(scenario: str | Path | Scenario | None) -> Scenario:
 
 
 def page_parts(scenario: str | Path | Scenario | None = None, rules_file: str | Path | None = None,
-               code_editing: bool = True) -> VizSession:
+               code_editing: bool = True, rule_time_limit: float | None = RULE_TIME_LIMIT_SECONDS) -> VizSession:
     """The page's :class:`~ecosim.viz.session.VizSession` for a scenario and a user's rules file.
 
     The rules files (the scenario's own ``rules_file`` and ``rules_file``) are loaded first, so
     their rules appear in the drop-downs; a bad file is an :class:`~ecosim.errors.InputError`.
     Reset reads them again. ``code_editing`` offers the Code tab (a notebook's page runs on the
     student's own kernel; ``ecosim viz`` decides by the address it listens on).
+    ``rule_time_limit`` is the limit in seconds on one call of a user's rule (0 or ``None``: none).
     """
     base = base_scenario(scenario)
     rules_path = str(Path(rules_file).resolve()) if rules_file is not None else None
     for path in (base.rules_file, rules_path):
         if path:
             load_rules_file(path)
-    return VizSession(base, rules_path, code_editing=code_editing)
+    return VizSession(base, rules_path, code_editing=code_editing, rule_time_limit=rule_time_limit)
 
 
 @solara.component
@@ -101,8 +102,10 @@ def EcosystemViz(session: VizSession, name: str = "ecosim"):
     with solara.Column(gap="0px", style={"min-height": "100vh"}, classes=["ecosim-page"]) as page:
         with solara.Row(style={"background": "#1f4e79", "color": "white", "align-items": "center",
                                "padding": "6px 12px", "gap": "12px"}, classes=["ecosim-header"]):
-            solara.Button("☰ Hide controls" if show_controls.value else "☰ Show controls", text=True,
-                          style={"color": "white"}, classes=["ecosim-toggle-controls"],
+            # the icon is a glyph of the Material Design Icons font, served from the local asset
+            # cache (ecosim.viz.assets) like the rest of the front end: it renders offline
+            solara.Button("Hide controls" if show_controls.value else "Show controls", text=True,
+                          icon_name="mdi-menu", style={"color": "white"}, classes=["ecosim-toggle-controls"],
                           on_click=lambda: show_controls.set(not show_controls.value))
             solara.HTML(tag="div", unsafe_innerHTML=name, style="font-size: 18px; font-weight: 500")
         with solara.Row(gap="0px", style={"flex-wrap": "nowrap", "align-items": "flex-start"}):
@@ -124,7 +127,8 @@ def EcosystemViz(session: VizSession, name: str = "ecosim"):
     return page
 
 
-def make_page(scenario: str | Path | Scenario | None = None, rules_file: str | Path | None = None):
+def make_page(scenario: str | Path | Scenario | None = None, rules_file: str | Path | None = None,
+              rule_time_limit: float | None = RULE_TIME_LIMIT_SECONDS):
     """The visualiser page for ``scenario`` (a Solara element; display it in a notebook).
 
     ``make_page(...).args[0]`` is the page's :class:`~ecosim.viz.session.VizSession`
@@ -134,11 +138,13 @@ def make_page(scenario: str | Path | Scenario | None = None, rules_file: str | P
     ----------
     scenario : a scenario file, a :class:`~ecosim.scenario.Scenario`, or ``None`` for the baseline
     rules_file : a Python file that registers extra rules (they join the drop-downs)
+    rule_time_limit : seconds one call of a rule of your own may run before it is stopped with an
+        error panel (0 or ``None``: no limit)
 
     Examples
     --------
     >>> from ecosim.viz import make_page
     >>> page = make_page("scenarios/tiny.yaml")
     """
-    session = page_parts(scenario, rules_file)
+    session = page_parts(scenario, rules_file, rule_time_limit=rule_time_limit)
     return EcosystemViz(session, name=f"ecosim — {session.base.name}")

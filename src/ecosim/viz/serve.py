@@ -19,9 +19,25 @@ SCENARIO_ENV = "ECOSIM_VIZ_SCENARIO"
 RULES_ENV = "ECOSIM_VIZ_RULES"
 """Environment variable with the path of a Python file registering extra rules (empty: none)."""
 
+RULE_TIME_LIMIT_ENV = "ECOSIM_VIZ_RULE_TIME_LIMIT"
+"""Environment variable with the limit, in seconds, on one call of a user's rule (set by
+``ecosim viz --rule-time-limit``; "0": no limit; empty: :data:`RULE_TIME_LIMIT_SECONDS`)."""
+
+RULE_TIME_LIMIT_SECONDS = 10.0
+"""The visualiser's default limit on one call of a user's rule: an endless loop becomes an error
+panel after this long. Shorter than ``ecosim run``'s 30 s, because a student is watching the page."""
+
 CODE_ENV = "ECOSIM_VIZ_CODE_EDITING"
 """Environment variable: "1" offers the Code tab (set by ``ecosim viz`` on a loopback address or with
 ``--allow-code-editing``); anything else hides it."""
+
+
+def rule_time_limit_from_environment() -> float:
+    """The per-call rule time limit the server was started with (:data:`RULE_TIME_LIMIT_ENV`)."""
+    import os
+
+    text = os.environ.get(RULE_TIME_LIMIT_ENV, "").strip()
+    return float(text) if text else RULE_TIME_LIMIT_SECONDS
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -30,9 +30,7 @@ from ecosim.rules import available_rules, load_rules_file, rule_doc
 from ecosim.rules.contract import RuleError, display_path, set_time_limit, user_frame
 from ecosim.scenario import RULE_KINDS, Scenario
 from ecosim.viz.interactive_model import LEVERS, InteractiveModel, rule_keyword, scenario_for
-
-RULE_TIME_LIMIT_SECONDS = 10.0
-"""Limit on one call of a user's rule in the visualiser: an endless loop becomes an error panel."""
+from ecosim.viz.serve import RULE_TIME_LIMIT_SECONDS
 
 LIVE_LEVERS = ("poc_budget_share", "poc_grant_size", "transfer_weight", "publication_weight",
                "inventor_share", "joint_rnd_subsidy", "fair_interval", "openness")
@@ -123,6 +121,8 @@ class VizSession:
     base : the starting scenario
     rules_file : a user's rules file, re-read on every Reset
     code_editing : whether the page offers the Code tab (only on a loopback address, or when allowed)
+    rule_time_limit : seconds one call of a user's rule may run before it becomes an error panel
+        (``ecosim viz --rule-time-limit``; 0 or ``None``: no limit)
 
     Attributes
     ----------
@@ -132,10 +132,13 @@ class VizSession:
     changes : the changes applied to the running model, in order
     error : the error to show (``None`` when all is well)
     extra_rules_files : further rules files re-read on Reset (the Code tab's)
+    rule_time_limit : the limit in force, in seconds (``None``: no limit); the Info tab states it
     """
 
-    def __init__(self, base: Scenario, rules_file: str | None = None, code_editing: bool = False):
+    def __init__(self, base: Scenario, rules_file: str | None = None, code_editing: bool = False,
+                 rule_time_limit: float | None = RULE_TIME_LIMIT_SECONDS):
         self.base = base
+        self.rule_time_limit = float(rule_time_limit) if rule_time_limit else None
         self.rules_file = str(Path(rules_file).resolve()) if rules_file else None
         self.code_editing = code_editing
         self.extra_rules_files: list[str] = []
@@ -143,7 +146,7 @@ class VizSession:
         self.ghost: pd.DataFrame | None = None
         self.changes: list[LeverChange] = []
         self.error: ErrorReport | None = None
-        set_time_limit(RULE_TIME_LIMIT_SECONDS)
+        set_time_limit(self.rule_time_limit)  # the limit is per process: every page of a server shares it
         self.model = InteractiveModel(base_scenario=base, rules_file=self.rules_file, **self._model_choices())
 
     def _model_choices(self) -> dict[str, Any]:
@@ -166,6 +169,7 @@ class VizSession:
         Returns whether it worked; on failure :attr:`error` says why and the old model stays.
         """
         try:
+            set_time_limit(self.rule_time_limit)  # another page of this process may have set its own
             self.reload_rules()
             model = InteractiveModel(base_scenario=self.base, rules_file=None, **self._model_choices())
         except Exception as exc:  # noqa: BLE001 — shown in the page's error panel

@@ -130,13 +130,16 @@ def stacked_bars(axes: Axes, categories: int, stacks: Sequence[tuple[str, np.nda
     return parts
 
 
-def polyline(axes: Axes, x: np.ndarray, y: np.ndarray, colour: str, css_class: str, label: str) -> str:
-    """A line through the points (x, y) in data units."""
+def polyline(axes: Axes, x: np.ndarray, y: np.ndarray, colour: str, css_class: str, label: str,
+             metric: str | None = None) -> str:
+    """A line through the points (x, y) in data units; ``label`` and ``metric`` (the series' name)
+    are kept as ``data-series`` and ``data-metric`` attributes."""
     if len(x) == 0:
         return ""
     px, py = axes.x(x), axes.y(y)
     points = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(px, py, strict=True))
-    return (f'<polyline class="{css_class}" data-series="{escape(label)}" points="{points}" fill="none" '
+    named = f' data-metric="{escape(metric)}"' if metric else ""
+    return (f'<polyline class="{css_class}" data-series="{escape(label)}"{named} points="{points}" fill="none" '
             f'stroke="{colour}" stroke-width="1.8" stroke-linejoin="round"/>')
 
 
