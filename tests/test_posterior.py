@@ -111,6 +111,11 @@ def test_a_sweep_records_each_runs_draw_and_the_values_it_used(tmp_path):
     # the posterior columns are neither metrics nor design parameters
     assert not any(c.startswith("posterior") for c in analysis.metric_columns(runs))
     assert analysis.parameter_columns(runs) == []
+    # compare pairs the runs by replication (one draw and seed) and states the probability
+    table = analysis.compare(runs, "tiny", ["deals"], primary=["deals"]).iloc[0]
+    ok = runs.sort_values("replication")
+    expected = analysis.probability_better(ok[ok["scenario"] == "tiny"]["deals"], ok[ok["scenario"] == "tiny_poc"]["deals"], +1)
+    assert table["p_better"] == pytest.approx(expected["probability"])
 
 
 def test_the_fingerprint_covers_the_posterior_files_content_not_its_path(tmp_path):
