@@ -44,7 +44,7 @@ WEIGHT_TOLERANCE = 1e-6
 _DRAW_STREAM = 2**32 - 2  # SeedSequence spawn key of the draws: no replication (0, 1, ...) or design (2**32 − 1) uses it
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays inside: compared by identity
 class Posterior:
     """A weighted sample of the free parameters, as read from a posterior file.
 
