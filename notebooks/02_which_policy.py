@@ -24,6 +24,12 @@
 # **same** random histories (common random numbers), so each comparison is made history by
 # history: the difference we see is the policy's, not luck's.
 #
+# Some numbers of the model could not be pinned down by the published facts (how much money
+# transfer offices have, how easily technologies find adopters, ...). Each history therefore
+# also uses one **plausible world**: one draw of those numbers from the calibration's
+# posterior, the same draw for every scenario. So the answers hold *whatever the values we
+# could not pin down*, and we can say in how many of the plausible worlds each policy wins.
+#
 # The answer comes first: a ranking of the policies on the **primary outcomes** — technologies
 # transferred, technologies reaching the market, and welfare from products on the market — with
 # how sure we can be, what each extra outcome costs in public money, and where the technologies
@@ -45,8 +51,8 @@ from pathlib import Path
 
 from ecosim import notebook, plots
 
-EXPERIMENT = Path("..") / "experiments" / "policy_levers.yaml"
-REPLICATIONS = 8     # histories per scenario; ecosim sweep --until-precision chooses this for you
+EXPERIMENT = Path("..") / "experiments" / "policy_levers_posterior.yaml"
+REPLICATIONS = 8     # histories (each one plausible world) per scenario; the experiment file has 30
 WORKERS = 2          # runs computed at the same time
 FRESH = False        # True: discard stored runs and compute again
 # %matplotlib inline
@@ -80,6 +86,19 @@ notebook.answer(results)
 # %%
 table = notebook.comparison(results)
 print(notebook.conclusions(table))
+
+# %% [markdown]
+# ## In how many plausible worlds does each policy win?
+#
+# For each policy and primary outcome: the share of the plausible worlds (histories, each with
+# its own draw of the uncertain numbers) in which the policy does better than the baseline,
+# with an interval that says how precisely this many histories pin that share down. A share
+# near 100% means the policy helps whatever those numbers are; near 50%, that it depends on
+# them (or does nothing). It is not a p-value.
+
+# %%
+print(notebook.probability_note())
+notebook.probabilities(table)
 
 # %% [markdown]
 # ## Every outcome, with its interval

@@ -123,7 +123,7 @@ def metric_axis_label(metric: str) -> str:
 # Tables in
 # --------------------------------------------------------------------------------------------
 
-ID_COLUMNS = ("run_id", "scenario", "point", "replication", "seed", "status", "condition")
+ID_COLUMNS = ("run_id", "scenario", "point", "replication", "seed", "status", "condition", "posterior_draw")
 """Columns of the runs table that identify a run rather than measure it."""
 
 _BOOKKEEPING = {"elapsed_seconds", "duration_seconds", "wall_seconds", "duration_s", "steps", "attempt",
@@ -145,8 +145,17 @@ def metric_columns(runs: pd.DataFrame) -> list[str]:
 
 
 def parameter_columns(runs: pd.DataFrame) -> list[str]:
-    """The varied-parameter columns (dotted keys) of a runs table."""
-    return [c for c in runs.columns if "." in str(c)]
+    """The varied-parameter columns (dotted keys) of a runs table: a design's, not a posterior's.
+
+    The values a run drew from a posterior are stored as ``posterior.<key>`` (see
+    :func:`posterior_columns`); they vary within a condition, so they are not design parameters.
+    """
+    return [c for c in runs.columns if "." in str(c) and not str(c).startswith("posterior.")]
+
+
+def posterior_columns(runs: pd.DataFrame) -> list[str]:
+    """The ``posterior.<key>`` columns: the posterior values each run used (empty without a posterior)."""
+    return [c for c in runs.columns if str(c).startswith("posterior.")]
 
 
 def ok_runs(runs: pd.DataFrame) -> pd.DataFrame:
@@ -765,6 +774,80 @@ def default_baseline(runs: pd.DataFrame) -> str:
 CORRECTIONS = ("bonferroni", "none")
 
 
+# --------------------------------------------------------------------------------------------
+# Probability over the posterior that a policy beats the baseline
+# --------------------------------------------------------------------------------------------
+
+def probability_better(
+    baseline_values: Any, scenario_values: Any, direction: int, weights: Any = None, confidence: float = 0.95,
+) -> dict[str, float]:
+    """The probability over the posterior that a scenario beats the baseline, with a Jeffreys interval.
+
+    Each pair ``i`` (one replication: one posterior draw and one seed, shared by both
+    conditions) scores 1 when its difference ``scenario_i − baseline_i`` is in the better
+    ``direction`` (+1 higher is better, −1 lower is better), ½ when it is a tie, 0 otherwise;
+    the probability is the weighted share ``Σ wᵢ·scoreᵢ / Σ wᵢ`` (equal weights by default:
+    posterior draws resampled by weight each weigh the same). It says in what share of the
+    plausible worlds (parameter values the posterior holds plausible, each with its own chance
+    events) the policy does better; it is not a p-value.
+
+    The interval says how precisely ``N`` pairs pin that share down: the Jeffreys interval, the
+    ``Beta(x + ½, n − x + ½)`` quantiles with ``n`` the effective number of pairs
+    (Kish's ``(Σw)² / Σw²``, ``N`` for equal weights) and ``x = p·n``; its lower end is 0 when
+    ``p = 0`` and its upper end 1 when ``p = 1``.
+
+    Parameters
+    ----------
+    baseline_values, scenario_values : paired outcomes (same length, same draw and seed per position)
+    direction : +1 or −1 (a metric with no better direction, 0, gets NaN)
+    weights : the pairs' weights (≥ 0; default equal)
+    confidence : level of the interval
+
+    Returns
+    -------
+    dict
+        ``probability``, ``low``, ``high``, ``n`` (pairs) and ``n_effective``.
+
+    Examples
+    --------
+    >>> r = probability_better([1.0, 1.0, 1.0, 1.0], [2.0, 2.0, 1.0, 0.0], +1)
+    >>> r["probability"], r["n"]
+    (0.625, 4)
+    >>> probability_better([1.0, 1.0], [2.0, 0.0], +1, weights=[3.0, 1.0])["probability"]
+    0.75
+    """
+    b = np.asarray(baseline_values, dtype=float)
+    s = np.asarray(scenario_values, dtype=float)
+    if b.shape != s.shape:
+        raise ValueError(f"paired values differ in length: {b.shape} and {s.shape}")
+    w = np.ones_like(b) if weights is None else np.asarray(weights, dtype=float)
+    if w.shape != b.shape or not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError("weights must be finite, ≥ 0 and one per pair")
+    keep = np.isfinite(b) & np.isfinite(s) & (w > 0)
+    b, s, w = b[keep], s[keep], w[keep]
+    nan = math.nan
+    if direction == 0 or not len(b):
+        return {"probability": nan, "low": nan, "high": nan, "n": int(len(b)), "n_effective": nan}
+    difference = (s - b) * np.sign(direction)
+    score = np.where(difference > 0, 1.0, np.where(difference == 0, 0.5, 0.0))
+    probability = float(np.sum(w * score) / np.sum(w))
+    n_effective = float(np.sum(w) ** 2 / np.sum(w**2))
+    x = probability * n_effective
+    tail = (1 - confidence) / 2
+    low = 0.0 if probability <= 0 else float(stats.beta.ppf(tail, x + 0.5, n_effective - x + 0.5))
+    high = 1.0 if probability >= 1 else float(stats.beta.ppf(1 - tail, x + 0.5, n_effective - x + 0.5))
+    return {"probability": probability, "low": low, "high": high, "n": int(len(b)), "n_effective": n_effective}
+
+
+POSTERIOR_DRAW = "posterior_draw"
+"""The runs-table column of the posterior draw a run used (:data:`ecosim.posterior.DRAW_COLUMN`)."""
+
+
+def from_posterior(runs: pd.DataFrame) -> bool:
+    """True when the runs come from posterior draws (their table has a ``posterior_draw`` column)."""
+    return POSTERIOR_DRAW in runs.columns and bool(runs[POSTERIOR_DRAW].notna().any())
+
+
 def compare(
     runs: pd.DataFrame,
     baseline: str | None = None,
@@ -812,7 +895,10 @@ def compare(
         difference_high, relative_change (%), relative_low, relative_high, ratio, ratio_low,
         ratio_high, p_value, p_adjusted, same_every_replication, replications_needed,
         effect_size, direction, verdict, precision (the target behind "no change beyond the
-        precision target").
+        precision target"), p_better, p_better_low, p_better_high (when the runs come from
+        posterior draws: for each primary outcome with a better direction, the probability over
+        the posterior that the condition beats the baseline and its ``confidence`` Jeffreys
+        interval, :func:`probability_better`; NaN otherwise).
     """
     if correction not in CORRECTIONS:
         raise ValueError(f"unknown correction {correction!r}; use one of {CORRECTIONS}")
@@ -824,6 +910,7 @@ def compare(
     if unknown:
         raise KeyError(f"unknown metrics {unknown}")
     contrasts = list(_against_baseline(table, baseline))
+    posterior = from_posterior(table)
     family_size = max(1, len(contrasts) * len(primary))
     primary_level = 1 - (alpha / family_size if correction == "bonferroni" else alpha)
     rows = []
@@ -852,12 +939,26 @@ def compare(
                 row["replications_needed"] = max(row["replications_needed"], fewest)
             row["verdict"] = verdict(row, direction, is_primary, precision)
             row["precision"] = precision
+            row.update(_posterior_probability(values, metric, direction, is_primary and posterior, confidence))
             rows.append(row)
     columns = ["condition", "baseline", "metric", "role", "n", "paired", "level", "method", "baseline_mean",
                "scenario_mean", "difference", "difference_low", "difference_high", "relative_change",
                "relative_low", "relative_high", "ratio", "ratio_low", "ratio_high", "p_value", "p_adjusted",
-               "same_every_replication", "replications_needed", "effect_size", "direction", "verdict", "precision"]
+               "same_every_replication", "replications_needed", "effect_size", "direction", "verdict", "precision",
+               "p_better", "p_better_low", "p_better_high"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def _posterior_probability(values, metric: str, direction: int, wanted: bool, confidence: float) -> dict[str, float]:
+    """``p_better`` and its interval for one contrast (NaN unless ``wanted`` and the pairs share their draws)."""
+    nan = {"p_better": math.nan, "p_better_low": math.nan, "p_better_high": math.nan}
+    if not wanted or direction == 0:
+        return nan
+    (draw_b, b), (draw_s, s), paired = values([POSTERIOR_DRAW, metric])
+    if not paired or not np.array_equal(draw_b, draw_s):
+        return nan
+    result = probability_better(b, s, direction, confidence=confidence)
+    return {"p_better": result["probability"], "p_better_low": result["low"], "p_better_high": result["high"]}
 
 
 # --------------------------------------------------------------------------------------------

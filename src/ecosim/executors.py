@@ -39,6 +39,7 @@ from typing import Any
 from ecosim import __version__
 from ecosim.errors import InputError
 from ecosim.experiment import Experiment, RunSpec
+from ecosim.posterior import DRAW_COLUMN, VALUE_PREFIX
 from ecosim.provenance import code_identity
 from ecosim.store import ResultStore
 from ecosim.worker_pool import default_workers, process_context, single_threaded_workers
@@ -59,7 +60,9 @@ def execute_run(spec: dict[str, Any]) -> dict[str, Any]:
     ----------
     spec : ``ids`` (run_id, scenario, point, replication, seed), ``scenario`` (the resolved
         scenario as a dict), ``overrides`` (the design point), ``parameters`` (the varied keys
-        to record), ``keep_steps`` and ``model`` (``"module:function"`` with the signature of
+        to record), ``posterior`` (``None``, or the run's ``draw``, the ``values`` it applies and
+        the posterior's ``keys``, recorded as ``posterior_draw`` and ``posterior.<key>``),
+        ``keep_steps`` and ``model`` (``"module:function"`` with the signature of
         :func:`ecosim.model.simulate`; tests may substitute another)
 
     Returns
@@ -78,10 +81,14 @@ def execute_run(spec: dict[str, Any]) -> dict[str, Any]:
 
         module_name, _, function_name = spec.get("model", DEFAULT_MODEL).partition(":")
         simulate = getattr(importlib.import_module(module_name), function_name)
-        overrides = spec["overrides"]
+        posterior = spec.get("posterior")
+        overrides = {**spec["overrides"], **(posterior["values"] if posterior else {})}
         scenario = apply_overrides(spec["scenario"], overrides) if overrides else validate_scenario(spec["scenario"])
-        resolved = scenario.model_dump(mode="json") if spec["parameters"] else {}
+        resolved = scenario.model_dump(mode="json") if spec["parameters"] or posterior else {}
         parameters = {key: dotted_value(resolved, key) for key in spec["parameters"]}
+        if posterior:  # the draw and the values the run used (a scenario may keep its own, set_by_scenarios)
+            parameters[DRAW_COLUMN] = posterior["draw"]
+            parameters.update({VALUE_PREFIX + key: float(dotted_value(resolved, key)) for key in posterior["keys"]})
         result = simulate(scenario, seed=ids["seed"])
         summary_parquet, steps_parquet = run_tables(
             ids, parameters, dict(result.summary), result.steps if spec["keep_steps"] else None)
@@ -306,9 +313,11 @@ def build_index(experiment: Experiment) -> dict[str, Any]:
         "fingerprint": experiment.fingerprint(),
         "code": code_identity([data["rules_file"] for data in experiment.scenarios.values() if data.get("rules_file")]),
         "experiment": resolved,
+        "posterior": experiment.posterior_summary(),
         "runs": [
             {"run_id": r.run_id, "scenario": r.scenario, "point": r.point, "replication": r.replication,
-             "seed": r.seed, "parameters": r.parameters}
+             "seed": r.seed, "parameters": r.parameters,
+             **({DRAW_COLUMN: r.draw} if r.draw is not None else {})}
             for r in experiment.runs()
         ],
     }
@@ -473,6 +482,8 @@ def _payload(experiment: Experiment, spec: RunSpec, keep_steps: bool, model: str
                 "replication": spec.replication, "seed": spec.seed},
         "scenario": experiment.scenarios[spec.scenario], "overrides": spec.parameters,
         "parameters": experiment.parameters, "keep_steps": keep_steps, "model": model,
+        "posterior": None if spec.draw is None else {
+            "draw": spec.draw, "values": spec.posterior, "keys": list(experiment.posterior.keys)},
     }
 
 
@@ -489,6 +500,8 @@ def _store_result(store: ResultStore, spec: RunSpec, future: Future) -> bool:
         return True
     store.write_failure({"run_id": spec.run_id, "scenario": spec.scenario, "point": spec.point,
                          "replication": spec.replication, "seed": spec.seed, "status": "failed",
-                         "parameters": dict(spec.parameters), "error": result["error"],
+                         "parameters": {**spec.parameters, **({DRAW_COLUMN: spec.draw} if spec.draw is not None else {}),
+                                        **{VALUE_PREFIX + k: v for k, v in spec.posterior.items()}},
+                         "error": result["error"],
                          "traceback": result["traceback"]})
     return False

@@ -38,6 +38,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ecosim.errors import InputError
+from ecosim.posterior import Posterior, posterior_draws, read_posterior
 from ecosim.resources import check_runs
 from ecosim.scenario import (
     Scenario,
@@ -185,6 +186,17 @@ class ListDesign(_Strict):
     points: list[dict[str, Scalar]] = Field(min_length=1, description="list of {dotted key: value} mappings")
 
 
+class PosteriorParameters(_Strict):
+    """Parameters from a posterior: replication r runs at posterior draw d_r in every scenario."""
+
+    posterior: str = Field(min_length=1, description="posterior Parquet file (one column per dotted scenario key "
+                                                     "and a weight column), relative to the experiment file")
+    draws: int = Field(ge=1, le=100_000, description="posterior draws, one per replication (resampled by weight)")
+    set_by_scenarios: list[str] = Field(
+        default_factory=list, description="posterior keys that scenarios may set themselves: a scenario that sets "
+                                          "one keeps its own value, the others take the draw's")
+
+
 _DESIGN_CLASSES: dict[str, type[BaseModel]] = {
     "grid": GridDesign, "lhs": LatinHypercubeDesign, "sobol": SobolDesign, "morris": MorrisDesign, "list": ListDesign,
 }
@@ -197,7 +209,11 @@ class ExperimentFile(_Strict):
     description: str = Field("", max_length=10_000, description="the question the experiment answers")
     scenarios: list[ScenarioEntry] = Field(min_length=1, description="scenario files (with optional overrides)")
     design: dict[str, Any] | None = Field(None, description="a design over parameters (see docs/SWEEPS.md)")
-    replications: int = Field(ge=1, le=100_000, description="seeded replications of every scenario and design point")
+    replications: int | None = Field(None, ge=1, le=100_000,
+                                     description="seeded replications of every scenario and design point "
+                                                 "(with parameters.posterior: the number of draws)")
+    parameters: PosteriorParameters | None = Field(
+        None, description="take the free parameters from a posterior: {posterior: FILE, draws: N}")
     seed: int = Field(ge=0, lt=2**63, description="root seed of the replication seeds (and of sampled designs)")
     steps: int | None = Field(None, ge=1, le=2_000, description="quarters per run (default: each scenario's steps)")
     keep: Literal["steps", "summary"] = Field("steps", description="steps: per-step tables and summaries; summary: summaries only")
@@ -207,6 +223,18 @@ class ExperimentFile(_Strict):
                     "(default: the metric catalogue's headline outcomes)")
     baseline: str | None = Field(None, min_length=1, description="the scenario the others are compared with "
                                                                   "(default: 'baseline', else the first)")
+
+    @model_validator(mode="after")
+    def _replications_or_draws(self) -> ExperimentFile:
+        if self.parameters is None:
+            if self.replications is None:
+                raise ValueError("replications: missing; give the number of seeded replications")
+        elif self.replications is None:
+            self.replications = self.parameters.draws
+        elif self.replications != self.parameters.draws:
+            raise ValueError(f"replications ({self.replications}) and parameters.draws ({self.parameters.draws}) "
+                             "differ; each replication runs at one posterior draw, so give only parameters.draws")
+        return self
 
     @field_validator("primary")
     @classmethod
@@ -337,6 +365,8 @@ class RunSpec:
     replication: int
     seed: int
     parameters: dict[str, Any]
+    draw: int | None = None
+    posterior: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -362,6 +392,10 @@ class Experiment:
     baseline : the baseline scenario named in the file (``None``: the default)
     planned_runs : the runs the design makes, counted without making its points (equal to
         :attr:`n_runs` unless the experiment was loaded with ``sample=False`` for checking)
+    posterior : the posterior the replications draw their free parameters from
+        (``parameters: {posterior: FILE, draws: N}``), or ``None``
+    posterior_keys : scenario name → the posterior keys applied to it (all of them, less the
+        ``set_by_scenarios`` keys that scenario sets itself); empty without a posterior
     """
 
     name: str
@@ -381,11 +415,32 @@ class Experiment:
     primary: list[str] | None = None
     baseline: str | None = None
     planned_runs: int | None = None
+    posterior: Posterior | None = None
+    posterior_keys: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def seeds(self) -> list[int]:
         """Seed of each replication (the same in every scenario and point)."""
         return replication_seeds(self.root_seed, self.replications)
+
+    @property
+    def draws(self) -> list[int] | None:
+        """Posterior particle of each replication (the same in every scenario and point), or ``None``.
+
+        Multinomial resampling by weight from the root seed (:func:`ecosim.posterior.posterior_draws`):
+        the first ``n`` draws do not change when more replications are asked for.
+        """
+        if self.posterior is None:
+            return None
+        return posterior_draws(self.posterior.weights, self.replications, self.root_seed)
+
+    def draw_overrides(self, scenario: str, draw: int) -> dict[str, float]:
+        """The posterior values that particle ``draw`` sets in ``scenario`` (``{}`` without a posterior)."""
+        if self.posterior is None:
+            return {}
+        values = self.posterior.particle(draw)
+        data = self.scenarios[scenario]
+        return {key: _as_schema_type(data, key, values[key]) for key in self.posterior_keys[scenario]}
 
     @property
     def n_runs(self) -> int:
@@ -398,12 +453,15 @@ class Experiment:
         Within a replication: scenario by scenario in file order, then design points in order.
         """
         seeds = self.seeds
+        draws = self.draws
         for replication, seed in enumerate(seeds):
+            draw = None if draws is None else draws[replication]
             for scenario in self.scenarios:
+                posterior = {} if draw is None else self.draw_overrides(scenario, draw)
                 for point, values in enumerate(self.points):
                     yield RunSpec(
                         run_id=run_id(scenario, point, replication), scenario=scenario, point=point,
-                        replication=replication, seed=seed, parameters=values,
+                        replication=replication, seed=seed, parameters=values, draw=draw, posterior=posterior,
                     )
 
     def with_trial(self, replications: int | None = None, steps: int | None = None) -> Experiment:
@@ -435,11 +493,28 @@ class Experiment:
             "parameters": self.parameters,
             "points": self.points,
             "trial": self.trial,
+            **({"posterior": self.posterior_summary()} if self.posterior is not None else {}),
         }
+
+    def posterior_summary(self) -> dict[str, Any] | None:
+        """The posterior as the index records it: file, content hash, keys, per-scenario keys, draws.
+
+        The fingerprint covers the file's content (its SHA-256), not its path: the same posterior
+        moved elsewhere resumes; a changed one does not.
+        """
+        if self.posterior is None:
+            return None
+        return {"file": self.posterior.file, "sha256": self.posterior.sha256, "keys": list(self.posterior.keys),
+                "particles": self.posterior.particles,
+                "effective_sample_size": round(self.posterior.effective_sample_size, 6),
+                "scenario_keys": self.posterior_keys, "draws": self.draws}
 
     def fingerprint(self) -> str:
         """SHA-256 of :meth:`resolved`: equal fingerprints ⇔ the same runs with the same inputs."""
-        text = json.dumps(self.resolved(), sort_keys=True, separators=(",", ":"), default=str)
+        resolved = self.resolved()
+        if "posterior" in resolved:
+            resolved["posterior"] = {k: v for k, v in resolved["posterior"].items() if k != "file"}
+        text = json.dumps(resolved, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -480,7 +555,8 @@ def load_experiment(path: str | Path, max_runs: int | None = None, sample: bool 
     spec = _validate_file(document.data, source, document)
     points_planned = planned_points(spec.design)
     check_runs(len(spec.scenarios) * points_planned * spec.replications, max_runs, source,
-               key="design" if spec.design is not None else "replications",
+               key="design" if spec.design is not None else
+               "parameters.draws" if spec.parameters is not None else "replications",
                how=f" ({len(spec.scenarios):,} scenarios × {points_planned:,} design points × "
                    f"{spec.replications:,} replications)")
     scenarios = _resolve_scenarios(spec, path)
@@ -489,6 +565,7 @@ def load_experiment(path: str | Path, max_runs: int | None = None, sample: bool 
     points, problem = _design_points(spec, scenarios, source, sample=sample)
     parameters = list(dict.fromkeys(k for point in points for k in point))
     _check_points(scenarios, points, source)
+    posterior, posterior_keys = (None, {}) if spec.parameters is None else _resolve_posterior(spec, path, scenarios)
     if spec.baseline is not None and spec.baseline not in scenarios:
         raise InputError(f"unknown baseline {spec.baseline!r}; the scenarios are: {', '.join(scenarios)}",
                          source=source, key="baseline")
@@ -498,6 +575,7 @@ def load_experiment(path: str | Path, max_runs: int | None = None, sample: bool 
         design_kind=kind, design=design, parameters=parameters, points=points, problem=problem,
         primary=spec.primary, baseline=spec.baseline,
         planned_runs=len(scenarios) * points_planned * spec.replications,
+        posterior=posterior, posterior_keys=posterior_keys,
     )
 
 
@@ -671,6 +749,102 @@ def _check_points(scenarios: dict[str, dict[str, Any]], points: list[dict[str, A
                                  source=source, key="design") from None
             if any(k.startswith("rules.") for k in point):
                 _check_rules(scenario, source, f"design point {i}")
+
+
+def _resolve_posterior(spec: ExperimentFile, path: Path, scenarios: dict[str, dict[str, Any]]
+                       ) -> tuple[Posterior, dict[str, list[str]]]:
+    """Read the posterior, check its keys and values against every scenario, and say which keys
+    each scenario takes from it; :class:`InputError` naming the file and what is wrong."""
+    source = str(path)
+    settings = spec.parameters
+    assert settings is not None
+    file = Path(settings.posterior)
+    posterior_path = file if file.is_absolute() else path.parent / file
+    posterior = read_posterior(posterior_path, source=source, key="parameters.posterior")
+    check_posterior_keys(posterior, next(iter(scenarios.values())))
+    for key in settings.set_by_scenarios:
+        if key not in posterior.keys:
+            raise InputError(f"{key!r} is not a column of the posterior {posterior.file} "
+                             f"(its keys: {', '.join(posterior.keys)})", source=source, key="parameters.set_by_scenarios")
+    if isinstance(spec.design, ListDesign):
+        varied = set().union(*spec.design.points)
+    else:
+        varied = set(getattr(spec.design, "parameters", None) or {})
+    clash = sorted(varied & set(posterior.keys))
+    if clash:
+        raise InputError(f"the design varies {clash[0]!r}, which the posterior {posterior.file} also sets; "
+                         "vary it or draw it, not both", source=source, key="design")
+    keys_of: dict[str, list[str]] = {}
+    for i, (entry, name) in enumerate(zip(spec.scenarios, scenarios, strict=True)):
+        own = _keys_set_by(entry, path) & set(posterior.keys)
+        refused = sorted(own - set(settings.set_by_scenarios))
+        if refused:
+            raise InputError(
+                f"scenario {name!r} sets {refused[0]!r}, which the posterior {posterior.file} also sets: each draw "
+                "would silently replace the scenario's value. Remove it from the scenario, or list it under "
+                "parameters.set_by_scenarios so that scenarios that set it keep their value",
+                source=source, key=f"scenarios[{i}]")
+        keys_of[name] = [key for key in posterior.keys if key not in own]
+    _check_particles(posterior, scenarios, keys_of)
+    return posterior, keys_of
+
+
+def check_posterior_keys(posterior: Posterior, scenario: dict[str, Any]) -> None:
+    """Every column of ``posterior`` must be a numeric scenario key (:class:`InputError` naming the
+    file, the column and the nearest valid key); integer keys get their values rounded, in place."""
+    for key in posterior.keys:
+        current = _check_key(scenario, key, posterior.file, f"column {key!r}")
+        if isinstance(current, bool) or not isinstance(current, (int, float)):
+            raise InputError(f"{key!r} is not a number in the scenario schema; a posterior holds numeric parameters",
+                             source=posterior.file, key=f"column {key!r}")
+        if isinstance(current, int):  # integer keys take rounded draws, as sampled designs do
+            j = posterior.keys.index(key)
+            posterior.values[:, j] = np.floor(posterior.values[:, j] + 0.5)
+
+
+def scenario_file_keys(path: str | Path) -> set[str]:
+    """The dotted keys a scenario file sets itself (as written; defaults are not counted)."""
+    return set(_dotted_keys(load_mapping(Path(path)).data))
+
+
+def _keys_set_by(entry: ScenarioEntry, experiment_path: Path) -> set[str]:
+    """The dotted keys a scenario entry sets: in its file (as written, defaults not counted) and its overrides."""
+    file = Path(entry.file)
+    keys = scenario_file_keys(file if file.is_absolute() else experiment_path.parent / file)
+    for dotted, value in entry.overrides.items():
+        keys.update(f"{dotted}.{k}" for k in _dotted_keys(value)) if isinstance(value, dict) else keys.add(dotted)
+    return keys
+
+
+def _dotted_keys(data: dict[str, Any], prefix: str = "") -> Iterator[str]:
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict):
+            yield from _dotted_keys(value, dotted + ".")
+        else:
+            yield dotted
+
+
+def _check_particles(posterior: Posterior, scenarios: dict[str, dict[str, Any]], keys_of: dict[str, list[str]]
+                     ) -> None:
+    """Every particle applied to every scenario must validate, as a run would apply it."""
+    for name, data in scenarios.items():
+        base = Scenario.model_validate(data).model_dump(mode="json")
+        for index in range(posterior.particles):
+            values = posterior.particle(index)
+            overrides = {key: _as_schema_type(data, key, values[key]) for key in keys_of[name]}
+            try:
+                apply_overrides(base, overrides)
+            except InputError as exc:
+                shown = ", ".join(f"{k}={v!r}" for k, v in overrides.items())
+                raise InputError(f"particle {index} ({shown}) is invalid for scenario {name!r}: {exc}",
+                                 source=posterior.file) from None
+
+
+def _as_schema_type(data: dict[str, Any], key: str, value: float) -> int | float:
+    """A posterior value as the scenario schema types it (integers for integer keys)."""
+    current = dotted_value(data, key)
+    return int(value) if isinstance(current, int) and not isinstance(current, bool) else float(value)
 
 
 def dotted_value(data: dict[str, Any], key: str) -> Any:

@@ -130,6 +130,25 @@ def conclusions(table: pd.DataFrame) -> str:
     return "\n".join(f"- {sentence}" for sentence in report.verdict_sentences(table))
 
 
+def probabilities(table: pd.DataFrame) -> pd.DataFrame:
+    """For runs from posterior draws: per policy and primary outcome, the probability over the
+    posterior that it beats the baseline with its 95% interval (the number ``ecosim compare`` and
+    ``ecosim report`` print), and the sentence that says it in words; empty otherwise."""
+    rows = table[table["p_better"].notna()] if "p_better" in table.columns else table.iloc[0:0]
+    sentences = report.probability_sentences(rows)
+    return pd.DataFrame({
+        "policy": rows["condition"].to_list(),
+        "outcome": [analysis.metric_label(m) for m in rows["metric"]],
+        "P(better) over posterior [95%]": [report.probability_text(r) for _, r in rows.iterrows()],
+        "in words": sentences,
+    })
+
+
+def probability_note() -> str:
+    """What the probability over the posterior means, and that it is not a p-value (the text every output prints)."""
+    return report.POSTERIOR_NOTE
+
+
 def forest(table: pd.DataFrame, primary_only: bool = False) -> Any:
     """The forest plot of a comparison table (only the primary outcomes with ``primary_only``)."""
     if primary_only:

@@ -273,6 +273,53 @@ def change_text(row: Any) -> str:
         analysis.metric_unit(row["metric"]))
 
 
+def has_probabilities(comparison: pd.DataFrame) -> bool:
+    """True when the comparison holds probabilities over a posterior (runs from posterior draws)."""
+    return "p_better" in comparison.columns and bool(comparison["p_better"].notna().any())
+
+
+def probability_text(row: Any) -> str:
+    """The probability over the posterior that a policy beats the baseline, with its interval:
+    ``"87% [71%, 96%]"``; ``"–"`` where there is none (descriptive outcome, no better direction)."""
+    p = row.get("p_better", math.nan) if hasattr(row, "get") else math.nan
+    if p is None or not math.isfinite(p):
+        return "–"
+    return f"{_percent(p)} [{_percent(row['p_better_low'])}, {_percent(row['p_better_high'])}]"
+
+
+def _percent(p: float) -> str:
+    return f"{100 * p:.0f}%"
+
+
+POSTERIOR_NOTE = (
+    "P(better) is the probability over the posterior that the policy beats the baseline: the share of "
+    "paired replications — each one posterior draw of the free parameters and one seed, shared by both "
+    "scenarios — in which the policy's outcome is better (ties count half). Its interval (95%, Jeffreys) says "
+    "how precisely the number of draws pins that share down. It is not a p-value: it says how often the policy "
+    "wins across the worlds the calibration leaves plausible, not how surprising the results would be if "
+    "the policy did nothing.")
+"""The sentence every output prints beside the probabilities (table, report, notebook)."""
+
+
+def probability_sentences(comparison: pd.DataFrame, labels: Mapping[str, str] | None = None) -> list[str]:
+    """One plain sentence per policy and primary outcome with a probability over the posterior, e.g.
+    "In 87% of the plausible worlds (30 posterior draws), poc_fund gives more deals than baseline
+    (95% interval 71% to 96%)." — the same numbers as the tables."""
+    if not has_probabilities(comparison):
+        return []
+    sentences = []
+    for _, row in comparison[comparison["p_better"].notna()].iterrows():
+        name = (labels or {}).get(row["condition"], row["condition"])
+        base = (labels or {}).get(row["baseline"], row["baseline"])
+        label = analysis.metric_label(row["metric"]).lower()
+        more = "more" if row["direction"] > 0 else "less"
+        sentences.append(
+            f"In {_percent(row['p_better'])} of the plausible worlds ({int(row['n'])} posterior draws), {name} gives "
+            f"{more} {label} than {base} (95% interval {_percent(row['p_better_low'])} to "
+            f"{_percent(row['p_better_high'])}).")
+    return sentences
+
+
 def condition_labels(ok: pd.DataFrame) -> dict[str, str]:
     """Condition → a name a reader understands: a design point gets its parameter values,
     e.g. ``"tiny_poc[1] (managers per region = 5)"``; a plain scenario keeps its name."""
@@ -288,7 +335,10 @@ def condition_labels(ok: pd.DataFrame) -> dict[str, str]:
 def readable_comparison(comparison: pd.DataFrame, labels: Mapping[str, str] | None = None) -> pd.DataFrame:
     """The comparison table as strings, in the columns people read: scenario, outcome (label and
     unit), role, baseline and scenario means, the change in the metric's unit and in % (one
-    interval, two scales), the interval's level, the adjusted p-value and the verdict."""
+    interval, two scales), the interval's level, the adjusted p-value, for runs from posterior
+    draws the probability that the policy beats the baseline (:func:`probability_text`), and the
+    verdict."""
+    posterior = has_probabilities(comparison)
     rows = []
     for _, row in comparison.iterrows():
         rows.append({
@@ -303,6 +353,7 @@ def readable_comparison(comparison: pd.DataFrame, labels: Mapping[str, str] | No
                                                    row["relative_high"], percent=True),
             "interval level": format_level(row["level"], row["role"]),
             "p (adjusted)": format_p(row["p_adjusted"]),
+            **({"P(better) over posterior [95%]": probability_text(row)} if posterior else {}),
             "verdict": verdict_text(row),
         })
     return pd.DataFrame(rows)
@@ -337,6 +388,10 @@ def print_comparison(
     console.print(method_note(comparison, correction), highlight=False)
     if primary:
         console.print("Primary outcomes: " + ", ".join(primary), highlight=False)
+    if has_probabilities(comparison):
+        console.print(POSTERIOR_NOTE, highlight=False)
+        for sentence in probability_sentences(comparison, labels):
+            console.print(sentence, highlight=False)
     if not paired:
         console.print("UNPAIRED: scenarios do not share replication seeds, so unpaired intervals were used.",
                       highlight=False)
@@ -505,7 +560,10 @@ def first_screen(
         css = ["", ""]
         for metric in primary:
             row = indexed.loc[(name, metric)]
-            cells.append(f"{change_text({**row, 'metric': metric})} — {verdict_text(row, short=True)}")
+            cell = f"{change_text({**row, 'metric': metric})} — {verdict_text(row, short=True)}"
+            if math.isfinite(row.get("p_better", math.nan)):
+                cell += f"; better in {probability_text(row)} of plausible worlds"
+            cells.append(cell)
             css.append(str(row["verdict"]).replace(" ", "-"))
         if len(columns) > len(cells) + 1:
             ce = effectiveness[(effectiveness["condition"] == name) & (effectiveness["outcome"] == cost_outcome)]
@@ -545,6 +603,8 @@ def first_screen(
         lead.append("Policies without a better verdict on any primary outcome (or with a worse one): "
                     + html.escape(", ".join(map(str, failing)))
                     + "; the last column says where their technologies fail.")
+    if has_probabilities(comparison):
+        lead.append(html.escape(POSTERIOR_NOTE))
     return FirstScreen(question=question, lead=lead, columns=columns, rows=rows, method=method_note(comparison))
 
 
@@ -598,6 +658,9 @@ def build_report(
         cost = ["public_spending"] if "public_spending" in ok.columns else []
         comparison = analysis.compare(ok, baseline, [*metrics, *cost], primary=primary, seed=seed)
         summary = _verdict_sentences(comparison)
+        if has_probabilities(comparison):
+            summary += [html.escape(POSTERIOR_NOTE),
+                        *map(html.escape, probability_sentences(comparison, condition_labels(ok)))]
         sections.append(Section(
             "Each scenario against the baseline, every outcome",
             [f"Baseline: <b>{html.escape(str(baseline))}</b>. " + html.escape(method_note(comparison)), *summary],

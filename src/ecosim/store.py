@@ -370,7 +370,7 @@ def summary_table(row: dict[str, Any]) -> pa.Table:
     for name, value in row.items():
         if name in ("run_id", "scenario", "status"):
             array = pa.array([str(value)], pa.string())
-        elif name in ("point", "replication", "seed"):
+        elif name in ("point", "replication", "seed", "posterior_draw"):
             array = pa.array([int(value)], pa.int64())
         elif "." in name:  # a varied parameter (dotted scenario key)
             if isinstance(value, bool):

@@ -33,7 +33,7 @@ Definitions, in short (the long form is in ``docs/VALIDATION.md``):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -360,16 +360,17 @@ def simulate_with_facts(scenario, seed: int | None = None, steps: int | None = N
 # ---------------------------------------------------------------- replications and the table
 
 
-def _one_run(args: tuple[dict[str, Any], int]) -> dict[str, float]:
-    from ecosim.scenario import validate_scenario
+def _one_run(args: tuple[dict[str, Any], int, dict[str, Any]]) -> dict[str, float]:
+    from ecosim.scenario import apply_overrides, validate_scenario
 
-    data, seed = args
-    scenario = validate_scenario(data)
+    data, seed, overrides = args
+    scenario = apply_overrides(data, overrides) if overrides else validate_scenario(data)
     return simulate_with_facts(scenario, seed=seed, rules_file=scenario.rules_file).summary
 
 
 def run_replications(scenario, replications: int = 30, root_seed: int = 20261129, workers: int = 2,
-                     progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+                     progress: Callable[[int, int], None] | None = None,
+                     overrides: Sequence[dict[str, Any]] | None = None) -> pd.DataFrame:
     """Run ``replications`` seeded runs of ``scenario`` and return one summary row per run.
 
     Seeds come from :func:`ecosim.experiment.replication_seeds` (common random numbers: the
@@ -382,12 +383,16 @@ def run_replications(scenario, replications: int = 30, root_seed: int = 20261129
     root_seed : root of the replication seeds
     workers : worker processes (1: run here)
     progress : called as ``progress(done, total)``
+    overrides : one mapping of dotted keys per replication, applied to its run (posterior draws)
     """
     from ecosim.experiment import replication_seeds
 
     seeds = replication_seeds(root_seed, replications)
     data = scenario.model_dump(mode="json")
-    jobs = [(data, s) for s in seeds]
+    per_run = list(overrides) if overrides is not None else [{}] * replications
+    if len(per_run) != replications:
+        raise ValueError(f"{len(per_run)} overrides for {replications} replications")
+    jobs = [(data, s, o) for s, o in zip(seeds, per_run, strict=True)]
     rows: list[dict[str, float]] = []
     if workers <= 1:
         for job in jobs:
@@ -487,6 +492,102 @@ def validate(scenario, replications: int = 30, root_seed: int = 20261129, worker
     """
     runs = run_replications(scenario, replications, root_seed, workers, progress)
     return validation_table(runs), runs
+
+
+# ---------------------------------------------------------------- on posterior draws: predictive checks
+
+
+def posterior_overrides(posterior, replications: int, root_seed: int) -> tuple[list[int], list[dict[str, float]]]:
+    """The posterior particle of each replication and the overrides it applies.
+
+    The draws are :func:`ecosim.posterior.posterior_draws` of the root seed, as an experiment
+    over posterior draws with the same root seed makes them.
+    """
+    from ecosim.posterior import posterior_draws
+
+    draws = posterior_draws(posterior.weights, replications, root_seed)
+    return draws, [posterior.particle(d) for d in draws]
+
+
+def predictive_table(runs: pd.DataFrame, facts: tuple[Fact, ...] = FACTS, level: float = 0.95) -> pd.DataFrame:
+    """Posterior-predictive check, one row per fact: the predictive mean, the central ``level``
+    interval of the runs' values (not an interval of the mean), and the coverage — the share of
+    runs whose value lies inside the target range.
+
+    Parameters
+    ----------
+    runs : one row per replication, each at its own posterior draw, with the ``fact_*`` columns
+    facts : the facts to report
+    level : the predictive interval's level
+
+    Returns
+    -------
+    DataFrame
+        Columns ``fact, description, target, low, high, mean, pi_low, pi_high, coverage, n,
+        inside`` (the predictive mean inside the range) and ``kind`` (pattern or input).
+    """
+    rows = []
+    tail = (1 - level) / 2
+    for fact in facts:
+        values = runs[fact.measure].to_numpy(float) if fact.measure in runs else np.array([])
+        values = values[np.isfinite(values)]
+        if values.size:
+            mean = float(values.mean())
+            pi_low, pi_high = (float(q) for q in np.quantile(values, [tail, 1 - tail]))
+            coverage = float(np.mean([fact.inside(v) for v in values]))
+        else:
+            mean = pi_low = pi_high = coverage = math.nan
+        rows.append({
+            "fact": fact.id, "description": fact.description, "target": fact.target_text(),
+            "low": fact.low, "high": fact.high, "mean": mean, "pi_low": pi_low, "pi_high": pi_high,
+            "coverage": coverage, "n": int(values.size), "inside": fact.inside(mean),
+            "kind": "input" if fact.input else "pattern",
+        })
+    return pd.DataFrame(rows)
+
+
+def format_predictive_table(table: pd.DataFrame, markdown: bool = False) -> str:
+    """The posterior-predictive table as aligned text (or Markdown); inputs are marked as inputs."""
+    header = ["fact", "what", "target", "predictive mean", "95% of runs", "coverage", "n", "mean inside"]
+    body = [
+        [r.fact, r.description, r.target, _fmt_value(r.mean), f"{_fmt_value(r.pi_low)} – {_fmt_value(r.pi_high)}",
+         "n/a" if not np.isfinite(r.coverage) else f"{100 * r.coverage:.0f}%", str(r.n),
+         ("yes" if r.inside else "NO") if r.kind == "pattern" else "input, not a test"]
+        for r in table.itertuples()
+    ]
+    return _render(header, body, markdown)
+
+
+def _render(header: list[str], body: list[list[str]], markdown: bool) -> str:
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(row) + " |" for row in body]
+        return "\n".join(lines)
+    widths = [max(len(h), *(len(row[i]) for row in body)) for i, h in enumerate(header)]
+    fmt = lambda row: "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()  # noqa: E731
+    return "\n".join([fmt(header), fmt(["-" * w for w in widths])] + [fmt(row) for row in body])
+
+
+def validate_posterior(scenario, posterior, replications: int = 30, root_seed: int = 20261129, workers: int = 2,
+                       progress: Callable[[int, int], None] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run ``replications`` replications of ``scenario``, each at one posterior draw, and return
+    ``(predictive table, runs)``; the runs carry ``posterior_draw`` and ``posterior.<key>`` columns.
+
+    Examples
+    --------
+    >>> from ecosim.posterior import read_posterior
+    >>> from ecosim.scenario import load_scenario
+    >>> posterior = read_posterior("experiments/posterior/default.parquet")
+    >>> table, runs = validate_posterior(load_scenario("scenarios/tiny.yaml"), posterior, replications=2, workers=1)
+    >>> list(table.columns[:3]), len(runs)
+    (['fact', 'description', 'target'], 2)
+    """
+    draws, overrides = posterior_overrides(posterior, replications, root_seed)
+    runs = run_replications(scenario, replications, root_seed, workers, progress, overrides=overrides)
+    runs.insert(1, "posterior_draw", draws)
+    for i, key in enumerate(posterior.keys):
+        runs.insert(2 + i, "posterior." + key, [o[key] for o in overrides])
+    return predictive_table(runs), runs
 
 
 # ---------------------------------------------------------------- face validity: each lever moves what it should

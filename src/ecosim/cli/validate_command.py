@@ -34,8 +34,12 @@ EXIT_FACTS_OUTSIDE = 3
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="With --calibrate: results directory of the sweep (default: results/<experiment name>).")
 @click.option("--resume", is_flag=True, help="With --calibrate: complete the sweep already in --out.")
+@click.option("--posterior", "posterior_file", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="Run each replication at one draw of this posterior (posterior.parquet) and report the "
+                   "predictive mean, 95% interval of the runs and coverage of every fact.")
 @memory_limit_option
-def command(scenario, replications, seed, workers, sets, markdown, csv_path, experiment, out, resume, memory_limit):
+def command(scenario, replications, seed, workers, sets, markdown, csv_path, experiment, out, resume, posterior_file,
+            memory_limit):
     """Check that SCENARIO (default scenarios/baseline.yaml) reproduces the facts F1–F12.
 
     Examples:
@@ -43,12 +47,16 @@ def command(scenario, replications, seed, workers, sets, markdown, csv_path, exp
         ecosim validate --replications 30
 
         ecosim validate --calibrate experiments/calibration.yaml --out results/calibration
+
+        ecosim validate --posterior experiments/posterior/default.parquet --replications 30
     """
     from ecosim.cli.paths import check_output_directory, check_output_file
     from ecosim.errors import InputError
 
     if csv_path:
         check_output_file(csv_path, "--csv")
+    if experiment is not None and posterior_file is not None:
+        raise InputError("--posterior goes without --calibrate", key="--posterior")
     if experiment is not None:
         if csv_path:
             raise InputError("--csv goes without --calibrate (the calibration writes calibration_scores.csv)",
@@ -60,6 +68,7 @@ def command(scenario, replications, seed, workers, sets, markdown, csv_path, exp
     if out is not None or resume:
         raise InputError("--out and --resume go with --calibrate", key="--out")
     loaded = load_with_overrides(scenario, sets)
+    posterior = _read_posterior(posterior_file, scenario, loaded, sets) if posterior_file else None
     from ecosim.resources import check_memory, check_workers
 
     sizes = check_memory(loaded, memory_limit, source=scenario)
@@ -70,6 +79,9 @@ def command(scenario, replications, seed, workers, sets, markdown, csv_path, exp
     from ecosim.validation import format_table, validate
 
     console = Console(file=sys.stderr)
+    if posterior is not None:
+        _validate_posterior(loaded, posterior, replications, seed, workers, markdown, csv_path, console)
+        return
     with Progress(TextColumn(f"{loaded.name}: replications"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as bar:
         task = bar.add_task("runs", total=replications)
@@ -98,3 +110,59 @@ def _calibrate(experiment: str, out: str | None, workers: int, resume: bool) -> 
     scores.to_csv(target / "calibration_scores.csv", index=False)
     click.echo(format_ranking(scores))
     click.echo(f"\nEvery point's scores: {target / 'calibration_scores.csv'}")
+
+
+def _read_posterior(path: str, scenario_file: str, loaded, sets):
+    """The posterior, checked against the scenario: real numeric keys, not set by the scenario file
+    or by --set (the draw would silently replace them), every particle valid."""
+    from ecosim.errors import InputError
+    from ecosim.experiment import check_posterior_keys, scenario_file_keys
+    from ecosim.posterior import read_posterior
+    from ecosim.scenario import apply_overrides, parse_override
+
+    posterior = read_posterior(path, key="--posterior")
+    data = loaded.model_dump(mode="json")
+    check_posterior_keys(posterior, data)
+    own = scenario_file_keys(scenario_file) & set(posterior.keys)
+    if own:
+        key = sorted(own)[0]
+        raise InputError(f"sets {key!r}, which the posterior {path} also sets: each draw would silently replace "
+                         "the scenario's value; remove it from the scenario to validate on posterior draws",
+                         source=scenario_file, key=key)
+    for text in sets:
+        key, _ = parse_override(text)
+        if key in posterior.keys:
+            raise InputError(f"{key!r} is a column of the posterior {path}: each draw sets it", key="--set")
+    for index in range(posterior.particles):
+        try:
+            apply_overrides(data, posterior.particle(index))
+        except InputError as exc:
+            raise InputError(f"particle {index} is invalid for scenario {loaded.name!r}: {exc}",
+                             source=posterior.file) from None
+    return posterior
+
+
+def _validate_posterior(loaded, posterior, replications: int, seed: int, workers: int, markdown: bool,
+                        csv_path: str | None, console) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ecosim.validation import format_predictive_table, validate_posterior
+
+    with Progress(TextColumn(f"{loaded.name}: posterior draws"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("runs", total=replications)
+        table, runs = validate_posterior(loaded, posterior, replications=replications, root_seed=seed,
+                                         workers=workers, progress=lambda done, total: bar.update(task, completed=done))
+    click.echo(format_predictive_table(table, markdown=markdown))
+    patterns = table[table["kind"] == "pattern"]
+    inside = int(patterns["inside"].sum())
+    click.echo(f"\n{inside} of {len(patterns)} produced patterns have their posterior-predictive mean inside the target "
+               f"range ({replications} replications, each at one draw of {posterior.file} "
+               f"({posterior.particles} particles, effective sample size {posterior.effective_sample_size:.0f}), root "
+               f"seed {seed}, scenario {loaded.name}). Coverage is the share of runs inside the range; the 95% column "
+               "holds the middle 95% of the runs (parameter uncertainty and chance), not an interval of the mean. "
+               "The inputs are listed for reference.")
+    if csv_path:
+        runs.to_csv(csv_path, index=False)
+    if inside < len(patterns):
+        sys.exit(EXIT_FACTS_OUTSIDE)
