@@ -580,7 +580,7 @@ def run_calibration(calibration: Calibration, out: str | Path, executor: str = "
                     scheduler: str | None = None, resume: bool = False, force: bool = False,
                     progress: Callable[[dict[str, Any]], None] | None = None,
                     on_generation: Callable[[dict[str, Any]], None] | None = None,
-                    write_outputs: bool = True) -> CalibrationOutcome:
+                    report: bool = True) -> CalibrationOutcome:
     """Run (or resume) a calibration into ``out`` and write its outputs there.
 
     Parameters
@@ -594,7 +594,9 @@ def run_calibration(calibration: Calibration, out: str | Path, executor: str = "
         candidates finish
     on_generation : called with ``{generation, seconds, evaluated, needed}`` when a generation's
         sampling ends
-    write_outputs : write the posterior, history, predictive check, plots and report at the end
+    report : also run the posterior-predictive check and write the figures and ``calibration.md``
+        (:func:`ecosim.calibration_report.write_report`); ``posterior.parquet`` and
+        ``generations.csv`` are always written
     """
     from ecosim.executors import open_executor
     from ecosim.provenance import code_identity
@@ -643,8 +645,11 @@ def run_calibration(calibration: Calibration, out: str | Path, executor: str = "
         index.update(status="finished", stopped_because=reason, generations=generations, simulations=total,
                      finished_at=datetime.now(UTC).isoformat(timespec="seconds"))
         write_json(out / INDEX, index)
-        if write_outputs:
-            write_posterior_files(out, calibration, history)
+        write_posterior_files(out, calibration, history)
+        if report:
+            from ecosim.calibration_report import write_report
+
+            write_report(out, calibration, handle)
     return CalibrationOutcome(out, generations, total, reason, time.perf_counter() - start, resumed_from)
 
 
