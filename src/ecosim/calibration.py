@@ -83,9 +83,9 @@ class TargetsFrom(_Strict):
     """Simulate-and-recover: targets made by the model itself at known parameter values."""
 
     parameters: dict[str, float] = Field(description="the known value of every calibrated parameter")
-    replications: int = Field(ge=1, le=1_000, description="runs at the known values; each target is their mean")
+    replications: int = Field(ge=2, le=1_000, description="runs at the known values; each target is their mean")
     seed: int = Field(ge=0, lt=2**63, description="root seed of those runs")
-    tolerance: float = Field(0.1, gt=0, le=10, description="target range: mean × (1 ± tolerance)")
+    tolerance: float = Field(1.0, gt=0, le=10, description="target range: mean ± tolerance × one run's standard deviation")
 
 
 class CalibrationFile(_Strict):
@@ -556,7 +556,11 @@ def _start_directory(calibration: Calibration, out: Path, resume: bool, force: b
 
 
 def recover_targets(calibration: Calibration, handle) -> list[Target]:
-    """Simulate-and-recover targets: each target's mean over the runs at the known values ± tolerance."""
+    """Simulate-and-recover targets: each target's mean over the runs at the known values ± tolerance.
+
+    The tolerance is in standard deviations of one run's measure (over the same runs), so a
+    target's range is as wide as the noise of the single simulation each particle is.
+    """
     from ecosim.experiment import replication_seeds
 
     spec = calibration.targets_from
@@ -568,10 +572,10 @@ def recover_targets(calibration: Calibration, handle) -> list[Target]:
     targets = []
     for t in calibration.targets:
         mean = float(rows[t.measure].mean())
-        if not math.isfinite(mean):
+        if not math.isfinite(mean) or not math.isfinite(float(rows[t.measure].std(ddof=1))):
             raise InputError(f"target {t.id} cannot be measured at the known values (no denominator)",
                              source=calibration.source, key="targets_from")
-        spread = spec["tolerance"] * abs(mean)
+        spread = spec["tolerance"] * float(rows[t.measure].std(ddof=1))
         targets.append(Target(t.id, t.measure, mean - spread, mean + spread))
     return targets
 
