@@ -115,8 +115,6 @@ CASES = {
     "bench json in a missing folder": ({}, ["bench", "--sizes", "1", "--json-out", "no/such/b.json"],
                                        ["--json-out"]),
     "validate csv is a directory": ({"d/x": ""}, ["validate", TINY, "--csv", "d"], ["--csv"]),
-    "validate csv with calibrate": ({"e.yaml": experiment_text()}, ["validate", "--calibrate", "e.yaml", "--csv",
-                                                                     "x.csv"], ["--csv"]),
     "viz unknown host": ({}, ["viz", "--host", "no.such.host.invalid"], ["--host"]),
     "viz foreign address": ({}, ["viz", "--host", "192.0.2.1"], ["--host"]),
 }
@@ -135,7 +133,7 @@ PATH_OPTIONS = {
     "compare --out": (["compare", "r", "--out", "{target}"], "folder"),
     "report --out": (["report", "r", "--out", "{target}"], "file"),
     "validate --csv": (["validate", TINY, "--replications", "1", "--csv", "{target}"], "file"),
-    "validate --out": (["validate", "--calibrate", "e.yaml", "--out", "{target}"], "folder"),
+    "calibrate --out": (["calibrate", "e.yaml", "--out", "{target}"], "folder"),
     "bench --json-out": (["bench", "--sizes", "1", "--json-out", "{target}"], "file"),
     "bench --scenario": (["bench", "--sizes", "1", "--scenario", "{target}"], "input"),
     "viz --rules": (["viz", "--rules", "{target}"], "input"),

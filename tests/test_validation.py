@@ -1,4 +1,4 @@
-"""Validation: fact definitions, the validation table, the calibration distance and ``ecosim validate``."""
+"""Validation: fact definitions, the validation table, the facts' distance and ``ecosim validate``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from conftest import ECOSIM, SMALL_WORLD, TINY
-from ecosim.calibration import fact_distance, format_ranking, score_points
+from ecosim.calibration import fact_distance
 from ecosim.scenario import apply_overrides, load_scenario
 from ecosim.validation import (
     FACTS,
@@ -129,22 +129,6 @@ def test_fact_distance_is_zero_inside_and_in_half_widths_outside():
     assert fact_distance(f1, 0.02) == pytest.approx(1.0)
     assert fact_distance(FACTS_BY_ID["F2b"], 2.5) == pytest.approx(1.0)  # ≥ 5, scale 2.5
     assert math.isinf(fact_distance(f1, float("nan")))
-
-
-def test_score_points_averages_replications_and_ranks_the_closest_point_first():
-    rows = []
-    for point, value in ((0, 0.09), (1, 0.04)):
-        for rep, noise in enumerate((-0.005, 0.005)):
-            row = {"point": point, "replication": rep, "status": "ok", "x": float(point)}
-            row.update({f.measure: (f.low + f.high) / 2 if math.isfinite(f.high) else f.low * 2 for f in FACTS})
-            row["fact_conversion_university"] = value + noise
-            rows.append(row)
-    scores = score_points(pd.DataFrame(rows), parameters=["x"])
-    assert list(scores["point"]) == [1, 0]
-    assert scores.loc[0, "distance"] == 0.0 and scores.loc[0, "outside"] == 0
-    assert scores.loc[1, "F1"] == pytest.approx(0.09)
-    assert scores.loc[1, "distance"] == pytest.approx(16.0)
-    assert "point 1" in format_ranking(scores, top=1)
 
 
 def test_validation_table_reports_mean_interval_and_whether_inside():

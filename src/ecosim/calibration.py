@@ -1,168 +1,732 @@
-"""Calibration: search the free parameters for the point whose replications best reproduce the facts.
+"""Calibration as estimation: ABC-SMC (``pyabc``) of the free parameters against the facts.
 
-The search is a simulated method of moments over a space-filling design, run as an
-ordinary sweep:
+A calibration file (``experiments/calibration.yaml``, schema :class:`CalibrationFile`) names
+a scenario, uniform priors ``[low, high]`` on some of its numeric keys, the produced patterns
+of ``FACTS.md`` to fit (ids of :data:`ecosim.validation.FACTS`; inputs are refused) and a
+budget. :func:`run_calibration` estimates the posterior by approximate Bayesian computation
+with sequential Monte Carlo (pyabc's :class:`pyabc.ABCSMC`):
 
-1. an experiment file (``experiments/calibration.yaml``) lists the free parameters and
-   their plausible ranges as a Latin hypercube design (``scipy.stats.qmc`` through
-   :mod:`ecosim.experiment`), with a few replications per point; replication ``r`` has the
-   same seed at every point (common random numbers), so points differ by their parameters,
-   not by their luck;
-2. :func:`run_calibration` runs it with :func:`ecosim.executors.run_sweep`, using
-   :func:`ecosim.validation.simulate_with_facts` so every stored run carries the facts'
-   measures (``fact_*`` columns);
-3. :func:`score_points` averages each point's replications and measures the distance of
-   each fact's mean to its target range, in units of the range's half-width (0 inside):
-   ``d_k = max(low_k − m_k, m_k − high_k, 0) / h_k``; the point's distance is ``Σ d_k²``
-   (an identity-weighted method-of-moments objective with interval targets).
+- each particle is one simulation (:func:`ecosim.validation.simulate_with_facts`) with one
+  seed; a target's distance is how far the simulated measure lies outside the target range,
+  in half-widths of the range (0 inside, :func:`target_distance`); the particle's distance is
+  the root of the sum of their squares (:func:`particle_distance`);
+- generation 0 samples the prior and accepts every particle whose targets are all measurable;
+  each later generation's threshold ε is the weighted median of the previous generation's
+  distances (:class:`ResumableMedianEpsilon`); proposals come from pyabc's multivariate
+  normal kernel fitted to the previous generation;
+- candidates are evaluated by :class:`IndexOrderSampler` on ecosim's executors (serial,
+  local processes, Dask): candidate ``i`` of generation ``t`` draws its proposal and its
+  simulation's seed from ``(seed, t, i)``, and the generation keeps the first ``n`` accepted
+  candidates in index order. So the posterior does not depend on the executor, the number of
+  workers or the order in which results arrive — and a killed generation redone from its
+  seed gives the same particles.
 
-The best point's values are written into the scenario defaults (``ecosim/scenario.py``) by
-hand, with a comment citing the facts, and checked with ``ecosim validate`` (30 replications).
+pyabc's sqlite database (``DIR/abc.db``) keeps every finished generation;
+``--resume`` continues after the last one (pyabc reloads the population, the proposal kernel
+and ε from it). ``DIR/calibration.json`` holds the provenance and a fingerprint of the
+calibration, so a directory of another calibration is refused.
+
+Simulate-and-recover: with ``targets_from`` the targets are not the facts' published ranges
+but the mean of ``replications`` runs at known parameter values, ± a relative tolerance
+(:func:`recover_targets`), so a test can check that the known values are recovered.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import math
+import shutil
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ecosim.validation import FACTS, Fact
+from ecosim import __version__
+from ecosim.errors import InputError
+from ecosim.validation import FACTS, FACTS_BY_ID, Fact
 
-VALIDATION_MODEL = "ecosim.validation:simulate_with_facts"
-"""The ``module:function`` a calibration sweep runs (simulate plus the facts' measures)."""
+FORMAT = "ecosim-calibration/1"
+DATABASE = "abc.db"
+INDEX = "calibration.json"
+GENERATION_LOG = "generation_seconds.json"
+INITIAL_EPSILON = float(np.finfo(float).max)
+"""Generation 0's threshold: every prior draw whose targets are all measurable is accepted."""
+
+PATTERN_IDS = tuple(f.id for f in FACTS if not f.input)
+"""The facts a calibration may target (produced patterns, not inputs)."""
 
 
-def half_width(fact: Fact) -> float:
-    """The scale of a fact's distance: half the target range, or half the bound for "at least"."""
-    if math.isinf(fact.high):
-        return max(abs(fact.low) / 2, 1e-9)
-    return max((fact.high - fact.low) / 2, 1e-9)
+# ---------------------------------------------------------------- the file
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_loose_numbers(cls, value: Any, info) -> Any:
+        from ecosim.scenario import refuse_loose_numbers
+
+        return refuse_loose_numbers(cls, value, info)
+
+
+class TargetsFrom(_Strict):
+    """Simulate-and-recover: targets made by the model itself at known parameter values."""
+
+    parameters: dict[str, float] = Field(description="the known value of every calibrated parameter")
+    replications: int = Field(ge=2, le=1_000, description="runs at the known values; each target is their mean")
+    seed: int = Field(ge=0, lt=2**63, description="root seed of those runs")
+    tolerance: float = Field(1.0, gt=0, le=10, description="target range: mean ± tolerance × one run's standard deviation")
+
+
+class CalibrationFile(_Strict):
+    """The keys of a calibration file (``ecosim calibrate``); see docs/VALIDATION.md §7."""
+
+    name: str = Field(min_length=1, max_length=100, description="calibration name")
+    description: str = Field("", max_length=10_000, description="what is calibrated, and why")
+    scenario: str = Field(description="scenario file, relative to the calibration file")
+    overrides: dict[str, Any] = Field(default_factory=dict, description="dotted scenario keys applied to the scenario")
+    steps: int | None = Field(None, ge=1, le=2_000, description="quarters per run (default: the scenario's)")
+    parameters: dict[str, tuple[float, float]] = Field(
+        min_length=1, max_length=50, description="uniform prior [low, high] per dotted scenario key")
+    targets: list[str] = Field(min_length=1, description="ids of the facts to fit (produced patterns of FACTS.md)")
+    targets_from: TargetsFrom | None = Field(None, description="simulate-and-recover: targets from known parameters")
+    population_size: int = Field(ge=2, le=100_000, description="accepted particles per generation")
+    populations: int = Field(ge=1, le=1_000, description="most generations")
+    simulations: int = Field(ge=1, le=10_000_000, description="simulation budget (stop at the end of the generation that reaches it)")
+    seed: int = Field(ge=0, lt=2**63, description="root seed of proposals and simulations")
+    predictive_draws: int = Field(100, ge=1, le=100_000, description="fresh simulations at posterior draws for the predictive check")
+
+    @field_validator("name")
+    @classmethod
+    def _safe(cls, name: str) -> str:
+        from ecosim.scenario import check_safe_name
+
+        return check_safe_name(name)
+
+    @field_validator("parameters")
+    @classmethod
+    def _ordered(cls, parameters: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+        for key, (low, high) in parameters.items():
+            if not low < high:
+                raise ValueError(f"{key}: expected [low, high] with low < high, got [{low}, {high}]")
+        return parameters
+
+    @field_validator("targets")
+    @classmethod
+    def _patterns(cls, targets: list[str]) -> list[str]:
+        import difflib
+
+        for target in targets:
+            fact = FACTS_BY_ID.get(target)
+            if fact is None:
+                close = difflib.get_close_matches(target, list(FACTS_BY_ID), n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                raise ValueError(f"{target!r} is not a fact id{hint}; the patterns are {', '.join(PATTERN_IDS)}")
+            if fact.input:
+                raise ValueError(f"{target} is an input (set from data, FACTS.md), not a produced pattern; "
+                                 f"a calibration targets only {', '.join(PATTERN_IDS)}")
+        if len(set(targets)) != len(targets):
+            raise ValueError("a target is listed twice")
+        return targets
+
+    @model_validator(mode="after")
+    def _known_values(self) -> CalibrationFile:
+        if self.targets_from is not None:
+            given, wanted = set(self.targets_from.parameters), set(self.parameters)
+            if given != wanted:
+                raise ValueError(f"targets_from.parameters must give every calibrated parameter: missing "
+                                 f"{sorted(wanted - given)}, unknown {sorted(given - wanted)}")
+            for key, value in self.targets_from.parameters.items():
+                low, high = self.parameters[key]
+                if not low <= value <= high:
+                    raise ValueError(f"targets_from.parameters.{key} = {value} lies outside its prior [{low}, {high}]")
+        return self
+
+
+@dataclass(frozen=True)
+class Target:
+    """One target of a calibration: the fact, the measure and the range its distance is measured to."""
+
+    id: str
+    measure: str
+    low: float
+    high: float
+
+
+@dataclass
+class Calibration:
+    """A validated, resolved calibration file (:func:`load_calibration`)."""
+
+    name: str
+    description: str
+    source: str
+    scenario: dict[str, Any]
+    parameters: dict[str, tuple[float, float]]
+    targets: list[Target]
+    population_size: int
+    populations: int
+    simulations: int
+    seed: int
+    predictive_draws: int
+    targets_from: dict[str, Any] | None = None
+    defaults: dict[str, float] = field(default_factory=dict)
+
+    def resolved(self) -> dict[str, Any]:
+        """What determines the posterior (not the budget): the basis of :meth:`fingerprint`."""
+        return {"scenario": self.scenario, "parameters": {k: list(v) for k, v in self.parameters.items()},
+                "targets": [t.id for t in self.targets], "targets_from": self.targets_from,
+                "population_size": self.population_size, "seed": self.seed}
+
+    def fingerprint(self) -> str:
+        """SHA-256 of :meth:`resolved`: equal fingerprints ⇔ the same generations for the same seed.
+
+        The budget (simulations, populations) is left out, so a finished calibration can be
+        resumed with a larger one.
+        """
+        text = json.dumps(self.resolved(), sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def is_calibration(data: dict[str, Any]) -> bool:
+    """A calibration file has ``parameters`` and ``targets`` at its top level."""
+    return "targets" in data and "parameters" in data
+
+
+def load_calibration(path: str | Path, simulations: int | None = None, populations: int | None = None,
+                     seed: int | None = None) -> Calibration:
+    """Read and validate a calibration file, or raise :class:`InputError` (nothing is run).
+
+    The scenario is loaded (relative to the file) with its overrides; every parameter must be
+    a numeric (non-integer) scenario key, and the scenario must stay valid at both ends of
+    every prior. ``simulations``, ``populations`` and ``seed`` override the file's.
+
+    Examples
+    --------
+    >>> calibration = load_calibration("experiments/calibration.yaml")
+    >>> calibration.targets[0].id, calibration.population_size
+    ('F1', 500)
+    """
+    from ecosim.experiment import _check_key
+    from ecosim.scenario import apply_overrides, format_validation_error, load_scenario
+    from ecosim.strict_yaml import load_mapping
+
+    path = Path(path)
+    source = str(path)
+    document = load_mapping(path)
+    data = dict(document.data)
+    data.setdefault("name", path.stem)
+    try:
+        spec = CalibrationFile.model_validate(data)
+    except ValidationError as exc:
+        raise format_validation_error(exc, CalibrationFile, source, document) from None
+    scenario_path = Path(spec.scenario) if Path(spec.scenario).is_absolute() else path.parent / spec.scenario
+    if not scenario_path.is_file():
+        raise InputError(f"scenario file {spec.scenario!r} not found (looked for {scenario_path})",
+                         source=source, key="scenario")
+    scenario = load_scenario(scenario_path)
+    overrides = dict(spec.overrides)
+    for key in overrides:
+        _check_key(scenario, key, source, "overrides", scalar_only=False)
+    if spec.steps is not None:
+        overrides["steps"] = spec.steps
+    if overrides:
+        try:
+            scenario = apply_overrides(scenario, overrides)
+        except InputError as exc:
+            raise InputError(str(exc), source=source, key="overrides") from None
+    resolved = scenario.model_dump(mode="json")
+    defaults = {}
+    for key in spec.parameters:
+        current = _check_key(resolved, key, source, f"parameters.{key}")
+        if isinstance(current, bool) or not isinstance(current, float):
+            raise InputError(f"{key!r} is not a real-valued scenario key (it is {current!r}); a prior is "
+                             "continuous", source=source, key=f"parameters.{key}")
+        defaults[key] = float(current)
+    for end, index in (("low", 0), ("high", 1)):
+        point = {key: bounds[index] for key, bounds in spec.parameters.items()}
+        try:
+            apply_overrides(resolved, point)
+        except InputError as exc:
+            raise InputError(f"the scenario is invalid with every parameter at its {end} end: {exc}",
+                             source=source, key="parameters") from None
+    targets = [Target(f.id, f.measure, f.low, f.high) for f in (FACTS_BY_ID[i] for i in spec.targets)]
+    total = spec.simulations if simulations is None else simulations
+    if total < spec.population_size:
+        raise InputError(f"a budget of {total} simulations cannot fill one generation of {spec.population_size}",
+                         source=source, key="--simulations" if simulations is not None else "simulations")
+    return Calibration(
+        name=spec.name, description=spec.description, source=source, scenario=resolved,
+        parameters={k: (float(lo), float(hi)) for k, (lo, hi) in spec.parameters.items()}, targets=targets,
+        population_size=spec.population_size, populations=spec.populations if populations is None else populations,
+        simulations=total, seed=spec.seed if seed is None else seed, predictive_draws=spec.predictive_draws,
+        targets_from=spec.targets_from.model_dump(mode="json") if spec.targets_from else None, defaults=defaults)
+
+
+# ---------------------------------------------------------------- distance
+
+
+def half_width(low: float, high: float) -> float:
+    """The scale of a target's distance: half the range, or half the bound for "at least"."""
+    if math.isinf(high):
+        return max(abs(low) / 2, 1e-9)
+    return max((high - low) / 2, 1e-9)
+
+
+def target_distance(low: float, high: float, value: float) -> float:
+    """How far ``value`` lies outside ``[low, high]``, in half-widths (0 inside; inf if NaN).
+
+    Examples
+    --------
+    >>> target_distance(0.03, 0.05, 0.04), target_distance(0.03, 0.05, 0.07)
+    (0.0, 2.0)
+    """
+    if not np.isfinite(value):
+        return math.inf
+    outside = max(low - value, value - high, 0.0)
+    return outside / half_width(low, high)
 
 
 def fact_distance(fact: Fact, value: float) -> float:
-    """How far ``value`` lies outside the fact's range, in half-widths (0 inside; inf if NaN)."""
-    if not np.isfinite(value):
-        return math.inf
-    outside = max(fact.low - value, value - fact.high, 0.0)
-    return outside / half_width(fact)
+    """:func:`target_distance` to a fact's published range."""
+    return target_distance(fact.low, fact.high, value)
 
 
-def score_points(runs: pd.DataFrame, facts: tuple[Fact, ...] = FACTS,
-                 parameters: list[str] | None = None) -> pd.DataFrame:
-    """Average each design point's replications and score it against the facts.
+def particle_distance(x: dict[str, float], x_0: dict[str, Any]) -> float:
+    """A particle's distance: root of the sum of squared target distances.
 
     Parameters
     ----------
-    runs : one row per run with ``point``, ``status`` and the ``fact_*`` columns
-        (:func:`ecosim.store.load_runs` of a calibration sweep)
-    facts : the targets
-    parameters : the varied parameter columns to carry into the result
+    x : the simulated measures (``fact_*`` key → value)
+    x_0 : the observed data as pyabc stores it: ``fact_*`` key → ``[low, high]``
 
-    Returns
-    -------
-    DataFrame
-        One row per point, best first: the parameters, ``distance`` (``Σ d_k²``),
-        ``outside`` (number of facts outside their range), then per fact the mean
-        (``<id>``) and the distance (``d_<id>``).
+    Examples
+    --------
+    >>> particle_distance({"a": 0.07, "b": 1.0}, {"a": [0.03, 0.05], "b": [0.0, 2.0]})
+    2.0
     """
-    ok = runs[runs["status"] == "ok"] if "status" in runs else runs
-    parameters = parameters or []
+    total = 0.0
+    for measure, bounds in x_0.items():
+        low, high = (float(b) for b in np.asarray(bounds, dtype=float).ravel()[:2])
+        d = target_distance(low, high, float(x.get(measure, math.nan)))
+        total += d * d
+    return math.sqrt(total)
+
+
+def observed_data(targets: list[Target]) -> dict[str, np.ndarray]:
+    """The observed data pyabc stores: each target's measure → ``[low, high]``."""
+    return {t.measure: np.array([t.low, t.high], dtype=float) for t in targets}
+
+
+# ---------------------------------------------------------------- the model pyabc runs
+
+
+def simulate_measures(scenario: dict[str, Any], overrides: dict[str, float], seed: int,
+                      measures: tuple[str, ...]) -> dict[str, float]:
+    """One simulation of ``scenario`` with ``overrides`` and ``seed``: the named ``fact_*`` measures."""
+    from ecosim.scenario import apply_overrides
+    from ecosim.validation import simulate_with_facts
+
+    result = simulate_with_facts(apply_overrides(scenario, overrides), seed=seed)
+    return {m: float(result.summary.get(m, math.nan)) for m in measures}
+
+
+class FactsModel:
+    """The model pyabc calls: parameters → the targets' measures of one simulation.
+
+    The simulation's seed is drawn from numpy's global generator, which
+    :func:`evaluate_candidate` has seeded from ``(seed, generation, candidate)`` — the one way
+    pyabc lets randomness in (its proposals use the global generator too).
+    """
+
+    def __init__(self, scenario: dict[str, Any], measures: tuple[str, ...]):
+        self.scenario = scenario
+        self.measures = measures
+
+    def __call__(self, parameters: dict[str, float]) -> dict[str, float]:
+        """Simulate at ``parameters`` (dotted key → value)."""
+        seed = int(np.random.randint(0, 2**62, dtype=np.int64))
+        overrides = {key: float(value) for key, value in dict(parameters).items()}
+        return simulate_measures(self.scenario, overrides, seed, self.measures)
+
+
+def candidate_seed(seed: int, generation: int, candidate: int) -> np.ndarray:
+    """The seed of candidate ``candidate`` of ``generation``: a SeedSequence of the three numbers."""
+    return np.random.SeedSequence(seed, spawn_key=(generation, candidate)).generate_state(8)
+
+
+_SIMULATE_ONE: dict[str, Callable] = {}  # per worker process: the current generation's unpickled simulate_one
+
+
+def evaluate_candidate(simulate_one: bytes, digest: str, seed: int, generation: int, candidate: int):
+    """Worker side: propose, simulate and accept or reject one candidate (a pyabc Particle).
+
+    ``simulate_one`` is pyabc's closure for the generation, pickled with cloudpickle
+    (unpickled once per generation and worker). numpy's global generator is seeded from
+    :func:`candidate_seed` for the call and restored afterwards.
+    """
+    function = _SIMULATE_ONE.get(digest)
+    if function is None:
+        import cloudpickle
+
+        _SIMULATE_ONE.clear()
+        function = _SIMULATE_ONE[digest] = cloudpickle.loads(simulate_one)
+    state = np.random.get_state()
+    np.random.seed(candidate_seed(seed, generation, candidate))
+    try:
+        return function()
+    finally:
+        np.random.set_state(state)
+
+
+def _simulate_task(args: tuple[dict[str, Any], dict[str, float], int, tuple[str, ...]]) -> dict[str, float]:
+    return simulate_measures(*args)
+
+
+# ---------------------------------------------------------------- pyabc pieces
+
+
+def _pyabc():
+    logging.getLogger("ABC").setLevel(logging.WARNING)
+    import pyabc
+
+    return pyabc
+
+
+def make_sampler(handle, seed: int, progress: Callable[[dict[str, Any]], None] | None = None,
+                 log_generation: Callable[[int, dict[str, Any]], None] | None = None):
+    """An :class:`IndexOrderSampler` on an open executor (:func:`ecosim.executors.open_executor`)."""
+    pyabc = _pyabc()
+
+    class IndexOrderSampler(pyabc.Sampler):
+        """Evaluates candidates 0, 1, 2, … of a generation on ecosim's executor; keeps the first
+        ``n`` accepted in index order.
+
+        At most ``handle.slots`` candidates are in flight; no new one is started once ``n``
+        are accepted among the finished ones. ``nr_evaluations_`` is the index of the n-th
+        accepted candidate plus one — the simulations the generation *needed* — so it, like
+        the population, does not depend on the executor; candidates evaluated past it (at
+        most the slots in flight) are discarded and counted in ``generation_seconds.json``.
+        """
+
+        def __init__(self):
+            super().__init__()
+
+        def sample_until_n_accepted(self, n, simulate_one, t, *, max_eval=np.inf, all_accepted=False,
+                                    ana_vars=None):
+            import cloudpickle
+
+            start = time.perf_counter()
+            payload = cloudpickle.dumps(simulate_one)
+            digest = hashlib.sha256(payload).hexdigest()
+            epsilon = float(ana_vars.eps(t)) if ana_vars is not None else math.nan
+            results: dict[int, Any] = {}
+            in_flight: dict[Future, int] = {}
+            next_index = prefix = prefix_accepted = accepted_finished = 0
+            limit = max_eval
+
+            def report() -> None:
+                if progress:
+                    progress({"generation": t, "accepted": min(accepted_finished, n), "population_size": n,
+                              "evaluated": len(results), "epsilon": epsilon})
+
+            report()
+            try:
+                while prefix_accepted < n and prefix < limit:
+                    while len(in_flight) < handle.slots and next_index < limit and accepted_finished < n:
+                        future = handle.executor.submit(evaluate_candidate, payload, digest, seed, t, next_index)
+                        in_flight[future] = next_index
+                        next_index += 1
+                    finished, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        index = in_flight.pop(future)
+                        particle = future.result()  # a failed simulation stops the calibration (resume redoes it)
+                        results[index] = particle
+                        accepted_finished += bool(particle.accepted)
+                    while prefix_accepted < n and prefix in results:
+                        prefix_accepted += bool(results[prefix].accepted)
+                        prefix += 1
+                    report()
+            finally:
+                for future in in_flight:
+                    future.cancel()
+            sample = self._create_empty_sample()
+            for index in range(prefix):
+                sample.append(results[index])
+            self.nr_evaluations_ = prefix
+            if prefix_accepted < n:
+                sample.ok = False
+            if log_generation:
+                log_generation(t, {"seconds": time.perf_counter() - start, "evaluated": len(results),
+                                   "needed": prefix})
+            return sample
+
+    return IndexOrderSampler()
+
+
+def make_epsilon():
+    """pyabc's weighted-median ε, starting at :data:`INITIAL_EPSILON`, that resumes correctly.
+
+    pyabc's ``MedianEpsilon`` with a number as initial ε would restart a loaded run at that
+    number; this one recomputes ε from the last stored generation instead.
+    """
+    pyabc = _pyabc()
+
+    class ResumableMedianEpsilon(pyabc.MedianEpsilon):
+        def initialize(self, t, get_weighted_distances, get_all_records, max_nr_populations, acceptor_config):
+            if t == 0:
+                self._look_up = {0: self._initial_epsilon}
+            else:
+                self._update(t, get_weighted_distances())
+
+    return ResumableMedianEpsilon(initial_epsilon=INITIAL_EPSILON)
+
+
+def make_abc(calibration: Calibration, sampler):
+    """The :class:`pyabc.ABCSMC` of a calibration (uniform priors, :func:`particle_distance`)."""
+    pyabc = _pyabc()
+    priors = pyabc.Distribution(**{key: pyabc.RV("uniform", low, high - low)
+                                    for key, (low, high) in calibration.parameters.items()})
+    model = FactsModel(calibration.scenario, tuple(t.measure for t in calibration.targets))
+    return pyabc.ABCSMC(model, priors, particle_distance, population_size=calibration.population_size,
+                        sampler=sampler, eps=make_epsilon())
+
+
+# ---------------------------------------------------------------- the run
+
+
+@dataclass
+class CalibrationOutcome:
+    """What :func:`run_calibration` did."""
+
+    directory: Path
+    generations: int
+    simulations: int
+    stopped_because: str
+    seconds: float
+    resumed_from: int = 0
+
+
+def _database_url(directory: Path) -> str:
+    return f"sqlite:///{(directory / DATABASE).resolve()}"
+
+
+def _start_directory(calibration: Calibration, out: Path, resume: bool, force: bool) -> dict[str, Any] | None:
+    """Check ``out`` and return its stored index when resuming (None for a fresh start)."""
+    from ecosim.provenance import code_identity
+
+    index_path = out / INDEX
+    if index_path.exists():
+        try:
+            index = json.loads(index_path.read_text())
+        except (OSError, ValueError) as exc:
+            raise InputError(f"holds an unreadable {INDEX} ({exc}); use --force to start over",
+                             source=str(out), key="--out") from None
+        if force:
+            shutil.rmtree(out)
+            return None
+        if not resume:
+            raise InputError(f"already holds calibration {index.get('name')!r}; --resume continues it, "
+                             "--force starts over", source=str(out), key="--out")
+        if index.get("fingerprint") != calibration.fingerprint():
+            raise InputError(f"holds a different calibration ({index.get('name')!r}: other scenario, priors, "
+                             "targets, population size or seed); choose another --out or use --force",
+                             source=str(out), key="--out")
+        code = code_identity()
+        if index.get("code", {}).get("model_sha256") != code["model_sha256"]:
+            raise InputError("was calibrated with other model code (or another ecosim version); its "
+                             "generations would mix two models — use --force to start over",
+                             source=str(out), key="--out")
+        return index
+    if out.exists() and any(out.iterdir()) and not force:
+        raise InputError("exists and is not empty (and holds no calibration); choose another --out or use --force",
+                         source=str(out), key="--out")
+    if out.exists() and force:
+        shutil.rmtree(out)
+    return None
+
+
+def recover_targets(calibration: Calibration, handle) -> list[Target]:
+    """Simulate-and-recover targets: each target's mean over the runs at the known values ± tolerance.
+
+    The tolerance is in standard deviations of one run's measure (over the same runs), so a
+    target's range is as wide as the noise of the single simulation each particle is.
+    """
+    from ecosim.experiment import replication_seeds
+
+    spec = calibration.targets_from
+    measures = tuple(t.measure for t in calibration.targets)
+    seeds = replication_seeds(spec["seed"], spec["replications"])
+    futures = [handle.executor.submit(_simulate_task, (calibration.scenario, spec["parameters"], s, measures))
+               for s in seeds]
+    rows = pd.DataFrame([f.result() for f in futures])
+    targets = []
+    for t in calibration.targets:
+        mean = float(rows[t.measure].mean())
+        if not math.isfinite(mean) or not math.isfinite(float(rows[t.measure].std(ddof=1))):
+            raise InputError(f"target {t.id} cannot be measured at the known values (no denominator)",
+                             source=calibration.source, key="targets_from")
+        spread = spec["tolerance"] * float(rows[t.measure].std(ddof=1))
+        targets.append(Target(t.id, t.measure, mean - spread, mean + spread))
+    return targets
+
+
+def run_calibration(calibration: Calibration, out: str | Path, executor: str = "serial", workers: int | None = None,
+                    scheduler: str | None = None, resume: bool = False, force: bool = False,
+                    progress: Callable[[dict[str, Any]], None] | None = None,
+                    on_generation: Callable[[dict[str, Any]], None] | None = None,
+                    report: bool = True) -> CalibrationOutcome:
+    """Run (or resume) a calibration into ``out`` and write its outputs there.
+
+    Parameters
+    ----------
+    calibration : :func:`load_calibration`
+    out : the calibration directory
+    executor, workers, scheduler : see :func:`ecosim.executors.open_executor`
+    resume : continue the calibration in ``out`` after its last finished generation
+    force : delete what ``out`` holds and start over
+    progress : called with ``{generation, accepted, population_size, evaluated, epsilon}`` as
+        candidates finish
+    on_generation : called with ``{generation, seconds, evaluated, needed}`` when a generation's
+        sampling ends
+    report : also run the posterior-predictive check and write the figures and ``calibration.md``
+        (:func:`ecosim.calibration_report.write_report`); ``posterior.parquet`` and
+        ``generations.csv`` are always written
+    """
+    from ecosim.executors import open_executor
+    from ecosim.provenance import code_identity
+    from ecosim.store import write_json
+
+    out = Path(out)
+    start = time.perf_counter()
+    index = _start_directory(calibration, out, resume, force)
+    out.mkdir(parents=True, exist_ok=True)
+    log_path = out / GENERATION_LOG
+    seconds_log: dict[str, Any] = json.loads(log_path.read_text()) if index and log_path.exists() else {}
+
+    def log_generation(t: int, record: dict[str, Any]) -> None:
+        seconds_log[str(t)] = record
+        write_json(log_path, seconds_log)
+        if on_generation:
+            on_generation({"generation": t, **record})
+
+    with open_executor(executor, workers, scheduler) as handle:
+        if index is None:
+            targets = recover_targets(calibration, handle) if calibration.targets_from else calibration.targets
+            index = {"format": FORMAT, "name": calibration.name, "description": calibration.description,
+                     "source": calibration.source, "fingerprint": calibration.fingerprint(),
+                     "ecosim_version": __version__, "code": code_identity(),
+                     "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                     "calibration": calibration.resolved(),
+                     "targets": [vars(t) for t in targets], "status": "running"}
+            write_json(out / INDEX, index)
+        targets = [Target(**t) for t in index["targets"]]
+        calibration.targets = targets
+        sampler = make_sampler(handle, calibration.seed, progress, log_generation)
+        abc = make_abc(calibration, sampler)
+        db = _database_url(out)
+        if (out / DATABASE).exists():
+            history = abc.load(db, 1)
+        else:
+            history = abc.new(db, observed_data(targets))
+        resumed_from = history.max_t + 1
+        remaining = calibration.populations - resumed_from
+        if remaining > 0 and history.total_nr_simulations < calibration.simulations and not _converged(history):
+            abc.run(max_nr_populations=remaining, max_total_nr_simulations=calibration.simulations,
+                    minimum_epsilon=0.0)
+        generations = history.max_t + 1
+        total = int(history.total_nr_simulations)
+        reason = stop_reason(history, calibration)
+        index.update(status="finished", stopped_because=reason, generations=generations, simulations=total,
+                     finished_at=datetime.now(UTC).isoformat(timespec="seconds"))
+        write_json(out / INDEX, index)
+        write_posterior_files(out, calibration, history)
+        if report:
+            from ecosim.calibration_report import write_report
+
+            write_report(out, calibration, handle)
+    return CalibrationOutcome(out, generations, total, reason, time.perf_counter() - start, resumed_from)
+
+
+def _converged(history) -> bool:
+    """The last generation's ε is 0: its median particle already fits every target range."""
+    populations = history.get_all_populations()
+    populations = populations[populations["t"] >= 0]
+    return bool(len(populations) and populations["epsilon"].iloc[-1] <= 0)
+
+
+def stop_reason(history, calibration: Calibration) -> str:
+    """Why a calibration stopped (or would not continue), in words."""
+    generations = history.max_t + 1
+    total = int(history.total_nr_simulations)
+    if _converged(history):
+        return f"ε reached 0 in generation {generations - 1} (the median particle fits every target)"
+    if total >= calibration.simulations:
+        return (f"the budget of {calibration.simulations:,} simulations was reached in generation {generations - 1} "
+                f"({total:,} used: a generation is always finished)")
+    if generations >= calibration.populations:
+        return f"the most generations ({calibration.populations}) were run"
+    return f"stopped after generation {generations - 1} with {total:,} simulations"
+
+
+# ---------------------------------------------------------------- outputs
+
+
+def posterior_frame(history, calibration: Calibration, t: int | None = None) -> pd.DataFrame:
+    """Generation ``t``'s particles (default: the last): one column per parameter and ``weight`` (sums to 1)."""
+    frame, weights = history.get_distribution(m=0, t=history.max_t if t is None else t)
+    posterior = frame.reset_index(drop=True)[list(calibration.parameters)].astype(float)
+    w = np.asarray(weights, dtype=float)
+    posterior["weight"] = w / w.sum()
+    return posterior
+
+
+def effective_sample_size(weights: np.ndarray) -> float:
+    """Kish's effective sample size ``(Σw)² / Σw²``."""
+    w = np.asarray(weights, dtype=float)
+    return float(w.sum() ** 2 / (w * w).sum()) if len(w) else 0.0
+
+
+def generations_table(history, out: Path, calibration: Calibration) -> pd.DataFrame:
+    """One row per finished generation: t, epsilon, simulations, accepted, acceptance_rate, ess, wall_seconds."""
+    populations = history.get_all_populations()
+    populations = populations[populations["t"] >= 0]
+    log_path = out / GENERATION_LOG
+    seconds = json.loads(log_path.read_text()) if log_path.exists() else {}
     rows = []
-    for point, group in ok.groupby("point", sort=True):
-        row: dict[str, float] = {"point": int(point), "replications": len(group)}
-        for p in parameters:
-            row[p] = group[p].iloc[0]
-        total, outside = 0.0, 0
-        for fact in facts:
-            mean = float(np.nanmean(group[fact.measure].to_numpy(float))) if fact.measure in group else math.nan
-            d = fact_distance(fact, mean)
-            row[fact.id] = mean
-            row[f"d_{fact.id}"] = d
-            total += d * d
-            outside += d > 0
-        row["distance"] = total
-        row["outside"] = outside
-        rows.append(row)
-    frame = pd.DataFrame(rows)
-    if frame.empty:
-        return frame
-    first = ["point", "replications", *parameters, "distance", "outside"]
-    rest = [c for c in frame.columns if c not in first]
-    return frame[first + rest].sort_values(["distance", "outside"], kind="stable").reset_index(drop=True)
+    for _, row in populations.iterrows():
+        t = int(row["t"])
+        _, w = history.get_distribution(m=0, t=t)
+        simulations = int(row["samples"])
+        accepted = int(row["particles"])
+        rows.append({"t": t, "epsilon": float(row["epsilon"]), "simulations": simulations, "accepted": accepted,
+                     "acceptance_rate": accepted / simulations if simulations else math.nan,
+                     "ess": effective_sample_size(np.asarray(w)),
+                     "wall_seconds": float(seconds.get(str(t), {}).get("seconds", math.nan))})
+    return pd.DataFrame(rows, columns=["t", "epsilon", "simulations", "accepted", "acceptance_rate", "ess",
+                                       "wall_seconds"])
 
 
-def run_calibration(experiment_path: str | Path, out: str | Path, workers: int | None = 2,
-                    resume: bool = False, progress=None) -> pd.DataFrame:
-    """Run the calibration experiment as a sweep and return :func:`score_points` of its runs.
+def write_posterior_files(out: Path, calibration: Calibration, history) -> pd.DataFrame:
+    """Write ``posterior.parquet`` and ``generations.csv``; return the posterior."""
+    from ecosim.store import _atomic_write
 
-    Parameters
-    ----------
-    experiment_path : the calibration experiment (e.g. ``experiments/calibration.yaml``)
-    out : results directory of the sweep
-    workers : worker processes
-    resume : complete a sweep already in ``out``
-    progress : passed to :func:`ecosim.executors.run_sweep`
-    """
-    from ecosim.executors import run_sweep
-    from ecosim.experiment import load_experiment
-    from ecosim.store import load_runs
-
-    experiment = load_experiment(experiment_path)
-    run_sweep(experiment, out, executor="process", workers=workers, resume=resume, progress=progress,
-              model=VALIDATION_MODEL)
-    return score_points(load_runs(out), parameters=experiment.parameters)
+    posterior = posterior_frame(history, calibration)
+    _atomic_write(out / "posterior.parquet", lambda handle: posterior.to_parquet(handle, index=False))
+    table = generations_table(history, out, calibration)
+    _atomic_write(out / "generations.csv", lambda handle: handle.write(table.to_csv(index=False).encode()))
+    return posterior
 
 
-def format_ranking(scores: pd.DataFrame, top: int = 5, facts: tuple[Fact, ...] = FACTS) -> str:
-    """The ``top`` points as text: parameters, total distance and each fact's mean (``*`` outside)."""
-    if scores.empty:
-        return "no finished runs"
-    lines = []
-    params = [c for c in scores.columns
-              if c not in {"point", "replications", "distance", "outside"}
-              and c not in {f.id for f in facts} and not c.startswith("d_")]
-    for _, row in scores.head(top).iterrows():
-        lines.append(f"point {int(row['point'])}: distance {row['distance']:.3f}, {int(row['outside'])} facts outside "
-                     f"({int(row['replications'])} replications)")
-        lines.append("  " + ", ".join(f"{p} = {row[p]:.4g}" for p in params))
-        lines.append("  " + ", ".join(
-            f"{f.id} {row[f.id]:.3g}{'*' if row[f'd_{f.id}'] > 0 else ''}" for f in facts))
-    return "\n".join(lines)
-
-
-SENSITIVITY_OUTPUTS = (
-    "fact_conversion_university",
-    "fact_conversion_joint",
-    "fact_conversion_enterprise",
-    "fact_licences_per_disclosure",
-    "fact_top10_value_share",
-    "fact_poc_cohort_conversion",
-    "commercialisations",
-    "welfare_per_public_yuan",
-)
-"""Main outputs whose sensitivity to the free parameters docs/VALIDATION.md summarises."""
-
-
-def run_sensitivity(experiment_path: str | Path, out: str | Path, workers: int | None = 2, resume: bool = False,
-                    outputs: tuple[str, ...] = SENSITIVITY_OUTPUTS) -> pd.DataFrame:
-    """Run a Sobol' experiment over the free parameters (with the facts' measures) and return its indices.
-
-    Runs the sweep with :func:`ecosim.validation.simulate_with_facts` and analyses it with
-    :func:`ecosim.analysis.sensitivity` (SALib): first-order ``S1`` and total ``ST`` indices
-    with bootstrap intervals, one row per output and parameter.
-    """
-    from ecosim.analysis import sensitivity
-    from ecosim.executors import run_sweep
-    from ecosim.experiment import load_experiment
-    from ecosim.store import load_index, load_runs
-
-    experiment = load_experiment(experiment_path)
-    if experiment.design_kind != "sobol":
-        from ecosim.errors import InputError
-
-        raise InputError(f"a sensitivity experiment needs a sobol design, not {experiment.design_kind}",
-                         source=str(experiment_path), key="design.kind")
-    run_sweep(experiment, out, executor="process", workers=workers, resume=resume, model=VALIDATION_MODEL)
-    return sensitivity(load_runs(out), load_index(out)["problem"], "sobol", metrics=list(outputs))
+def load_posterior(path: str | Path) -> pd.DataFrame:
+    """Read a ``posterior.parquet`` (parameter columns and ``weight``)."""
+    return pd.read_parquet(path)

@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parent
 NOT_MODEL = frozenset({
     "cli", "viz", "analysis.py", "report.py", "plots.py", "bench.py", "run_figures.py", "paramdoc.py",
     "output.py", "store.py", "executors.py", "worker_pool.py", "resources.py", "strict_yaml.py",
-    "provenance.py", "errors.py", "__init__.py", "notebooks",
+    "provenance.py", "errors.py", "__init__.py", "notebooks", "calibration_report.py",
 })
 """Parts of the package that do not change what a run computes (the CLI, the visualiser, the
 store, the statistics). Everything else — the model, agents, rules, pipeline, network,

@@ -25,6 +25,7 @@ class _LazyGroup(click.Group):
         "compare": "ecosim.cli.compare_command",
         "report": "ecosim.cli.report_command",
         "validate": "ecosim.cli.validate_command",
+        "calibrate": "ecosim.cli.calibrate_command",
         "viz": "ecosim.cli.viz_command",
         "bench": "ecosim.cli.bench_command",
     }

@@ -1,11 +1,11 @@
-"""``ecosim check FILE...``: validate scenario and experiment files without running anything."""
+"""``ecosim check FILE...``: validate scenario, experiment and calibration files without running anything."""
 
 from __future__ import annotations
 
 import click
 
 from ecosim.cli.options import check_scenario_rules, max_runs_option, memory_limit_option
-from ecosim.scenario import load_scenario, load_yaml
+from ecosim.scenario import load_scenario, load_yaml, validate_scenario
 
 EXPERIMENT_KEYS = {"scenarios", "design", "replications"}
 
@@ -20,7 +20,7 @@ def is_experiment(data: dict) -> bool:
 @memory_limit_option
 @max_runs_option
 def command(files, memory_limit, max_runs):
-    """Validate scenario or experiment FILES; exit 2 at the first invalid one.
+    """Validate scenario, experiment or calibration FILES; exit 2 at the first invalid one.
 
     Besides the schema, each file is checked against the resource bounds a run or sweep would
     meet: the estimated memory of a run (--memory-limit) and the number of runs (--max-runs).
@@ -29,6 +29,17 @@ def command(files, memory_limit, max_runs):
 
     for path in files:
         data = load_yaml(path)
+        from ecosim.calibration import is_calibration
+
+        if is_calibration(data):
+            from ecosim.calibration import load_calibration
+
+            calibration = load_calibration(path)
+            sizes = check_memory(validate_scenario(calibration.scenario), memory_limit, source=path)
+            click.echo(f"{path}: valid calibration '{calibration.name}' ({len(calibration.parameters)} parameters, "
+                       f"{len(calibration.targets)} targets, up to {calibration.simulations:,} simulations of about "
+                       f"{format_bytes(sizes.bytes)} each)")
+            continue
         if is_experiment(data):
             from ecosim.experiment import load_experiment
 

@@ -3,14 +3,12 @@
 Runs seeded replications (common random numbers: the same root seed gives every scenario
 the same replication seeds), prints one row per fact — target range, simulated mean and 95%
 interval, inside or not — and exits 0 only if every mean is inside its range (3 if some are
-not; 2 on bad input). ``--calibrate EXPERIMENT`` instead runs the calibration search (a sweep
-of the experiment's design) and prints the best points.
+not; 2 on bad input). Calibration is ``ecosim calibrate`` (:mod:`ecosim.cli.calibrate_command`).
 """
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
@@ -29,44 +27,25 @@ EXIT_FACTS_OUTSIDE = 3
 @click.option("--markdown", is_flag=True, help="Print the table as Markdown (for docs/VALIDATION.md).")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
               help="Also write every replication's fact measures to this CSV file.")
-@click.option("--calibrate", "experiment", type=click.Path(dir_okay=False), default=None,
-              help="Run this calibration experiment (e.g. experiments/calibration.yaml) and rank its points instead.")
-@click.option("--out", type=click.Path(file_okay=False), default=None,
-              help="With --calibrate: results directory of the sweep (default: results/<experiment name>).")
-@click.option("--resume", is_flag=True, help="With --calibrate: complete the sweep already in --out.")
 @click.option("--posterior", "posterior_file", type=click.Path(dir_okay=False), default=None, metavar="FILE",
               help="Run each replication at one draw of this posterior (posterior.parquet) and report the "
                    "predictive mean, 95% interval of the runs and coverage of every fact.")
 @memory_limit_option
-def command(scenario, replications, seed, workers, sets, markdown, csv_path, experiment, out, resume, posterior_file,
-            memory_limit):
+def command(scenario, replications, seed, workers, sets, markdown, csv_path, posterior_file, memory_limit):
     """Check that SCENARIO (default scenarios/baseline.yaml) reproduces the facts F1–F12.
 
     Examples:
 
         ecosim validate --replications 30
 
-        ecosim validate --calibrate experiments/calibration.yaml --out results/calibration
-
         ecosim validate --posterior experiments/posterior/default.parquet --replications 30
+
+    The free parameters are estimated by `ecosim calibrate` (docs/VALIDATION.md §7).
     """
-    from ecosim.cli.paths import check_output_directory, check_output_file
-    from ecosim.errors import InputError
+    from ecosim.cli.paths import check_output_file
 
     if csv_path:
         check_output_file(csv_path, "--csv")
-    if experiment is not None and posterior_file is not None:
-        raise InputError("--posterior goes without --calibrate", key="--posterior")
-    if experiment is not None:
-        if csv_path:
-            raise InputError("--csv goes without --calibrate (the calibration writes calibration_scores.csv)",
-                             key="--csv")
-        if out:
-            check_output_directory(out, "--out")
-        _calibrate(experiment, out, workers, resume)
-        return
-    if out is not None or resume:
-        raise InputError("--out and --resume go with --calibrate", key="--out")
     loaded = load_with_overrides(scenario, sets)
     posterior = _read_posterior(posterior_file, scenario, loaded, sets) if posterior_file else None
     from ecosim.resources import check_memory, check_workers
@@ -97,19 +76,6 @@ def command(scenario, replications, seed, workers, sets, markdown, csv_path, exp
         runs.to_csv(csv_path, index=False)
     if inside < len(patterns):
         sys.exit(EXIT_FACTS_OUTSIDE)  # SystemExit passes through the CLI's handlers unchanged
-
-
-def _calibrate(experiment: str, out: str | None, workers: int, resume: bool) -> None:
-    from ecosim.calibration import format_ranking, run_calibration
-    from ecosim.experiment import load_experiment
-
-    spec = load_experiment(experiment)
-    target = Path(out) if out else Path("results") / spec.name
-    click.echo(f"{spec.name}: {spec.n_runs} runs → {target}", err=True)
-    scores = run_calibration(experiment, target, workers=workers, resume=resume)
-    scores.to_csv(target / "calibration_scores.csv", index=False)
-    click.echo(format_ranking(scores))
-    click.echo(f"\nEvery point's scores: {target / 'calibration_scores.csv'}")
 
 
 def _read_posterior(path: str, scenario_file: str, loaded, sets):
