@@ -34,7 +34,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ecosim.errors import InputError
@@ -261,6 +260,8 @@ def replication_seeds(root_seed: int, replications: int) -> list[int]:
     >>> replication_seeds(7, 3) == replication_seeds(7, 5)[:3]
     True
     """
+    import numpy as np
+
     children = np.random.SeedSequence(root_seed).spawn(replications)
     return [int(child.generate_state(1, np.uint64)[0] >> np.uint64(1)) for child in children]
 
@@ -271,6 +272,8 @@ def design_seed(root_seed: int) -> int:
     The stream is ``SeedSequence(root_seed, spawn_key=(2**32 - 1,))``, which no replication
     seed uses (replications are children 0, 1, 2, ...).
     """
+    import numpy as np
+
     child = np.random.SeedSequence(root_seed, spawn_key=(2**32 - 1,))
     return int(child.generate_state(1, np.uint64)[0] >> np.uint64(1))
 
@@ -289,6 +292,7 @@ def grid_design(parameters: dict[str, list[Any]]) -> list[dict[str, Any]]:
 
 def latin_hypercube_design(bounds: dict[str, tuple[float, float]], samples: int, seed: int) -> list[dict[str, float]]:
     """Latin hypercube sample over ``bounds`` (``scipy.stats.qmc.LatinHypercube``, scaled)."""
+    import numpy as np
     from scipy.stats import qmc
 
     keys = list(bounds)
