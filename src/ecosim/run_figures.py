@@ -10,9 +10,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from ecosim.plots import CAUSE_COLOURS  # noqa: E402  (one colour per cause in every figure)
 from ecosim.scenario import CAUSES, GATES  # noqa: E402
 
-CAUSE_COLOURS = {"technical": "#7f7f7f", "funding": "#d62728", "matching": "#1f77b4"}
 GATE_LABELS = {"G1": "G1 proof of concept", "G2": "G2 validation", "G3": "G3 pilot", "G4": "G4 market entry"}
 
 
