@@ -11,7 +11,7 @@
 - **no scenario** figures show design points, parameters or one run, never scenarios.
 
 A new figure maker that is not listed fails ``test_every_figure_maker_is_listed``; the report and
-the notebook helpers draw only through these makers (``test_reports_draw_only_through_the_makers``).
+the notebook helpers (``notebook``, ``tour``) draw only through these makers (``test_reports_draw_only_through_the_makers``).
 """
 
 from __future__ import annotations
@@ -81,6 +81,7 @@ NO_SCENARIO_FIGURES = {
     "design_surface_plot": "a grid's design points of one scenario",
     "main_effects_plot": "a sampled design's points against each parameter",
     "activity_figure": "one run's activity over time",
+    "network_measures_figure": "one run's network measures over time",
 }
 
 
@@ -101,8 +102,8 @@ def test_every_figure_maker_is_listed():
 
 
 def test_reports_draw_only_through_the_makers():
-    """report.py and notebook.py make no figures of their own (no colours of their own)."""
-    for module in ("report.py", "notebook.py"):
+    """report.py, notebook.py and tour.py make no figures of their own (no colours of their own)."""
+    for module in ("report.py", "notebook.py", "tour.py"):
         source = (Path(plots.__file__).parent / module).read_text()
         assert "subplots(" not in source and "plt.figure(" not in source and "color=" not in source, module
 

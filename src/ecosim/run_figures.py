@@ -48,3 +48,21 @@ def activity_figure(steps: pd.DataFrame, title: str = "Disclosures, deals and ma
     ax.set_title(title)
     ax.legend()
     return fig
+
+
+NETWORK_MEASURES = ("network_density", "manager_betweenness", "triple_helix_synergy")
+
+
+def network_measures_figure(steps: pd.DataFrame, title: str = "The network over the run") -> Figure:
+    """The network's density, the managers' brokerage (betweenness) and the triple-helix synergy
+    of one run, quarter by quarter, one panel each, labelled from the metric catalogue."""
+    from ecosim.metric_catalogue import entry
+
+    fig, axes = plt.subplots(1, len(NETWORK_MEASURES), figsize=(12, 3.8), layout="constrained")
+    for ax, column in zip(axes, NETWORK_MEASURES, strict=True):
+        ax.plot(steps["step"] / 4, steps[column])
+        ax.set_title(entry(column).label, fontsize=10, wrap=True)
+        ax.set_ylabel(entry(column).axis_label, fontsize=8, wrap=True)
+        ax.set_xlabel("simulated year")
+    fig.suptitle(title)
+    return fig
