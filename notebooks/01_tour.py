@@ -81,7 +81,8 @@ tour.world_table(SCENARIO)
 #
 # The world is built and run quarter by quarter; this takes a few seconds. Afterwards we
 # have three tables: one row per **quarter**, a one-line **summary** of the whole run, and
-# one row per **technology**. In one sentence:
+# one row per **technology**. The summary leaves out the first quarters, a warm-up in which the
+# world fills with technologies (docs/VALIDATION.md). In one sentence:
 
 # %%
 world = tour.run_world(SCENARIO, seed=SEED)
@@ -142,7 +143,8 @@ print(tour.latest_events(world))
 tour.example_technologies(world)
 
 # %% [markdown]
-# Where every technology of this run stands at the end, by who owned it at disclosure:
+# Where every technology of this run stands at the end (warm-up included), by who owned it at
+# disclosure:
 
 # %%
 tour.where_technologies_stand(world)

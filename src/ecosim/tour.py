@@ -73,11 +73,14 @@ def world_table(path: str | os.PathLike[str]) -> pd.DataFrame:
 
 
 def run_in_words(world: World) -> str:
-    """One sentence: how long the run was and how many technologies were disclosed, transferred, marketed."""
+    """One sentence: the quarters measured (after the warm-up) and how many technologies were
+    disclosed, transferred and marketed in them — the summary's numbers, as ``ecosim run`` prints them."""
     s = world.summary
-    return (f"In {world.scenario.steps} quarters ({world.scenario.steps / 4:g} years), {s['disclosures']:,.0f} "
-            f"technologies were disclosed, {s['deals']:,.0f} were transferred to a user "
-            f"({s['deals'] / max(s['disclosures'], 1):.0%}) and {s['commercialisations']:,.0f} reached the market.")
+    first, last = int(s.get("measured_from_quarter", 1)), world.scenario.steps
+    window = (f"In {last} quarters ({last / 4:g} years)" if first <= 1 else
+              f"After a warm-up of {first - 1} quarters, in quarters {first}–{last}")
+    return (f"{window}, {s['disclosures']:,.0f} inventions were disclosed, {s['deals']:,.0f} technologies were "
+            f"transferred to a user for the first time and {s['commercialisations']:,.0f} reached the market.")
 
 
 def network_table(world: World) -> pd.DataFrame:
