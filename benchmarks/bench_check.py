@@ -5,7 +5,9 @@ Issue 16's target: ``ecosim check FILE`` answers in under a second for every fil
 start and imports included. Each file is checked ``--repeat`` times (files in a fresh random order
 each round, so that a burst of load on a shared machine does not land on one file), each time in a
 fresh process; the report gives each file's median and slowest wall time, the 1-minute load average
-at the start and the end, and whether any median is over ``--target`` seconds (exit status 1 then).
+at the start and the end, and whether any median is over ``--target`` seconds (exit status 1 then). It also gives
+each check's median CPU time (user + system), which a busy machine changes far less than the wall
+time: on a shared machine compare CPU times, and wall times only at the same load.
 ``--imports`` also lists which of the heavy libraries (pandas, matplotlib, mesa, networkx, dask,
 scipy, SALib, numpy) each check imported, from ``python -X importtime``.
 
@@ -21,6 +23,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -37,14 +40,17 @@ def shipped_files() -> list[Path]:
     return sorted((ROOT / "scenarios").glob("*.yaml")) + sorted((ROOT / "experiments").glob("*.yaml"))
 
 
-def time_check(path: Path) -> float:
-    """Wall seconds of one ``ecosim check PATH`` in a fresh process (it must succeed)."""
+def time_check(path: Path) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system) of one ``ecosim check PATH`` in a fresh process
+    (it must succeed). The CPU time hardly depends on the machine's load; the wall time does."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run([ECOSIM, "check", str(path)], cwd=ROOT, capture_output=True, text=True)
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"ecosim check {path} failed ({done.returncode}): {done.stderr.strip()}")
-    return seconds
+    return seconds, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def heavy_imports(path: Path) -> list[str]:
@@ -66,20 +72,24 @@ def main(argv: list[str] | None = None) -> int:
     files = shipped_files()
     order = random.Random(args.seed)
     times: dict[str, list[float]] = {str(p.relative_to(ROOT)): [] for p in files}
+    cpu: dict[str, list[float]] = {name: [] for name in times}
     load_before = os.getloadavg()[0]
     for _ in range(args.repeat):
         for path in order.sample(files, len(files)):
-            times[str(path.relative_to(ROOT))].append(time_check(path))
+            wall, used = time_check(path)
+            times[str(path.relative_to(ROOT))].append(wall)
+            cpu[str(path.relative_to(ROOT))].append(used)
     load_after = os.getloadavg()[0]
     print(f"ecosim check, whole command, {args.repeat} runs per file; load {load_before:.1f} -> {load_after:.1f}")
-    print(f"{'file':45} {'median s':>9} {'slowest s':>10}" + ("  heavy imports" if args.imports else ""))
+    print(f"{'file':45} {'median s':>9} {'slowest s':>10} {'CPU s':>6}" + ("  heavy imports" if args.imports else ""))
     rows = []
     for name, values in times.items():
-        row = {"file": name, "median_s": statistics.median(values), "max_s": max(values), "times_s": values}
+        row = {"file": name, "median_s": statistics.median(values), "max_s": max(values), "times_s": values,
+               "median_cpu_s": statistics.median(cpu[name])}
         if args.imports:
             row["heavy_imports"] = heavy_imports(ROOT / name)
         rows.append(row)
-        print(f"{name:45} {row['median_s']:9.2f} {row['max_s']:10.2f}"
+        print(f"{name:45} {row['median_s']:9.2f} {row['max_s']:10.2f} {row['median_cpu_s']:6.2f}"
               + (f"  {', '.join(row['heavy_imports']) or '-'}" if args.imports else ""))
     over = [r["file"] for r in rows if r["median_s"] > args.target]
     print(f"slowest median {max(r['median_s'] for r in rows):.2f} s; "

@@ -234,7 +234,7 @@ def test_checking_a_sampled_design_validates_its_corners_without_sampling(tmp_pa
 
 def test_checking_every_shipped_file_imports_no_heavy_library():
     """``ecosim check`` on every scenario and experiment in the repository stays on the light path:
-    no pandas, matplotlib, Mesa, networkx, Dask, SciPy or SALib, and no package-metadata lookup
+    no numpy, pandas, matplotlib, Mesa, networkx, Dask, SciPy or SALib, and no package-metadata lookup
     (``ecosim.__version__`` is read only when used). Their imports were most of a check's time
     (benchmarks/bench_check.py measures the whole command; docs/RELIABILITY.md has the numbers)."""
     import subprocess
@@ -243,7 +243,7 @@ def test_checking_every_shipped_file_imports_no_heavy_library():
     root = Path(__file__).resolve().parent.parent
     files = sorted(str(p) for p in [*root.glob("scenarios/*.yaml"), *root.glob("experiments/*.yaml")])
     assert len(files) >= 10
-    heavy = ["pandas", "matplotlib", "mesa", "networkx", "dask", "scipy", "SALib"]
+    heavy = ["numpy", "pandas", "matplotlib", "mesa", "networkx", "dask", "scipy", "SALib"]
     code = (
         "import sys, ecosim; from ecosim.cli import main\n"
         f"status = main(['check', *{files!r}])\n"

@@ -581,6 +581,10 @@ def _apply(scenario: Scenario | dict[str, Any], overrides: dict[str, Any], sourc
 
 
 def _check_rules(scenario: Scenario, source: str, where: str) -> None:
+    from ecosim.scenario import chooses_only_built_in_rules
+
+    if chooses_only_built_in_rules(scenario):
+        return  # valid without importing the registry (and numpy): keeps `ecosim check` fast
     from ecosim.rules import check_scenario_rules
 
     check_scenario_rules(scenario, source, where)
@@ -640,11 +644,12 @@ def _design_points(spec: ExperimentFile, scenarios: dict[str, dict[str, Any]], s
                              source=source, key=f"design.parameters.{key}")
         integer[key] = bounds.integer if bounds.integer is not None else isinstance(current, int)
     bounds = {k: (r.low, r.high) for k, r in design.parameters.items()}
-    seed = design.seed if design.seed is not None else design_seed(spec.seed)
     problem = None
     if not sample:  # the corners of the ranges: enough to validate them and to bound a run's size
         points = [{k: low for k, (low, _) in bounds.items()}, {k: high for k, (_, high) in bounds.items()}]
-    elif isinstance(design, LatinHypercubeDesign):
+        return _round_integers(points, integer), problem
+    seed = design.seed if design.seed is not None else design_seed(spec.seed)
+    if isinstance(design, LatinHypercubeDesign):
         points = latin_hypercube_design(bounds, design.samples, seed)
     elif isinstance(design, SobolDesign):
         problem = salib_problem(bounds, design.groups)
@@ -654,11 +659,16 @@ def _design_points(spec: ExperimentFile, scenarios: dict[str, dict[str, Any]], s
         problem = salib_problem(bounds, design.groups)
         points = morris_design(problem, design.trajectories, design.num_levels, seed)
         problem.update(num_levels=design.num_levels, num_points=len(points), trajectories=design.trajectories)
+    return _round_integers(points, integer), problem
+
+
+def _round_integers(points: list[dict[str, Any]], integer: dict[str, bool]) -> list[dict[str, Any]]:
+    """Round the integer keys of sampled points to the nearest whole number (in place; returned)."""
     for point in points:
         for key, is_int in integer.items():
             if is_int:
                 point[key] = int(math.floor(point[key] + 0.5))
-    return points, problem
+    return points
 
 
 def _check_points(scenarios: dict[str, dict[str, Any]], points: list[dict[str, Any]], source: str) -> None:
