@@ -102,10 +102,13 @@ def test_every_figure_maker_is_listed():
 
 
 def test_reports_draw_only_through_the_makers():
-    """report.py, notebook.py and tour.py make no figures of their own (no colours of their own)."""
+    """report.py, notebook.py and tour.py make no figures of their own (no colours of their own),
+    and the figure makers do not go through pyplot (a notebook would show their figures twice)."""
     for module in ("report.py", "notebook.py", "tour.py"):
         source = (Path(plots.__file__).parent / module).read_text()
         assert "subplots(" not in source and "plt.figure(" not in source and "color=" not in source, module
+    for module in (plots, run_figures):
+        assert "plt.subplots(" not in Path(module.__file__).read_text(), module.__name__
 
 
 def used_colours(fig: Figure) -> set[str]:

@@ -111,3 +111,5 @@ def test_notebook_runs_top_to_bottom_without_an_error(path, tmp_path):
     code_cells = [c for c in notebook.cells if c.cell_type == "code"]
     assert all(c.execution_count is not None for c in code_cells)
     assert not any(o.output_type == "error" for c in code_cells for o in c.outputs)
+    # every figure shown once (a pyplot figure returned from a cell would be shown twice)
+    assert all(sum("image/png" in o.get("data", {}) for o in c.outputs) <= 1 for c in code_cells), path.name
