@@ -84,13 +84,12 @@ def test_a_finished_run_frees_its_folder_for_a_forced_replacement(tmp_path):
 ])
 def test_bench_and_validate_outputs_are_locked_before_any_work(tmp_path, capsys, argv, target, what):
     with output_lock(tmp_path / target, what.split()[-1], "--json-out"):
-        started = time.perf_counter()
         code = main([a.replace("{dir}", str(tmp_path)) for a in argv])
-        seconds = time.perf_counter() - started
     assert code == 2
-    assert what in capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert what in err
+    assert out.strip() == ""  # refused before the benchmark or the replications printed anything
     assert not (tmp_path / target).exists()
-    assert seconds < 30  # refused before the benchmark or the replications ran
 
 
 def test_a_lock_names_its_holder_and_is_free_again_after_release(tmp_path):
