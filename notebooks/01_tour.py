@@ -36,11 +36,18 @@
 # This notebook runs the default ("baseline") world once, looks at its network,
 # follows technologies through the gates, shows where and why they fail, and checks
 # the default world against the published patterns it must produce (docs/VALIDATION.md).
+#
+# **What you will find.** Most technologies never reach the market, and most of those that
+# fail do so for technical reasons that no policy can change; the losses policy *can* reduce
+# are those for lack of money (funding) or of a partner (matching). The default world
+# reproduces most published patterns of Chinese and US technology transfer — the last section
+# shows which, with the interval of each.
 
 # %% [markdown]
-# **How to use this notebook.** Choose *Run → Run All Cells* (or press Shift+Enter on each
-# cell in turn). Nothing needs to be installed beyond ecosim's `notebooks` extra. To try
-# something else, change a number in the *Settings* cell and run everything again.
+# **How to use this notebook.** Choose *Run → Run All Cells*. You do not need to read or
+# change any code: each grey cell is one short instruction to ecosim (for example "run the
+# world", "show the failures"), and its result appears below it. To try something else, change
+# a number in the *Settings* cell and run everything again.
 
 # %% [markdown]
 # ## Settings
@@ -51,30 +58,11 @@
 # more for numbers you would quote.
 
 # %%
-from pathlib import Path
+from ecosim import tour
 
-SCENARIO = Path("..") / "scenarios" / "baseline.yaml"  # the default world
+SCENARIO = "../scenarios/baseline.yaml"  # the default world
 SEED = 2026          # change it to see another, equally likely, history
 REPLICATIONS = 5     # runs averaged for the facts check; use 30+ for final numbers
-
-# %%
-import matplotlib.pyplot as plt
-import networkx as nx
-import pandas as pd
-from IPython.display import SVG
-
-from ecosim import metric_catalogue
-from ecosim.model import EcosystemModel
-from ecosim.network import NODE_KINDS
-from ecosim.run_figures import activity_figure, funnel_figure
-from ecosim.scenario import CAUSES, GATES, load_scenario
-from ecosim.validation import validate
-from ecosim.viz import make_page
-from ecosim.viz.drawing import network_svg
-from ecosim.viz.events import recent_events
-from ecosim.viz.layout import node_positions
-
-pd.set_option("display.precision", 3)
 # %matplotlib inline
 
 # %% [markdown]
@@ -82,41 +70,23 @@ pd.set_option("display.precision", 3)
 #
 # A scenario file describes a world: how many universities, enterprises and managers,
 # how the government splits its budget, and the rules agents follow. The baseline file
-# only names the scenario; every other value takes its documented default.
+# only names the scenario; every other value takes its documented default
+# (`docs/PARAMETERS.md`).
 
 # %%
-scenario = load_scenario(SCENARIO)
-world, policy = scenario.world, scenario.policy
-pd.Series(dtype=object, name="baseline", data={
-    "regions": world.regions,
-    "universities and institutes": world.regions * (world.universities_per_region + world.institutes_per_region),
-    "enterprises": world.regions * world.enterprises_per_region,
-    "technology managers": world.regions * policy.managers.managers_per_region,
-    "investors": world.regions * policy.finance.investors_per_region,
-    "government budget per quarter (M¥)": scenario.budget.per_quarter,
-    "share of budget for proof of concept": scenario.budget.proof_of_concept,
-    "quarters simulated": scenario.steps,
-}).to_frame()
+tour.world_table(SCENARIO)
 
 # %% [markdown]
 # ## Run it
 #
-# We build the model and run it quarter by quarter (a few seconds). Afterwards the model
-# holds three tables: one row per **quarter**, a one-line **summary** of the whole run,
-# and one row per **technology**.
+# The world is built and run quarter by quarter; this takes a few seconds. Afterwards we
+# have three tables: one row per **quarter**, a one-line **summary** of the whole run, and
+# one row per **technology**. The summary leaves out the first quarters, a warm-up in which the
+# world fills with technologies (docs/VALIDATION.md). In one sentence:
 
 # %%
-model = EcosystemModel(scenario, seed=SEED)
-for _quarter in range(scenario.steps):
-    model.step()
-
-steps = model.step_table()
-summary = model.summary()
-technologies = model.technology_table()
-print(f"{scenario.steps} quarters ({scenario.steps // 4} years): "
-      f"{summary['disclosures']:,.0f} technologies disclosed, "
-      f"{summary['deals']:,.0f} transferred to a user, "
-      f"{summary['commercialisations']:,.0f} reached the market.")
+world = tour.run_world(SCENARIO, seed=SEED)
+print(tour.run_in_words(world))
 
 # %% [markdown]
 # ## The network
@@ -130,28 +100,20 @@ print(f"{scenario.steps} quarters ({scenario.steps // 4} years): "
 # buys.
 
 # %%
-graph = model.network.graph
-kind_of = {node: NODE_KINDS[model.network.layout.kind[node]] for node in graph.nodes}
-counts = pd.Series(kind_of).value_counts().rename("agents")
-print(f"{graph.number_of_nodes():,} agents, {graph.number_of_edges():,} ties, "
-      f"density {nx.density(graph):.4f}")
-counts.to_frame()
+tour.network_table(world)
 
 # %%
-SVG(network_svg(model, node_positions(model.layout)))
+tour.network_picture(world)
 
 # %% [markdown]
 # How the network changes: its **density** (share of possible ties that exist), the
 # managers' **betweenness** (how much of the shortest paths between others run
 # through managers — their brokerage), and the **triple-helix synergy** (how much
-# government, university and industry activity is coordinated rather than separate).
+# government, university and industry activity is coordinated rather than separate;
+# negative values mean synergy, see `docs/ODD.md`).
 
 # %%
-fig, axes = plt.subplots(1, 3, figsize=(12, 3.5), layout="constrained")
-for ax, column in zip(axes, ["network_density", "manager_betweenness", "triple_helix_synergy"], strict=True):
-    ax.plot(steps["step"] / 4, steps[column])
-    ax.set_title(metric_catalogue.entry(column).axis_label, fontsize=9, wrap=True)
-    ax.set_xlabel("simulated year")
+tour.network_over_time(world)
 
 # %% [markdown]
 # ## Activity over time
@@ -160,7 +122,7 @@ for ax, column in zip(axes, ["network_density", "manager_betweenness", "triple_h
 # years are a warm-up: technologies need several quarters to move through the gates.
 
 # %%
-activity_figure(steps);
+tour.activity(world)
 
 # %% [markdown]
 # ## Following technologies through the gates
@@ -169,36 +131,23 @@ activity_figure(steps);
 # Q = quarter):
 
 # %%
-print("\n".join(recent_events(model, limit=8)))
+print(tour.latest_events(world))
 
 # %% [markdown]
-# Every technology has a record. Here are three of them from this run: one that
+# Every technology has a record. Here are three from this run, side by side: one that
 # reached the market, one that failed for technical reasons and one that was shelved
-# because nobody funded its next step. `birth` and the other times are in quarters;
-# `value` is its true (hidden) value in M¥, `appraised` what people *thought* it was
-# worth.
+# because nobody funded its next step. Its **true value** is hidden from every agent; they
+# decide on the **appraised** value, which a technology manager makes more accurate.
 
 # %%
-columns = ["owner_type", "field", "birth", "disclosure_trl", "trl", "status", "value", "appraised",
-           "deal_mode", "deal_step", "market_step", "fail_gate", "fail_cause", "was_managed",
-           "poc_funded"]
-examples = pd.concat([
-    technologies[technologies["status"] == "market"].head(1),
-    technologies[(technologies["status"] == "failed") & (technologies["fail_cause"] == "technical")].head(1),
-    technologies[(technologies["status"] == "shelved") & (technologies["fail_cause"] == "funding")].head(1),
-])
-field_names = list(scenario.fields)
-readable = examples[columns].assign(
-    field=[field_names[f] for f in examples["field"]],
-    fail_gate=[GATES[g] if g >= 0 else "" for g in examples["fail_gate"]],
-)
-readable.T
+tour.example_technologies(world)
 
 # %% [markdown]
-# Where every technology of this run stands at the end:
+# Where every technology of this run stands at the end (warm-up included), by who owned it at
+# disclosure:
 
 # %%
-pd.crosstab(technologies["owner_type"], technologies["status"], margins=True, margins_name="total")
+tour.where_technologies_stand(world)
 
 # %% [markdown]
 # ## Where and why they fail
@@ -208,21 +157,16 @@ pd.crosstab(technologies["owner_type"], technologies["status"], margins=True, ma
 # **funding** and **matching** failures are the ones policy can reduce.
 
 # %%
-funnel_figure(summary);
+tour.failure_funnel(world)
+
+# %% [markdown]
+# The same numbers as a table, and in words:
 
 # %%
-failures = pd.DataFrame([[summary[f"fail_{gate}_{cause}"] for cause in CAUSES] for gate in GATES],
-                        index=list(GATES), columns=list(CAUSES))
-failures["total"] = failures.sum(axis=1)
-failures.loc["total"] = failures.sum()
-failures.astype(int)
+tour.failures(world)
 
 # %%
-share = failures.loc["total", list(CAUSES)] / failures.loc["total", "total"]
-worst_gate = failures.drop(index="total")["total"].idxmax()
-print(f"Of {failures.loc['total', 'total']:,.0f} technologies that failed or were shelved, "
-      f"{share['technical']:.0%} failed for technical reasons, {share['funding']:.0%} for lack of funding "
-      f"and {share['matching']:.0%} for lack of a partner. Most were lost at {worst_gate}.")
+print(tour.failures_in_words(world))
 
 # %% [markdown]
 # ## Does the default world look like the real one?
@@ -244,19 +188,7 @@ print(f"Of {failures.loc['total', 'total']:,.0f} technologies that failed or wer
 # more often than the one published cohort — see `docs/VALIDATION.md`.)
 
 # %%
-facts, fact_runs = validate(scenario, replications=REPLICATIONS, workers=2)
-facts_view = facts.assign(
-    simulated=[f"{m:.3g} ({lo:.3g}–{hi:.3g})" for m, lo, hi in zip(facts["mean"], facts["ci_low"], facts["ci_high"], strict=True)],
-    inside=[("yes" if inside else "NO") if kind == "pattern" else "input, not a test"
-            for inside, kind in zip(facts["inside"], facts["kind"], strict=True)],
-)
-facts_view.set_index("fact")[["description", "target", "simulated", "inside"]]
-
-# %%
-patterns = facts[facts["kind"] == "pattern"]
-missed = patterns.loc[~patterns["inside"], "fact"].tolist()
-print(f"{patterns['inside'].sum()} of {len(patterns)} patterns are reproduced (mean inside the target range) "
-      f"over {REPLICATIONS} runs." + (f" Outside: {', '.join(missed)}." if missed else ""))
+tour.facts_check(SCENARIO, replications=REPLICATIONS)
 
 # %% [markdown]
 # ## Watch it move: the interactive visualiser
@@ -268,4 +200,4 @@ print(f"{patterns['inside'].sum()} of {len(patterns)} patterns are reproduced (m
 # `docs/VISUALISER.md`.)
 
 # %%
-make_page(SCENARIO)
+tour.visualiser(SCENARIO)

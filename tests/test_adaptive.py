@@ -76,3 +76,80 @@ def test_until_precision_needs_its_cap_and_no_fixed_replications(tmp_path, capsy
     assert main(["sweep", str(experiment), "--out", str(tmp_path / "o"), "--executor", "serial", *args]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+# The ranking stop rule on synthetic results ------------------------------------------------------
+
+def synthetic_runs(means, n, sd=1.0, seed=0):
+    """Runs of conditions with normal ``deals`` of the given means, common random numbers across
+    conditions (replication i has the same seed, and shares a replication effect)."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    shared = rng.normal(0, 5 * sd, n)  # what common random numbers cancel
+    rows = []
+    for name, mean in means.items():
+        noise = rng.normal(0, sd, n)
+        for i in range(n):
+            rows.append({"scenario": name, "point": 0, "replication": i, "seed": 1000 + i, "status": "ok",
+                         "deals": mean + shared[i] + noise[i]})
+    return pd.DataFrame(rows)
+
+
+def test_a_ranking_is_resolved_only_when_every_adjacent_pair_is_separated():
+    runs = synthetic_runs({"a": 100.0, "b": 90.0, "c": 80.0}, n=20)
+    status = analysis.precision_status(runs, ["deals"], relative=1e-9, looks=4)
+    assert status["ranking_resolved"] and status["ties"] == [] and not status["precise"]
+
+
+def test_a_stable_but_unseparated_ranking_is_not_resolved_and_names_the_pair():
+    # a - b = 0.3 with paired sd ≈ 1.4: the order a > b holds in the means, but 20 replications
+    # cannot separate the pair; b > c is clear
+    runs = synthetic_runs({"a": 100.3, "b": 100.0, "c": 80.0}, n=20)
+    assert runs.groupby("scenario")["deals"].mean().idxmax() == "a"
+    status = analysis.precision_status(runs, ["deals"], relative=1e-9, looks=4)
+    assert not status["ranking_resolved"]
+    assert [(t["higher"], t["lower"], t["kind"]) for t in status["ties"]] == [("a", "b", "overlapping")]
+    tie = status["ties"][0]
+    assert tie["difference_low"] < 0 < tie["difference_high"]
+
+
+def test_pairs_identical_in_every_replication_are_stated_ties_that_do_not_block_the_ranking():
+    runs = synthetic_runs({"a": 100.0, "b": 80.0}, n=10)
+    same = runs[runs["scenario"] == "b"].assign(scenario="b_again")
+    status = analysis.precision_status(pd_concat(runs, same), ["deals"], relative=1e-9)
+    assert status["ranking_resolved"]
+    assert [(t["kind"], {t["higher"], t["lower"]}) for t in status["ties"]] == [("identical", {"b", "b_again"})]
+
+
+def pd_concat(*tables):
+    import pandas as pd
+
+    return pd.concat(tables, ignore_index=True)
+
+
+def test_more_looks_make_separation_harder():
+    # the same data: separated at one look, not once the Bonferroni share covers 40 looks
+    runs = synthetic_runs({"a": 101.2, "b": 100.0}, n=12, seed=3)
+    one = analysis.precision_status(runs, ["deals"], relative=1e-9, looks=1)
+    many = analysis.precision_status(runs, ["deals"], relative=1e-9, looks=1000)
+    assert one["ranking_resolved"] and not many["ranking_resolved"]
+
+
+def test_an_adaptive_sweep_at_its_cap_records_and_states_the_pairs_it_could_not_tell_apart(tmp_path):
+    from ecosim.cli.sweep_command import format_ties
+
+    experiment = two_equal_scenarios(tmp_path)
+    out = tmp_path / "o"
+    outcome = adaptive_sweep(experiment, out, relative=0.001, max_replications=6, batch=3, primary=["deals"],
+                             executor="serial", model="sweep_helpers:simulate_known_noise")
+    assert outcome.reason == "cap"
+    index = json.loads((out / "index.json").read_text())
+    ties = index["adaptive"]["ties"]
+    assert [(t["metric"], {t["higher"], t["lower"]}, t["kind"]) for t in ties] == [
+        ("deals", {"baseline", "again"}, "overlapping")]
+    assert ties == outcome.ties
+    text = format_ties(outcome.ties)
+    assert "Ranking ties" in text and "deals:" in text and "includes no change" in text
+    assert ("baseline vs again" in text) or ("again vs baseline" in text)

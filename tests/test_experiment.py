@@ -230,3 +230,29 @@ def test_checking_a_sampled_design_validates_its_corners_without_sampling(tmp_pa
         "replications: 1\nseed: 1\n")
     with pytest.raises(InputError, match="budget"):
         load_experiment(bad, sample=False)
+
+
+def test_checking_every_shipped_file_imports_no_heavy_library():
+    """``ecosim check`` on every scenario and experiment in the repository stays on the light path:
+    no numpy, pandas, matplotlib, Mesa, networkx, Dask, SciPy or SALib, and no package-metadata lookup
+    (``ecosim.__version__`` is read only when used). Their imports were most of a check's time
+    (benchmarks/bench_check.py measures the whole command; docs/RELIABILITY.md has the numbers).
+    Experiments over posterior draws and calibration files are left out: checking them reads the
+    posterior's Parquet file, or the facts' table in ecosim.validation."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    files = sorted(str(p) for p in [*root.glob("scenarios/*.yaml"), *root.glob("experiments/*.yaml")]
+                   # an experiment over posterior draws must read its Parquet file (pyarrow, numpy), and a
+                   # calibration file's targets are checked against ecosim.validation's facts (numpy, pandas)
+                   if "posterior:" not in Path(p).read_text() and "\ntargets:" not in Path(p).read_text())
+    assert len(files) >= 10
+    heavy = ["numpy", "pandas", "matplotlib", "mesa", "networkx", "dask", "scipy", "SALib"]
+    code = (
+        "import sys, ecosim; from ecosim.cli import main\n"
+        f"status = main(['check', *{files!r}])\n"
+        f"print(status, [m for m in {heavy!r} if m in sys.modules], ecosim._installed_version.cache_info().currsize)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root).stdout
+    assert out.strip().splitlines()[-1] == "0 [] 0", out[-2000:]

@@ -53,8 +53,15 @@ def test_notebooks_start_with_plain_language_and_keep_code_cells_short():
         words = sum(len(c.source.split()) for c in notebook.cells if c.cell_type == "markdown")
         code = [c for c in notebook.cells if c.cell_type == "code"]
         assert words > 300, f"{path.name}: too little explanation"
-        if path.name.startswith(("02", "03")):  # the policymakers' notebooks: short calls of ecosim functions
+        if path.name.startswith(("01", "02", "03")):  # the policymakers' notebooks: short calls of ecosim functions
             assert max(len(c.source.splitlines()) for c in code) <= 25, path.name
+        if path.name.startswith("01"):  # the tour: every cell one or two instructions, no programming
+            settings, *calls = code
+            assert max(len(c.source.splitlines()) for c in calls) <= 2, path.name
+            lines = [line.strip() for c in calls for line in c.source.splitlines()]
+            assert not [line for line in lines if line.startswith(("for ", "def ", "class ", "import ", "from "))
+                        or " for " in line or "lambda" in line], path.name
+            assert words > 3 * sum(len(c.source.split()) for c in code), f"{path.name}: more code than prose"
 
 
 def _private_names(source: str) -> list[str]:
@@ -104,3 +111,5 @@ def test_notebook_runs_top_to_bottom_without_an_error(path, tmp_path):
     code_cells = [c for c in notebook.cells if c.cell_type == "code"]
     assert all(c.execution_count is not None for c in code_cells)
     assert not any(o.output_type == "error" for c in code_cells for o in c.outputs)
+    # every figure shown once (a pyplot figure returned from a cell would be shown twice)
+    assert all(sum("image/png" in o.get("data", {}) for o in c.outputs) <= 1 for c in code_cells), path.name

@@ -160,22 +160,7 @@ def test_grid_surface_and_main_effects_plots_label_points_by_parameter_values():
     assert [ax.get_xlabel() for ax in effects.axes[:2]] == ["proof of concept", "managers per region"]
 
 
-def test_a_scenario_has_one_colour_in_every_figure(sweep):
-    runs, steps = sweep
-    from matplotlib.colors import to_hex
-
-    colours = plots.condition_colours(["baseline", "more_managers"], "baseline")
-    distribution = plots.distribution_plot(runs, "deals", baseline="baseline")
-    series = plots.time_series_plot(analysis.time_series_bands(steps, ["deals"]), "deals", baseline="baseline")
-    comparison = analysis.compare(runs, "baseline", ["public_spending"])
-    plane = plots.cost_effectiveness_plot(analysis.cost_effectiveness(runs, comparison, ["deals"]), "deals")
-    line = next(li for li in series.axes[0].get_lines() if li.get_label() == "more_managers")
-    assert to_hex(line.get_color()) == colours["more_managers"]
-    assert colours["more_managers"] in {to_hex(c) for col in distribution.axes[0].collections
-                                        for c in col.get_facecolors()}
-    assert colours["more_managers"] in {to_hex(li.get_color()) for li in plane.axes[0].get_lines()}
-    # a figure showing a subset of the scenarios keeps each one's colour
-    assert plots.condition_colours(["more_managers"])["more_managers"] == colours["more_managers"]
+# One colour per scenario in every figure: tests/test_figure_colours.py (every figure maker, parametrised).
 
 
 def test_a_stock_is_labelled_as_a_level_not_a_flow_per_quarter(sweep):

@@ -369,3 +369,18 @@ steps: 6
     deals_row = next(line for line in markdown.splitlines()
                      if line.startswith("| deals | policy.managers.managers_per_region |"))
     assert "constant" not in deals_row and "–" not in deals_row.split("|")[3]  # S1 was computed
+
+
+def test_a_report_into_a_file_another_report_is_writing_is_refused_and_leaves_it_alone(results, tmp_path, capsys):
+    from ecosim.locks import output_lock
+
+    directory, _ = results
+    target = tmp_path / "shared" / "report.html"
+    target.parent.mkdir()
+    with output_lock(target, "report"):  # as another `ecosim report --out shared/report.html` holds it while writing
+        assert run_cli("report", directory, "--out", target) == 2
+        err = capsys.readouterr().err
+        assert "another ecosim report" in err and "report.html" in err and "Traceback" not in err
+        assert listing(target.parent) == {".report.html.lock"}  # only the holder's lock file
+    assert run_cli("report", directory, "--out", target) == 0  # free again once the first is done
+    assert target.is_file() and ".report.html.lock" not in listing(target.parent)

@@ -324,3 +324,25 @@ def test_wide_search_crosses_regions_when_fully_open():
     pos, ent = wide_search(search_inputs(extra=20, cross=1.0))
     region = np.array([0, 0, 0, 0, 1, 1, 1, 1])
     assert np.all(region[ent[4:]] != np.array([0, 1])[pos[4:]])
+
+
+def test_the_schemas_list_of_built_in_rules_is_the_registrys():
+    """``ecosim check`` trusts ``scenario.BUILT_IN_RULES`` instead of importing the registry: the two
+    must name the same rules (add a new built-in rule to both)."""
+    from ecosim.rules import available_rules, rule_origin
+    from ecosim.scenario import (
+        BUILT_IN_RULES,
+        RULE_KINDS,
+        Rules,
+        chooses_only_built_in_rules,
+        load_scenario,
+    )
+
+    assert set(BUILT_IN_RULES) == set(RULE_KINDS)
+    for kind in RULE_KINDS:  # (another test may have replaced a built-in name with its own rule: both inclusions)
+        assert set(BUILT_IN_RULES[kind]) <= set(available_rules(kind)), kind
+        assert {n for n in available_rules(kind) if rule_origin(kind, n) == "built-in"} <= set(BUILT_IN_RULES[kind])
+    assert all(getattr(Rules(), kind) in BUILT_IN_RULES[kind] for kind in RULE_KINDS)  # the defaults too
+    tiny = load_scenario("scenarios/tiny.yaml")
+    assert chooses_only_built_in_rules(tiny)
+    assert not chooses_only_built_in_rules(tiny.model_copy(update={"rules": Rules(adoption="everyone_adopts")}))

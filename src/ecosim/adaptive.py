@@ -6,8 +6,11 @@ scenario, the first n seeds never change when more are added), written to the sa
 directory by :func:`ecosim.executors.run_sweep` on any executor, so an interrupted adaptive
 sweep resumes like any other. After each batch :func:`ecosim.analysis.precision_status` reads the
 finished runs and the loop stops when every primary outcome's interval half-width is at most
-``relative`` of its mean, or the ranking of the conditions on every primary outcome is resolved,
-or ``max_replications`` is reached. The index records each batch and why it stopped.
+``relative`` of its mean, or the ranking of the conditions on every primary outcome is resolved
+(every adjacent pair's interval excludes no change: a ranking that only keeps its order is not
+enough), or ``max_replications`` is reached. The index records the replications chosen, why it
+stopped and the pairs of conditions it could not tell apart (``ties``: at the cap, the ranking's
+remaining ties; pairs identical in every replication are ties at any point).
 """
 
 from __future__ import annotations
@@ -30,6 +33,12 @@ class AdaptiveOutcome:
     replications: int
     reason: str
     status: dict[str, Any] | None
+
+    @property
+    def ties(self) -> list[dict[str, Any]]:
+        """The adjacent pairs of conditions the last look could not tell apart (see
+        :func:`ecosim.analysis.precision_status`)."""
+        return list(self.status["ties"]) if self.status else []
 
     @property
     def interrupted(self) -> bool:
@@ -112,7 +121,8 @@ def adaptive_sweep(
         adaptive={
         "until_precision": relative, "max_replications": max_replications, "batch": batch,
         "replications_chosen": done, "stopped_because": reason,
-        "worst": status["worst"] if status else None})
+        "worst": status["worst"] if status else None,
+        "ties": status["ties"] if status else []})
     return AdaptiveOutcome(batches=batches, replications=done, reason=reason, status=status)
 
 

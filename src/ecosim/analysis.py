@@ -1510,14 +1510,25 @@ def precision_status(
       separated pair by pair: each adjacent pair's paired change interval (:func:`estimate_change`,
       Bonferroni over all adjacent pairs and outcomes, and over the ``looks`` an adaptive sweep
       may take, so that checking after every batch does not inflate the chance of a false
-      ranking) excludes no change.
+      ranking) excludes no change. A ranking that merely keeps its order from one batch to the
+      next is *not* resolved. The one exception is a pair identical in every replication (the
+      same value under common random numbers, so no number of replications can separate it): it
+      is a tie, stated as one in ``ties``, and does not hold the ranking back.
+
+    Every adjacent pair that is not separated is listed in ``ties``, so that a sweep stopped by
+    its cap can say which conditions it could not tell apart.
 
     Returns
     -------
     dict
         precise (bool), ranking_resolved (bool), replications (the fewest ok replications of a
         condition), worst (condition, metric and relative half-width furthest from the target),
-        table (condition × metric: mean, half_width, relative_half_width).
+        ties (list of dicts, one per adjacent pair not separated: metric, higher and lower (the
+        conditions, by mean), difference_low and difference_high (the simultaneous interval of
+        ``lower − higher``, or of the log ratio for heavy-tailed outcomes, as
+        :func:`estimate_change` makes it), kind: ``"identical"`` (same value in every replication)
+        or ``"overlapping"`` (the interval includes no change)), table (condition × metric:
+        mean, half_width, relative_half_width).
     """
     table = ok_runs(runs)
     summary = summarise(table, primary, confidence=confidence, seed=seed)
@@ -1532,27 +1543,38 @@ def precision_status(
     groups = {name: group for name, group in table.groupby("condition", sort=False)}
     pairs = max(1, (len(names) - 1) * len(primary))
     level = 1 - (1 - confidence) / (pairs * max(1, looks))
-    resolved = len(names) >= 2
-    for metric in primary:
-        means = summary[summary["metric"] == metric].set_index("condition")["mean"].reindex(names)
-        ordered = list(means.sort_values(ascending=False).index)
-        for upper, lower in zip(ordered, ordered[1:], strict=False):
-            pairing = _pairing(groups[lower], groups[upper])
-            (b,), (s,) = _paired_values(groups[lower], groups[upper], [metric], pairing)
-            paired = pairing[2]
-            out = estimate_change(b, s, paired, level, is_heavy_tailed(metric), rng=_rng(seed, upper, lower, metric))
-            if not (out["difference_low"] > 0 or out["difference_high"] < 0) or out["same_every_replication"]:
-                resolved = False
-                break
-        if not resolved:
-            break
+    ties = [tie for metric in primary for tie in _ranking_ties(summary, groups, names, metric, level, seed)]
+    resolved = len(names) >= 2 and all(tie["kind"] == "identical" for tie in ties)
     counts = table.groupby("condition").size()
     return {
         "precise": precise,
         "ranking_resolved": resolved,
+        "ties": ties,
         "replications": int(counts.min()) if len(counts) else 0,
         "worst": None if worst_row is None else {
             "condition": worst_row["condition"], "metric": worst_row["metric"],
             "relative_half_width": float(worst_row["relative_half_width"])},
         "table": summary[["condition", "metric", "n", "mean", "half_width", "relative_half_width"]],
     }
+
+
+def _ranking_ties(
+    summary: pd.DataFrame, groups: dict[str, pd.DataFrame], names: Sequence[str], metric: str, level: float, seed: int
+) -> list[dict[str, Any]]:
+    """The adjacent pairs of conditions (sorted by their mean of ``metric``) whose change interval
+    at ``level`` does not exclude no change (see :func:`precision_status`)."""
+    means = summary[summary["metric"] == metric].set_index("condition")["mean"].reindex(names)
+    ordered = list(means.sort_values(ascending=False, kind="stable").index)
+    ties = []
+    for higher, lower in zip(ordered, ordered[1:], strict=False):
+        pairing = _pairing(groups[higher], groups[lower])
+        (b,), (s,) = _paired_values(groups[higher], groups[lower], [metric], pairing)
+        out = estimate_change(b, s, pairing[2], level, is_heavy_tailed(metric), rng=_rng(seed, higher, lower, metric))
+        separated = (out["difference_low"] > 0 or out["difference_high"] < 0) and not out["same_every_replication"]
+        if separated:
+            continue
+        identical = bool(out["same_every_replication"]) and out["difference"] == 0
+        ties.append({"metric": metric, "higher": higher, "lower": lower,
+                     "difference_low": float(out["difference_low"]), "difference_high": float(out["difference_high"]),
+                     "kind": "identical" if identical else "overlapping"})
+    return ties

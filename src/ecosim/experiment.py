@@ -32,13 +32,11 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ecosim.errors import InputError
-from ecosim.posterior import Posterior, posterior_draws, read_posterior
 from ecosim.resources import check_runs
 from ecosim.scenario import (
     Scenario,
@@ -49,6 +47,9 @@ from ecosim.scenario import (
     refuse_loose_numbers,
 )
 from ecosim.strict_yaml import Document, load_mapping
+
+if TYPE_CHECKING:  # numpy behind it: checking a file without a posterior stays on the light path
+    from ecosim.posterior import Posterior
 
 DESIGN_KINDS = ("grid", "lhs", "sobol", "morris", "list")
 """Designs over parameters; an experiment without a design has kind ``"scenarios"``."""
@@ -289,6 +290,8 @@ def replication_seeds(root_seed: int, replications: int) -> list[int]:
     >>> replication_seeds(7, 3) == replication_seeds(7, 5)[:3]
     True
     """
+    import numpy as np
+
     children = np.random.SeedSequence(root_seed).spawn(replications)
     return [int(child.generate_state(1, np.uint64)[0] >> np.uint64(1)) for child in children]
 
@@ -299,6 +302,8 @@ def design_seed(root_seed: int) -> int:
     The stream is ``SeedSequence(root_seed, spawn_key=(2**32 - 1,))``, which no replication
     seed uses (replications are children 0, 1, 2, ...).
     """
+    import numpy as np
+
     child = np.random.SeedSequence(root_seed, spawn_key=(2**32 - 1,))
     return int(child.generate_state(1, np.uint64)[0] >> np.uint64(1))
 
@@ -317,6 +322,7 @@ def grid_design(parameters: dict[str, list[Any]]) -> list[dict[str, Any]]:
 
 def latin_hypercube_design(bounds: dict[str, tuple[float, float]], samples: int, seed: int) -> list[dict[str, float]]:
     """Latin hypercube sample over ``bounds`` (``scipy.stats.qmc.LatinHypercube``, scaled)."""
+    import numpy as np
     from scipy.stats import qmc
 
     keys = list(bounds)
@@ -432,6 +438,8 @@ class Experiment:
         """
         if self.posterior is None:
             return None
+        from ecosim.posterior import posterior_draws
+
         return posterior_draws(self.posterior.weights, self.replications, self.root_seed)
 
     def draw_overrides(self, scenario: str, draw: int) -> dict[str, float]:
@@ -655,6 +663,10 @@ def _apply(scenario: Scenario | dict[str, Any], overrides: dict[str, Any], sourc
 
 
 def _check_rules(scenario: Scenario, source: str, where: str) -> None:
+    from ecosim.scenario import chooses_only_built_in_rules
+
+    if chooses_only_built_in_rules(scenario):
+        return  # valid without importing the registry (and numpy): keeps `ecosim check` fast
     from ecosim.rules import check_scenario_rules
 
     check_scenario_rules(scenario, source, where)
@@ -714,11 +726,12 @@ def _design_points(spec: ExperimentFile, scenarios: dict[str, dict[str, Any]], s
                              source=source, key=f"design.parameters.{key}")
         integer[key] = bounds.integer if bounds.integer is not None else isinstance(current, int)
     bounds = {k: (r.low, r.high) for k, r in design.parameters.items()}
-    seed = design.seed if design.seed is not None else design_seed(spec.seed)
     problem = None
     if not sample:  # the corners of the ranges: enough to validate them and to bound a run's size
         points = [{k: low for k, (low, _) in bounds.items()}, {k: high for k, (_, high) in bounds.items()}]
-    elif isinstance(design, LatinHypercubeDesign):
+        return _round_integers(points, integer), problem
+    seed = design.seed if design.seed is not None else design_seed(spec.seed)
+    if isinstance(design, LatinHypercubeDesign):
         points = latin_hypercube_design(bounds, design.samples, seed)
     elif isinstance(design, SobolDesign):
         problem = salib_problem(bounds, design.groups)
@@ -728,11 +741,16 @@ def _design_points(spec: ExperimentFile, scenarios: dict[str, dict[str, Any]], s
         problem = salib_problem(bounds, design.groups)
         points = morris_design(problem, design.trajectories, design.num_levels, seed)
         problem.update(num_levels=design.num_levels, num_points=len(points), trajectories=design.trajectories)
+    return _round_integers(points, integer), problem
+
+
+def _round_integers(points: list[dict[str, Any]], integer: dict[str, bool]) -> list[dict[str, Any]]:
+    """Round the integer keys of sampled points to the nearest whole number (in place; returned)."""
     for point in points:
         for key, is_int in integer.items():
             if is_int:
                 point[key] = int(math.floor(point[key] + 0.5))
-    return points, problem
+    return points
 
 
 def _check_points(scenarios: dict[str, dict[str, Any]], points: list[dict[str, Any]], source: str) -> None:
@@ -760,6 +778,8 @@ def _resolve_posterior(spec: ExperimentFile, path: Path, scenarios: dict[str, di
     assert settings is not None
     file = Path(settings.posterior)
     posterior_path = file if file.is_absolute() else path.parent / file
+    from ecosim.posterior import read_posterior
+
     posterior = read_posterior(posterior_path, source=source, key="parameters.posterior")
     check_posterior_keys(posterior, next(iter(scenarios.values())))
     for key in settings.set_by_scenarios:
@@ -798,6 +818,8 @@ def check_posterior_keys(posterior: Posterior, scenario: dict[str, Any]) -> None
             raise InputError(f"{key!r} is not a number in the scenario schema; a posterior holds numeric parameters",
                              source=posterior.file, key=f"column {key!r}")
         if isinstance(current, int):  # integer keys take rounded draws, as sampled designs do
+            import numpy as np
+
             j = posterior.keys.index(key)
             posterior.values[:, j] = np.floor(posterior.values[:, j] + 0.5)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from ecosim.errors import InputError
+from ecosim.locks import output_lock
 from ecosim.scenario import scenario_to_yaml
 from ecosim.store import DIRECTORY_MODE
 
@@ -28,7 +29,9 @@ STALE_AFTER_SECONDS = 24 * 3600
 def atomic_directory(target: Path, replace: bool = False):
     """Yield a temporary directory beside ``target``; on success rename it to ``target``.
 
-    On any error the temporary directory is removed, so no partial output is left behind;
+    While it writes, ``target`` is locked (:func:`ecosim.locks.output_lock`, ``.NAME.lock`` beside
+    it): a second ``ecosim run`` into the same folder is refused (exit 2) and the first finishes
+    intact. On any error the temporary directory is removed, so no partial output is left behind;
     temporary folders left by a killed earlier run (``.NAME.*.tmp``, ``.NAME.*.old``) are
     removed first — each writer holds a ``flock`` on its own, so a folder whose lock is free is
     stale. An existing non-empty ``target`` is an error unless ``replace`` is true, and even
@@ -44,7 +47,14 @@ def atomic_directory(target: Path, replace: bool = False):
         raise InputError(f"cannot create the output directory: {exc.strerror}", source=str(parent), key="--out") from None
     if not os.access(parent, os.W_OK | os.X_OK):
         raise InputError("cannot write in this directory: permission denied", source=str(parent), key="--out")
-    remove_stale_temporaries(parent, target.name)
+    with output_lock(target, "run"):
+        _check_target(target, replace)  # again, under the lock: another run may have finished meanwhile
+        remove_stale_temporaries(parent, target.name)
+        yield from _write_in_place(target, parent)
+
+
+def _write_in_place(target: Path, parent: Path):
+    """The body of :func:`atomic_directory` once ``target`` is locked: write a temporary folder, rename it."""
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent))
     except OSError as exc:

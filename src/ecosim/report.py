@@ -27,6 +27,7 @@ from matplotlib.figure import Figure
 from ecosim import __version__, analysis, plots
 from ecosim.errors import InputError
 from ecosim.formatting import format_interval, format_number
+from ecosim.locks import output_lock
 
 SENSITIVITY_DESIGNS = ("sobol", "morris")
 """Design kinds whose results are analysed with global sensitivity indices."""
@@ -1024,7 +1025,9 @@ def write_report(
 
     The first screen answers the question: the ranking of policies on the primary outcomes with
     verdicts and intervals, the cost per extra outcome, and where each failing policy's
-    technologies fail. Details follow.
+    technologies fail. Details follow. While it writes, the HTML file is locked
+    (:func:`ecosim.locks.output_lock`): another report into the same file is refused with
+    :class:`InputError` rather than mixing its figures with this one's.
 
     Parameters
     ----------
@@ -1045,30 +1048,31 @@ def write_report(
     if html_path.exists() and html_path.is_dir():
         raise InputError("is a directory; give a file name ending in .html", source=str(html_path), key="--out")
     screen, sections = build_report(results, baseline, metrics, seed, primary)  # raises InputError before writing
-    md_path = html_path.with_suffix(".md")
-    figure_dir = html_path.with_name(html_path.stem + "_figures")
-    title = f"ecosim report: {experiment_name(results)}"
-    pngs: dict[str, bytes] = {}
-    md_parts = [f"# {title}", "", f"**Question:** {screen.question}", ""]
-    md_parts += [_strip_tags(p) + "\n" for p in screen.lead]
-    if screen.columns:
-        md_parts += [_markdown_table(pd.DataFrame([[text for text, _ in row["cells"]] for row in screen.rows],
-                                                  columns=screen.columns)), ""]
-    md_parts += [screen.method, ""]
-    md_parts += [f"> Note: {note}\n" for note in results.notes]
-    for section in sections:
-        md_parts += [f"## {section.title}", ""]
-        for paragraph in section.paragraphs:
-            md_parts += [_strip_tags(paragraph), ""]
-        if section.table is not None and not section.table.empty:
-            md_parts += [_markdown_table(section.table), ""]
-        for stem, caption, fig in section.figures:
-            png = figure_png(fig)
-            pngs[stem] = png
-            target = figure_dir / f"{stem}.png"
-            _atomic(target, lambda tmp, data=png: tmp.write_bytes(data))
-            md_parts += [f"![{caption}]({figure_dir.name}/{stem}.png)", "", f"*{caption}*", ""]
-    page = render_html(title, screen, sections, results.notes, pngs)
-    _atomic(md_path, lambda tmp: tmp.write_text("\n".join(md_parts), encoding="utf-8"))
-    _atomic(html_path, lambda tmp: tmp.write_text(page, encoding="utf-8"))
+    with output_lock(html_path, "report"):  # a second report into the same file is refused, not mixed in
+        md_path = html_path.with_suffix(".md")
+        figure_dir = html_path.with_name(html_path.stem + "_figures")
+        title = f"ecosim report: {experiment_name(results)}"
+        pngs: dict[str, bytes] = {}
+        md_parts = [f"# {title}", "", f"**Question:** {screen.question}", ""]
+        md_parts += [_strip_tags(p) + "\n" for p in screen.lead]
+        if screen.columns:
+            md_parts += [_markdown_table(pd.DataFrame([[text for text, _ in row["cells"]] for row in screen.rows],
+                                                      columns=screen.columns)), ""]
+        md_parts += [screen.method, ""]
+        md_parts += [f"> Note: {note}\n" for note in results.notes]
+        for section in sections:
+            md_parts += [f"## {section.title}", ""]
+            for paragraph in section.paragraphs:
+                md_parts += [_strip_tags(paragraph), ""]
+            if section.table is not None and not section.table.empty:
+                md_parts += [_markdown_table(section.table), ""]
+            for stem, caption, fig in section.figures:
+                png = figure_png(fig)
+                pngs[stem] = png
+                target = figure_dir / f"{stem}.png"
+                _atomic(target, lambda tmp, data=png: tmp.write_bytes(data))
+                md_parts += [f"![{caption}]({figure_dir.name}/{stem}.png)", "", f"*{caption}*", ""]
+        page = render_html(title, screen, sections, results.notes, pngs)
+        _atomic(md_path, lambda tmp: tmp.write_text("\n".join(md_parts), encoding="utf-8"))
+        _atomic(html_path, lambda tmp: tmp.write_text(page, encoding="utf-8"))
     return html_path, md_path

@@ -1,24 +1,25 @@
-"""Figures of a single run: the pipeline funnel with failures, and activity over time."""
+"""Figures of a single run: the pipeline funnel with failures, activity and the network over time.
+
+Figures are plain :class:`matplotlib.figure.Figure` objects, not pyplot's: nothing global is
+touched (no backend is chosen, no figure is registered), ``fig.savefig`` writes them, and a
+notebook shows each once."""
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+from ecosim.plots import CAUSE_COLOURS  # one colour per cause in every figure
+from ecosim.scenario import CAUSES, GATES
 
-from ecosim.scenario import CAUSES, GATES  # noqa: E402
-
-CAUSE_COLOURS = {"technical": "#7f7f7f", "funding": "#d62728", "matching": "#1f77b4"}
 GATE_LABELS = {"G1": "G1 proof of concept", "G2": "G2 validation", "G3": "G3 pilot", "G4": "G4 market entry"}
 
 
 def funnel_figure(summary: dict[str, float], title: str = "Where technologies fail") -> Figure:
     """Technologies that ended at each gate, stacked by cause, beside the counts that got through."""
-    fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
+    fig = Figure(figsize=(8, 4.5), layout="constrained")
+    ax = fig.subplots()
     x = np.arange(len(GATES))
     bottom = np.zeros(len(GATES))
     for cause in CAUSES:
@@ -39,7 +40,8 @@ def funnel_figure(summary: dict[str, float], title: str = "Where technologies fa
 def activity_figure(steps: pd.DataFrame, title: str = "Disclosures, deals and market entries per year") -> Figure:
     """Yearly disclosures, deals and commercialisations of one run."""
     yearly = steps.groupby("year")[["disclosures", "deals", "commercialisations"]].sum()
-    fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
+    fig = Figure(figsize=(8, 4.5), layout="constrained")
+    ax = fig.subplots()
     for column, label in (("disclosures", "disclosures"), ("deals", "deals (conversions)"),
                           ("commercialisations", "market entries")):
         ax.plot(yearly.index, yearly[column], marker="o", label=label)
@@ -47,4 +49,23 @@ def activity_figure(steps: pd.DataFrame, title: str = "Disclosures, deals and ma
     ax.set_ylabel("technologies per year (count)")
     ax.set_title(title)
     ax.legend()
+    return fig
+
+
+NETWORK_MEASURES = ("network_density", "manager_betweenness", "triple_helix_synergy")
+
+
+def network_measures_figure(steps: pd.DataFrame, title: str = "The network over the run") -> Figure:
+    """The network's density, the managers' brokerage (betweenness) and the triple-helix synergy
+    of one run, quarter by quarter, one panel each, labelled from the metric catalogue."""
+    from ecosim.metric_catalogue import entry
+
+    fig = Figure(figsize=(12, 3.8), layout="constrained")
+    axes = fig.subplots(1, len(NETWORK_MEASURES))
+    for ax, column in zip(axes, NETWORK_MEASURES, strict=True):
+        ax.plot(steps["step"] / 4, steps[column])
+        ax.set_title(entry(column).label, fontsize=10, wrap=True)
+        ax.set_ylabel(entry(column).axis_label, fontsize=8, wrap=True)
+        ax.set_xlabel("simulated year")
+    fig.suptitle(title)
     return fig

@@ -50,6 +50,26 @@ RULE_KINDS = (
 )
 """The decisions a student can swap, each a named function in :mod:`ecosim.rules`."""
 
+BUILT_IN_RULES = {
+    "orientation": ("fixed", "myopic_best_response", "payoff_imitation"),
+    "project_choice": ("field_first", "highest_value", "random"),
+    "adoption": ("big_firms_first", "risk_averse", "value_hurdle"),
+    "poc_allocation": ("by_appraised_value", "first_come", "lottery"),
+    "partner_search": ("network", "regional_only", "wide_search"),
+    "budget_allocation": ("equal_split", "fixed_shares", "performance_based"),
+}
+"""The names of the rules ecosim itself registers, by kind: what a scenario may choose without a
+rules file. The registry (:mod:`ecosim.rules`) is the authority; this list lets ``ecosim check``
+confirm a scenario's choices without importing the rules and numpy
+(``tests/test_rules.py`` holds the two equal)."""
+
+
+def chooses_only_built_in_rules(scenario: Scenario) -> bool:
+    """True when ``scenario`` has no rules file and every rule it chooses is a built-in one, so its
+    rule names are valid without loading the registry (see :data:`BUILT_IN_RULES`)."""
+    return scenario.rules_file is None and all(
+        getattr(scenario.rules, kind) in names for kind, names in BUILT_IN_RULES.items())
+
 MAX_AGENTS = 2_000_000  # an absurd size is bad input, not an out-of-memory crash
 
 Share = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]

@@ -26,8 +26,6 @@ stored files that do not verify are removed and run again.
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import json
 import os
 import tempfile
@@ -43,6 +41,7 @@ import pyarrow.parquet as pq
 
 from ecosim import __version__
 from ecosim.errors import InputError
+from ecosim.locks import PathLock
 
 INDEX = "index.json"
 RUNS = "runs"
@@ -97,6 +96,12 @@ def _atomic_write(path: Path, write) -> None:
         raise
 
 
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically: readers see the old file or the new, whole."""
+    data = text.encode("utf-8")
+    _atomic_write(Path(path), lambda handle: handle.write(data))
+
+
 def write_json(path: Path, data: Any) -> None:
     """Write ``data`` as JSON to ``path`` atomically."""
     text = json.dumps(data, indent=1, default=str, allow_nan=True).encode("utf-8")
@@ -111,55 +116,21 @@ def write_parquet(path: Path, table: pa.Table) -> None:
 # ---------------------------------------------------------------- the lock
 
 
-class DirectoryLock:
+class DirectoryLock(PathLock):
     """An exclusive, non-blocking ``flock`` on ``DIR/.ecosim.lock`` for as long as a sweep writes DIR.
 
     The lock file holds the owner's host and process id (for the message a second sweep
     gets) and is removed on :meth:`release`. ``flock`` locks are released by the kernel when
     the process dies, however it dies, so a killed sweep never leaves the directory locked.
+    (The same lock as every other output's, :class:`ecosim.locks.PathLock`.)
     """
 
     def __init__(self, directory: Path):
-        self.path = Path(directory) / LOCK
-        self.fd: int | None = None
+        super().__init__(Path(directory) / LOCK, directory, "sweep", "--out")
 
-    def acquire(self) -> None:
-        """Take the lock or raise :class:`InputError` naming who holds it."""
-        for _ in range(10):
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as exc:
-                holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
-                os.close(fd)
-                if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                    raise InputError(f"another ecosim sweep ({holder}) is writing this directory; wait for it to "
-                                     "finish, or choose another --out", source=str(self.path.parent), key="--out") from None
-                raise InputError(f"cannot lock the results directory: {exc.strerror}",
-                                 source=str(self.path.parent), key="--out") from None
-            try:  # the holder before us may have removed the file after we opened it: lock the one on disk
-                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
-            except FileNotFoundError:
-                same = False
-            if same:
-                os.ftruncate(fd, 0)
-                os.pwrite(fd, f"host {os.uname().nodename}, process {os.getpid()}".encode(), 0)
-                self.fd = fd
-                return
-            os.close(fd)
-        raise InputError("cannot lock the results directory (its lock file keeps changing)",
-                         source=str(self.path.parent), key="--out")
-
-    def release(self) -> None:
-        """Remove the lock file and release the lock (no-op when not held)."""
-        if self.fd is None:
-            return
-        try:
-            self.path.unlink(missing_ok=True)
-            fcntl.flock(self.fd, fcntl.LOCK_UN)  # explicitly: a forked child may share the descriptor
-        finally:
-            os.close(self.fd)
-            self.fd = None
+    def refusal(self, holder: str) -> str:
+        """The message a second sweep gets."""
+        return f"another ecosim sweep ({holder}) is writing this directory; wait for it to finish, or choose another --out"
 
 
 # ---------------------------------------------------------------- the store

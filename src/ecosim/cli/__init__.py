@@ -11,7 +11,6 @@ import sys
 
 import click
 
-from ecosim import __version__
 from ecosim.errors import InputError
 
 
@@ -49,7 +48,7 @@ class _LazyGroup(click.Group):
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="ecosim")
+@click.version_option(package_name="ecosim", prog_name="ecosim")  # looked up only for --version
 def cli() -> None:
     """ecosim — simulate a technology-transfer ecosystem and compare policies."""
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -15,7 +14,6 @@ import click
 @click.option("--json-out", type=click.Path(dir_okay=False), default=None, help="Also write the numbers as JSON.")
 def command(scenario, sizes, json_out):
     """Benchmark the model at the baseline size and 10× and 100× larger worlds."""
-    from ecosim.bench import run_bench
     from ecosim.errors import InputError
     from ecosim.scenario import load_scenario
 
@@ -31,11 +29,25 @@ def command(scenario, sizes, json_out):
         from ecosim.cli.paths import check_output_file
 
         check_output_file(json_out, "--json-out")  # before the benchmark, not after it
+        from ecosim.locks import output_lock
+
+        with output_lock(json_out, "bench", "--json-out"):  # a second bench into the same file is refused at once
+            rows = _bench(scenario, factors)
+            from ecosim.store import write_json
+
+            write_json(Path(json_out), rows)
+    else:
+        _bench(scenario, factors)
+
+
+def _bench(scenario, factors):
+    """Run the benchmark and print its growth line; returns its rows."""
+    from ecosim.bench import run_bench
+
     rows = run_bench(scenario, factors, echo=click.echo)
     if len(rows) > 1:
         first, last = rows[0], rows[-1]
         growth = (last["run_s"] / first["run_s"]) / (last["agents"] / first["agents"])
         click.echo(f"time grew {last['run_s'] / first['run_s']:.1f}x for {last['agents'] / first['agents']:.0f}x the agents "
                    f"(per-agent cost ×{growth:.2f})")
-    if json_out:
-        Path(json_out).write_text(json.dumps(rows, indent=2))
+    return rows

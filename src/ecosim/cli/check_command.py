@@ -29,9 +29,8 @@ def command(files, memory_limit, max_runs):
 
     for path in files:
         data = load_yaml(path)
-        from ecosim.calibration import is_calibration
-
-        if is_calibration(data):
+        if "targets" in data and "parameters" in data:  # a calibration file (ecosim.calibration.is_calibration),
+            # told apart here without importing the calibration's numpy, pandas and pyabc for every other file
             from ecosim.calibration import load_calibration
 
             calibration = load_calibration(path)

@@ -44,6 +44,10 @@ def check_rules_file(path: str | None) -> str | None:
 
 def check_scenario_rules(scenario: Scenario, source: str) -> None:
     """Load the scenario's own rules file and check every rule name, naming ``source`` on error."""
+    from ecosim.scenario import chooses_only_built_in_rules
+
+    if chooses_only_built_in_rules(scenario):
+        return  # valid without importing the registry (and numpy): keeps `ecosim check` fast
     from ecosim.rules import check_scenario_rules as check
 
     check(scenario, source)

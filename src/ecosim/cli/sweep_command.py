@@ -161,7 +161,9 @@ def _adaptive(spec, experiment, target, console, bar, started, relative, cap, ba
         console.print(
             f"after {replications} replications: widest primary interval ±{worst.get('relative_half_width', 0):.1%} "
             f"of the mean ({worst.get('condition')}, {worst.get('metric')}); target ±{relative:.1%}"
-            + ("; ranking resolved" if status["ranking_resolved"] else ""), highlight=False)
+            + ("; ranking resolved" if status["ranking_resolved"] else
+               f"; {sum(t['kind'] == 'overlapping' for t in status['ties'])} adjacent pair(s) not yet told apart"),
+            highlight=False)
 
     previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     try:
@@ -176,6 +178,8 @@ def _adaptive(spec, experiment, target, console, bar, started, relative, cap, ba
            "interrupted": "interrupted"}[outcome.reason]
     console.print(f"{spec.name}: stopped at {outcome.replications} replications per scenario: {why}. "
                   f"Results in {target}", highlight=False)
+    if outcome.ties and outcome.reason != "interrupted":
+        console.print(format_ties(outcome.ties), highlight=False)
     if outcome.interrupted:
         console.print(f"Complete it with: ecosim sweep {experiment} --out {target} --resume --until-precision "
                       f"{relative} --max-replications {cap} --batch {batch}"
@@ -183,6 +187,16 @@ def _adaptive(spec, experiment, target, console, bar, started, relative, cap, ba
         raise KeyboardInterrupt
     if outcome.failed:
         sys.exit(EXIT_SOME_FAILED)
+
+
+def format_ties(ties):
+    """One line per pair of scenarios the ranking could not tell apart (``precision_status``'s ties)."""
+    lines = ["Ranking ties (adjacent scenarios the runs cannot tell apart):"]
+    for tie in ties:
+        how = ("identical in every replication" if tie["kind"] == "identical" else
+               f"change interval [{tie['difference_low']:.4g}, {tie['difference_high']:.4g}] includes no change")
+        lines.append(f"  {tie['metric']}: {tie['higher']} vs {tie['lower']} ({how})")
+    return "\n".join(lines)
 
 
 def _terminate_as_interrupt(signum, frame):

@@ -8,7 +8,9 @@ not; 2 on bad input). Calibration is ``ecosim calibrate`` (:mod:`ecosim.cli.cali
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from pathlib import Path
 
 import click
 
@@ -53,14 +55,25 @@ def command(scenario, replications, seed, workers, sets, markdown, csv_path, pos
     sizes = check_memory(loaded, memory_limit, source=scenario)
     check_workers(workers, sizes.bytes, "process", memory_limit)
     from rich.console import Console
+
+    console = Console(file=sys.stderr)
+    with contextlib.ExitStack() as held:
+        if csv_path:  # a second validate into the same CSV is refused at once, not interleaved
+            from ecosim.locks import output_lock
+
+            held.enter_context(output_lock(csv_path, "validate", "--csv"))
+        if posterior is not None:
+            _validate_posterior(loaded, posterior, replications, seed, workers, markdown, csv_path, console)
+        else:
+            _validate(loaded, replications, seed, workers, markdown, csv_path, console)
+
+
+def _validate(loaded, replications, seed, workers, markdown, csv_path, console):
+    """Run the replications, print the fact table, write the CSV; exit 3 when facts are outside."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ecosim.validation import format_table, validate
 
-    console = Console(file=sys.stderr)
-    if posterior is not None:
-        _validate_posterior(loaded, posterior, replications, seed, workers, markdown, csv_path, console)
-        return
     with Progress(TextColumn(f"{loaded.name}: replications"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as bar:
         task = bar.add_task("runs", total=replications)
@@ -73,7 +86,9 @@ def command(scenario, replications, seed, workers, sets, markdown, csv_path, pos
                f"({replications} replications, root seed {seed}, scenario {loaded.name}, measured from quarter "
                f"{int(runs['measured_from_quarter'].iloc[0])} to {loaded.steps}); the inputs are listed for reference.")
     if csv_path:
-        runs.to_csv(csv_path, index=False)
+        from ecosim.store import write_text
+
+        write_text(Path(csv_path), runs.to_csv(index=False))
     if inside < len(patterns):
         sys.exit(EXIT_FACTS_OUTSIDE)  # SystemExit passes through the CLI's handlers unchanged
 
