@@ -196,21 +196,24 @@ RECOVER = f"""
 name: recover
 description: simulate-and-recover on a tiny world (tests/test_calibration.py)
 scenario: {TINY}
-steps: 24
+steps: 12
+overrides:
+  world.universities_per_region: 1
+  world.enterprises_per_region: 30
 parameters:
-  technology.log_value_sigma: [1.0, 2.5]
-  technology.matching_lambda: [0.2, 1.5]
-  policy.managers.learning_rate: [0.01, 0.06]
-targets: [F3, F7]
+  technology.log_value_sigma: [1.0, 4.0]
+  technology.matching_lambda: [0.1, 4.0]
+  policy.finance.return_share: [0.05, 0.5]
+targets: [F1, F5, F7]
 targets_from:
   parameters:
-    technology.log_value_sigma: 1.6
-    technology.matching_lambda: 0.8
-    policy.managers.learning_rate: 0.03
+    technology.log_value_sigma: 2.0
+    technology.matching_lambda: 0.5
+    policy.finance.return_share: 0.2
   replications: 8
   seed: 3
-  tolerance: 0.5
-population_size: 40
+  tolerance: 1.0
+population_size: 30
 populations: 4
 simulations: 600
 seed: 21
@@ -237,3 +240,50 @@ def test_simulate_and_recover_finds_the_known_values_of_the_parameters_it_pins_d
     assert "policy.managers.learning_rate" in not_pinned
     for name in ("predictive.csv", "posterior_marginals.png", "posterior_pairs.png", "predictive.png"):
         assert (tmp_path / "out" / name).stat().st_size > 0
+
+
+# ---------------------------------------------------------------- workers that die, and Dask
+
+SMALL_CALIBRATION = TINY_CALIBRATION.replace("populations: 3", "populations: 2").replace(
+    "population_size: 8", "population_size: 6")
+
+
+def test_a_worker_that_dies_is_retried_and_the_posterior_is_unchanged(tmp_path):
+    """The first simulation kills its worker process; the pool is restarted and the candidates
+    that were in flight are run again (as sweeps do), giving the serial posterior."""
+    reference = load_calibration(write(tmp_path, SMALL_CALIBRATION, "reference.yaml"))
+    run_calibration(reference, tmp_path / "serial", executor="serial", report=False)
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    dying = load_calibration(write(tmp_path, SMALL_CALIBRATION.replace(
+        "overrides:\n", f"overrides:\n  description: {markers}\n"), "dying.yaml"))
+    dying.model = "sweep_helpers:simulate_with_facts_dying_once"
+    outcome = run_calibration(dying, tmp_path / "process", executor="process", workers=2, report=False)
+    assert (markers / "a-worker-died").exists()
+    assert outcome.generations == 2
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "serial" / "posterior.parquet"),
+                                  pd.read_parquet(tmp_path / "process" / "posterior.parquet"))
+
+
+def test_a_candidate_that_always_kills_its_worker_stops_with_a_clear_error(tmp_path, monkeypatch):
+    from ecosim import calibration as module
+
+    monkeypatch.setattr("ecosim.executors.MAX_ATTEMPTS", 1)
+    dying = load_calibration(write(tmp_path, SMALL_CALIBRATION))
+    dying.model = "sweep_helpers:simulate_killing_its_worker"
+    with pytest.raises(module.WorkerDied, match="lost its worker process 1 times.*--resume"):
+        run_calibration(dying, tmp_path / "out", executor="process", workers=1, report=False)
+
+
+def test_dask_calibration_gives_the_serial_posterior(tmp_path):
+    """A LocalCluster with one worker (as the sweep tests use) runs the same candidates."""
+    calibration = load_calibration(write(tmp_path, SMALL_CALIBRATION))
+    run_calibration(calibration, tmp_path / "serial", executor="serial", report=False)
+    calibration = load_calibration(write(tmp_path, SMALL_CALIBRATION))
+    outcome = run_calibration(calibration, tmp_path / "dask", executor="dask", workers=1, report=False)
+    assert outcome.generations == 2
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "serial" / "posterior.parquet"),
+                                  pd.read_parquet(tmp_path / "dask" / "posterior.parquet"))
+    cols = ["t", "epsilon", "simulations", "accepted", "ess"]
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "serial" / "generations.csv")[cols],
+                                  pd.read_csv(tmp_path / "dask" / "generations.csv")[cols])
