@@ -223,21 +223,38 @@ predictive_draws: 10
 
 @pytest.mark.slow
 def test_simulate_and_recover_finds_the_known_values_of_the_parameters_it_pins_down(tmp_path):
+    """Targets simulated at known values (mean of 8 runs ± 1 SD of one run) are calibrated back.
+
+    Why ± 1 SD of one run: each particle is one simulation, so even at the known values a
+    particle's measure scatters by one run's SD around the targets' centre (which is itself off
+    by about SD/√8); a range narrower than that rejects the truth most of the time and ε hits 0
+    before the proposals have moved, a much wider one pins nothing down. With one run per
+    particle the posterior can be no sharper than one run's noise allows, so the priors of the
+    two identified parameters are wide (σ_V in [1, 4], λ in [0.1, 4]): what the targets pin
+    down is judged against them. The finance return share pays investors only after exits,
+    which hardly happen in 12 quarters: it moves none of F1, F5, F7.
+
+    Cost: about 300–400 simulations of ~0.09 s CPU each, well under a minute of one core
+    idle. Seeds tried (calibration seed 21, 22, 23): see docs/VALIDATION.md §7.1.
+    """
     from ecosim.calibration_report import IDENTIFIED_SHARE
 
     calibration = load_calibration(write(tmp_path, RECOVER))
     run_calibration(calibration, tmp_path / "out", executor="serial")
+    generations = pd.read_csv(tmp_path / "out" / "generations.csv")
+    assert generations["epsilon"].iloc[-1] == 0  # the posterior's particles all fit every target
     summary = pd.read_csv(tmp_path / "out" / "posterior_summary.csv").set_index("parameter")
     identified = summary[summary["identified"]]
-    # the top-10% value share (F7) is 1 − Φ(1.2816 − σ_V): σ_V must be pinned down, and recovered
+    # the top-10% value share (F7) moves with σ_V far more than one run's noise over the prior
     assert "technology.log_value_sigma" in identified.index
     assert identified["known_inside"].all(), identified
     assert (identified["width_share"] < IDENTIFIED_SHARE).all()
-    # the managers' learning rate barely moves F3 and F7 in six years: reported as not pinned down
-    assert not summary.loc["policy.managers.learning_rate", "identified"]
+    assert not summary.loc["policy.finance.return_share", "identified"], summary
     report = (tmp_path / "out" / "calibration.md").read_text()
     not_pinned = next(line for line in report.splitlines() if line.startswith("Not pinned down:"))
-    assert "policy.managers.learning_rate" in not_pinned
+    assert "policy.finance.return_share" in not_pinned
+    pinned = next(line for line in report.splitlines() if line.startswith("Pinned down:"))
+    assert "technology.log_value_sigma" in pinned and "return_share" not in pinned
     for name in ("predictive.csv", "posterior_marginals.png", "posterior_pairs.png", "predictive.png"):
         assert (tmp_path / "out" / name).stat().st_size > 0
 

@@ -12,8 +12,12 @@ with sequential Monte Carlo (pyabc's :class:`pyabc.ABCSMC`):
   the root of the sum of their squares (:func:`particle_distance`);
 - generation 0 samples the prior and accepts every particle whose targets are all measurable;
   each later generation's threshold ε is the weighted median of the previous generation's
-  distances (:class:`ResumableMedianEpsilon`); proposals come from pyabc's multivariate
-  normal kernel fitted to the previous generation;
+  distances (:class:`ResumableMedianEpsilon`); once it reaches 0 (every accepted particle fits
+  every target range) the run goes on at ε = 0 until the budget or the generation cap, so the
+  posterior comes from a generation whose particles all fit and later generations even out the
+  weights; proposals come from pyabc's multivariate normal kernel fitted to the previous
+  generation, with twice its weighted covariance (:func:`twice_the_covariance`);
+- a candidate whose worker process dies is run again in a fresh pool, like a sweep's run;
 - candidates are evaluated by :class:`IndexOrderSampler` on ecosim's executors (serial,
   local processes, Dask): candidate ``i`` of generation ``t`` draws its proposal and its
   simulation's seed from ``(seed, t, i)``, and the generation keeps the first ``n`` accepted
