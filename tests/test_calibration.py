@@ -214,7 +214,7 @@ targets_from:
   seed: 3
   tolerance: 1.0
 population_size: 30
-populations: 4
+populations: 6
 simulations: 600
 seed: 21
 predictive_draws: 10
