@@ -95,3 +95,26 @@ def simulate_known_noise(scenario, seed=None, **kwargs):
     world = rng.normal(0, 10)
     own = np.random.default_rng([seed, int(scenario.policy.managers.managers_per_region)]).normal(0, 10)
     return types.SimpleNamespace(summary={"deals": 100.0 + world + own}, steps=pd.DataFrame({"step": [1]}))
+
+
+def simulate_with_facts_dying_once(scenario, seed=None, **kwargs):
+    """``ecosim.validation.simulate_with_facts``, except that the first call kills its own worker
+    process (for the calibration's retry test; the marker directory is the scenario's description)."""
+    import os
+    import signal
+
+    from ecosim.validation import simulate_with_facts
+
+    marker = Path(scenario.description) / "a-worker-died"
+    if Path(scenario.description).is_dir() and not marker.exists():
+        marker.touch()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return simulate_with_facts(scenario, seed=seed, **kwargs)
+
+
+def simulate_killing_its_worker(scenario, seed=None, **kwargs):
+    """A model that kills its own worker process every time (a run that never survives)."""
+    import os
+    import signal
+
+    os.kill(os.getpid(), signal.SIGKILL)

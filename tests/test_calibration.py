@@ -196,22 +196,25 @@ RECOVER = f"""
 name: recover
 description: simulate-and-recover on a tiny world (tests/test_calibration.py)
 scenario: {TINY}
-steps: 24
+steps: 12
+overrides:
+  world.universities_per_region: 1
+  world.enterprises_per_region: 30
 parameters:
-  technology.log_value_sigma: [1.0, 2.5]
-  technology.matching_lambda: [0.2, 1.5]
-  policy.managers.learning_rate: [0.01, 0.06]
-targets: [F3, F7]
+  technology.log_value_sigma: [1.0, 4.0]
+  technology.matching_lambda: [0.1, 4.0]
+  policy.finance.return_share: [0.05, 0.5]
+targets: [F1, F5, F7]
 targets_from:
   parameters:
-    technology.log_value_sigma: 1.6
-    technology.matching_lambda: 0.8
-    policy.managers.learning_rate: 0.03
+    technology.log_value_sigma: 2.0
+    technology.matching_lambda: 0.5
+    policy.finance.return_share: 0.2
   replications: 8
   seed: 3
-  tolerance: 0.5
-population_size: 40
-populations: 4
+  tolerance: 1.0
+population_size: 30
+populations: 6
 simulations: 600
 seed: 21
 predictive_draws: 10
@@ -220,20 +223,88 @@ predictive_draws: 10
 
 @pytest.mark.slow
 def test_simulate_and_recover_finds_the_known_values_of_the_parameters_it_pins_down(tmp_path):
+    """Targets simulated at known values (mean of 8 runs ± 1 SD of one run) are calibrated back.
+
+    Why ± 1 SD of one run: each particle is one simulation, so even at the known values a
+    particle's measure scatters by one run's SD around the targets' centre (which is itself off
+    by about SD/√8); a range narrower than that rejects the truth most of the time and ε hits 0
+    before the proposals have moved, a much wider one pins nothing down. With one run per
+    particle the posterior can be no sharper than one run's noise allows, so the priors are
+    wide (σ_V in [1, 4], λ in [0.1, 4]): what the targets pin down is judged against them.
+    σ_V moves F7 by many run-SDs and is pinned down; the matching rate λ moves F1 and F5 by only
+    a few run-SDs (and they level off at high λ), and in the runs tried it was *not* pinned down
+    (90% interval ~0.9 of its prior) — if a seed reports it pinned down, its known value must
+    still lie inside its interval. The finance return share pays investors only after exits,
+    which hardly happen in 12 quarters: it moves none of F1, F5, F7.
+
+    Cost: 560–654 simulations of ~0.09 s CPU each, 70–81 s of one core.
+    Seeds tried: 21 (this one), 22 and 23 — all three met every assertion (3 of 3); numbers in
+    docs/VALIDATION.md §7.1.
+    """
     from ecosim.calibration_report import IDENTIFIED_SHARE
 
     calibration = load_calibration(write(tmp_path, RECOVER))
     run_calibration(calibration, tmp_path / "out", executor="serial")
+    generations = pd.read_csv(tmp_path / "out" / "generations.csv")
+    assert generations["epsilon"].iloc[-1] == 0  # the posterior's particles all fit every target
     summary = pd.read_csv(tmp_path / "out" / "posterior_summary.csv").set_index("parameter")
     identified = summary[summary["identified"]]
-    # the top-10% value share (F7) is 1 − Φ(1.2816 − σ_V): σ_V must be pinned down, and recovered
+    # the top-10% value share (F7) moves with σ_V far more than one run's noise over the prior
     assert "technology.log_value_sigma" in identified.index
     assert identified["known_inside"].all(), identified
     assert (identified["width_share"] < IDENTIFIED_SHARE).all()
-    # the managers' learning rate barely moves F3 and F7 in six years: reported as not pinned down
-    assert not summary.loc["policy.managers.learning_rate", "identified"]
+    assert not summary.loc["policy.finance.return_share", "identified"], summary
     report = (tmp_path / "out" / "calibration.md").read_text()
     not_pinned = next(line for line in report.splitlines() if line.startswith("Not pinned down:"))
-    assert "policy.managers.learning_rate" in not_pinned
+    assert "policy.finance.return_share" in not_pinned
+    pinned = next(line for line in report.splitlines() if line.startswith("Pinned down:"))
+    assert "technology.log_value_sigma" in pinned and "return_share" not in pinned
     for name in ("predictive.csv", "posterior_marginals.png", "posterior_pairs.png", "predictive.png"):
         assert (tmp_path / "out" / name).stat().st_size > 0
+
+
+# ---------------------------------------------------------------- workers that die, and Dask
+
+SMALL_CALIBRATION = TINY_CALIBRATION.replace("populations: 3", "populations: 2").replace(
+    "population_size: 8", "population_size: 6")
+
+
+def test_a_worker_that_dies_is_retried_and_the_posterior_is_unchanged(tmp_path):
+    """The first simulation kills its worker process; the pool is restarted and the candidates
+    that were in flight are run again (as sweeps do), giving the serial posterior."""
+    reference = load_calibration(write(tmp_path, SMALL_CALIBRATION, "reference.yaml"))
+    run_calibration(reference, tmp_path / "serial", executor="serial", report=False)
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    dying = load_calibration(write(tmp_path, SMALL_CALIBRATION.replace(
+        "overrides:\n", f"overrides:\n  description: {markers}\n"), "dying.yaml"))
+    dying.model = "sweep_helpers:simulate_with_facts_dying_once"
+    outcome = run_calibration(dying, tmp_path / "process", executor="process", workers=2, report=False)
+    assert (markers / "a-worker-died").exists()
+    assert outcome.generations == 2
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "serial" / "posterior.parquet"),
+                                  pd.read_parquet(tmp_path / "process" / "posterior.parquet"))
+
+
+def test_a_candidate_that_always_kills_its_worker_stops_with_a_clear_error(tmp_path, monkeypatch):
+    from ecosim import calibration as module
+
+    monkeypatch.setattr("ecosim.executors.MAX_ATTEMPTS", 1)
+    dying = load_calibration(write(tmp_path, SMALL_CALIBRATION))
+    dying.model = "sweep_helpers:simulate_killing_its_worker"
+    with pytest.raises(module.WorkerDied, match="lost its worker process 1 times.*--resume"):
+        run_calibration(dying, tmp_path / "out", executor="process", workers=1, report=False)
+
+
+def test_dask_calibration_gives_the_serial_posterior(tmp_path):
+    """A LocalCluster with one worker (as the sweep tests use) runs the same candidates."""
+    calibration = load_calibration(write(tmp_path, SMALL_CALIBRATION))
+    run_calibration(calibration, tmp_path / "serial", executor="serial", report=False)
+    calibration = load_calibration(write(tmp_path, SMALL_CALIBRATION))
+    outcome = run_calibration(calibration, tmp_path / "dask", executor="dask", workers=1, report=False)
+    assert outcome.generations == 2
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "serial" / "posterior.parquet"),
+                                  pd.read_parquet(tmp_path / "dask" / "posterior.parquet"))
+    cols = ["t", "epsilon", "simulations", "accepted", "ess"]
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "serial" / "generations.csv")[cols],
+                                  pd.read_csv(tmp_path / "dask" / "generations.csv")[cols])

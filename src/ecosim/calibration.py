@@ -12,8 +12,12 @@ with sequential Monte Carlo (pyabc's :class:`pyabc.ABCSMC`):
   the root of the sum of their squares (:func:`particle_distance`);
 - generation 0 samples the prior and accepts every particle whose targets are all measurable;
   each later generation's threshold ε is the weighted median of the previous generation's
-  distances (:class:`ResumableMedianEpsilon`); proposals come from pyabc's multivariate
-  normal kernel fitted to the previous generation;
+  distances (:class:`ResumableMedianEpsilon`); once it reaches 0 (every accepted particle fits
+  every target range) the run goes on at ε = 0 until the budget or the generation cap, so the
+  posterior comes from a generation whose particles all fit and later generations even out the
+  weights; proposals come from pyabc's multivariate normal kernel fitted to the previous
+  generation, with twice its weighted covariance (:func:`twice_the_covariance`);
+- a candidate whose worker process dies is run again in a fresh pool, like a sweep's run;
 - candidates are evaluated by :class:`IndexOrderSampler` on ecosim's executors (serial,
   local processes, Dask): candidate ``i`` of generation ``t`` draws its proposal and its
   simulation's seed from ``(seed, t, i)``, and the generation keeps the first ``n`` accepted
@@ -44,7 +48,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -60,6 +64,11 @@ INDEX = "calibration.json"
 GENERATION_LOG = "generation_seconds.json"
 INITIAL_EPSILON = float(np.finfo(float).max)
 """Generation 0's threshold: every prior draw whose targets are all measurable is accepted."""
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "ecosim.validation:simulate_with_facts"
+"""The simulation a particle is (``"module:function"``, the signature of :func:`ecosim.model.simulate`)."""
 
 PATTERN_IDS = tuple(f.id for f in FACTS if not f.input)
 """The facts a calibration may target (produced patterns, not inputs)."""
@@ -105,6 +114,9 @@ class CalibrationFile(_Strict):
     simulations: int = Field(ge=1, le=10_000_000, description="simulation budget (stop at the end of the generation that reaches it)")
     seed: int = Field(ge=0, lt=2**63, description="root seed of proposals and simulations")
     predictive_draws: int = Field(100, ge=1, le=100_000, description="fresh simulations at posterior draws for the predictive check")
+    proposal: Literal["twice_covariance", "silverman"] = Field(
+        "twice_covariance", description="proposal kernel's covariance: 2 × the weighted covariance of the last "
+                                        "generation (Beaumont et al. 2009), or pyabc's default (Silverman's rule)")
 
     @field_validator("name")
     @classmethod
@@ -179,13 +191,16 @@ class Calibration:
     seed: int
     predictive_draws: int
     targets_from: dict[str, Any] | None = None
+    proposal: str = "twice_covariance"
     defaults: dict[str, float] = field(default_factory=dict)
+    model: str = DEFAULT_MODEL
+    """The simulation function (``"module:function"``); tests substitute one (not in the fingerprint)."""
 
     def resolved(self) -> dict[str, Any]:
         """What determines the posterior (not the budget): the basis of :meth:`fingerprint`."""
         return {"scenario": self.scenario, "parameters": {k: list(v) for k, v in self.parameters.items()},
                 "targets": [t.id for t in self.targets], "targets_from": self.targets_from,
-                "population_size": self.population_size, "seed": self.seed}
+                "population_size": self.population_size, "seed": self.seed, "proposal": self.proposal}
 
     def fingerprint(self) -> str:
         """SHA-256 of :meth:`resolved`: equal fingerprints ⇔ the same generations for the same seed.
@@ -269,7 +284,8 @@ def load_calibration(path: str | Path, simulations: int | None = None, populatio
         parameters={k: (float(lo), float(hi)) for k, (lo, hi) in spec.parameters.items()}, targets=targets,
         population_size=spec.population_size, populations=spec.populations if populations is None else populations,
         simulations=total, seed=spec.seed if seed is None else seed, predictive_draws=spec.predictive_draws,
-        targets_from=spec.targets_from.model_dump(mode="json") if spec.targets_from else None, defaults=defaults)
+        targets_from=spec.targets_from.model_dump(mode="json") if spec.targets_from else None, defaults=defaults,
+        proposal=spec.proposal)
 
 
 # ---------------------------------------------------------------- distance
@@ -331,12 +347,18 @@ def observed_data(targets: list[Target]) -> dict[str, np.ndarray]:
 
 
 def simulate_measures(scenario: dict[str, Any], overrides: dict[str, float], seed: int,
-                      measures: tuple[str, ...]) -> dict[str, float]:
-    """One simulation of ``scenario`` with ``overrides`` and ``seed``: the named ``fact_*`` measures."""
-    from ecosim.scenario import apply_overrides
-    from ecosim.validation import simulate_with_facts
+                      measures: tuple[str, ...], model: str = DEFAULT_MODEL) -> dict[str, float]:
+    """One simulation of ``scenario`` with ``overrides`` and ``seed``: the named ``fact_*`` measures.
 
-    result = simulate_with_facts(apply_overrides(scenario, overrides), seed=seed)
+    ``model`` names the simulation function (tests substitute one that kills its process).
+    """
+    import importlib
+
+    from ecosim.scenario import apply_overrides
+
+    module_name, _, function_name = model.partition(":")
+    simulate = getattr(importlib.import_module(module_name), function_name)
+    result = simulate(apply_overrides(scenario, overrides), seed=seed)
     return {m: float(result.summary.get(m, math.nan)) for m in measures}
 
 
@@ -348,15 +370,16 @@ class FactsModel:
     pyabc lets randomness in (its proposals use the global generator too).
     """
 
-    def __init__(self, scenario: dict[str, Any], measures: tuple[str, ...]):
+    def __init__(self, scenario: dict[str, Any], measures: tuple[str, ...], model: str = DEFAULT_MODEL):
         self.scenario = scenario
         self.measures = measures
+        self.model = model
 
     def __call__(self, parameters: dict[str, float]) -> dict[str, float]:
         """Simulate at ``parameters`` (dotted key → value)."""
         seed = int(np.random.randint(0, 2**62, dtype=np.int64))
         overrides = {key: float(value) for key, value in dict(parameters).items()}
-        return simulate_measures(self.scenario, overrides, seed, self.measures)
+        return simulate_measures(self.scenario, overrides, seed, self.measures, self.model)
 
 
 def candidate_seed(seed: int, generation: int, candidate: int) -> np.ndarray:
@@ -388,8 +411,57 @@ def evaluate_candidate(simulate_one: bytes, digest: str, seed: int, generation: 
         np.random.set_state(state)
 
 
-def _simulate_task(args: tuple[dict[str, Any], dict[str, float], int, tuple[str, ...]]) -> dict[str, float]:
+def _simulate_task(args: tuple[Any, ...]) -> dict[str, float]:
     return simulate_measures(*args)
+
+
+class WorkerDied(RuntimeError):
+    """A task killed its worker process :data:`ecosim.executors.MAX_ATTEMPTS` times."""
+
+
+def _lost_to_a_dead_worker(future: Future) -> bool:
+    """The future's worker process died (the local pool broke) before it returned."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    return future.cancelled() or isinstance(future.exception(), BrokenProcessPool)
+
+
+def _retry_after_death(handle, lost: list[Any], attempts: dict[Any, int], what: Callable[[Any], str]) -> None:
+    """Count one more attempt for every task ``lost`` with a broken pool and restart the pool.
+
+    Like a sweep (:data:`ecosim.executors.MAX_ATTEMPTS`): a task whose worker died is run again
+    in a fresh pool, and a task that has lost its worker that often raises :class:`WorkerDied`.
+    A task's result depends only on its arguments (its seed among them), so a retried task
+    gives what it would have given the first time.
+    """
+    from ecosim.executors import MAX_ATTEMPTS
+
+    for key in lost:
+        attempts[key] = attempts.get(key, 0) + 1
+        if attempts[key] >= MAX_ATTEMPTS:
+            raise WorkerDied(f"{what(key)} lost its worker process {attempts[key]} times (killed, or out of memory?); "
+                             "the calibration stops here and --resume redoes the generation")
+    logger.warning("a worker process died; %d task(s) rerun in a fresh pool", len(lost))
+    handle.restart()
+
+
+def run_tasks(handle, tasks: list[tuple[Any, ...]], what: str = "a simulation") -> list[dict[str, float]]:
+    """``[_simulate_task(t) for t in tasks]`` on ``handle``'s executor, in order; a task whose
+    worker process dies is rerun (:func:`_retry_after_death`)."""
+    results: dict[int, dict[str, float]] = {}
+    attempts: dict[int, int] = {}
+    pending = list(range(len(tasks)))
+    while pending:
+        futures = {i: handle.executor.submit(_simulate_task, tasks[i]) for i in pending}
+        wait(list(futures.values()))
+        lost = [i for i, f in futures.items() if _lost_to_a_dead_worker(f)]
+        for i, f in futures.items():
+            if i not in lost:
+                results[i] = f.result()
+        if lost:
+            _retry_after_death(handle, lost, attempts, lambda i: f"{what} (task {i})")
+        pending = lost
+    return [results[i] for i in range(len(tasks))]
 
 
 # ---------------------------------------------------------------- pyabc pieces
@@ -440,18 +512,31 @@ def make_sampler(handle, seed: int, progress: Callable[[dict[str, Any]], None] |
                               "evaluated": len(results), "epsilon": epsilon})
 
             report()
+            retry: list[int] = []  # candidates whose worker process died, to run again
+            attempts: dict[int, int] = {}
             try:
                 while prefix_accepted < n and prefix < limit:
-                    while len(in_flight) < handle.slots and next_index < limit and accepted_finished < n:
-                        future = handle.executor.submit(evaluate_candidate, payload, digest, seed, t, next_index)
-                        in_flight[future] = next_index
-                        next_index += 1
+                    while len(in_flight) < handle.slots and (retry or (next_index < limit and accepted_finished < n)):
+                        index = retry.pop(0) if retry else next_index
+                        future = handle.executor.submit(evaluate_candidate, payload, digest, seed, t, index)
+                        in_flight[future] = index
+                        next_index += index == next_index
                     finished, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
+                    lost = []
                     for future in finished:
                         index = in_flight.pop(future)
-                        particle = future.result()  # a failed simulation stops the calibration (resume redoes it)
+                        if _lost_to_a_dead_worker(future):
+                            lost.append(index)
+                            continue
+                        particle = future.result()  # a simulation that raises stops the calibration (resume redoes it)
                         results[index] = particle
                         accepted_finished += bool(particle.accepted)
+                    if lost:  # a dead worker breaks the whole local pool: everything in flight is lost
+                        lost += list(in_flight.values())
+                        in_flight.clear()
+                        _retry_after_death(handle, lost, attempts,
+                                           lambda i: f"candidate {i} of generation {t}")
+                        retry = sorted(set(retry) | set(lost))
                     while prefix_accepted < n and prefix in results:
                         prefix_accepted += bool(results[prefix].accepted)
                         prefix += 1
@@ -491,14 +576,31 @@ def make_epsilon():
     return ResumableMedianEpsilon(initial_epsilon=INITIAL_EPSILON)
 
 
+def twice_the_covariance(effective_sample_size: float, dimension: int) -> float:
+    """Bandwidth factor √2: the proposal kernel's covariance is twice the last generation's
+    weighted covariance (Beaumont, Cornuet, Marin & Robert 2009, Biometrika 96: 983–990).
+
+    pyabc's default, Silverman's rule, shrinks the kernel as ``n^(-1/(d+4))`` (×0.33 of the
+    covariance for 40 particles in 3 dimensions): a bumpy mixture of narrow kernels whose
+    density varies a lot between accepted particles, so the importance weights ``prior ÷
+    proposal`` vary a lot and the effective sample size falls (docs/VALIDATION.md §7.1).
+    """
+    return math.sqrt(2.0)
+
+
 def make_abc(calibration: Calibration, sampler):
-    """The :class:`pyabc.ABCSMC` of a calibration (uniform priors, :func:`particle_distance`)."""
+    """The :class:`pyabc.ABCSMC` of a calibration (uniform priors, :func:`particle_distance`,
+    the proposal kernel of ``calibration.proposal``)."""
     pyabc = _pyabc()
+    if calibration.proposal == "twice_covariance":
+        transitions = pyabc.MultivariateNormalTransition(bandwidth_selector=twice_the_covariance)
+    else:
+        transitions = pyabc.MultivariateNormalTransition()
     priors = pyabc.Distribution(**{key: pyabc.RV("uniform", low, high - low)
                                     for key, (low, high) in calibration.parameters.items()})
-    model = FactsModel(calibration.scenario, tuple(t.measure for t in calibration.targets))
+    model = FactsModel(calibration.scenario, tuple(t.measure for t in calibration.targets), calibration.model)
     return pyabc.ABCSMC(model, priors, particle_distance, population_size=calibration.population_size,
-                        sampler=sampler, eps=make_epsilon())
+                        sampler=sampler, eps=make_epsilon(), transitions=transitions)
 
 
 # ---------------------------------------------------------------- the run
@@ -566,9 +668,8 @@ def recover_targets(calibration: Calibration, handle) -> list[Target]:
     spec = calibration.targets_from
     measures = tuple(t.measure for t in calibration.targets)
     seeds = replication_seeds(spec["seed"], spec["replications"])
-    futures = [handle.executor.submit(_simulate_task, (calibration.scenario, spec["parameters"], s, measures))
-               for s in seeds]
-    rows = pd.DataFrame([f.result() for f in futures])
+    rows = pd.DataFrame(run_tasks(handle, [(calibration.scenario, spec["parameters"], s, measures, calibration.model)
+                                           for s in seeds], "a run at the known values"))
     targets = []
     for t in calibration.targets:
         mean = float(rows[t.measure].mean())
@@ -640,9 +741,12 @@ def run_calibration(calibration: Calibration, out: str | Path, executor: str = "
             history = abc.new(db, observed_data(targets))
         resumed_from = history.max_t + 1
         remaining = calibration.populations - resumed_from
-        if remaining > 0 and history.total_nr_simulations < calibration.simulations and not _converged(history):
+        if remaining > 0 and history.total_nr_simulations < calibration.simulations:
+            # ε = 0 is not a reason to stop: with interval targets every later generation is run at
+            # ε = 0 (all particles fit every range) with a proposal fitted to the last, so the
+            # weights even out; only the budget and the generation cap stop the run.
             abc.run(max_nr_populations=remaining, max_total_nr_simulations=calibration.simulations,
-                    minimum_epsilon=0.0)
+                    minimum_epsilon=-1.0)  # distances are ≥ 0: never reached
         generations = history.max_t + 1
         total = int(history.total_nr_simulations)
         reason = stop_reason(history, calibration)
@@ -657,25 +761,28 @@ def run_calibration(calibration: Calibration, out: str | Path, executor: str = "
     return CalibrationOutcome(out, generations, total, reason, time.perf_counter() - start, resumed_from)
 
 
-def _converged(history) -> bool:
-    """The last generation's ε is 0: its median particle already fits every target range."""
+def first_exact_generation(history) -> int | None:
+    """The first generation run at ε = 0 (every particle fits every target range), or None."""
     populations = history.get_all_populations()
-    populations = populations[populations["t"] >= 0]
-    return bool(len(populations) and populations["epsilon"].iloc[-1] <= 0)
+    exact = populations[(populations["t"] >= 0) & (populations["epsilon"] <= 0)]
+    return int(exact["t"].iloc[0]) if len(exact) else None
 
 
 def stop_reason(history, calibration: Calibration) -> str:
-    """Why a calibration stopped (or would not continue), in words."""
+    """Why a calibration stopped (or would not continue), and whether its particles all fit, in words."""
     generations = history.max_t + 1
     total = int(history.total_nr_simulations)
-    if _converged(history):
-        return f"ε reached 0 in generation {generations - 1} (the median particle fits every target)"
     if total >= calibration.simulations:
-        return (f"the budget of {calibration.simulations:,} simulations was reached in generation {generations - 1} "
-                f"({total:,} used: a generation is always finished)")
-    if generations >= calibration.populations:
-        return f"the most generations ({calibration.populations}) were run"
-    return f"stopped after generation {generations - 1} with {total:,} simulations"
+        reason = (f"the budget of {calibration.simulations:,} simulations was reached in generation "
+                  f"{generations - 1} ({total:,} used: a generation is always finished)")
+    elif generations >= calibration.populations:
+        reason = f"the most generations ({calibration.populations}) were run"
+    else:
+        reason = f"stopped after generation {generations - 1} with {total:,} simulations"
+    exact = first_exact_generation(history)
+    if exact is None:
+        return reason + "; ε never reached 0, so the last generation's particles do not all fit the targets"
+    return reason + f"; ε = 0 from generation {exact} (every particle of the posterior fits every target)"
 
 
 # ---------------------------------------------------------------- outputs

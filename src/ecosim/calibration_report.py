@@ -80,15 +80,15 @@ def posterior_draws(posterior: pd.DataFrame, draws: int, seed: int) -> pd.DataFr
 
 def predictive_runs(calibration: Calibration, posterior: pd.DataFrame, handle) -> pd.DataFrame:
     """Simulate ``calibration.predictive_draws`` posterior draws once each (fresh seeds) on ``handle``'s executor."""
-    from ecosim.calibration import _simulate_task
+    from ecosim.calibration import run_tasks
     from ecosim.experiment import replication_seeds
 
     draws = posterior_draws(posterior, calibration.predictive_draws, calibration.seed)
     seeds = replication_seeds(calibration.seed + 1, len(draws))
     measures = tuple(t.measure for t in calibration.targets)
-    futures = [handle.executor.submit(_simulate_task, (calibration.scenario, dict(row), seed, measures))
-               for (_, row), seed in zip(draws.iterrows(), seeds, strict=True)]
-    runs = pd.DataFrame([f.result() for f in futures])
+    tasks = [(calibration.scenario, dict(row), seed, measures, calibration.model)
+             for (_, row), seed in zip(draws.iterrows(), seeds, strict=True)]
+    runs = pd.DataFrame(run_tasks(handle, tasks, "a predictive-check run"))
     return pd.concat([draws, runs], axis=1).assign(seed=seeds)
 
 
