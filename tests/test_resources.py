@@ -107,7 +107,8 @@ def test_worker_cap_follows_the_memory_limit():
     check_workers(100_000, run, "serial", 2**30)  # serial has no workers
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "experiments").glob("*.yaml")))
+@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "experiments").glob("*.yaml")
+                                         if "\ntargets:" not in p.read_text()))  # calibration files have no design
 def test_planned_points_are_counted_without_making_them(name):
     path = ROOT / "experiments" / name
     spec = _validate_file(load_mapping(path).data, str(path))

@@ -21,7 +21,14 @@ from ecosim.executors import build_index, run_sweep
 from ecosim.experiment import load_experiment
 from ecosim.output import remove_stale_temporaries
 from ecosim.store import LOCK, DirectoryLock, ResultStore, load_index, load_runs, load_steps
-from hostile_helpers import ECOSIM, TINY, assert_refused, run_ecosim, snapshot
+from hostile_helpers import (
+    ECOSIM,
+    RUN_MEMORY_LIMIT_BYTES,
+    TINY,
+    assert_refused,
+    run_ecosim,
+    snapshot,
+)
 from sweep_helpers import write_experiment
 
 
@@ -262,7 +269,7 @@ def test_force_refuses_a_folder_that_is_not_an_ecosim_result(tmp_path):
 def test_force_replaces_an_earlier_ecosim_run(tmp_path):
     for seed in (1, 2):
         done = run_ecosim("run", TINY, "--steps", 2, "--seed", seed, "--out", "out", "--force", "--no-csv",
-                          cwd=tmp_path)
+                          cwd=tmp_path, memory=RUN_MEMORY_LIMIT_BYTES)  # a run, not a refusal: a run's limit
         assert done.returncode == 0, done.stderr
     assert json.loads((tmp_path / "out" / "provenance.json").read_text())["seed"] == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
@@ -302,7 +309,8 @@ def test_a_killed_run_leaves_nothing_after_the_next_one(tmp_path):
     slow.kill()
     slow.wait()
     assert list(tmp_path.glob(".out.*.tmp")), "the killed run had made its temporary folder"
-    done = run_ecosim("run", TINY, "--steps", 2, "--out", "out", "--no-csv", cwd=tmp_path)
+    done = run_ecosim("run", TINY, "--steps", 2, "--out", "out", "--no-csv", cwd=tmp_path,
+                      memory=RUN_MEMORY_LIMIT_BYTES)
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
