@@ -52,10 +52,11 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from ecosim import __version__
 from ecosim.errors import InputError
+from ecosim.scenario import StrictFile
 from ecosim.validation import FACTS, FACTS_BY_ID, Fact
 
 FORMAT = "ecosim-calibration/1"
@@ -77,18 +78,7 @@ PATTERN_IDS = tuple(f.id for f in FACTS if not f.input)
 # ---------------------------------------------------------------- the file
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_loose_numbers(cls, value: Any, info) -> Any:
-        from ecosim.scenario import refuse_loose_numbers
-
-        return refuse_loose_numbers(cls, value, info)
-
-
-class TargetsFrom(_Strict):
+class TargetsFrom(StrictFile):
     """Simulate-and-recover: targets made by the model itself at known parameter values."""
 
     parameters: dict[str, float] = Field(description="the known value of every calibrated parameter")
@@ -97,7 +87,7 @@ class TargetsFrom(_Strict):
     tolerance: float = Field(1.0, gt=0, le=10, description="target range: mean ± tolerance × one run's standard deviation")
 
 
-class CalibrationFile(_Strict):
+class CalibrationFile(StrictFile):
     """The keys of a calibration file (``ecosim calibrate``); see docs/VALIDATION.md §7."""
 
     name: str = Field(min_length=1, max_length=100, description="calibration name")

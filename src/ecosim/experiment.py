@@ -34,17 +34,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from ecosim.errors import InputError
 from ecosim.resources import check_runs
 from ecosim.scenario import (
     Scenario,
+    StrictFile,
     apply_overrides,
     check_safe_name,
     format_validation_error,
     load_scenario,
-    refuse_loose_numbers,
 )
 from ecosim.strict_yaml import Document, load_mapping
 
@@ -63,16 +63,7 @@ Scalar = bool | int | float | str
 # ---------------------------------------------------------------- the file schema
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_loose_numbers(cls, value: Any, info) -> Any:
-        return refuse_loose_numbers(cls, value, info)
-
-
-class ScenarioEntry(_Strict):
+class ScenarioEntry(StrictFile):
     """One scenario of an experiment: a scenario file, optionally with overrides and a new name."""
 
     file: str = Field(description="scenario file, relative to the experiment file")
@@ -85,7 +76,7 @@ class ScenarioEntry(_Strict):
         return None if name is None else check_safe_name(name)
 
 
-class Range(_Strict):
+class Range(StrictFile):
     """A parameter range ``[low, high]`` for a sampled design."""
 
     low: float = Field(description="lower bound")
@@ -99,7 +90,7 @@ class Range(_Strict):
         return self
 
 
-class GridDesign(_Strict):
+class GridDesign(StrictFile):
     """Full factorial grid: every combination of the listed values."""
 
     kind: Literal["grid"]
@@ -116,7 +107,7 @@ class GridDesign(_Strict):
         return parameters
 
 
-class _SampledDesign(_Strict):
+class _SampledDesign(StrictFile):
     parameters: dict[str, Range] = Field(min_length=1, description="dotted key → {low, high} (or [low, high])")
     seed: int | None = Field(None, ge=0, lt=2**63, description="seed of the sample (default: from the root seed)")
 
@@ -180,14 +171,14 @@ class MorrisDesign(_GroupedDesign):
         return p
 
 
-class ListDesign(_Strict):
+class ListDesign(StrictFile):
     """Explicit parameter sets, one design point each."""
 
     kind: Literal["list"]
     points: list[dict[str, Scalar]] = Field(min_length=1, description="list of {dotted key: value} mappings")
 
 
-class PosteriorParameters(_Strict):
+class PosteriorParameters(StrictFile):
     """Parameters from a posterior: replication r runs at posterior draw d_r in every scenario."""
 
     posterior: str = Field(min_length=1, description="posterior Parquet file (one column per dotted scenario key "
@@ -203,7 +194,7 @@ _DESIGN_CLASSES: dict[str, type[BaseModel]] = {
 }
 
 
-class ExperimentFile(_Strict):
+class ExperimentFile(StrictFile):
     """The keys of an experiment file (before scenarios and designs are resolved)."""
 
     name: str = Field(min_length=1, max_length=100, description="experiment name (the default results directory)")

@@ -146,6 +146,18 @@ def refuse_loose_numbers(model: type[BaseModel], value: Any, info) -> Any:
     return value
 
 
+class StrictFile(BaseModel):
+    """Base of the files a user writes besides scenarios (experiments, calibrations): unknown
+    keys, NaN and infinity, and loose numbers (``yes``, quoted numbers) are refused."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_loose_numbers(cls, value: Any, info) -> Any:
+        return refuse_loose_numbers(cls, value, info)
+
+
 @functools.cache
 def _numeric_fields(model: type[BaseModel]) -> dict[str, Any]:
     """Fields of ``model`` that hold numbers or tuples of numbers → their annotation (computed once per class)."""
