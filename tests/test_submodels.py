@@ -524,7 +524,7 @@ def test_proof_of_concept_grants_are_paid_while_the_pool_lasts():
         low, high = model.scenario.policy.proof_of_concept.trl_window
         eligible = ((t.col("status") == 1) & (t.col("deal_mode") < 0) & (t.col("owner_type") == Owner.UNIVERSITY)
                     & ~t.col("poc_funded") & (t.col("region") == gov.region) & (t.col("trl") >= low)
-                    & (t.col("trl") <= high) & (t.col("gate") <= 1)
+                    & (t.col("trl") <= high) & (t.col("gate") <= 1) & (t.col("waiting_since") >= 0)
                     & (np.log(t.col("appraised")) >= model.scenario.policy.proof_of_concept.selection_threshold_log))
         if eligible.sum() >= 4:
             break
@@ -545,6 +545,32 @@ def test_proof_of_concept_grants_are_paid_while_the_pool_lasts():
     assert (t.col("region")[new] == gov.region).all()
     assert (t.col("owner_type")[new] == Owner.UNIVERSITY).all()  # joint projects already have industry money
     assert ((t.col("trl")[new] >= low) & (t.col("trl")[new] <= high)).all()
+    assert (t.col("waiting_since")[new] >= 0).all()  # additionality: only what the market did not take
+
+
+def test_proof_of_concept_additionality_decides_who_may_apply(monkeypatch):
+    """With additionality the fund pays only for technologies waiting after a setback; without it,
+    a fresh disclosure may get a grant too."""
+    from ecosim.agents.government import Government
+
+    fund = Government.fund_proof_of_concept
+    grants = []  # waiting_since of each technology at the moment it got its grant
+
+    def watched(gov):
+        t = gov.model.pipeline.table
+        before, waiting = t.col("poc_funded").copy(), t.col("waiting_since").copy()
+        fund(gov)
+        grants.extend(waiting[t.col("poc_funded") & ~before].tolist())
+
+    monkeypatch.setattr(Government, "fund_proof_of_concept", watched)
+    fresh = {}
+    for additionality in (True, False):
+        grants.clear()
+        fresh_model(steps=12, policy__proof_of_concept__additionality=additionality)
+        assert grants, "the fund gave no grants to check"
+        fresh[additionality] = sum(w < 0 for w in grants)
+    assert fresh[True] == 0
+    assert fresh[False] > 0
 
 
 def test_performance_based_budget_rule_conserves_money_in_a_run():

@@ -299,6 +299,10 @@ class ProofOfConcept(Section):
     )
     trl_window: tuple[int, int] = Field((3, 5), description="TRL range eligible for a PoC grant")
     selection_threshold_log: Real = Field(0.0, description="minimum ln V̂ the fund considers")
+    additionality: bool = Field(
+        True,
+        description="consider only technologies the market has not taken as they stand: those waiting after a failure to find money or a partner (false: any eligible technology, from disclosure on)",
+    )
 
     @field_validator("trl_window")
     @classmethod

@@ -99,7 +99,12 @@ class Government(FixedAgent):
         self.spend("manager_programme", money)
 
     def fund_proof_of_concept(self) -> None:
-        """Give PoC grants to eligible university technologies of the region (PoC rule)."""
+        """Give PoC grants to eligible university technologies of the region (PoC rule).
+
+        Eligible: active, untransferred, university-owned, not yet funded, at G1 or G2 within
+        the TRL window and — with ``additionality`` — waiting after a failure to find money
+        or a partner, so that the fund pays for what the market did not take as it stands.
+        """
         model, s = self.model, self.model.scenario
         poc = s.policy.proof_of_concept
         if poc.grant_size <= 0 or self.pools["proof_of_concept"] < poc.grant_size:
@@ -116,6 +121,8 @@ class Government(FixedAgent):
             & (t.col("trl") <= high)
             & (t.col("gate") <= 1)
         )
+        if poc.additionality:  # fund what the market did not take as it stands, not the sure winners
+            eligible = eligible[t.col("waiting_since")[eligible] >= 0]
         if eligible.size == 0:
             return
         rule = get_rule("poc_allocation", s.rules.poc_allocation)
