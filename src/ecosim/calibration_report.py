@@ -30,10 +30,6 @@ from ecosim.calibration import Calibration, Target
 IDENTIFIED_SHARE = 0.5
 """A parameter is identified when its 90% credible interval is narrower than this share of its prior range."""
 
-PREDICTIVE_STREAM = 2**31 - 1
-"""Spawn key of the predictive check's random stream (apart from every generation's)."""
-
-
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
     """The ``q`` quantile of ``values`` with ``weights`` (inverse of the weighted empirical CDF).
 
@@ -70,20 +66,15 @@ def posterior_summary(posterior: pd.DataFrame, priors: dict[str, tuple[float, fl
     return pd.DataFrame(rows)
 
 
-def posterior_draws(posterior: pd.DataFrame, draws: int, seed: int) -> pd.DataFrame:
-    """``draws`` rows of the posterior drawn by weight (with replacement), reproducibly from ``seed``."""
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(PREDICTIVE_STREAM,)))
-    w = posterior["weight"].to_numpy(float)
-    rows = rng.choice(len(posterior), size=draws, replace=True, p=w / w.sum())
-    return posterior.iloc[rows].drop(columns="weight").reset_index(drop=True)
-
-
 def predictive_runs(calibration: Calibration, posterior: pd.DataFrame, handle) -> pd.DataFrame:
     """Simulate ``calibration.predictive_draws`` posterior draws once each (fresh seeds) on ``handle``'s executor."""
     from ecosim.calibration import run_tasks
     from ecosim.experiment import replication_seeds
+    from ecosim.posterior import posterior_draws
 
-    draws = posterior_draws(posterior, calibration.predictive_draws, calibration.seed)
+    # the draws of an experiment over this posterior with the calibration's seed (one way to draw)
+    chosen = posterior_draws(posterior["weight"].to_numpy(float), calibration.predictive_draws, calibration.seed)
+    draws = posterior.iloc[chosen].drop(columns="weight").reset_index(drop=True)
     seeds = replication_seeds(calibration.seed + 1, len(draws))
     measures = tuple(t.measure for t in calibration.targets)
     tasks = [(calibration.scenario, dict(row), seed, measures, calibration.model)
