@@ -184,8 +184,8 @@ print(tour.failures_in_words(world))
 # Below, `REPLICATIONS` runs of the default world with different seeds: for each pattern,
 # the published target range, the simulated mean with its 95% interval, and whether the mean
 # falls inside the target; inputs are listed apart. (With 5 runs the intervals are wide;
-# `ecosim validate` runs 30. At 30, one pattern is outside: the PoC-funded cohort converts
-# more often than the one published cohort — see `docs/VALIDATION.md`.)
+# `ecosim validate` runs 30. At 30, every pattern's mean is inside its range; the PoC-funded
+# cohort's conversion sits at the top edge of its range — see `docs/VALIDATION.md`.)
 
 # %%
 tour.facts_check(SCENARIO, replications=REPLICATIONS)
