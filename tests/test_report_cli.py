@@ -72,7 +72,7 @@ def test_compare_prints_the_table_and_writes_csv_and_parquet(results, capsys):
     directory, _ = results
     assert run_cli("compare", directory, "--metric", "deals", "--metric", "publications") == 0
     out = capsys.readouterr().out
-    assert "more_managers" in out and "deals" in out and "common random numbers" in out
+    assert "more_managers" in out and "Publications" in out and "common random numbers" in out
     table = pd.read_parquet(directory / "comparison.parquet")
     # the primary outcomes (the catalogue's headline ones) come first and get verdicts; the rest is descriptive
     assert list(table["metric"]) == ["deals", "commercialisations", "welfare", "publications"]
@@ -435,3 +435,20 @@ def test_column_widths_fit_the_console_and_keep_whole_words():
     widths = _column_widths(frame, 50)
     assert sum(widths) + 3 * len(widths) + 1 <= 50
     assert widths[0] >= len("manager_programme") and widths[1] >= len("replications")
+
+
+def test_report_labels_its_numbers_as_the_tables_do(results):
+    """The forest caption names the table's levels, the summary table uses catalogue labels, the
+    cost-effectiveness table gives each interval its own level and says why a ratio has none,
+    and the failure text does not claim that no policy changes technical failures."""
+    directory, _ = results
+    assert run_cli("report", directory) == 0
+    markdown = (directory / "report.md").read_text()
+    assert "with 95% intervals." not in markdown
+    assert "primary outcomes: 98.33% simultaneous" in markdown and "descriptive outcomes: 95%" in markdown
+    assert "| baseline | deals |" not in markdown and "| baseline | Technologies converted (first transfer) |" in markdown
+    assert "[–, –]" not in markdown
+    assert "no policy changes" not in markdown and "Every failed gate attempt" not in markdown
+    assert "baseline (baseline)" not in markdown
+    cost = next(line for line in markdown.splitlines() if line.startswith("| scenario | outcome | extra outcome"))
+    assert "level of the outcome's and the ratios' intervals" in cost

@@ -583,8 +583,9 @@ def rank_policies(comparison: pd.DataFrame) -> pd.DataFrame:
 
 def main_failure_reasons(ok: pd.DataFrame, baseline: str) -> dict[str, str]:
     """Per condition, the gate × cause where most of its technologies fail (share of all its
-    failures, and the baseline's failures per run there); when that cause is technical (which no
-    policy changes), also the largest funding or matching cause, the one a policy can move."""
+    failures, and the baseline's failures per run there); when that cause is technical (the
+    technology's own, which a policy cannot make work), also the largest funding or matching
+    cause, the one a policy can move."""
     if not set(analysis.FAILURE_COLUMNS) <= set(ok.columns):
         return {}
     failures = analysis.failures_by_gate_cause(ok)
@@ -622,7 +623,8 @@ def first_screen(
     columns = ["rank", "policy", *[f"{analysis.metric_label(m)}: change [interval], verdict" for m in primary]]
     cost_outcome = primary[0] if primary else None
     if effectiveness is not None and not effectiveness.empty and cost_outcome:
-        columns += ["extra public money, M¥ per run",
+        cost_level = format_level(indexed_level(comparison, "public_spending"), "descriptive")
+        columns += [f"extra public money, M¥ per run [{cost_level} interval]",
                     f"M¥ per extra unit of {analysis.metric_label(cost_outcome).lower()}"]
     columns.append("where most technologies fail (gate cause, failures per run, share of failures)")
     indexed = comparison.set_index(["condition", "metric"])
@@ -643,10 +645,8 @@ def first_screen(
             if len(ce):
                 c = ce.iloc[0]
                 cells.append(format_interval(c["extra_cost"], c["extra_cost_low"], c["extra_cost_high"]))
-                cost_per = (format_interval(c["cost_per_extra"], c["cost_per_extra_low"], c["cost_per_extra_high"])
-                            if math.isfinite(c["cost_per_extra_low"]) else
-                            f"{format_number(c['cost_per_extra'])} (no interval: the outcome did not clearly change)")
-                cells.append(cost_per)
+                cells.append(ratio_text(c["cost_per_extra"], c["cost_per_extra_low"], c["cost_per_extra_high"],
+                                        "the outcome"))
             else:
                 cells += ["–", "–"]
             css += ["", ""]
@@ -656,7 +656,7 @@ def first_screen(
         rows.append({"scenario": name, "colour": colours.get(name, plots.BASELINE_COLOUR), "failing": failing,
                      "cells": list(zip(cells, css, strict=True))})
     rows.append({"scenario": baseline, "colour": plots.BASELINE_COLOUR, "failing": False,
-                 "cells": list(zip(["–", f"{labels.get(baseline, baseline)} (baseline)",
+                 "cells": list(zip(["–", labels.get(baseline, baseline) + ("" if baseline == "baseline" else " (baseline)"),
                                     *[f"mean {format_number(indexed.xs(m, level='metric')['baseline_mean'].iloc[0])} "
                                       f"{analysis.metric_unit(m)}" for m in primary],
                                     *(["–", "–"] if len(columns) > len(primary) + 3 else []),
@@ -771,8 +771,10 @@ def build_report(
     if set(analysis.FAILURE_COLUMNS) <= set(ok.columns):
         figs = [("failures", "Failures per run by gate and cause.",
                  plots.failure_plot(analysis.failures_by_gate_cause(ok)))]
-        paragraphs = ["Every failed gate attempt is recorded with its gate and cause: technical (no policy "
-                      "changes it), funding, or matching."]
+        paragraphs = ["Every technology that leaves the pipeline without reaching the market is counted at the gate "
+                      "where it stopped, with the cause: technical (it failed the gate; a policy cannot make it work, "
+                      "but changes how many technologies reach each gate, and a PoC test stops some early), funding "
+                      "or matching (shelved after waiting too long for money or a partner)."]
         if several:
             decomposition = analysis.failure_decomposition(ok, baseline)
             figs.append(("failure_change", "Change in failures against the baseline, by gate and cause.",
@@ -820,22 +822,41 @@ def build_sections(
     return build_report(results, baseline, metrics, seed)[1]
 
 
+def indexed_level(comparison: pd.DataFrame, metric: str) -> float:
+    """The level of ``metric``'s intervals in the comparison (the same for every condition)."""
+    return float(comparison.loc[comparison["metric"] == metric, "level"].iloc[0])
+
+
+def ratio_text(value: Any, low: Any, high: Any, denominator: str) -> str:
+    """A cost-effectiveness ratio with its interval, or, when its denominator did not clearly
+    change, the point value and why it has no interval (the same words in every table)."""
+    if math.isfinite(float(low)) and math.isfinite(float(high)):
+        return format_interval(value, low, high)
+    return f"{format_number(value)} (no interval: {denominator} did not clearly change)"
+
+
 def readable_cost_effectiveness(effectiveness: pd.DataFrame) -> pd.DataFrame:
-    """The cost-effectiveness table as strings (the same formatter as every other table)."""
+    """The cost-effectiveness table as strings (the same formatter as every other table). The
+    extra public money keeps the level of its own comparison row (``cost_level``, descriptive);
+    the extra outcome and both ratios have the outcome's level."""
+    cost_levels = effectiveness.get("cost_level", effectiveness["level"])
     return pd.DataFrame({
         "scenario": effectiveness["condition"],
         "outcome": [analysis.metric_label(m) for m in effectiveness["outcome"]],
         "extra outcome per run [interval]": [
             format_interval(r.extra_outcome, r.extra_outcome_low, r.extra_outcome_high) + f" {analysis.metric_unit(r.outcome)}"
             for r in effectiveness.itertuples()],
+        "level of the outcome's and the ratios' intervals": [
+            format_level(level, "primary") for level in effectiveness["level"]],
         "extra public money per run, M¥ [interval]": [
-            format_interval(r.extra_cost, r.extra_cost_low, r.extra_cost_high) for r in effectiveness.itertuples()],
+            f"{format_interval(r.extra_cost, r.extra_cost_low, r.extra_cost_high)} ({format_level(level, 'descriptive')})"
+            for r, level in zip(effectiveness.itertuples(), cost_levels, strict=True)],
         "M¥ per extra unit of outcome [interval]": [
-            format_interval(r.cost_per_extra, r.cost_per_extra_low, r.cost_per_extra_high)
+            ratio_text(r.cost_per_extra, r.cost_per_extra_low, r.cost_per_extra_high, "the outcome")
             for r in effectiveness.itertuples()],
         "outcome per extra M¥ [interval]": [
-            format_interval(r.per_unit_cost, r.per_unit_low, r.per_unit_high) for r in effectiveness.itertuples()],
-        "interval level": [format_level(level, "primary") for level in effectiveness["level"]],
+            ratio_text(r.per_unit_cost, r.per_unit_low, r.per_unit_high, "public spending")
+            for r in effectiveness.itertuples()],
         "note": effectiveness["note"],
     })
 
@@ -883,7 +904,9 @@ FOREST_ROWS_PER_FIGURE = 40
 
 
 def _forest_figures(comparison: pd.DataFrame) -> list[tuple[str, str, Figure]]:
-    caption = "Effect of each scenario on each metric, in % of the baseline, with 95% intervals."
+    caption = "Effect of each scenario on each metric, in % of the baseline, with the table's intervals"
+    levels = comparison.drop_duplicates("role").set_index("role")["level"]
+    caption += " (" + "; ".join(f"{role} outcomes: {format_level(level, role)}" for role, level in levels.items()) + ")."
     metrics = list(dict.fromkeys(comparison["metric"]))
     per_metric = max(1, len(comparison) // max(1, len(metrics)))
     chunk = max(1, FOREST_ROWS_PER_FIGURE // per_metric)
@@ -904,7 +927,8 @@ def analysis_summary_table(ok: pd.DataFrame, metrics: Sequence[str], seed: int) 
     summary = analysis.summarise(ok, metrics, seed=seed)
     return pd.DataFrame({
         "scenario": summary["condition"],
-        "metric": summary["metric"],
+        "outcome": [analysis.metric_label(m) for m in summary["metric"]],
+        "unit": [analysis.metric_unit(m) for m in summary["metric"]],
         "n": summary["n"],
         "mean [95% CI]": [f"{format_number(r.mean)} [{format_number(r.mean_low)}, {format_number(r.mean_high)}]"
                           for r in summary.itertuples()],
