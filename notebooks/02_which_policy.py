@@ -127,8 +127,10 @@ plots.distribution_plot(results.ok, "welfare", baseline="baseline")
 #
 # Technologies fail at one of four gates for one of three causes. Each panel shows how many
 # more (red) or fewer (blue) technologies per run each policy loses at each gate and for each
-# cause. No policy changes **technical** failures — they are the floor — so a policy works by
-# removing **funding** or **matching** failures.
+# cause. A policy cannot make a technology work, so it acts on **funding** and **matching**
+# failures; **technical** failures still move, because a policy that carries more technologies
+# to a gate also sees more of them fail there for technical reasons (and a PoC test stops some
+# early, on purpose).
 
 # %%
 from ecosim import analysis

@@ -171,3 +171,19 @@ def test_a_stock_is_labelled_as_a_level_not_a_flow_per_quarter(sweep):
     assert "per quarter" not in label and "at the end of each quarter" in label
     flow = plots.time_series_plot(analysis.time_series_bands(steps, ["deals"]), "deals", baseline="baseline")
     assert "per quarter" in flow.axes[0].get_ylabel().replace("\n", " ")
+
+
+def test_failure_change_cells_use_the_common_number_format():
+    import pandas as pd
+
+    from ecosim.formatting import format_signed
+
+    rows = [{"condition": "policy", "baseline": "baseline", "gate": g, "cause": c, "difference": d,
+             "difference_low": d - 1, "difference_high": d + 1, "share_of_change": 0.1}
+            for (g, c), d in zip([(g, c) for g in ("G1", "G2", "G3", "G4") for c in ("technical", "funding", "matching")],
+                                 [-2912.6, -0.04, 94.63, *[1.0] * 9], strict=True)]
+    fig = plots.failure_change_plot(pd.DataFrame(rows))
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert texts[:3] == ["−2,913*", "−0.04", "+94.63*"]  # thousands separated, true minus, no "-0.0"
+    assert all(text.rstrip("*") == format_signed(float(text.rstrip("*").replace("−", "-").replace(",", "")))
+               for text in texts)

@@ -72,7 +72,7 @@ def test_compare_prints_the_table_and_writes_csv_and_parquet(results, capsys):
     directory, _ = results
     assert run_cli("compare", directory, "--metric", "deals", "--metric", "publications") == 0
     out = capsys.readouterr().out
-    assert "more_managers" in out and "deals" in out and "common random numbers" in out
+    assert "more_managers" in out and "Publications" in out and "common random numbers" in out
     table = pd.read_parquet(directory / "comparison.parquet")
     # the primary outcomes (the catalogue's headline ones) come first and get verdicts; the rest is descriptive
     assert list(table["metric"]) == ["deals", "commercialisations", "welfare", "publications"]
@@ -384,3 +384,71 @@ def test_a_report_into_a_file_another_report_is_writing_is_refused_and_leaves_it
         assert listing(target.parent) == {".report.html.lock"}  # only the holder's lock file
     assert run_cli("report", directory, "--out", target) == 0  # free again once the first is done
     assert target.is_file() and ".report.html.lock" not in listing(target.parent)
+
+
+def _posterior_like_comparison() -> pd.DataFrame:
+    """The small sweep's comparison, dressed as a sweep over posterior draws with a long name and
+    an undecided primary outcome: the widest table ``ecosim compare`` prints."""
+    from ecosim import analysis
+
+    runs, _ = small_sweep()
+    runs = runs.replace({"scenario": {"more_managers": "manager_programme_with_long_name"}})
+    table = analysis.compare(runs, "baseline", ["deals", "publications", "welfare_per_public_yuan"])
+    primary = table["role"] == "primary"
+    table.loc[primary, ["p_better", "p_better_low", "p_better_high"]] = [0.6, 0.42, 0.76]
+    table.loc[table.index[primary][0], ["verdict", "replications_needed"]] = ["more replications needed", 2710]
+    return table
+
+
+def test_compare_prints_the_answer_first_and_cuts_off_no_column():
+    import io
+
+    from rich.console import Console
+
+    from ecosim import report
+
+    table = _posterior_like_comparison()
+    buffer = io.StringIO()
+    report.print_comparison(table, console=Console(width=160, file=buffer))
+    out = buffer.getvalue()
+    lines = out.splitlines()
+    answer, first_table = out.index("The answer"), out.index("┏")
+    assert answer < first_table  # plain sentences before any table
+    assert "manager_programme_with_long_name: technologies converted" in out[answer:first_table]
+    assert "needs about 2,710 replications" in out[answer:first_table]  # counts with a thousands separator
+    # every table is whole: closed on the right, no line wider than the console
+    assert all(len(line) <= 160 for line in lines)
+    tops = [line for line in lines if line.startswith("┏")]
+    assert len(tops) == 2 and all(line.endswith("┓") for line in tops)
+    verdict_cells = " ".join(line.split("│")[-2].strip() for line in lines if line.startswith("│"))
+    assert "undecided: needs about 2,710 replications" in " ".join(verdict_cells.split())
+    # primary outcomes named by their labels, not raw metric names
+    assert "Primary outcomes: technologies converted (first transfer)" in out
+    assert "Primary outcomes: deals" not in out and "(simultaneous) (Bonferroni)" not in out
+
+
+def test_column_widths_fit_the_console_and_keep_whole_words():
+    from ecosim.report import _column_widths
+
+    frame = pd.DataFrame({"scenario": ["manager_programme"], "verdict": ["undecided: needs about 2,710 replications"],
+                          "outcome": ["Welfare from products on the market (M¥)"]})
+    widths = _column_widths(frame, 50)
+    assert sum(widths) + 3 * len(widths) + 1 <= 50
+    assert widths[0] >= len("manager_programme") and widths[1] >= len("replications")
+
+
+def test_report_labels_its_numbers_as_the_tables_do(results):
+    """The forest caption names the table's levels, the summary table uses catalogue labels, the
+    cost-effectiveness table gives each interval its own level and says why a ratio has none,
+    and the failure text does not claim that no policy changes technical failures."""
+    directory, _ = results
+    assert run_cli("report", directory) == 0
+    markdown = (directory / "report.md").read_text()
+    assert "with 95% intervals." not in markdown
+    assert "primary outcomes: 98.33% simultaneous" in markdown and "descriptive outcomes: 95%" in markdown
+    assert "| baseline | deals |" not in markdown and "| baseline | Technologies converted (first transfer) |" in markdown
+    assert "[–, –]" not in markdown
+    assert "no policy changes" not in markdown and "Every failed gate attempt" not in markdown
+    assert "baseline (baseline)" not in markdown
+    cost = next(line for line in markdown.splitlines() if line.startswith("| scenario | outcome | extra outcome"))
+    assert "level of the outcome's and the ratios' intervals" in cost

@@ -1108,12 +1108,13 @@ def cost_effectiveness(
     DataFrame
         condition, baseline, outcome, level, extra_outcome, extra_outcome_low, extra_outcome_high,
         extra_cost, extra_cost_low, extra_cost_high, cost_per_extra, cost_per_extra_low,
-        cost_per_extra_high, per_unit_cost, per_unit_low, per_unit_high, paired, note.
+        cost_per_extra_high, per_unit_cost, per_unit_low, per_unit_high, cost_level (the level of
+        the extra cost's interval: its own comparison row's), paired, note.
     """
     columns = ["condition", "baseline", "outcome", "level", "extra_outcome", "extra_outcome_low",
                "extra_outcome_high", "extra_cost", "extra_cost_low", "extra_cost_high", "cost_per_extra",
                "cost_per_extra_low", "cost_per_extra_high", "per_unit_cost", "per_unit_low", "per_unit_high",
-               "paired", "note"]
+               "cost_level", "paired", "note"]
     if comparison.empty:
         return pd.DataFrame(columns=columns)
     if outcomes is None:
@@ -1134,7 +1135,7 @@ def cost_effectiveness(
                 "extra_outcome": o["difference"], "extra_outcome_low": o["difference_low"],
                 "extra_outcome_high": o["difference_high"], "extra_cost": c["difference"],
                 "extra_cost_low": c["difference_low"], "extra_cost_high": c["difference_high"],
-                "paired": bool(o["paired"]), "note": ""}
+                "cost_level": c["level"], "paired": bool(o["paired"]), "note": ""}
             tail = (1 - float(o["level"])) / 2 * 100
             pairing = _pairing(groups[o["baseline"]], groups[condition])
             (bo, bc), (so, sc) = _paired_values(groups[o["baseline"]], groups[condition], [outcome, cost], pairing)
@@ -1164,7 +1165,7 @@ def cost_effectiveness(
                     row[f"{key}_low"], row[f"{key}_high"] = (float(v) for v in np.percentile(ratio, [tail, 100 - tail]))
                 else:
                     row[f"{key}_low"] = row[f"{key}_high"] = math.nan
-                    notes.append(f"{what} not clearly different from the baseline; ratio unstable")
+                    notes.append(f"{what} not clearly different from the baseline: no interval for the ratio")
             if row["extra_cost"] < 0 and row["extra_cost_high"] < 0:
                 notes.append("saves public money")
             row["note"] = "; ".join(notes)

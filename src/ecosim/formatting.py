@@ -41,6 +41,22 @@ def format_number(value: Any) -> str:
     return text.replace("-", "−")
 
 
+def format_signed(value: Any) -> str:
+    """A change: :func:`format_number` with a ``+`` on increases (never ``-0.0``).
+
+    Examples
+    --------
+    >>> format_signed(94.63), format_signed(-2912.6), format_signed(0.0), format_signed(-0.04)
+    ('+94.63', '−2,913', '0', '−0.04')
+    """
+    text = format_number(value)
+    try:
+        positive = float(value) > 0
+    except (TypeError, ValueError):
+        return text
+    return f"+{text}" if positive and text != "0" else text
+
+
 def format_percent(value: Any) -> str:
     """A change in %, always signed and in percent: ``+33.5%``, ``−28%``, ``–`` for NaN.
 
@@ -58,6 +74,18 @@ def format_percent(value: Any) -> str:
 
 
 def format_interval(estimate: Any, low: Any, high: Any, percent: bool = False) -> str:
-    """``estimate [low, high]`` with one formatter, so every output prints the same text."""
+    """``estimate [low, high]`` with one formatter, so every output prints the same text; ``–``
+    alone when there is no estimate (e.g. a change in % of a baseline mean of 0).
+
+    Examples
+    --------
+    >>> format_interval(5.0, 2.0, 8.0, percent=True), format_interval(float("nan"), float("nan"), float("nan"))
+    ('+5.00% [+2.00%, +8.00%]', '–')
+    """
     fmt = format_percent if percent else format_number
+    try:
+        if math.isnan(float(estimate)):
+            return "–"
+    except (TypeError, ValueError):
+        pass
     return f"{fmt(estimate)} [{fmt(low)}, {fmt(high)}]"

@@ -44,7 +44,7 @@ from ecosim.analysis import (
     ok_runs,
     parameter_label,
 )
-from ecosim.formatting import format_interval, format_number
+from ecosim.formatting import format_interval, format_number, format_signed
 from ecosim.scenario import CAUSES, GATES, OWNER_TYPES
 
 VERDICT_COLOURS = {
@@ -379,7 +379,8 @@ def failure_change_plot(decomposition: pd.DataFrame) -> Figure:
                 low, high = part.loc[(g, c), "difference_low"], part.loc[(g, c), "difference_high"]
                 clear = math.isfinite(low) and math.isfinite(high) and (low > 0 or high < 0)
                 dark = abs(grid[i, j]) > 0.6 * limit
-                ax.text(j, i, f"{grid[i, j]:+.1f}{'*' if clear else ''}", ha="center", va="center", fontsize="small",
+                ax.text(j, i, f"{format_signed(grid[i, j])}{'*' if clear else ''}", ha="center", va="center",
+                        fontsize="small",
                         color="white" if dark else "black")
         ax.set_xticks(range(len(CAUSES)), CAUSES)
         ax.set_yticks(range(len(GATES)), GATES)

@@ -238,9 +238,19 @@ def format_p(value: Any) -> str:
 
 
 def format_level(level: Any, role: str) -> str:
-    """The interval's confidence level, e.g. ``99.76% (simultaneous)`` for primary outcomes."""
+    """The interval's confidence level, e.g. ``99.76% simultaneous`` for primary outcomes."""
     text = f"{100 * float(level):.4g}%"
-    return f"{text} (simultaneous)" if role == "primary" else text
+    return f"{text} simultaneous" if role == "primary" else text
+
+
+def role_text(row: Any) -> str:
+    """The row's role with the level of its interval, e.g. ``primary, 99.76% simultaneous``:
+    one column, so that a reader sees which interval a verdict rests on."""
+    return f"{row['role']}, {format_level(row['level'], row['role'])}"
+
+
+def _replications(needed: float) -> str:
+    return f"{int(needed):,}"
 
 
 def verdict_text(row: Any, short: bool = False) -> str:
@@ -253,8 +263,8 @@ def verdict_text(row: Any, short: bool = False) -> str:
             return ("undecided: needs more than 10,000 replications" if short else
                     "more replications needed (more than 10,000 for an interval clear of no change)")
         if math.isfinite(needed):
-            return (f"undecided: needs about {int(needed)} replications" if short else
-                    f"more replications needed (about {int(needed)} for an interval clear of no change)")
+            return (f"undecided: needs about {_replications(needed)} replications" if short else
+                    f"more replications needed (about {_replications(needed)} for an interval clear of no change)")
         return "undecided: no change seen at all" if short else "more replications needed (no change seen at all)"
     if word == "descriptive":
         return "descriptive (no test)"
@@ -335,10 +345,10 @@ def condition_labels(ok: pd.DataFrame) -> dict[str, str]:
 
 def readable_comparison(comparison: pd.DataFrame, labels: Mapping[str, str] | None = None) -> pd.DataFrame:
     """The comparison table as strings, in the columns people read: scenario, outcome (label and
-    unit), role, baseline and scenario means, the change in the metric's unit and in % (one
-    interval, two scales), the interval's level, the adjusted p-value, for runs from posterior
-    draws the probability that the policy beats the baseline (:func:`probability_text`), and the
-    verdict."""
+    unit), role with its interval's level, baseline and scenario means, the change in the
+    metric's unit and in % (one interval, two scales), the adjusted p-value, for runs from
+    posterior draws the probability that the policy beats the baseline (:func:`probability_text`),
+    and the verdict."""
     posterior = has_probabilities(comparison)
     rows = []
     for _, row in comparison.iterrows():
@@ -346,13 +356,12 @@ def readable_comparison(comparison: pd.DataFrame, labels: Mapping[str, str] | No
             "scenario": (labels or {}).get(row["condition"], row["condition"]),
             "outcome": analysis.metric_label(row["metric"]),
             "unit": analysis.metric_unit(row["metric"]),
-            "role": row["role"],
+            "role [interval]": role_text(row),
             "baseline": format_number(row["baseline_mean"]),
             "scenario mean": format_number(row["scenario_mean"]),
             "change [interval]": format_interval(row["difference"], row["difference_low"], row["difference_high"]),
             "change % [interval]": format_interval(row["relative_change"], row["relative_low"],
                                                    row["relative_high"], percent=True),
-            "interval level": format_level(row["level"], row["role"]),
             "p (adjusted)": format_p(row["p_adjusted"]),
             **({"P(better) over posterior [95%]": probability_text(row)} if posterior else {}),
             "verdict": verdict_text(row),
@@ -360,35 +369,94 @@ def readable_comparison(comparison: pd.DataFrame, labels: Mapping[str, str] | No
     return pd.DataFrame(rows)
 
 
+DESCRIPTIVE_DROPPED = ("role [interval]", "p (adjusted)", "P(better) over posterior [95%]")
+"""Columns the terminal's table of descriptive outcomes leaves out: the same (or empty) in every row."""
+
+
+def _terminal_table(part: pd.DataFrame, comparison: pd.DataFrame) -> pd.DataFrame:
+    """The terminal's narrower form of :func:`readable_comparison` rows: the unit joins the
+    outcome, the role and level go to the table's title, the verdict takes its short form."""
+    part = part.drop(columns=["role [interval]"])
+    part["outcome"] = [analysis.metric_axis_label(m) for m in comparison["metric"]]
+    part = part.drop(columns="unit")
+    part["verdict"] = [verdict_text(row, short=True) for _, row in comparison.iterrows()]
+    return part
+
+
+def _column_widths(frame: pd.DataFrame, available: int) -> list[int]:
+    """Widths for a rich table of ``frame`` that fit ``available`` cells: every column starts at
+    its longest line and the widest is narrowed, never below its longest word, until the table
+    fits. (Rich's own fitting can overshoot and then crops the last column: the verdict.)"""
+    from rich.cells import cell_len
+
+    texts = [[str(column), *map(str, frame[column])] for column in frame.columns]
+    longest = [max(cell_len(t) for t in column) for column in texts]
+    word = [max(cell_len(w) for t in column for w in (t.split() or [""])) for column in texts]
+    widths = list(longest)
+    budget = available - (3 * len(widths) + 1)  # borders and one space of padding each side
+    while sum(widths) > budget:
+        slack = [w - m for w, m in zip(widths, word, strict=True)]
+        if max(slack) <= 0:
+            break
+        widest = max(range(len(widths)), key=lambda i: (widths[i] if slack[i] > 0 else -1))
+        widths[widest] -= 1
+    return widths
+
+
 def print_comparison(
     comparison: pd.DataFrame, notes: Sequence[str] = (), console: Any = None, correction: str = "bonferroni",
     labels: Mapping[str, str] | None = None,
 ) -> None:
-    """Print the comparison table with rich (verdicts coloured; design points named by their values)."""
+    """Print the comparison, the answer first: one plain sentence per policy on its primary
+    outcomes, then the primary outcomes' table (verdicts coloured), then the descriptive
+    outcomes' table, then how the numbers were made. Two tables rather than one wide one, so
+    that no column (the verdict least of all) is cut off in a terminal."""
     from rich.console import Console
     from rich.table import Table
 
     console = console or Console()
     readable = readable_comparison(comparison, labels)
     baseline = comparison["baseline"].iloc[0] if len(comparison) else "baseline"
+    base = (labels or {}).get(baseline, baseline)
     paired = bool(comparison["paired"].all()) if len(comparison) else True
-    table = Table(title=f"Each scenario against {(labels or {}).get(baseline, baseline)} (means per run)",
-                  title_justify="left")
-    for column in readable.columns:
-        text = column in ("scenario", "outcome", "verdict", "unit", "role")
-        table.add_column(column, justify="left" if text else "right", overflow="fold", no_wrap=column == "scenario",
-                         min_width=24 if column == "outcome" else None)
+    sentences = verdict_sentences(comparison, labels)
+    if sentences:
+        console.print(f"The answer: each policy against {base} on the primary outcomes", style="bold",
+                      highlight=False)
+        for sentence in sentences:
+            console.print(f"  {sentence}", highlight=False)
+        console.print()
     styles = {"better": "green", "worse": "red", "higher": "blue", "lower": "blue"}
-    for _, row in readable.iterrows():
-        style = styles.get(row["verdict"], "")
-        cells = [str(v) for v in row.to_list()]
-        cells[-1] = f"[{style}]{cells[-1]}[/{style}]" if style else cells[-1]
-        table.add_row(*cells)
-    console.print(table)
+    roles = comparison["role"].to_numpy() if len(comparison) else []
+    for role in ("primary", "descriptive"):
+        if not (roles == role).any():
+            continue
+        part = _terminal_table(readable[roles == role].copy(), comparison[roles == role])
+        level = format_level(comparison.loc[comparison["role"] == role, "level"].iloc[0], role)
+        if role == "primary":
+            title = f"Primary outcomes against {base}: verdicts from {level} intervals (means per run)"
+        else:
+            title = f"Other outcomes against {base}: descriptive, {level} intervals, no verdict (means per run)"
+            part = part.drop(columns=[c for c in DESCRIPTIVE_DROPPED if c in part.columns])
+            part = part.rename(columns={"verdict": "note"})
+            part["note"] = part["note"].where(part["note"] != verdict_text({"verdict": "descriptive"}), "")
+            if not part["note"].any():
+                part = part.drop(columns="note")
+        table = Table(title=title, title_justify="left")
+        for column, width in zip(part.columns, _column_widths(part, console.width), strict=True):
+            text = column in ("scenario", "outcome", "verdict", "note")
+            table.add_column(column, justify="left" if text else "right", overflow="fold", width=width)
+        for _, row in part.iterrows():
+            cells = [str(v) for v in row.to_list()]
+            style = styles.get(cells[-1], "")
+            cells[-1] = f"[{style}]{cells[-1]}[/{style}]" if style else cells[-1]
+            table.add_row(*cells)
+        console.print(table)
     primary = list(dict.fromkeys(comparison.loc[comparison["role"] == "primary", "metric"])) if len(comparison) else []
     console.print(method_note(comparison, correction), highlight=False)
     if primary:
-        console.print("Primary outcomes: " + ", ".join(primary), highlight=False)
+        console.print("Primary outcomes: " + ", ".join(analysis.metric_label(m).lower() for m in primary) + ".",
+                      highlight=False)
     if has_probabilities(comparison):
         console.print(POSTERIOR_NOTE, highlight=False)
         for sentence in probability_sentences(comparison, labels):
@@ -407,20 +475,24 @@ def method_note(comparison: pd.DataFrame, correction: str = "bonferroni") -> str
     paired = bool(comparison["paired"].all())
     primary = comparison[comparison["role"] == "primary"]
     family = len(primary)
-    level = format_level(primary["level"].iloc[0], "primary") if family else ""
+    adjusted = correction == "bonferroni"
+    level = format_level(primary["level"].iloc[0], "primary" if adjusted else "descriptive") if family else ""
+    together = f"{100 * (1 - family * (1 - float(primary['level'].iloc[0]))):.4g}%" if family else ""
+    descriptive = comparison[comparison["role"] != "primary"]
+    other = format_level(descriptive["level"].iloc[0], "descriptive") if len(descriptive) else "95%"
     return (
         ("Replications are paired by seed (common random numbers). " if paired else
          "Scenarios do not share replication seeds, so intervals are unpaired. ")
         + "Each change is estimated once: as a difference of means with a t interval, or for heavy-tailed "
           "outcomes as a ratio of means on the log scale with a bootstrap-t interval; the change in % and in "
           "the outcome's unit are two views of that one interval. "
-        + (f"The {family} primary comparisons form one family: their intervals are {level} "
-           f"({'Bonferroni' if correction == 'bonferroni' else 'not adjusted'}), and a verdict is given exactly "
-           "when that interval excludes no change. " if family else "")
-        + "Other outcomes are descriptive: 95% intervals, no verdict.")
-
-
-_CORRECTIONS = {"bonferroni": "Bonferroni", "none": "not adjusted"}
+        + (f"The {family} primary comparisons form one family: each of their intervals is a {level} interval "
+           f"(Bonferroni), so that all of them hold together with {together} confidence, and a verdict is "
+           "given exactly when that interval excludes no change. "
+           if family and adjusted else
+           f"The {family} primary comparisons get {level} intervals (not adjusted for multiplicity), and a verdict "
+           "is given exactly when that interval excludes no change. " if family else "")
+        + f"Other outcomes are descriptive: {other} intervals, no verdict.")
 
 
 def write_table(frame: pd.DataFrame, directory: Path, stem: str) -> list[Path]:
@@ -511,8 +583,9 @@ def rank_policies(comparison: pd.DataFrame) -> pd.DataFrame:
 
 def main_failure_reasons(ok: pd.DataFrame, baseline: str) -> dict[str, str]:
     """Per condition, the gate × cause where most of its technologies fail (share of all its
-    failures, and the baseline's failures per run there); when that cause is technical (which no
-    policy changes), also the largest funding or matching cause, the one a policy can move."""
+    failures, and the baseline's failures per run there); when that cause is technical (the
+    technology's own, which a policy cannot make work), also the largest funding or matching
+    cause, the one a policy can move."""
     if not set(analysis.FAILURE_COLUMNS) <= set(ok.columns):
         return {}
     failures = analysis.failures_by_gate_cause(ok)
@@ -550,7 +623,8 @@ def first_screen(
     columns = ["rank", "policy", *[f"{analysis.metric_label(m)}: change [interval], verdict" for m in primary]]
     cost_outcome = primary[0] if primary else None
     if effectiveness is not None and not effectiveness.empty and cost_outcome:
-        columns += ["extra public money, M¥ per run",
+        cost_level = format_level(indexed_level(comparison, "public_spending"), "descriptive")
+        columns += [f"extra public money, M¥ per run [{cost_level} interval]",
                     f"M¥ per extra unit of {analysis.metric_label(cost_outcome).lower()}"]
     columns.append("where most technologies fail (gate cause, failures per run, share of failures)")
     indexed = comparison.set_index(["condition", "metric"])
@@ -571,10 +645,8 @@ def first_screen(
             if len(ce):
                 c = ce.iloc[0]
                 cells.append(format_interval(c["extra_cost"], c["extra_cost_low"], c["extra_cost_high"]))
-                cost_per = (format_interval(c["cost_per_extra"], c["cost_per_extra_low"], c["cost_per_extra_high"])
-                            if math.isfinite(c["cost_per_extra_low"]) else
-                            f"{format_number(c['cost_per_extra'])} (no interval: the outcome did not clearly change)")
-                cells.append(cost_per)
+                cells.append(ratio_text(c["cost_per_extra"], c["cost_per_extra_low"], c["cost_per_extra_high"],
+                                        "the outcome"))
             else:
                 cells += ["–", "–"]
             css += ["", ""]
@@ -584,7 +656,7 @@ def first_screen(
         rows.append({"scenario": name, "colour": colours.get(name, plots.BASELINE_COLOUR), "failing": failing,
                      "cells": list(zip(cells, css, strict=True))})
     rows.append({"scenario": baseline, "colour": plots.BASELINE_COLOUR, "failing": False,
-                 "cells": list(zip(["–", f"{labels.get(baseline, baseline)} (baseline)",
+                 "cells": list(zip(["–", labels.get(baseline, baseline) + ("" if baseline == "baseline" else " (baseline)"),
                                     *[f"mean {format_number(indexed.xs(m, level='metric')['baseline_mean'].iloc[0])} "
                                       f"{analysis.metric_unit(m)}" for m in primary],
                                     *(["–", "–"] if len(columns) > len(primary) + 3 else []),
@@ -699,8 +771,10 @@ def build_report(
     if set(analysis.FAILURE_COLUMNS) <= set(ok.columns):
         figs = [("failures", "Failures per run by gate and cause.",
                  plots.failure_plot(analysis.failures_by_gate_cause(ok)))]
-        paragraphs = ["Every failed gate attempt is recorded with its gate and cause: technical (no policy "
-                      "changes it), funding, or matching."]
+        paragraphs = ["Every technology that leaves the pipeline without reaching the market is counted at the gate "
+                      "where it stopped, with the cause: technical (it failed the gate; a policy cannot make it work, "
+                      "but changes how many technologies reach each gate, and a PoC test stops some early), funding "
+                      "or matching (shelved after waiting too long for money or a partner)."]
         if several:
             decomposition = analysis.failure_decomposition(ok, baseline)
             figs.append(("failure_change", "Change in failures against the baseline, by gate and cause.",
@@ -748,22 +822,41 @@ def build_sections(
     return build_report(results, baseline, metrics, seed)[1]
 
 
+def indexed_level(comparison: pd.DataFrame, metric: str) -> float:
+    """The level of ``metric``'s intervals in the comparison (the same for every condition)."""
+    return float(comparison.loc[comparison["metric"] == metric, "level"].iloc[0])
+
+
+def ratio_text(value: Any, low: Any, high: Any, denominator: str) -> str:
+    """A cost-effectiveness ratio with its interval, or, when its denominator did not clearly
+    change, the point value and why it has no interval (the same words in every table)."""
+    if math.isfinite(float(low)) and math.isfinite(float(high)):
+        return format_interval(value, low, high)
+    return f"{format_number(value)} (no interval: {denominator} did not clearly change)"
+
+
 def readable_cost_effectiveness(effectiveness: pd.DataFrame) -> pd.DataFrame:
-    """The cost-effectiveness table as strings (the same formatter as every other table)."""
+    """The cost-effectiveness table as strings (the same formatter as every other table). The
+    extra public money keeps the level of its own comparison row (``cost_level``, descriptive);
+    the extra outcome and both ratios have the outcome's level."""
+    cost_levels = effectiveness.get("cost_level", effectiveness["level"])
     return pd.DataFrame({
         "scenario": effectiveness["condition"],
         "outcome": [analysis.metric_label(m) for m in effectiveness["outcome"]],
         "extra outcome per run [interval]": [
             format_interval(r.extra_outcome, r.extra_outcome_low, r.extra_outcome_high) + f" {analysis.metric_unit(r.outcome)}"
             for r in effectiveness.itertuples()],
+        "level of the outcome's and the ratios' intervals": [
+            format_level(level, "primary") for level in effectiveness["level"]],
         "extra public money per run, M¥ [interval]": [
-            format_interval(r.extra_cost, r.extra_cost_low, r.extra_cost_high) for r in effectiveness.itertuples()],
+            f"{format_interval(r.extra_cost, r.extra_cost_low, r.extra_cost_high)} ({format_level(level, 'descriptive')})"
+            for r, level in zip(effectiveness.itertuples(), cost_levels, strict=True)],
         "M¥ per extra unit of outcome [interval]": [
-            format_interval(r.cost_per_extra, r.cost_per_extra_low, r.cost_per_extra_high)
+            ratio_text(r.cost_per_extra, r.cost_per_extra_low, r.cost_per_extra_high, "the outcome")
             for r in effectiveness.itertuples()],
         "outcome per extra M¥ [interval]": [
-            format_interval(r.per_unit_cost, r.per_unit_low, r.per_unit_high) for r in effectiveness.itertuples()],
-        "interval level": [format_level(level, "primary") for level in effectiveness["level"]],
+            ratio_text(r.per_unit_cost, r.per_unit_low, r.per_unit_high, "public spending")
+            for r in effectiveness.itertuples()],
         "note": effectiveness["note"],
     })
 
@@ -811,7 +904,9 @@ FOREST_ROWS_PER_FIGURE = 40
 
 
 def _forest_figures(comparison: pd.DataFrame) -> list[tuple[str, str, Figure]]:
-    caption = "Effect of each scenario on each metric, in % of the baseline, with 95% intervals."
+    caption = "Effect of each scenario on each metric, in % of the baseline, with the table's intervals"
+    levels = comparison.drop_duplicates("role").set_index("role")["level"]
+    caption += " (" + "; ".join(f"{role} outcomes: {format_level(level, role)}" for role, level in levels.items()) + ")."
     metrics = list(dict.fromkeys(comparison["metric"]))
     per_metric = max(1, len(comparison) // max(1, len(metrics)))
     chunk = max(1, FOREST_ROWS_PER_FIGURE // per_metric)
@@ -832,7 +927,8 @@ def analysis_summary_table(ok: pd.DataFrame, metrics: Sequence[str], seed: int) 
     summary = analysis.summarise(ok, metrics, seed=seed)
     return pd.DataFrame({
         "scenario": summary["condition"],
-        "metric": summary["metric"],
+        "outcome": [analysis.metric_label(m) for m in summary["metric"]],
+        "unit": [analysis.metric_unit(m) for m in summary["metric"]],
         "n": summary["n"],
         "mean [95% CI]": [f"{format_number(r.mean)} [{format_number(r.mean_low)}, {format_number(r.mean_high)}]"
                           for r in summary.itertuples()],
@@ -895,14 +991,14 @@ def experiment_name(results: Results) -> str:
     return str(name or results.directory.name)
 
 
-def verdict_sentences(comparison: pd.DataFrame) -> list[str]:
+def verdict_sentences(comparison: pd.DataFrame, labels: Mapping[str, str] | None = None) -> list[str]:
     """One plain sentence per scenario naming every primary outcome with its change, interval and
-    verdict (the same text as the tables), as plain text."""
+    verdict (the same text as the tables), as plain text; ``labels`` name design points."""
     sentences = []
     for name, part in comparison[comparison["role"] == "primary"].groupby("condition", sort=False):
         parts = [f"{analysis.metric_label(row['metric']).lower()} {change_text(row)} ({verdict_text(row, short=True)})"
                  for _, row in part.iterrows()]
-        sentences.append(f"{name}: " + "; ".join(parts) + ".")
+        sentences.append(f"{(labels or {}).get(name, name)}: " + "; ".join(parts) + ".")
     return sentences
 
 
