@@ -52,11 +52,24 @@ def baseline_runs():
     return _runs({})
 
 
-LEVERS = [lever for lever in _lever_module().LEVERS if lever.direction != 0]
+# A finding, kept visible: since the PoC fund pays only for technologies waiting after a setback
+# (policy.proof_of_concept.additionality) it is never short at the baseline — it funds every
+# waiting technology above its value threshold and carries the rest over — so extra money buys
+# nothing and the top dose's runs are identical to the baseline's (docs/VALIDATION.md §5). Strict:
+# the test fails as soon as the fund binds again, so the finding cannot go stale.
+SATURATED = {
+    "poc_fund": "the PoC fund is never short at the baseline (additionality and the value threshold "
+                "leave it too few eligible technologies): extra money buys nothing; docs/VALIDATION.md §5",
+}
+LEVERS = [
+    pytest.param(lever, id=lever.name,
+                 marks=[pytest.mark.xfail(strict=True, reason=SATURATED[lever.name])] if lever.name in SATURATED else [])
+    for lever in _lever_module().LEVERS if lever.direction != 0
+]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("lever", LEVERS, ids=[lever.name for lever in LEVERS])
+@pytest.mark.parametrize("lever", LEVERS)
 def test_lever_moves_its_target_in_the_predicted_direction(lever, baseline_runs):
     top = _runs(_variants()[f"{lever.name}_{len(lever.doses)}"])
     assert list(top["seed"]) == list(baseline_runs["seed"])  # common random numbers: paired by seed
