@@ -206,7 +206,7 @@ def test_the_shipped_posterior_experiment_checks(capsys):
     status, out, _ = ecosim(capsys, "check", ROOT / "experiments" / "policy_levers_posterior.yaml")
     assert status == 0 and "240 runs" in out
     posterior = read_posterior(SHIPPED)
-    assert posterior.particles == 500 and math.isclose(posterior.weights.sum(), 1.0)  # the calibration's population
+    assert posterior.particles == 300 and math.isclose(posterior.weights.sum(), 1.0)  # the calibration's population
 
 
 # ---------------------------------------------------------------- the probability
