@@ -52,11 +52,12 @@ model itself is described in `docs/ODD.md`. A tuple is written in YAML as a list
 **Where the free parameters' defaults come from.** Nine free parameters are estimated by
 `ecosim calibrate experiments/calibration.yaml` (ABC-SMC against the produced patterns;
 `docs/VALIDATION.md` §7). Their defaults here are **not** the posterior mean: the calibration
-of 2026-12-02 (7,062 simulations) pinned none of them down, its last generation has an
-effective sample size of 10, and its predictive means miss F2a, F2b and F11a, whereas the
-hand-set values below lie inside every parameter's 90% credible interval and fit every pattern
-but F11a (§2). The posterior itself (`experiments/posterior/default.parquet`) is what
-experiments over posterior draws use (`parameters: {posterior: ...}`, docs/SWEEPS.md).
+of 2026-12-02 (5,224 simulations, effective sample size 237 of 300) pinned none of them down
+and its predictive means of F2b and F11a lie just outside their ranges, whereas the hand-set
+values below lie inside every parameter's 90% credible interval and put every produced pattern
+inside its range at 30 replications (§2). The posterior itself
+(`experiments/posterior/default.parquet`) is what experiments over posterior draws use
+(`parameters: {posterior: ...}`, docs/SWEEPS.md).
 """
 
 
