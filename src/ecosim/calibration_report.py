@@ -30,6 +30,7 @@ from ecosim.calibration import Calibration, Target
 IDENTIFIED_SHARE = 0.5
 """A parameter is identified when its 90% credible interval is narrower than this share of its prior range."""
 
+
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
     """The ``q`` quantile of ``values`` with ``weights`` (inverse of the weighted empirical CDF).
 
