@@ -370,17 +370,56 @@ def readable_comparison(comparison: pd.DataFrame, labels: Mapping[str, str] | No
 
 
 DESCRIPTIVE_DROPPED = ("role [interval]", "p (adjusted)", "P(better) over posterior [95%]")
-"""Columns the terminal's table of descriptive outcomes leaves out: the same (or empty) in every row."""
+"""Columns the table of descriptive outcomes leaves out: the same (or empty) in every row."""
 
 
-def _terminal_table(part: pd.DataFrame, comparison: pd.DataFrame) -> pd.DataFrame:
-    """The terminal's narrower form of :func:`readable_comparison` rows: the unit joins the
-    outcome, the role and level go to the table's title, the verdict takes its short form."""
+def _narrow_table(part: pd.DataFrame, comparison: pd.DataFrame) -> pd.DataFrame:
+    """The narrower form of :func:`readable_comparison` rows: the unit joins the outcome, the
+    role and level go to the table's title, the verdict takes its short form."""
     part = part.drop(columns=["role [interval]"])
     part["outcome"] = [analysis.metric_axis_label(m) for m in comparison["metric"]]
     part = part.drop(columns="unit")
     part["verdict"] = [verdict_text(row, short=True) for _, row in comparison.iterrows()]
     return part
+
+
+def comparison_tables(
+    comparison: pd.DataFrame, labels: Mapping[str, str] | None = None
+) -> list[tuple[str, str, pd.DataFrame]]:
+    """The comparison as two tables narrow enough to be read whole, so that no column (the
+    verdict least of all) is cut off: the primary outcomes with their verdicts, then the other,
+    descriptive outcomes (no verdict, no p-value). ``ecosim compare`` prints them and the HTML
+    report shows them.
+
+    Returns
+    -------
+    list of (role, title, table)
+        One entry per role present, ``"primary"`` first; the title names the baseline and the
+        level of the table's intervals; the table's cells are strings.
+    """
+    if comparison.empty:
+        return []
+    readable = readable_comparison(comparison, labels)
+    baseline = comparison["baseline"].iloc[0]
+    base = (labels or {}).get(baseline, baseline)
+    roles = comparison["role"].to_numpy()
+    tables = []
+    for role in ("primary", "descriptive"):
+        if not (roles == role).any():
+            continue
+        part = _narrow_table(readable[roles == role].copy(), comparison[roles == role])
+        level = format_level(comparison.loc[comparison["role"] == role, "level"].iloc[0], role)
+        if role == "primary":
+            title = f"Primary outcomes against {base}: verdicts from {level} intervals (means per run)"
+        else:
+            title = f"Other outcomes against {base}: descriptive, {level} intervals, no verdict (means per run)"
+            part = part.drop(columns=[c for c in DESCRIPTIVE_DROPPED if c in part.columns])
+            part = part.rename(columns={"verdict": "note"})
+            part["note"] = part["note"].where(part["note"] != verdict_text({"verdict": "descriptive"}), "")
+            if not part["note"].any():
+                part = part.drop(columns="note")
+        tables.append((role, title, part.reset_index(drop=True)))
+    return tables
 
 
 def _column_widths(frame: pd.DataFrame, available: int) -> list[int]:
@@ -415,7 +454,6 @@ def print_comparison(
     from rich.table import Table
 
     console = console or Console()
-    readable = readable_comparison(comparison, labels)
     baseline = comparison["baseline"].iloc[0] if len(comparison) else "baseline"
     base = (labels or {}).get(baseline, baseline)
     paired = bool(comparison["paired"].all()) if len(comparison) else True
@@ -427,21 +465,7 @@ def print_comparison(
             console.print(f"  {sentence}", highlight=False)
         console.print()
     styles = {"better": "green", "worse": "red", "higher": "blue", "lower": "blue"}
-    roles = comparison["role"].to_numpy() if len(comparison) else []
-    for role in ("primary", "descriptive"):
-        if not (roles == role).any():
-            continue
-        part = _terminal_table(readable[roles == role].copy(), comparison[roles == role])
-        level = format_level(comparison.loc[comparison["role"] == role, "level"].iloc[0], role)
-        if role == "primary":
-            title = f"Primary outcomes against {base}: verdicts from {level} intervals (means per run)"
-        else:
-            title = f"Other outcomes against {base}: descriptive, {level} intervals, no verdict (means per run)"
-            part = part.drop(columns=[c for c in DESCRIPTIVE_DROPPED if c in part.columns])
-            part = part.rename(columns={"verdict": "note"})
-            part["note"] = part["note"].where(part["note"] != verdict_text({"verdict": "descriptive"}), "")
-            if not part["note"].any():
-                part = part.drop(columns="note")
+    for _, title, part in comparison_tables(comparison, labels):
         table = Table(title=title, title_justify="left")
         for column, width in zip(part.columns, _column_widths(part, console.width), strict=True):
             text = column in ("scenario", "outcome", "verdict", "note")
