@@ -452,3 +452,37 @@ def test_report_labels_its_numbers_as_the_tables_do(results):
     assert "baseline (baseline)" not in markdown
     cost = next(line for line in markdown.splitlines() if line.startswith("| scenario | outcome | extra outcome"))
     assert "level of the outcome's and the ratios' intervals" in cost
+
+
+QUESTION_FILE = """# Question: does a *bigger* fund
+# help? It is run on the tiny world.
+#
+# More notes.
+name: asks
+description: Two funds in the tiny world.
+"""
+
+
+def test_the_question_is_the_one_the_experiment_file_asks():
+    from ecosim.experiment import file_question, question_from_text
+
+    assert question_from_text(QUESTION_FILE) == "Does a bigger fund help?"
+    assert question_from_text("# Question: none - a small trial. Why? Speed.\nname: x\n") is None
+    assert question_from_text("name: x\n# Question: late?\n") is None  # only the leading comment
+    assert question_from_text("description: Is it?\n") is None
+    assert file_question("experiments/policy_levers_posterior.yaml") == (
+        "Which single policy lever beats today's ecosystem whatever the values of the free parameters the facts "
+        "could not pin down?")
+    assert file_question("experiments/tiny_trial.yaml") is None
+    assert file_question("no/such/file.yaml") is None
+
+
+def test_a_sweep_records_the_experiment_files_question(tmp_path):
+    from ecosim.executors import build_index
+    from ecosim.experiment import load_experiment
+    from sweep_helpers import write_experiment as write_sweep_experiment
+
+    path = write_sweep_experiment(tmp_path)
+    path.write_text("# Question: do managers\n# help?\n" + path.read_text(), encoding="utf-8")
+    assert build_index(load_experiment(path))["question"] == "Do managers help?"
+    assert build_index(load_experiment(write_sweep_experiment(tmp_path, name="plain")))["question"] is None
