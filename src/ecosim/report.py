@@ -1214,30 +1214,23 @@ def _strip_tags(text: str) -> str:
 
 
 LONG_WORD = 20
-"""Words longer than this may break after ``_`` or ``.`` in the HTML report's tables."""
+"""Words longer than this may break anywhere in the HTML report's tables."""
 
-_INTERVAL = re.compile(r"\[[^\[\]]*\]")
-
-
-def whole_intervals(value: Any) -> str:
-    """``value`` as text with the spaces inside each ``[low, high]`` made non-breaking, so that a
-    narrow table cell breaks between an estimate and its interval, never inside the interval."""
-    return _INTERVAL.sub(lambda m: m.group(0).replace(" ", "\u00a0"), str(value))
+_LONG_WORD = re.compile(rf"\S{{{LONG_WORD + 1},}}")
 
 
 def html_cell(value: Any, breaks: bool = True) -> Any:
-    """A table cell's text as HTML: escaped, intervals kept whole (:func:`whole_intervals`) and,
-    with ``breaks``, a line-break opportunity (``<wbr>``) after each ``_`` and ``.`` inside a
-    word longer than :data:`LONG_WORD` characters, so that a long parameter or scenario name
-    (``policy.managers.learning_rate``) can wrap in a narrow column instead of widening the table
-    past the screen, while a short one (``manager_programme``) stays whole."""
+    """A table cell's text as HTML: escaped and, with ``breaks``, each word longer than
+    :data:`LONG_WORD` characters (a parameter or design-point name such as
+    ``policy.managers.managers_per_region``) in a ``<span class="long">`` that may wrap, so that
+    it does not widen the table past the screen. The text itself is unchanged: an interval or a
+    name can be found in the page's source as every other output prints it."""
     from markupsafe import Markup, escape
 
-    text = str(escape(whole_intervals(value)))
-    if breaks:
-        text = re.sub(rf"[^\s\u00a0]{{{LONG_WORD + 1},}}",
-                      lambda m: re.sub(r"(?<=\w)([_.])(?=[A-Za-z])", r"\1<wbr>", m.group(0)), text)
-    return Markup(text)
+    if not breaks:
+        return escape(str(value))
+    return Markup("".join(f'<span class="long">{escape(part)}</span>' if _LONG_WORD.fullmatch(part)
+                          else str(escape(part)) for part in re.split(r"(\s+)", str(value))))
 
 
 def render_html(title: str, screen: FirstScreen, sections: Sequence[Section], notes: Sequence[str],
