@@ -103,3 +103,83 @@ def test_executed_notebook_renders_its_figures_without_errors(browser, tmp_path,
     page.write_text(body, encoding="utf-8")
     text = check_page(browser, page.as_uri(), f"notebook-{name}")
     assert "Which policy?" in text or "Change a rule" in text or "rule" in text
+
+
+FITS_JS = """() => {
+  const problems = [];
+  const viewport = document.documentElement.clientWidth;
+  if (document.documentElement.scrollWidth > viewport)
+    problems.push(`the page is ${document.documentElement.scrollWidth} px wide in a ${viewport} px window`);
+  const what = el => `${el.tagName.toLowerCase()} "${(el.innerText || el.alt || '').trim().slice(0, 50)}"`;
+  for (const el of document.querySelectorAll('h1, h2, p, table, caption, figure, img, figcaption, div.scroll')) {
+    const box = el.getBoundingClientRect();
+    const parent = el.parentElement.getBoundingClientRect();
+    if (box.right > parent.right + 1 || box.left < parent.left - 1)
+      problems.push(`${what(el)} is ${Math.round(box.width)} px wide in a ${Math.round(parent.width)} px container`);
+    if (box.right > viewport + 1) problems.push(`${what(el)} ends at ${Math.round(box.right)} px, off the screen`);
+    if (el.scrollWidth > el.clientWidth + 1 && el.tagName !== 'TABLE')
+      problems.push(`${what(el)} hides ${el.scrollWidth - el.clientWidth} px of its content (it scrolls)`);
+  }
+  return problems;
+}"""
+
+VERDICT_CELLS_JS = """() => {
+  const cells = [];
+  for (const table of document.querySelectorAll('table')) {
+    const headings = [...table.querySelectorAll('thead th')].map(th => th.innerText.trim());
+    const column = headings.indexOf('verdict');
+    if (column < 0) continue;
+    for (const row of table.querySelectorAll('tbody tr')) cells.push(row.children[column]);
+  }
+  return cells.map(cell => {
+    cell.scrollIntoView({block: 'center', inline: 'nearest'});
+    const box = cell.getBoundingClientRect();
+    const hit = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
+    return {text: cell.innerText.trim(), left: box.left, right: box.right, width: box.width,
+            window: document.documentElement.clientWidth, visible: hit !== null && cell.contains(hit)};
+  });
+}"""
+
+
+def _posterior_report(tmp_path) -> Path:
+    """The report of the small sweep dressed as the widest one: three policies (one with a long
+    name), runs from posterior draws (a P(better) column), a question from the experiment."""
+    import pandas as pd
+
+    from analysis_data import small_sweep
+    from ecosim.report import Results, write_report
+
+    runs, steps = small_sweep()
+    policy = runs[runs["scenario"] == "more_managers"]
+    extra = policy.assign(scenario="incentive_reform_with_long_name",
+                          run_id=policy["run_id"] + "x", deals=policy["deals"] * 1.2)
+    runs = pd.concat([runs, extra], ignore_index=True).assign(
+        posterior_draw=lambda f: f["replication"].map({0: 17, 1: 3, 2: 17, 3: 40}))
+    index = {"experiment_name": "browser_widths", "design": "scenarios", "replications": 4,
+             "question": "Which policy converts more research?", "description": "Two policies, tiny world.",
+             "posterior": {"file": "posterior.parquet", "particles": 500, "effective_sample_size": 10.5,
+                           "keys": ["technology.matching_lambda"], "draws": [17, 3, 17, 40]}}
+    out = tmp_path / "widths.html"
+    write_report(Results(tmp_path, runs, steps, index), out)
+    return out
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 800), (1024, 768)])
+def test_report_fits_the_screen_and_every_verdict_is_visible(browser, tmp_path, width, height):
+    """No table, figure or text block is wider than its container or the window, and every cell
+    of a verdict column can be seen: a wide comparison no longer hides its verdicts off the
+    right edge (or in a scrolled box)."""
+    url = _posterior_report(tmp_path).as_uri()
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(url)
+    page.wait_for_load_state("load")
+    assert page.inner_text("p.question").startswith("Question: Which policy converts more research?")
+    assert page.evaluate(FITS_JS) == []
+    cells = page.evaluate(VERDICT_CELLS_JS)
+    assert len(cells) >= 6  # 2 policies × 3 primary outcomes
+    hidden = [c for c in cells if not (c["visible"] and c["left"] >= 0 and c["right"] <= c["window"] + 1
+                                       and c["width"] > 40)]
+    assert not hidden, hidden
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"report-widths-{width}.png"), full_page=True)
+    page.close()

@@ -162,7 +162,7 @@ def test_report_writes_self_contained_html_and_markdown(results, capsys):
     directory, _ = results
     assert run_cli("report", directory) == 0
     html = (directory / "report.html").read_text()
-    for heading in ("Question:", "What was run", "Each scenario against the baseline", "Over time",
+    for heading in ("What was compared:", "What was run", "Each scenario against the baseline", "Over time",
                     "valley of death", "conversion funnel", "Cost-effectiveness"):
         assert heading in html
     assert "tiny_managers" in html and "1001, 1002, 1003, 1004" in html
@@ -452,3 +452,115 @@ def test_report_labels_its_numbers_as_the_tables_do(results):
     assert "baseline (baseline)" not in markdown
     cost = next(line for line in markdown.splitlines() if line.startswith("| scenario | outcome | extra outcome"))
     assert "level of the outcome's and the ratios' intervals" in cost
+
+
+def test_report_shows_primary_and_descriptive_outcomes_in_two_narrow_tables(results):
+    """The HTML report shows compare's two tables, not one of 12-13 columns whose verdict runs off
+    the screen: primary outcomes with their verdicts, then descriptive outcomes without verdict,
+    p-value or role column."""
+    from ecosim.report import build_sections, load_results
+
+    directory, _ = results
+    sections = {s.title: s for s in build_sections(load_results(directory))}
+    primary = sections["Each scenario against the baseline: primary outcomes"]
+    descriptive = sections["Each scenario against the baseline: other outcomes (descriptive)"]
+    assert list(primary.table.columns)[-1] == "verdict" and len(primary.table.columns) <= 9
+    assert primary.caption.startswith("Primary outcomes against baseline: verdicts from 98.33% simultaneous")
+    assert {"verdict", "p (adjusted)", "role [interval]", "unit"}.isdisjoint(descriptive.table.columns)
+    assert len(descriptive.table.columns) <= 7 and "descriptive, 95% intervals" in descriptive.caption
+    assert not primary.figures and descriptive.figures  # the forest plot after both tables
+    assert run_cli("report", directory) == 0
+    markdown = (directory / "report.md").read_text()
+    assert markdown.index("*Primary outcomes against") < markdown.index("*Other outcomes against")
+
+
+def test_html_cells_let_only_long_names_break_and_keep_the_text():
+    from ecosim.report import html_cell
+
+    assert str(html_cell("35.17 [−10.52, 80.86]")) == "35.17 [−10.52, 80.86]"
+    assert str(html_cell("manager_programme")) == "manager_programme"
+    assert str(html_cell("x, universities.transfer_budget_per_quarter")) == (
+        'x, <span class="long">universities.transfer_budget_per_quarter</span>')
+    assert "<span" not in str(html_cell("universities.transfer_budget_per_quarter", breaks=False))
+    escaped = str(html_cell("<b>a_very_long_name_of_a_scenario</b>"))
+    assert "<b>" not in escaped and "&lt;b&gt;a_very_long_name_of_a_scenario&lt;/b&gt;" in escaped
+
+
+QUESTION_FILE = """# Question: does a *bigger* fund
+# help? It is run on the tiny world.
+#
+# More notes.
+name: asks
+description: Two funds in the tiny world.
+"""
+
+
+def test_the_question_is_the_one_the_experiment_file_asks():
+    from ecosim.experiment import file_question, question_from_text
+
+    assert question_from_text(QUESTION_FILE) == "Does a bigger fund help?"
+    assert question_from_text("# Question: none - a small trial. Why? Speed.\nname: x\n") is None
+    assert question_from_text("name: x\n# Question: late?\n") is None  # only the leading comment
+    assert question_from_text("description: Is it?\n") is None
+    assert file_question("experiments/policy_levers_posterior.yaml") == (
+        "Which single policy lever beats today's ecosystem whatever the values of the free parameters the facts "
+        "could not pin down?")
+    assert file_question("experiments/tiny_trial.yaml") is None
+    assert file_question("no/such/file.yaml") is None
+
+
+def test_a_sweep_records_the_experiment_files_question(tmp_path):
+    from ecosim.executors import build_index
+    from ecosim.experiment import load_experiment
+    from sweep_helpers import write_experiment as write_sweep_experiment
+
+    path = write_sweep_experiment(tmp_path)
+    path.write_text("# Question: do managers\n# help?\n" + path.read_text(), encoding="utf-8")
+    assert build_index(load_experiment(path))["question"] == "Do managers help?"
+    assert build_index(load_experiment(write_sweep_experiment(tmp_path, name="plain")))["question"] is None
+
+
+@pytest.mark.parametrize(("index", "label", "text"), [
+    ({"question": "Does a bigger fund help?", "description": "Two funds."}, "Question", "Does a bigger fund help?"),
+    ({"question": None, "description": "Two funds."}, "What was compared", "Two funds."),
+    ({"description": "Two funds in the tiny world."}, "What was compared", "Two funds in the tiny world."),
+    ({"description": "Do two funds differ?"}, "Question", "Do two funds differ?"),
+    ({"description": "Two funds in the tiny world.", "source": "FILE"}, "Question", "Does a bigger fund help?"),
+    ({"description": "Another description.", "source": "FILE"}, "What was compared", "Another description."),
+])
+def test_the_report_says_question_only_for_a_question(results, tmp_path, index, label, text):
+    directory, tables = results
+    runs, steps, base = tables[str(directory)]
+    experiment = tmp_path / "asks.yaml"
+    experiment.write_text(QUESTION_FILE, encoding="utf-8")
+    if index.get("source") == "FILE":
+        index = {**index, "source": str(experiment)}
+    tables[str(directory)] = (runs, steps, {**base, **index})
+    assert run_cli("report", directory) == 0
+    html = (directory / "report.html").read_text()
+    markdown = (directory / "report.md").read_text()
+    assert f"<b>{label}:</b> {text}" in html and f"**{label}:** {text}" in markdown
+    if label != "Question":
+        assert "Question:" not in html and "| question |" not in markdown
+
+
+def test_what_was_run_says_the_runs_use_posterior_draws(results):
+    directory, tables = results
+    runs, steps, index = tables[str(directory)]
+    runs = runs.assign(posterior_draw=runs["replication"].map({0: 17, 1: 3, 2: 17, 3: 40}))
+    keys = ["technology.matching_lambda", "policy.finance.value_hurdle"]
+    posterior = {"file": "calibration/posterior.parquet", "sha256": "0" * 64, "keys": keys, "particles": 500,
+                 "effective_sample_size": 10.469786, "draws": [17, 3, 17, 40],
+                 "scenario_keys": {"baseline": keys, "more_managers": keys[:1]}}
+    tables[str(directory)] = (runs, steps, {**index, "posterior": posterior})
+    assert run_cli("report", directory) == 0
+    markdown = (directory / "report.md").read_text()
+    run_part = markdown.split("## What was run")[1].split("\n## ")[0]
+    assert ("4 replications per scenario, each at one draw of the posterior calibration/posterior.parquet: "
+            "replication r uses the same draw and the same seed in every scenario.") in run_part
+    assert "| replications per scenario | 4, each at one posterior draw (below) |" in run_part
+    assert "4 draws, of 3 distinct particles out of 500; effective sample size of the weights 10.47" in run_part
+    assert "more_managers sets policy.finance.value_hurdle itself" in run_part
+    tables[str(directory)] = (runs.drop(columns="posterior_draw"), steps, index)
+    assert run_cli("report", directory) == 0
+    assert "posterior" not in (directory / "report.md").read_text().split("## What was run")[1].split("\n## ")[0]

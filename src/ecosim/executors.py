@@ -294,6 +294,7 @@ def build_index(experiment: Experiment) -> dict[str, Any]:
         "format": "ecosim-sweep/1",
         "experiment_name": experiment.name,
         "description": experiment.description,
+        "question": experiment.question,
         "source": experiment.source,
         "ecosim_version": __version__,
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),

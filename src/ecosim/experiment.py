@@ -29,6 +29,7 @@ import hashlib
 import itertools
 import json
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -393,6 +394,8 @@ class Experiment:
         (``parameters: {posterior: FILE, draws: N}``), or ``None``
     posterior_keys : scenario name → the posterior keys applied to it (all of them, less the
         ``set_by_scenarios`` keys that scenario sets itself); empty without a posterior
+    question : the question the file asks in its leading ``# Question:`` comment
+        (:func:`file_question`), or ``None`` when it asks none
     """
 
     name: str
@@ -414,6 +417,7 @@ class Experiment:
     planned_runs: int | None = None
     posterior: Posterior | None = None
     posterior_keys: dict[str, list[str]] = field(default_factory=dict)
+    question: str | None = None
 
     @property
     def seeds(self) -> list[int]:
@@ -574,8 +578,64 @@ def load_experiment(path: str | Path, max_runs: int | None = None, sample: bool 
         design_kind=kind, design=design, parameters=parameters, points=points, problem=problem,
         primary=spec.primary, baseline=spec.baseline,
         planned_runs=len(scenarios) * points_planned * spec.replications,
-        posterior=posterior, posterior_keys=posterior_keys,
+        posterior=posterior, posterior_keys=posterior_keys, question=file_question(path),
     )
+
+
+_QUESTION_LINE = re.compile(r"#\s*Question:\s*(.*)", re.IGNORECASE)
+_EMPHASIS = re.compile(r"\*+([^*]+?)\*+")
+
+
+def question_from_text(text: str) -> str | None:
+    """The question an experiment file asks in its leading comment, or ``None``.
+
+    Experiment files open with a comment such as ``# Question: which single policy lever turns
+    more research into products, at what cost, …?`` that may run over several comment lines and
+    go on with how the experiment answers it. The question is the text after ``Question:`` up to
+    and including the first ``?`` (comment lines joined, Markdown emphasis dropped, the first
+    letter capitalised); nothing else is made up. A leading comment without ``Question:``, or
+    whose first sentence ends before a ``?`` (``# Question: none - a small, fast experiment``)
+    asks none.
+
+    Examples
+    --------
+    >>> question_from_text("# Question: does the fund\\n# help? More text.\\nname: x\\n")
+    'Does the fund help?'
+    >>> question_from_text("# Question: none - a demonstration.\\nname: x\\n") is None
+    True
+    """
+    lines = text.splitlines()
+    found: list[str] = []
+    for line in lines:
+        stripped = line.strip()
+        if not found:
+            if not stripped or stripped == "---":
+                continue
+            if not stripped.startswith("#"):
+                return None  # the leading comment is over without a question
+            match = _QUESTION_LINE.match(stripped)
+            if match:
+                found.append(match.group(1).strip())
+            continue
+        if not stripped.startswith("#") or not stripped.lstrip("#").strip():
+            break  # the comment paragraph ends
+        found.append(stripped.lstrip("#").strip())
+    words = " ".join(part for part in found if part)
+    end = words.find("?")
+    if end < 0:
+        return None
+    question = _EMPHASIS.sub(r"\1", words[:end + 1]).strip()
+    if re.search(r"[.!;]\s", question) or len(question) < 3:
+        return None  # a sentence ends before the "?": what follows "Question:" is not the question
+    return question[0].upper() + question[1:]
+
+
+def file_question(path: str | Path) -> str | None:
+    """:func:`question_from_text` of an experiment file; ``None`` when it cannot be read."""
+    try:
+        return question_from_text(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def planned_points(design: BaseModel | None) -> int:

@@ -112,7 +112,7 @@ class Answer:
                 cells.append(f"<td style='text-align:left;{weight}color:{colour}'>{swatch}{html.escape(text)}</td>")
             rows.append("<tr>" + "".join(cells) + "</tr>")
         lead = "".join(f"<p>{p}</p>" for p in self.screen.lead)
-        return (f"<p><b>Question:</b> {html.escape(self.screen.question)}</p>{lead}"
+        return (f"<p><b>{html.escape(self.screen.question_label)}:</b> {html.escape(self.screen.question)}</p>{lead}"
                 f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
                 f"<p style='font-size:.9em;color:#444'>{html.escape(self.screen.method)}</p>")
 

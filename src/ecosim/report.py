@@ -15,6 +15,7 @@ import html
 import io
 import math
 import os
+import re
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -370,17 +371,56 @@ def readable_comparison(comparison: pd.DataFrame, labels: Mapping[str, str] | No
 
 
 DESCRIPTIVE_DROPPED = ("role [interval]", "p (adjusted)", "P(better) over posterior [95%]")
-"""Columns the terminal's table of descriptive outcomes leaves out: the same (or empty) in every row."""
+"""Columns the table of descriptive outcomes leaves out: the same (or empty) in every row."""
 
 
-def _terminal_table(part: pd.DataFrame, comparison: pd.DataFrame) -> pd.DataFrame:
-    """The terminal's narrower form of :func:`readable_comparison` rows: the unit joins the
-    outcome, the role and level go to the table's title, the verdict takes its short form."""
+def _narrow_table(part: pd.DataFrame, comparison: pd.DataFrame) -> pd.DataFrame:
+    """The narrower form of :func:`readable_comparison` rows: the unit joins the outcome, the
+    role and level go to the table's title, the verdict takes its short form."""
     part = part.drop(columns=["role [interval]"])
     part["outcome"] = [analysis.metric_axis_label(m) for m in comparison["metric"]]
     part = part.drop(columns="unit")
     part["verdict"] = [verdict_text(row, short=True) for _, row in comparison.iterrows()]
     return part
+
+
+def comparison_tables(
+    comparison: pd.DataFrame, labels: Mapping[str, str] | None = None
+) -> list[tuple[str, str, pd.DataFrame]]:
+    """The comparison as two tables narrow enough to be read whole, so that no column (the
+    verdict least of all) is cut off: the primary outcomes with their verdicts, then the other,
+    descriptive outcomes (no verdict, no p-value). ``ecosim compare`` prints them and the HTML
+    report shows them.
+
+    Returns
+    -------
+    list of (role, title, table)
+        One entry per role present, ``"primary"`` first; the title names the baseline and the
+        level of the table's intervals; the table's cells are strings.
+    """
+    if comparison.empty:
+        return []
+    readable = readable_comparison(comparison, labels)
+    baseline = comparison["baseline"].iloc[0]
+    base = (labels or {}).get(baseline, baseline)
+    roles = comparison["role"].to_numpy()
+    tables = []
+    for role in ("primary", "descriptive"):
+        if not (roles == role).any():
+            continue
+        part = _narrow_table(readable[roles == role].copy(), comparison[roles == role])
+        level = format_level(comparison.loc[comparison["role"] == role, "level"].iloc[0], role)
+        if role == "primary":
+            title = f"Primary outcomes against {base}: verdicts from {level} intervals (means per run)"
+        else:
+            title = f"Other outcomes against {base}: descriptive, {level} intervals, no verdict (means per run)"
+            part = part.drop(columns=[c for c in DESCRIPTIVE_DROPPED if c in part.columns])
+            part = part.rename(columns={"verdict": "note"})
+            part["note"] = part["note"].where(part["note"] != verdict_text({"verdict": "descriptive"}), "")
+            if not part["note"].any():
+                part = part.drop(columns="note")
+        tables.append((role, title, part.reset_index(drop=True)))
+    return tables
 
 
 def _column_widths(frame: pd.DataFrame, available: int) -> list[int]:
@@ -415,7 +455,6 @@ def print_comparison(
     from rich.table import Table
 
     console = console or Console()
-    readable = readable_comparison(comparison, labels)
     baseline = comparison["baseline"].iloc[0] if len(comparison) else "baseline"
     base = (labels or {}).get(baseline, baseline)
     paired = bool(comparison["paired"].all()) if len(comparison) else True
@@ -427,21 +466,7 @@ def print_comparison(
             console.print(f"  {sentence}", highlight=False)
         console.print()
     styles = {"better": "green", "worse": "red", "higher": "blue", "lower": "blue"}
-    roles = comparison["role"].to_numpy() if len(comparison) else []
-    for role in ("primary", "descriptive"):
-        if not (roles == role).any():
-            continue
-        part = _terminal_table(readable[roles == role].copy(), comparison[roles == role])
-        level = format_level(comparison.loc[comparison["role"] == role, "level"].iloc[0], role)
-        if role == "primary":
-            title = f"Primary outcomes against {base}: verdicts from {level} intervals (means per run)"
-        else:
-            title = f"Other outcomes against {base}: descriptive, {level} intervals, no verdict (means per run)"
-            part = part.drop(columns=[c for c in DESCRIPTIVE_DROPPED if c in part.columns])
-            part = part.rename(columns={"verdict": "note"})
-            part["note"] = part["note"].where(part["note"] != verdict_text({"verdict": "descriptive"}), "")
-            if not part["note"].any():
-                part = part.drop(columns="note")
+    for _, title, part in comparison_tables(comparison, labels):
         table = Table(title=title, title_justify="left")
         for column, width in zip(part.columns, _column_widths(part, console.width), strict=True):
             text = column in ("scenario", "outcome", "verdict", "note")
@@ -535,17 +560,20 @@ REPORT_SENSITIVITY_METRICS = ("deals", "commercialisations", "welfare", "convers
 @dataclass
 class Section:
     """One part of a report: a heading, paragraphs (HTML, names already escaped), an optional
-    table and figures."""
+    table with an optional caption (plain text) and figures."""
 
     title: str
     paragraphs: list[str] = field(default_factory=list)
     table: pd.DataFrame | None = None
     figures: list[tuple[str, str, Figure]] = field(default_factory=list)  # (file stem, caption, figure)
+    caption: str = ""
 
 
 @dataclass
 class FirstScreen:
-    """What the report's first screen answers: the question, the ranking of policies on the
+    """What the report's first screen answers: the question (``question_label`` is ``"Question"``,
+    or ``"What was compared"`` when the experiment asks none and ``question`` is its
+    description; see :func:`experiment_question`), the ranking of policies on the
     primary outcomes with verdicts and intervals, the cost per extra outcome, and why each
     failing policy fails. ``columns`` are the ranking table's headings; each row of ``rows``
     holds ``scenario``, ``colour``, ``failing`` and one ``cells`` entry per column."""
@@ -555,6 +583,7 @@ class FirstScreen:
     columns: list[str]
     rows: list[dict[str, Any]]
     method: str
+    question_label: str = "Question"
 
 
 def rank_policies(comparison: pd.DataFrame) -> pd.DataFrame:
@@ -614,7 +643,7 @@ def first_screen(
     results: Results, comparison: pd.DataFrame, effectiveness: pd.DataFrame | None, baseline: str
 ) -> FirstScreen:
     """The answers a policymaker reads first, from the same tables as the rest of the report."""
-    question = str(results.index.get("description") or experiment_name(results))
+    question_label, question = experiment_question(results)
     primary = list(dict.fromkeys(comparison.loc[comparison["role"] == "primary", "metric"]))
     ranking = rank_policies(comparison)
     reasons = main_failure_reasons(results.ok, baseline)
@@ -678,13 +707,14 @@ def first_screen(
                     + "; the last column says where their technologies fail.")
     if has_probabilities(comparison):
         lead.append(html.escape(POSTERIOR_NOTE))
-    return FirstScreen(question=question, lead=lead, columns=columns, rows=rows, method=method_note(comparison))
+    return FirstScreen(question=question, lead=lead, columns=columns, rows=rows, method=method_note(comparison),
+                       question_label=question_label)
 
 
 def surface_first_screen(results: Results, primary: Sequence[str], seed: int) -> FirstScreen:
     """First screen of a design over parameters: the question and the best design points on the
     first primary outcome, named by their parameter values (no point-versus-point-0 verdicts)."""
-    question = str(results.index.get("description") or experiment_name(results))
+    question_label, question = experiment_question(results)
     means = analysis.design_point_means(results.ok, primary, seed=seed)
     first = primary[0]
     means = means.sort_values(first, ascending=analysis.metric_direction(first) < 0).head(8)
@@ -701,7 +731,8 @@ def surface_first_screen(results: Results, primary: Sequence[str], seed: int) ->
             f"compared with point 0. The design points with the best {html.escape(analysis.metric_label(first).lower())} "
             "are listed; the sections below show the whole surface."]
     return FirstScreen(question=question, lead=lead, columns=columns, rows=rows,
-                       method="Means over replications with 95% intervals (t, or bootstrap-t for heavy-tailed outcomes).")
+                       method="Means over replications with 95% intervals (t, or bootstrap-t for heavy-tailed outcomes).",
+                       question_label=question_label)
 
 
 def build_report(
@@ -734,11 +765,16 @@ def build_report(
         if has_probabilities(comparison):
             summary += [html.escape(POSTERIOR_NOTE),
                         *map(html.escape, probability_sentences(comparison, condition_labels(ok)))]
-        sections.append(Section(
-            "Each scenario against the baseline, every outcome",
-            [f"Baseline: <b>{html.escape(str(baseline))}</b>. " + html.escape(method_note(comparison)), *summary],
-            readable_comparison(comparison, condition_labels(ok)),
-            _forest_figures(comparison)))
+        tables = comparison_tables(comparison, condition_labels(ok))
+        forest = _forest_figures(comparison)
+        for number, (role, title, table) in enumerate(tables, start=1):
+            # compare's two tables, not one of 12-13 columns: each fits a 1024 px screen, the verdict whole
+            heading = ("Each scenario against the baseline: primary outcomes" if role == "primary" else
+                       "Each scenario against the baseline: other outcomes (descriptive)")
+            paragraphs = [] if number > 1 else [
+                f"Baseline: <b>{html.escape(str(baseline))}</b>. " + html.escape(method_note(comparison)), *summary]
+            sections.append(Section(heading, paragraphs, table, forest if number == len(tables) else [],
+                                    caption=title + "."))
         if cost:
             effectiveness = analysis.cost_effectiveness(ok, comparison, primary, seed=seed)
     figures = []
@@ -809,9 +845,12 @@ def build_report(
         + (method_note(comparison) if comparison is not None else "")
         + " “More replications needed” means the interval still includes no change; the number given is how "
           "many replications would make an interval of the current spread clear of no change. See docs/ANALYSIS.md.")]))
-    screen = (first_screen(results, comparison, effectiveness, baseline) if comparison is not None else
-              FirstScreen(question=str(results.index.get("description") or experiment_name(results)),
-                          lead=["Only one scenario has results: nothing to compare."], columns=[], rows=[], method=""))
+    if comparison is not None:
+        screen = first_screen(results, comparison, effectiveness, baseline)
+    else:
+        label, question = experiment_question(results)
+        screen = FirstScreen(question=question, lead=["Only one scenario has results: nothing to compare."],
+                             columns=[], rows=[], method="", question_label=label)
     return screen, sections
 
 
@@ -946,9 +985,12 @@ def _provenance_section(results: Results) -> Section:
     if not seeds and {"seed", "replication"} <= set(ok.columns):
         seeds = list(ok.drop_duplicates("replication").sort_values("replication")["seed"])
     replications = ok.groupby("condition").size()
+    label, question = experiment_question(results)
+    drawn, draw_details = posterior_text(results) or (None, None)
     facts = {
         "experiment": experiment_name(results),
-        "question": str(index.get("description") or "–"),
+        **({"question": question} if label == "Question" else {}),
+        "description": str(index.get("description") or "–"),
         "experiment file": str(index.get("source", "–")),
         "results directory": str(results.directory),
         "design": results.design,
@@ -956,7 +998,9 @@ def _provenance_section(results: Results) -> Section:
         f"{len(replications)} conditions",
         "finished runs": f"{len(ok)} ok of {len(runs)} recorded",
         "replications per scenario": (f"{replications.min()}" if replications.min() == replications.max()
-                                      else f"{replications.min()}–{replications.max()}"),
+                                      else f"{replications.min()}–{replications.max()}")
+        + (", each at one posterior draw (below)" if drawn else ""),
+        **({"posterior draws": draw_details} if draw_details else {}),
         "steps (quarters)": (str(index["steps"]) if index.get("steps") is not None
                              else "each scenario's own (set in its scenario file)"),
         "root seed": str(index.get("root_seed", index.get("seed", "–"))),
@@ -970,7 +1014,48 @@ def _provenance_section(results: Results) -> Section:
     if trial:
         facts["quick trial"] = ", ".join(f"--{k} {v}" for k, v in trial.items()) + " (overrides the experiment file)"
     table = pd.DataFrame({"": list(facts), "value": [str(v) for v in facts.values()]})
-    return Section("What was run", [html.escape(note) for note in results.notes], table)
+    return Section("What was run", [html.escape(text) for text in ([drawn] if drawn else []) + list(results.notes)],
+                   table)
+
+
+def posterior_text(results: Results) -> tuple[str, str] | None:
+    """For runs from posterior draws, what a reader must know of them, as (sentence, details);
+    ``None`` when the runs used the scenarios' own parameter values. The sentence says that each
+    replication is one draw of the posterior file; the details how many distinct particles the
+    draws hit (resampling by weight repeats heavy ones), the weights' effective sample size, the
+    free parameters, and which scenarios set some of them themselves. Read from the sweep's
+    index and runs, nothing assumed."""
+    posterior = results.index.get("posterior")
+    ok = results.ok
+    column = analysis.POSTERIOR_DRAW
+    if not isinstance(posterior, dict) and column not in ok.columns:
+        return None
+    posterior = posterior if isinstance(posterior, dict) else {}
+    replications = ok.groupby("condition").size()
+    n = (f"{replications.min():,}" if replications.min() == replications.max()
+         else f"{replications.min():,}–{replications.max():,}")
+    where = f"the posterior {posterior['file']}" if posterior.get("file") else "a posterior"
+    sentence = (f"{n} replications per scenario, each at one draw of {where}: replication r uses the same draw "
+                "and the same seed in every scenario.")
+    details = []
+    if column in ok.columns and "replication" in ok.columns:
+        draws = ok.drop_duplicates("replication")[column].dropna()
+        particles = posterior.get("particles")
+        details.append(f"{len(draws):,} draws, of {draws.nunique():,} distinct particles"
+                       + (f" out of {particles:,}" if isinstance(particles, int) else ""))
+    if isinstance(posterior.get("effective_sample_size"), (int, float)):
+        details.append(f"effective sample size of the weights {format_number(posterior['effective_sample_size'])}")
+    keys = list(posterior.get("keys") or [])
+    if keys:
+        details.append(f"{len(keys)} free parameters: {', '.join(keys)}")
+    own: dict[str, list[str]] = {}
+    for scenario, applied in (posterior.get("scenario_keys") or {}).items():
+        for key in keys:
+            if key not in applied:
+                own.setdefault(key, []).append(str(scenario))
+    for key, scenarios in own.items():
+        details.append(f"{', '.join(scenarios)} {'sets' if len(scenarios) == 1 else 'set'} {key} itself")
+    return sentence, ("; ".join(details) + ".") if details else sentence
 
 
 def design_points_table(ok: pd.DataFrame) -> pd.DataFrame | None:
@@ -980,6 +1065,44 @@ def design_points_table(ok: pd.DataFrame) -> pd.DataFrame | None:
         return None
     table = ok.drop_duplicates("condition")[["condition", *parameters]]
     return table.astype(str).reset_index(drop=True)
+
+
+def experiment_question(results: Results) -> tuple[str, str]:
+    """What the report's first line says, as (label, text): ``("Question", QUESTION)`` when the
+    experiment asks one, else ``("What was compared", DESCRIPTION)``. Nothing is made up.
+
+    The question is the one the experiment file asks in its leading ``# Question:`` comment
+    (:func:`ecosim.experiment.question_from_text`), which a sweep records in its index. For a
+    sweep from before it was recorded, the file named in the index is read, if it is still
+    there and its ``description`` is the sweep's. Failing that, a description that is itself a
+    question (ends in ``?``) is the question.
+    """
+    index = results.index
+    description = str(index.get("description") or "").strip()
+    question = index.get("question")
+    if "question" not in index and index.get("source"):
+        question = _question_of_source(Path(str(index["source"])), description)
+    if not question and description.endswith("?"):
+        question = description
+    if question:
+        return "Question", str(question)
+    return "What was compared", description or experiment_name(results)
+
+
+def _question_of_source(path: Path, description: str) -> str | None:
+    """The question of the experiment file ``path`` when it still has ``description``."""
+    import yaml
+
+    from ecosim.experiment import question_from_text
+
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    if not isinstance(data, dict) or str(data.get("description") or "").strip() != description:
+        return None  # another file now, or a changed one: its question may not be this sweep's
+    return question_from_text(text)
 
 
 def experiment_name(results: Results) -> str:
@@ -1090,6 +1213,26 @@ def _strip_tags(text: str) -> str:
     return html.unescape(text.replace("<b>", "**").replace("</b>", "**"))
 
 
+LONG_WORD = 20
+"""Words longer than this may break anywhere in the HTML report's tables."""
+
+_LONG_WORD = re.compile(rf"\S{{{LONG_WORD + 1},}}")
+
+
+def html_cell(value: Any, breaks: bool = True) -> Any:
+    """A table cell's text as HTML: escaped and, with ``breaks``, each word longer than
+    :data:`LONG_WORD` characters (a parameter or design-point name such as
+    ``policy.managers.managers_per_region``) in a ``<span class="long">`` that may wrap, so that
+    it does not widen the table past the screen. The text itself is unchanged: an interval or a
+    name can be found in the page's source as every other output prints it."""
+    from markupsafe import Markup, escape
+
+    if not breaks:
+        return escape(str(value))
+    return Markup("".join(f'<span class="long">{escape(part)}</span>' if _LONG_WORD.fullmatch(part)
+                          else str(escape(part)) for part in re.split(r"(\s+)", str(value))))
+
+
 def render_html(title: str, screen: FirstScreen, sections: Sequence[Section], notes: Sequence[str],
                 pngs: Mapping[str, bytes]) -> str:
     """The HTML report from its jinja2 template (``ecosim/templates/report.html.j2``); text is
@@ -1098,9 +1241,10 @@ def render_html(title: str, screen: FirstScreen, sections: Sequence[Section], no
 
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("ecosim", "templates"), autoescape=True, undefined=jinja2.StrictUndefined)
+    environment.filters["cell"] = html_cell
     template = environment.get_template("report.html.j2")
     rendered = [
-        {"title": s.title, "paragraphs": s.paragraphs, "table": s.table if s.table is not None and not s.table.empty
+        {"title": s.title, "paragraphs": s.paragraphs, "caption": s.caption, "table": s.table if s.table is not None and not s.table.empty
          else None,
          "figures": [{"caption": caption, "png": base64.b64encode(pngs[stem]).decode("ascii")}
                      for stem, caption, _ in s.figures]}
@@ -1149,7 +1293,7 @@ def write_report(
         figure_dir = html_path.with_name(html_path.stem + "_figures")
         title = f"ecosim report: {experiment_name(results)}"
         pngs: dict[str, bytes] = {}
-        md_parts = [f"# {title}", "", f"**Question:** {screen.question}", ""]
+        md_parts = [f"# {title}", "", f"**{screen.question_label}:** {screen.question}", ""]
         md_parts += [_strip_tags(p) + "\n" for p in screen.lead]
         if screen.columns:
             md_parts += [_markdown_table(pd.DataFrame([[text for text, _ in row["cells"]] for row in screen.rows],
@@ -1161,6 +1305,7 @@ def write_report(
             for paragraph in section.paragraphs:
                 md_parts += [_strip_tags(paragraph), ""]
             if section.table is not None and not section.table.empty:
+                md_parts += [f"*{section.caption}*", ""] if section.caption else []
                 md_parts += [_markdown_table(section.table), ""]
             for stem, caption, fig in section.figures:
                 png = figure_png(fig)
