@@ -578,11 +578,12 @@ def test_a_cached_package_missing_a_font_its_stylesheet_names_is_fetched_again(t
     assert assets.missing_packages(tmp_path) == []
 
 
+@pytest.mark.browser  # needs the cached front end, which `make test-slow` fetches (`make test` does not)
 def test_the_installed_front_end_has_every_font_its_stylesheets_name():
     folder = assets.cache_folder()
     vuetify = [spec for spec in assets.required_packages() if spec.startswith("@widgetti/")]
-    if not (folder / vuetify[0] / "package.json").is_file():
-        pytest.skip("the front end is not cached here (python -m ecosim.viz.assets)")
+    assert (folder / vuetify[0] / "package.json").is_file(), (
+        "the front end is not cached here; fetch it with `python -m ecosim.viz.assets`")
     css = (folder / vuetify[0] / "dist" / "fonts.css").read_text(encoding="utf-8")
     assert '"Material Design Icons"' in css  # the icon font the page's buttons and drop-downs use
     assert assets.missing_font_files(folder / vuetify[0]) == []

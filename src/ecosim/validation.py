@@ -463,13 +463,7 @@ def format_table(table: pd.DataFrame, markdown: bool = False) -> str:
          str(r.n), ("yes" if r.inside else "NO") if k == "pattern" else "input, not a test"]
         for r, k in zip(table.itertuples(), kind, strict=True)
     ]
-    if markdown:
-        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(row) + " |" for row in body]
-        return "\n".join(lines)
-    widths = [max(len(h), *(len(row[i]) for row in body)) for i, h in enumerate(header)]
-    fmt = lambda row: "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()  # noqa: E731
-    return "\n".join([fmt(header), fmt(["-" * w for w in widths])] + [fmt(row) for row in body])
+    return _render(header, body, markdown)
 
 
 def _fmt_value(x: float) -> str:
