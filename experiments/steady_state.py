@@ -6,7 +6,7 @@ deterministic given its seed, so a longer run repeats the shorter one's quarters
 window moves. Prints each pattern's mean over seeds per window, with a 95% t interval, and
 writes the table as Markdown with ``--markdown``.
 
-    python experiments/steady_state.py --seeds 6 --markdown
+    python experiments/steady_state.py --seeds 6 --markdown [--set KEY=VALUE ...]
 """
 
 from __future__ import annotations
@@ -16,20 +16,21 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
+import yaml
 from scipy import stats
 
 ENDS = (60, 100, 140, 180, 200)
 WINDOW = 40
 
 
-def one(args: tuple[int, int]) -> dict[str, float]:
+def one(args: tuple[int, int, dict[str, object]]) -> dict[str, float]:
     from ecosim.experiment import replication_seeds
     from ecosim.scenario import Scenario, apply_overrides
     from ecosim.validation import simulate_with_facts
 
-    index, end = args
+    index, end, overrides = args
     seed = replication_seeds(20261205, index + 1)[index]
-    scenario = apply_overrides(Scenario(), {"steps": end, "outputs.burn_in_quarters": end - WINDOW})
+    scenario = apply_overrides(Scenario(), {**overrides, "steps": end, "outputs.burn_in_quarters": end - WINDOW})
     summary = simulate_with_facts(scenario, seed=seed).summary
     summary["end"] = end
     return summary
@@ -42,8 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=6)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--markdown", action="store_true")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a scenario value (YAML value), e.g. universities.orientation_mean=0.3")
     args = parser.parse_args(argv)
-    jobs = [(i, end) for i in range(args.seeds) for end in ENDS]
+    overrides = {key: yaml.safe_load(value) for key, _, value in (item.partition("=") for item in args.set)}
+    jobs = [(i, end, overrides) for i in range(args.seeds) for end in ENDS]
     with ProcessPoolExecutor(args.workers) as pool:
         rows = list(pool.map(one, jobs))
     patterns = [f for f in FACTS if not f.input]

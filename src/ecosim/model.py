@@ -42,6 +42,7 @@ from ecosim.network import (
     graph_from_ties,
     make_layout,
     replenish_ties,
+    tie_lifetime,
 )
 from ecosim.pipeline import DealMode, Owner, Pipeline, Status, TechnologyTable, group_rows
 from ecosim.rules import get_rule, load_rules_file
@@ -327,13 +328,7 @@ def fair_contact_lifetime(scenario: Scenario) -> float:
     """Quarters a fair contact stays in a technology's reach: until a fair tie of
     ``fair_tie_weight`` would have decayed below ``prune_below`` (contacts fade like ties)."""
     net = scenario.network
-    if net.fair_tie_weight <= net.prune_below:
-        return 0.0
-    if net.decay_per_quarter <= 0:
-        return float("inf")
-    if net.decay_per_quarter >= 1:
-        return 0.0
-    return float(np.log(net.prune_below / net.fair_tie_weight) / np.log(1.0 - net.decay_per_quarter))
+    return tie_lifetime(net.fair_tie_weight, net.decay_per_quarter, net.prune_below)
 
 
 @dataclass

@@ -371,6 +371,37 @@ class EcosystemNetwork:
         return float(self.ties.cross[alive].mean()) if alive.any() else 0.0
 
 
+def tie_lifetime(weight: float, decay: float, prune_below: float) -> float:
+    """Quarters an unused tie of ``weight`` lives before its decayed weight falls below ``prune_below``.
+
+    Examples
+    --------
+    >>> round(tie_lifetime(1.0, 0.03, 0.05), 1)
+    98.4
+    """
+    if weight <= prune_below:
+        return 0.0
+    if decay <= 0:
+        return float("inf")
+    if decay >= 1:
+        return 0.0
+    return float(np.log(prune_below / weight) / np.log(1.0 - decay))
+
+
+def age_founding_ties(ties: TieTable, lifetime: float, rng: np.random.Generator) -> None:
+    """Give the founding world's decaying ties the ages of a network in steady state.
+
+    In a network whose dead ties are replaced (:func:`replenish_ties`), an unused tie's time
+    since last use is spread evenly over its lifetime. Founding ties all made at quarter 0
+    would instead die together one lifetime later (≈ quarter 98 at the defaults) — a cliff
+    in the network in the middle of a long run — so each is given a last use drawn
+    uniformly from the lifetime before the start.
+    """
+    aged = np.flatnonzero(~ties.structural)
+    if aged.size and np.isfinite(lifetime) and lifetime >= 1:
+        ties.last_used[aged] = -rng.integers(0, int(lifetime), aged.size)
+
+
 def build_ties(scenario, layout: NodeLayout, rng: np.random.Generator, enterprise_size: np.ndarray,
                manager_employer: np.ndarray) -> TieTable:
     """Make the initial ties, seeded from ``rng`` (networkx generators too).
@@ -416,7 +447,7 @@ def build_ties(scenario, layout: NodeLayout, rng: np.random.Generator, enterpris
             b[idx] = [by_region[x][rng.integers(by_region[x].size)] for x in other[ok]]
         ties.add_many(a, b, TieKind.COLLABORATION, 1.0, region[a] != region[b], False)
     # university – enterprise
-    k = scenario.enterprises.university_ties_per_university
+    k = scenario.enterprises.university_ties_per_university + scenario.enterprises.founding_deal_ties_per_university
     if k and uni.size:
         src, target = pick_enterprises(region[uni], k, proportional=True)
         a = uni[src]
@@ -447,6 +478,7 @@ def build_ties(scenario, layout: NodeLayout, rng: np.random.Generator, enterpris
             if candidates.size:
                 chosen = rng.choice(candidates, size=min(k, candidates.size), replace=False)
                 ties.add_many(np.full(chosen.size, node), chosen, TieKind.FINANCE, 1.0, False, False)
+    age_founding_ties(ties, tie_lifetime(1.0, net.decay_per_quarter, net.prune_below), rng)
     return ties
 
 
@@ -482,10 +514,12 @@ def replenish_ties(scenario, network: EcosystemNetwork, rng: np.random.Generator
                    step: int) -> int:
     """Agents replace the contacts that decayed away, so the network keeps its size in a long run.
 
-    Each university and institute keeps ``university_ties_per_university`` ties to
-    enterprises, each manager ``contacts`` enterprise contacts and ``investor_contacts``
-    investors, each investor ``investor_ties`` ties: a node below its number makes new ties
-    (chosen as at the start) up to it. Returns the number of ties made.
+    Each enterprise keeps at least ``ties_per_enterprise`` ties to other enterprises, each
+    university and institute ``university_ties_per_university`` ties to enterprises, each
+    manager ``contacts`` enterprise contacts and ``investor_contacts`` investors, each investor
+    ``investor_ties`` ties: a node below its number makes new ties up to it, chosen as at the
+    start (enterprises in proportion to their size, in another region with the openness
+    probability). Returns the number of ties made.
     """
     layout, ties = network.layout, network.ties
     pol, region = scenario.policy, layout.region
@@ -506,6 +540,7 @@ def replenish_ties(scenario, network: EcosystemNetwork, rng: np.random.Generator
     made = 0
     to_enterprises = degree_to(NodeKind.ENTERPRISE)
     for nodes, target, tie_kind in (
+        (ent, scenario.enterprises.ties_per_enterprise, TieKind.COLLABORATION),
         (layout.nodes(NodeKind.UNIVERSITY), scenario.enterprises.university_ties_per_university, TieKind.COLLABORATION),
         (layout.nodes(NodeKind.MANAGER), pol.managers.contacts, TieKind.BROKERAGE),
     ):

@@ -93,7 +93,7 @@ def scenario_sizes(scenario: Scenario | dict[str, Any]) -> Sizes:
     agents = regions + institutions + n_enterprises + managers + investors
     groups = institutions * world["groups_per_university"]
     ties = (n_enterprises * enterprises["ties_per_enterprise"]
-            + regions * world["universities_per_region"] * enterprises["university_ties_per_university"]
+            + regions * world["universities_per_region"] * (enterprises["university_ties_per_university"] + enterprises["founding_deal_ties_per_university"])
             + investors * s["network"]["investor_ties"]
             + managers * (1 + policy["managers"]["contacts"]))
     per_group = (universities["disclosures_per_group_quarter"]

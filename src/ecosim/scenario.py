@@ -254,7 +254,9 @@ class Universities(Section):
     research_budget_per_quarter: NonNegative = Field(2.0, le=1e6, description="core research budget per university per quarter, M¥")
     quality_mean: Share = Field(0.5, description="mean university quality")
     quality_sd: NonNegative = Field(0.15, le=1.0, description="spread of quality across universities")
-    orientation_mean: Share = Field(0.25, description="initial mean orientation a (0 publish, 1 products)")
+    orientation_mean: Share = Field(
+        0.33, description="initial mean orientation a (0 publish, 1 products): where the default world's orientation settles (experiments/settled_state.py)"
+    )
     orientation_sd: NonNegative = Field(0.1, le=1.0, description="initial spread of orientations")
     publications_per_group_quarter: NonNegative = Field(1.5, le=1000.0, description="publications per fully publishing group per quarter")
     disclosures_per_group_quarter: NonNegative = Field(0.5, le=1000.0, description="disclosures per fully product-oriented group per quarter")
@@ -282,11 +284,15 @@ class Enterprises(Section):
     absorptive_capacity_beta: Positive = Field(3.0, le=100.0, description="Beta(α, β) of absorptive capacity A")
     profit_hurdle_log: Real = Field(0.0, description="mean ln of the value an enterprise needs to adopt, M¥")
     ties_per_enterprise: int = Field(3, ge=0, le=200, description="enterprise–enterprise ties made per new enterprise (Barabási–Albert m)")
-    university_ties_per_university: int = Field(25, ge=0, le=100_000, description="collaboration ties from each university to enterprises")
+    university_ties_per_university: int = Field(25, ge=0, le=100_000, description="collaboration ties each university keeps to enterprises (a university below it makes new ties once a year)")
+    founding_deal_ties_per_university: int = Field(
+        50, ge=0, le=100_000,
+        description="extra enterprise ties of a founding university, left by its past deals: as many as a settled world's universities have on top of their collaboration ties (experiments/settled_state.py)",
+    )
     search_contacts: int = Field(10, ge=0, le=10_000, description="extra enterprises a wide search (partner_search: wide_search) reaches per technology")
     joint_proposal_rate: Share = Field(0.06, description="chance per quarter that an enterprise proposes joint R&D, at full capacity")
     absorptive_learning: Share = Field(0.02, description="gain in A from a joint project or adoption")
-    absorptive_forgetting: Share = Field(0.01, description="share of the gain in A over its starting value lost per quarter (skills age, staff leave)")
+    absorptive_forgetting: Share = Field(0.05, description="share of the gain in A over its starting value lost per quarter (skills age, staff leave; 0.05: about a fifth a year, so capacity settles within the burn-in)")
     development_budget_share: Share = Field(0.8, description="share of an enterprise's R&D budget that pays gate costs of its technologies and joint projects (the rest is its own research)")
 
 

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from ecosim.model import EcosystemModel
 
 DEAL_BONUS = 10.0  # a deal counts like ten disclosures in a transfer-minded evaluation
+SETTLED_DEALS_PER_DISCLOSURE = 0.065  # the default world's, quarters 101–200 (docs/VALIDATION.md §4)
+SETTLED_INCOME_PER_DISCLOSURE = 0.05  # M¥, likewise
 
 
 class University(FixedAgent):
@@ -33,8 +35,11 @@ class University(FixedAgent):
         self.groups = groups
         self.institute = institute
         self.grant_this_quarter = 0.0
-        self.deals_per_disclosure = 0.05  # smoothed, what groups believe a disclosure brings
-        self.income_per_disclosure = 0.0  # smoothed licensing income per disclosure, M¥
+        # smoothed beliefs: what groups think a disclosure brings. A founding university has a
+        # history, so they start at the default world's settled values (experiments/
+        # orientation_fixed_point.py), not at zero, and the founding orientation is not pulled down.
+        self.deals_per_disclosure = SETTLED_DEALS_PER_DISCLOSURE
+        self.income_per_disclosure = SETTLED_INCOME_PER_DISCLOSURE  # M¥
         self.licensing_income = 0.0
         self._deals_this_quarter = 0
         self._income_this_quarter = 0.0
