@@ -21,7 +21,9 @@ from ecosim.network import (
     build_ties,
     graph_from_ties,
     make_layout,
+    replenish_ties,
     sampled_betweenness,
+    tie_lifetime,
 )
 
 PER_REGION = {NodeKind.GOVERNMENT: 1, NodeKind.UNIVERSITY: 2, NodeKind.ENTERPRISE: 4, NodeKind.MANAGER: 1, NodeKind.INVESTOR: 1}
@@ -240,3 +242,60 @@ def test_pruning_keeps_mesa_cells_graph_and_tie_table_in_step():
     assert net.prune(step=4, threshold=0.1) == 3
     assert graph_edges(net) == alive_ties(net) == _mesa_edges(net) == {(2, e[1])}
     assert set(net.space[2].neighborhood.cells) == {net.space[e[1]]} != neighbours_before  # cache cleared
+
+
+def test_founding_ties_have_steady_state_ages_and_do_not_die_together():
+    scenario = small_scenario()
+    model = EcosystemModel(scenario, seed=3)
+    t, net = model.network.ties, scenario.network
+    lifetime = tie_lifetime(1.0, net.decay_per_quarter, net.prune_below)
+    assert (t.last_used[t.structural] == 0).all()
+    ages = -t.last_used[~t.structural].astype(np.int64)
+    assert ages.min() >= 0 and ages.max() < lifetime
+    # without use or replacement, the founding ties leave a few at each yearly check, not all at once
+    founding = int((~t.structural).sum())
+    pruned = [model.network.prune(step, net.prune_below) for step in range(4, 4 * int(lifetime // 4) + 8, 4)]
+    assert sum(pruned) == founding
+    assert max(pruned) < 0.12 * founding, pruned
+
+
+def test_tie_lifetime_is_the_quarters_until_an_unused_tie_falls_below_the_threshold():
+    life = tie_lifetime(1.0, 0.03, 0.05)
+    assert 0.97 ** np.floor(life) >= 0.05 > 0.97 ** np.ceil(life)
+    assert tie_lifetime(0.05, 0.03, 0.05) == 0.0
+    assert tie_lifetime(1.0, 0.0, 0.05) == float("inf")
+
+
+def test_replenishment_gives_every_enterprise_its_enterprise_ties_back():
+    scenario = small_scenario()
+    model = EcosystemModel(scenario, seed=4)
+    network, m = model.network, scenario.enterprises.ties_per_enterprise
+    network.prune(10_000, scenario.network.prune_below)  # every tie that can decay is gone
+    kind = model.layout.kind
+    enterprises = model.layout.nodes(NodeKind.ENTERPRISE)
+
+    def enterprise_degree() -> np.ndarray:
+        t = network.ties
+        u, v = t.u[t.alive], t.v[t.alive]
+        both = (kind[u] == NodeKind.ENTERPRISE) & (kind[v] == NodeKind.ENTERPRISE)
+        return np.bincount(np.concatenate([u[both], v[both]]), minlength=model.layout.n_nodes)[enterprises]
+
+    assert enterprise_degree().sum() == 0
+    replenish_ties(scenario, network, np.random.default_rng(1), model.enterprises.size, 10_000)
+    degree = enterprise_degree()
+    assert (degree >= m).mean() > 0.9 and degree.min() >= m - 2
+    assert alive_ties(network) == graph_edges(network)
+
+
+def test_founding_universities_carry_the_ties_of_their_past_deals():
+    def university_ties(extra: int) -> float:
+        model = EcosystemModel(small_scenario(enterprises__founding_deal_ties_per_university=extra), seed=5)
+        t, kind = model.network.ties, model.layout.kind
+        u, v = t.u[t.alive], t.v[t.alive]
+        tied = ((kind[u] == NodeKind.UNIVERSITY) & (kind[v] == NodeKind.ENTERPRISE)) | (
+            (kind[v] == NodeKind.UNIVERSITY) & (kind[u] == NodeKind.ENTERPRISE))
+        return tied.sum() / model.layout.nodes(NodeKind.UNIVERSITY).size
+
+    base = small_scenario().enterprises.university_ties_per_university
+    assert university_ties(0) <= base
+    assert university_ties(20) > university_ties(0) + 5  # draws with replacement among 60 enterprises a region

@@ -263,7 +263,7 @@ class Universities(Section):
     metric_disclosures_per_group_quarter: NonNegative = Field(
         1.85, le=1000.0, description="extra low-value disclosures filed for evaluation metrics, scaled by the publication weight (calibrated: F1 vs F5)"
     )
-    metric_disclosure_value_penalty: NonNegative = Field(4.2, le=20.0, description="subtracted from ln V of metric-driven disclosures (calibrated: F1)")
+    metric_disclosure_value_penalty: NonNegative = Field(4.66, le=20.0, description="subtracted from ln V of metric-driven disclosures (calibrated: its posterior mean)")
     transfer_budget_per_quarter: NonNegative = Field(
         0.15, le=1e6, description="money each university's transfer office gets per quarter to pay its technologies' gate costs, M¥ (licensing income net of the inventors' share is added)"
     )
@@ -304,7 +304,9 @@ class ProofOfConcept(Section):
         0.5, le=1e6, description="cost of a prototype test that settles the technology's G2 viability, M¥; a grant g reveals it with probability min(1, g / full_test_cost)"
     )
     trl_window: tuple[int, int] = Field((3, 5), description="TRL range eligible for a PoC grant")
-    selection_threshold_log: Real = Field(0.0, description="minimum ln V̂ the fund considers")
+    selection_threshold_log: Real = Field(
+        -1.5, description="minimum ln V̂ the fund considers (calibrated: a free parameter, inside its 90% credible interval)"
+    )
     additionality: bool = Field(
         True,
         description="consider only technologies the market has not taken as they stand: those waiting after a failure to find money or a partner (false: any eligible technology, from disclosure on)",
