@@ -270,7 +270,8 @@ steps: 8
     table = pd.read_parquet(out / "comparison.parquet")
     assert list(table["metric"]) == ["deals", "commercialisations", "welfare", "failed"]
     assert table["paired"].all() and (table["n"] == 5).all()
-    assert table.loc[0, "method"] == "difference of means (t)" and table.loc[3, "role"] == "descriptive"
+    assert table.loc[0, "method"] == "difference of means: paired t" and table.loc[3, "role"] == "descriptive"
+    assert table["method"].str.match(r"(difference of means|ratio of means \(log scale\)): ").all()
     assert table["verdict"].isin(VERDICTS).all()
 
     assert run_cli("report", out, "--out", tmp_path / "report" / "tiny.html") == 0

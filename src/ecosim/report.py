@@ -509,8 +509,10 @@ def method_note(comparison: pd.DataFrame, correction: str = "bonferroni") -> str
         ("Replications are paired by seed (common random numbers). " if paired else
          "Scenarios do not share replication seeds, so intervals are unpaired. ")
         + "Each change is estimated once: as a difference of means with a t interval, or for heavy-tailed "
-          "outcomes as a ratio of means on the log scale with a bootstrap-t interval; the change in % and in "
-          "the outcome's unit are two views of that one interval. "
+          "outcomes as a ratio of means on the log scale whose interval is the widest of a bootstrap-t, a "
+          "delta-method t and (paired) an exact sign-flip interval (the method column of comparison.csv names "
+          "the one each row's bounds came from); the change in % and in the outcome's unit are two views of "
+          "that one interval. "
         + (f"The {family} primary comparisons form one family: each of their intervals is a {level} interval "
            f"(Bonferroni), so that all of them hold together with {together} confidence, and a verdict is "
            "given exactly when that interval excludes no change. "
