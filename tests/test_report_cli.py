@@ -189,9 +189,9 @@ def test_report_of_a_sensitivity_design_shows_indices():
     import numpy as np
     from SALib.sample import sobol as sobol_sample
 
-    from ecosim.report import Results, build_sections
+    from ecosim.report import Results, build_sections, html_cell
 
-    names = ["policy.a", "policy.b"]
+    names = ["policy.proof_of_concept.grant_size", "technology.matching_lambda"]
     problem = {"num_vars": 2, "names": names, "bounds": [[0, 1], [0, 1]], "calc_second_order": False}
     x = sobol_sample.sample(problem, 64, calc_second_order=False, seed=3)
     runs = pd.DataFrame(x, columns=names).assign(
@@ -200,9 +200,18 @@ def test_report_of_a_sensitivity_design_shows_indices():
     results = Results(Path("sweep"), runs, pd.DataFrame(), {"design": "sobol", "problem": problem})
     sections = build_sections(results)
     sensitivity = next(s for s in sections if s.title == "Global sensitivity")
-    indices = sensitivity.table.set_index("parameter")
-    assert float(indices.loc["policy.a", "ST"]) > float(indices.loc["policy.b", "ST"])
-    assert len(sensitivity.figures) == 1 and np.isfinite(float(indices.loc["policy.a", "S1"]))
+    table = sensitivity.table
+    # the outcome by its catalogue label; each parameter by its schema label, its key kept beside it
+    assert list(table.columns[:2]) == ["outcome", "parameter"]
+    assert set(table["outcome"]) == {"Technologies converted (first transfer)"}
+    assert [cell.label for cell in table["parameter"]] == ["PoC grant per technology, M¥",
+                                                           "Partner-matching intensity (λ)"]
+    assert str(html_cell(table["parameter"].iloc[0])) == (
+        'PoC grant per technology, M¥<br><span class="key long">policy.proof_of_concept.grant_size</span>')
+    assert str(table["parameter"].iloc[1]) == "Partner-matching intensity (λ) (`technology.matching_lambda`)"
+    indices = table.assign(key=[cell.key for cell in table["parameter"]]).set_index("key")
+    assert float(indices.loc[names[0], "ST"]) > float(indices.loc[names[1], "ST"])
+    assert len(sensitivity.figures) == 1 and np.isfinite(float(indices.loc[names[0], "S1"]))
 
 
 def test_report_rejects_unknown_names_before_writing(results):
@@ -363,12 +372,15 @@ steps: 6
     assert run_cli("report", out) == 0
     html = (out / "report.html").read_text()
     assert "Global sensitivity" in html and "policy.managers.managers_per_region" in html
+    assert ('Technology managers per region<br><span class="key long">policy.managers.managers_per_region</span>'
+            in html)
     assert "Which policy works" not in html  # a sensitivity design is not a scenario comparison
     assert "Only 4 base samples" in html
     assert (out / "report_figures" / "sensitivity_deals.png").exists()
     markdown = (out / "report.md").read_text()
-    deals_row = next(line for line in markdown.splitlines()
-                     if line.startswith("| deals | policy.managers.managers_per_region |"))
+    deals_row = next(line for line in markdown.splitlines() if line.startswith(
+        "| Technologies converted (first transfer) | Technology managers per region "
+        "(`policy.managers.managers_per_region`) |"))
     assert "constant" not in deals_row and "–" not in deals_row.split("|")[3]  # S1 was computed
 
 
@@ -565,3 +577,18 @@ def test_what_was_run_says_the_runs_use_posterior_draws(results):
     tables[str(directory)] = (runs.drop(columns="posterior_draw"), steps, index)
     assert run_cli("report", directory) == 0
     assert "posterior" not in (directory / "report.md").read_text().split("## What was run")[1].split("\n## ")[0]
+
+
+def test_the_lhs_regression_table_names_parameters_by_their_labels_and_keys():
+    import math
+
+    from ecosim.report import Named, readable_indices
+
+    indices = pd.DataFrame({"metric": ["welfare", "welfare"], "parameter": ["budget.proof_of_concept", "my.lever"],
+                            "src": [0.5, math.nan], "src_low": [0.2, math.nan], "src_high": [0.8, math.nan],
+                            "r_squared": [0.7, math.nan], "note": ["", "constant over the design"]})
+    readable = readable_indices(indices)
+    assert list(readable["outcome"]) == ["Welfare from products on the market"] * 2
+    assert list(readable["parameter"]) == [Named("Budget share to the proof-of-concept fund", "budget.proof_of_concept"),
+                                           Named("Lever", "my.lever")]  # a key the schema lacks keeps its key
+    assert list(readable["src"]) == ["0.5", "–"]

@@ -927,10 +927,7 @@ def _surface_sections(results: Results, primary: Sequence[str], seed: int) -> li
                 "parameter, averaging over the other parameters (a partial-dependence view).")
         sections.append(Section(f"The response surface: {scenario}", [html.escape(text)], table, figures))
         if results.design == "lhs":
-            indices = analysis.regression_sensitivity(runs, primary)
-            readable = indices.copy()
-            for column in ("src", "src_low", "src_high", "r_squared"):
-                readable[column] = readable[column].map(format_number)
+            readable = readable_indices(analysis.regression_sensitivity(runs, primary))
             sections.append(Section(f"Which parameters matter: {scenario}", [html.escape(
                 "Standardised regression coefficients of the design points' means on the parameters (standard "
                 "deviations of the outcome per standard deviation of the parameter), with 95% intervals; R² says "
@@ -1177,11 +1174,7 @@ def _sensitivity_section(results: Results, metrics: Sequence[str] | None, seed: 
         tables.append(indices.assign(scenario=scenario) if prefix else indices)
     if not tables:
         return Section("Global sensitivity", problems)
-    indices = pd.concat(tables, ignore_index=True)
-    readable = indices.copy()
-    for column in readable.columns:
-        if pd.api.types.is_float_dtype(readable[column]):
-            readable[column] = readable[column].map(format_number)
+    readable = readable_indices(pd.concat(tables, ignore_index=True))
     text = ("Sobol indices: the first-order index is the share of an output's variance due to a parameter "
             "alone; the total index adds its interactions with the others." if results.design == "sobol" else
             "Morris screening: μ* is the mean absolute change in the output when one parameter moves one "
@@ -1215,6 +1208,45 @@ def _strip_tags(text: str) -> str:
     return html.unescape(text.replace("<b>", "**").replace("</b>", "**"))
 
 
+@dataclass(frozen=True)
+class Named:
+    """A table cell that names a parameter: its readable label and, for researchers, its raw key
+    (the HTML report prints the key smaller under the label; Markdown and text print
+    ``label (`key`)``)."""
+
+    label: str
+    key: str
+
+    def __str__(self) -> str:
+        return f"{self.label} (`{self.key}`)" if self.label != self.key else self.key
+
+
+def parameter_cell(key: Any) -> Named:
+    """A parameter's table cell: the label from the scenario schema
+    (:func:`ecosim.paramdoc.parameter_title`) with the key."""
+    from ecosim.paramdoc import parameter_title
+
+    return Named(parameter_title(str(key)), str(key))
+
+
+def readable_indices(indices: pd.DataFrame) -> pd.DataFrame:
+    """A table of sensitivity indices (Sobol, Morris or regression) as a reader sees it: the
+    outcome by its catalogue label, each parameter by its label with its key
+    (:func:`parameter_cell`), numbers through the one formatter."""
+    readable = indices.copy()
+    if "metric" in readable.columns:
+        readable["metric"] = [analysis.metric_label(m) for m in readable["metric"]]
+        readable = readable.rename(columns={"metric": "outcome"})
+    if "parameter" in readable.columns:
+        readable["parameter"] = [parameter_cell(p) for p in readable["parameter"]]
+    for column in readable.columns:
+        values = readable[column]
+        if pd.api.types.is_float_dtype(values) or (column not in ("outcome", "parameter", "note", "scenario")
+                                                    and len(values) and values.isna().all()):
+            readable[column] = values.map(format_number)
+    return readable
+
+
 LONG_WORD = 20
 """Words longer than this may break anywhere in the HTML report's tables."""
 
@@ -1229,6 +1261,9 @@ def html_cell(value: Any, breaks: bool = True) -> Any:
     name can be found in the page's source as every other output prints it."""
     from markupsafe import Markup, escape
 
+    if isinstance(value, Named):
+        key = f'<br><span class="key long">{escape(value.key)}</span>' if value.label != value.key else ""
+        return Markup(f"{html_cell(value.label, breaks)}{key}")
     if not breaks:
         return escape(str(value))
     return Markup("".join(f'<span class="long">{escape(part)}</span>' if _LONG_WORD.fullmatch(part)
