@@ -432,7 +432,9 @@ def test_compare_prints_the_answer_first_and_cuts_off_no_column():
     # every table is whole: closed on the right, no line wider than the console
     assert all(len(line) <= 160 for line in lines)
     tops = [line for line in lines if line.startswith("┏")]
-    assert len(tops) == 2 and all(line.endswith("┓") for line in tops)
+    assert len(tops) == 3 and all(line.endswith("┓") for line in tops)  # primary, descriptive, P(better)
+    # P(better) is one table, not a sentence per policy and outcome
+    assert "P(better) over the posterior [95% interval] — verdict" in out and "of the plausible worlds (" not in out
     verdict_cells = " ".join(line.split("│")[-2].strip() for line in lines if line.startswith("│"))
     assert "undecided: needs about 2,710 replications" in " ".join(verdict_cells.split())
     # primary outcomes named by their labels, not raw metric names
@@ -454,6 +456,8 @@ def test_report_labels_its_numbers_as_the_tables_do(results):
     """The forest caption names the table's levels, the summary table uses catalogue labels, the
     cost-effectiveness table gives each interval its own level and says why a ratio has none,
     and the failure text does not claim that no policy changes technical failures."""
+    from ecosim import report
+
     directory, _ = results
     assert run_cli("report", directory) == 0
     markdown = (directory / "report.md").read_text()
@@ -463,8 +467,18 @@ def test_report_labels_its_numbers_as_the_tables_do(results):
     assert "[–, –]" not in markdown
     assert "no policy changes" not in markdown and "Every failed gate attempt" not in markdown
     assert "baseline (baseline)" not in markdown
-    cost = next(line for line in markdown.splitlines() if line.startswith("| scenario | outcome | extra outcome"))
-    assert "level of the outcome's and the ratios' intervals" in cost
+    cost_part = markdown.split("## Cost-effectiveness")[1].split("\n## ")[0]
+    cost = next(line for line in cost_part.splitlines() if line.startswith("| scenario | outcome | extra outcome"))
+    # one level for every row: stated once, in the caption, not in a column repeating it
+    assert "*Extra outcome and ratios: 98.33% simultaneous intervals; extra public money: 95% intervals.*" in cost_part
+    assert "level of the outcome's and the ratios' intervals" not in cost and "(95%)" not in cost_part
+    assert "level of the outcome's and the ratios' intervals" in " ".join(
+        report.readable_cost_effectiveness(report.analysis.cost_effectiveness(
+            report.load_results(directory).ok, report.comparison_table(report.load_results(directory)),
+            ["deals"])).columns)  # a table on its own (notebooks) keeps its levels
+    # the valley-of-death decomposition is a table, a row per policy, not a sentence each
+    failures = markdown.split("## Why technologies fail")[1].split("\n## ")[0]
+    assert "| more_managers | G" in failures and "the largest change is" not in failures
 
 
 def test_report_shows_primary_and_descriptive_outcomes_in_two_narrow_tables(results):
@@ -592,3 +606,49 @@ def test_the_lhs_regression_table_names_parameters_by_their_labels_and_keys():
     assert list(readable["parameter"]) == [Named("Budget share to the proof-of-concept fund", "budget.proof_of_concept"),
                                            Named("Lever", "my.lever")]  # a key the schema lacks keeps its key
     assert list(readable["src"]) == ["0.5", "–"]
+
+
+def _posterior_results(results, tmp_path):
+    """The small sweep from posterior draws with a second policy: three conditions, two policies."""
+    from ecosim.report import Results
+
+    directory, tables = results
+    runs, steps, index = tables[str(directory)]
+    policy = runs[runs["scenario"] == "more_managers"]
+    extra = policy.assign(scenario="incentive_reform", run_id=policy["run_id"] + "x", deals=policy["deals"] * 1.2)
+    runs = pd.concat([runs, extra], ignore_index=True).assign(
+        posterior_draw=lambda f: f["replication"].map({0: 17, 1: 3, 2: 17, 3: 40}))
+    return Results(tmp_path, runs, steps, {**index, "posterior": {"file": "posterior.parquet", "keys": []}})
+
+
+def test_the_report_gives_p_better_as_one_table_with_a_row_per_policy(results, tmp_path):
+    """Issue 14: the report printed a sentence per policy and primary outcome ("In 60% of the
+    plausible worlds ..."), ~21 of them; now one table (policy × primary outcome, P(better) and
+    verdict, the same texts as the comparison table) and one headline sentence."""
+    from ecosim import analysis
+    from ecosim.report import build_report, probability_text, verdict_text, write_report
+
+    loaded = _posterior_results(results, tmp_path)
+    screen, sections = build_report(loaded)
+    table = screen.probabilities
+    comparison = analysis.compare(loaded.ok, "baseline", primary=analysis.default_primary(loaded.ok))
+    primary = comparison[(comparison["role"] == "primary") & (comparison["direction"] != 0)]
+    assert sorted(table["policy"]) == ["incentive_reform", "more_managers"]  # one row per policy, no baseline
+    assert list(table["policy"]) == [row["scenario"] for row in screen.rows[:-1]]  # in the ranking's order
+    assert list(table.columns) == ["policy", *[analysis.metric_label(m) for m in dict.fromkeys(primary["metric"])]]
+    for _, row in primary.iterrows():
+        cell = table.set_index("policy").loc[row["condition"], analysis.metric_label(row["metric"])]
+        assert cell == f"{probability_text(row)} — {verdict_text(row, short=True)}"
+    # the ranking no longer repeats the probabilities, the sections no longer carry sentences
+    assert not any("plausible worlds" in text for row in screen.rows for text, _ in row["cells"])
+    assert not any("plausible worlds" in p for s in sections for p in s.paragraphs)
+    assert sum("plausible worlds" in p for p in screen.lead) == 1  # the one headline sentence
+
+    html_path, md_path = write_report(loaded, tmp_path / "report.html")
+    html = html_path.read_text()
+    assert html.count('<table id="pbetter">') == 1 and html.count("of the plausible worlds (") == 0
+    body = html.split('<table id="pbetter">')[1].split("</table>")[0]
+    assert body.count("<tr>") == 1 + 2  # the heading and a row per policy
+    assert html.count("It is not a p-value") == 1
+    markdown = md_path.read_text()
+    assert "| policy | Technologies converted (first transfer) |" in markdown

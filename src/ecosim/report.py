@@ -313,23 +313,54 @@ POSTERIOR_NOTE = (
 """The sentence every output prints beside the probabilities (table, report, notebook)."""
 
 
-def probability_sentences(comparison: pd.DataFrame, labels: Mapping[str, str] | None = None) -> list[str]:
-    """One plain sentence per policy and primary outcome with a probability over the posterior, e.g.
-    "In 87% of the plausible worlds (30 posterior draws), poc_fund gives more deals than baseline
-    (95% interval 71% to 96%)." — the same numbers as the tables."""
+def probability_table(
+    comparison: pd.DataFrame, labels: Mapping[str, str] | None = None, order: Sequence[str] | None = None
+) -> pd.DataFrame | None:
+    """The probability over the posterior that each policy beats the baseline, as one table: a row
+    per policy (in ``order``, e.g. the ranking; else the comparison's), a column per primary
+    outcome with a better direction, each cell ``"93% [80%, 99%] — better"``: P(better) with its
+    95% interval (:func:`probability_text`) and the row's verdict (:func:`verdict_text`, short),
+    the same texts as every other table. ``None`` when the runs are not from posterior draws.
+    A cell without a probability (an outcome without a better direction) is ``"–"``."""
     if not has_probabilities(comparison):
-        return []
-    sentences = []
-    for _, row in comparison[comparison["p_better"].notna()].iterrows():
-        name = (labels or {}).get(row["condition"], row["condition"])
-        base = (labels or {}).get(row["baseline"], row["baseline"])
-        label = analysis.metric_label(row["metric"]).lower()
-        more = "more" if row["direction"] > 0 else "less"
-        sentences.append(
-            f"In {_percent(row['p_better'])} of the plausible worlds ({int(row['n'])} posterior draws), {name} gives "
-            f"{more} {label} than {base} (95% interval {_percent(row['p_better_low'])} to "
-            f"{_percent(row['p_better_high'])}).")
-    return sentences
+        return None
+    rows = comparison[comparison["p_better"].notna()]
+    metrics = list(dict.fromkeys(rows["metric"]))
+    names = [n for n in (order or []) if n in set(rows["condition"])]
+    names += [n for n in dict.fromkeys(rows["condition"]) if n not in names]
+    indexed = rows.set_index(["condition", "metric"])
+    table = []
+    for name in names:
+        cells = {"policy": (labels or {}).get(name, name)}
+        for metric in metrics:
+            if (name, metric) in indexed.index:
+                row = indexed.loc[(name, metric)]
+                cells[analysis.metric_label(metric)] = f"{probability_text(row)} — {verdict_text(row, short=True)}"
+            else:
+                cells[analysis.metric_label(metric)] = "–"
+        table.append(cells)
+    return pd.DataFrame(table, columns=["policy", *[analysis.metric_label(m) for m in metrics]])
+
+
+def probability_headline(comparison: pd.DataFrame, labels: Mapping[str, str] | None = None) -> str | None:
+    """One short sentence over the probability table: the policy that beats the baseline most
+    consistently, i.e. with the highest smallest P(better) over the primary outcomes (the number
+    printed in its row). ``None`` without probabilities."""
+    if not has_probabilities(comparison):
+        return None
+    rows = comparison[comparison["p_better"].notna()]
+    lowest = rows.groupby("condition", sort=False)["p_better"].min()
+    best = lowest.idxmax()
+    draws = int(rows["n"].min())
+    name = (labels or {}).get(best, best)
+    base = (labels or {}).get(rows["baseline"].iloc[0], rows["baseline"].iloc[0])
+    return (f"Across the {draws} plausible worlds (posterior draws), {name} beats {base} most consistently: "
+            f"in at least {_percent(lowest[best])} of them on every primary outcome.")
+
+
+PROBABILITY_CAPTION = ("P(better) over the posterior [95% interval] — verdict, for each policy and primary outcome "
+                       "against {base}")
+"""The P(better) table's caption (``{base}``: the baseline's name)."""
 
 
 def condition_labels(ok: pd.DataFrame) -> dict[str, str]:
@@ -482,10 +513,16 @@ def print_comparison(
     if primary:
         console.print("Primary outcomes: " + ", ".join(analysis.metric_label(m).lower() for m in primary) + ".",
                       highlight=False)
-    if has_probabilities(comparison):
+    probabilities = probability_table(comparison, labels)
+    if probabilities is not None:
+        table = Table(title=PROBABILITY_CAPTION.format(base=base), title_justify="left")
+        for column, width in zip(probabilities.columns, _column_widths(probabilities, console.width), strict=True):
+            table.add_column(column, justify="left", overflow="fold", width=width)
+        for row in probabilities.itertuples(index=False):
+            table.add_row(*map(str, row))
+        console.print(table)
+        console.print(probability_headline(comparison, labels), highlight=False)
         console.print(POSTERIOR_NOTE, highlight=False)
-        for sentence in probability_sentences(comparison, labels):
-            console.print(sentence, highlight=False)
     if not paired:
         console.print("UNPAIRED: scenarios do not share replication seeds, so unpaired intervals were used.",
                       highlight=False)
@@ -578,7 +615,9 @@ class FirstScreen:
     description; see :func:`experiment_question`), the ranking of policies on the
     primary outcomes with verdicts and intervals, the cost per extra outcome, and why each
     failing policy fails. ``columns`` are the ranking table's headings; each row of ``rows``
-    holds ``scenario``, ``colour``, ``failing`` and one ``cells`` entry per column."""
+    holds ``scenario``, ``colour``, ``failing`` and one ``cells`` entry per column. For runs
+    from posterior draws, ``probabilities`` is the P(better) table (a row per policy, a column
+    per primary outcome) with its caption and what P(better) means (``probability_note``)."""
 
     question: str
     lead: list[str]
@@ -586,6 +625,10 @@ class FirstScreen:
     rows: list[dict[str, Any]]
     method: str
     question_label: str = "Question"
+    probabilities: pd.DataFrame | None = None
+    """For runs from posterior draws, :func:`probability_table` in the ranking's order."""
+    probability_caption: str = ""
+    probability_note: str = ""
 
 
 def rank_policies(comparison: pd.DataFrame) -> pd.DataFrame:
@@ -666,10 +709,7 @@ def first_screen(
         css = ["", ""]
         for metric in primary:
             row = indexed.loc[(name, metric)]
-            cell = f"{change_text({**row, 'metric': metric})} — {verdict_text(row, short=True)}"
-            if math.isfinite(row.get("p_better", math.nan)):
-                cell += f"; better in {probability_text(row)} of plausible worlds"
-            cells.append(cell)
+            cells.append(f"{change_text({**row, 'metric': metric})} — {verdict_text(row, short=True)}")
             css.append(str(row["verdict"]).replace(" ", "-"))
         if len(columns) > len(cells) + 1:
             ce = effectiveness[(effectiveness["condition"] == name) & (effectiveness["outcome"] == cost_outcome)]
@@ -707,10 +747,14 @@ def first_screen(
         lead.append("Policies without a better verdict on any primary outcome (or with a worse one): "
                     + html.escape(", ".join(map(str, failing)))
                     + "; the last column says where their technologies fail.")
-    if has_probabilities(comparison):
-        lead.append(html.escape(POSTERIOR_NOTE))
+    probabilities = probability_table(comparison, labels, order=list(ranking["condition"]))
+    if probabilities is not None:
+        lead.append(html.escape(probability_headline(comparison, labels) or ""))
     return FirstScreen(question=question, lead=lead, columns=columns, rows=rows, method=method_note(comparison),
-                       question_label=question_label)
+                       question_label=question_label, probabilities=probabilities,
+                       probability_caption=PROBABILITY_CAPTION.format(base=labels.get(baseline, baseline)) + "."
+                       if probabilities is not None else "",
+                       probability_note=POSTERIOR_NOTE if probabilities is not None else "")
 
 
 def surface_first_screen(results: Results, primary: Sequence[str], seed: int) -> FirstScreen:
@@ -763,18 +807,17 @@ def build_report(
     if several:
         cost = ["public_spending"] if "public_spending" in ok.columns else []
         comparison = analysis.compare(ok, baseline, [*metrics, *cost], primary=primary, seed=seed)
-        summary = _verdict_sentences(comparison)
-        if has_probabilities(comparison):
-            summary += [html.escape(POSTERIOR_NOTE),
-                        *map(html.escape, probability_sentences(comparison, condition_labels(ok)))]
         tables = comparison_tables(comparison, condition_labels(ok))
         forest = _forest_figures(comparison)
         for number, (role, title, table) in enumerate(tables, start=1):
             # compare's two tables, not one of 12-13 columns: each fits a 1024 px screen, the verdict whole
             heading = ("Each scenario against the baseline: primary outcomes" if role == "primary" else
                        "Each scenario against the baseline: other outcomes (descriptive)")
+            # the first screen already ranks the policies with these changes and verdicts (and, for
+            # posterior draws, their P(better)); how the intervals are made is under "How to read"
             paragraphs = [] if number > 1 else [
-                f"Baseline: <b>{html.escape(str(baseline))}</b>. " + html.escape(method_note(comparison)), *summary]
+                f"Baseline: <b>{html.escape(str(baseline))}</b>. Every number of the first screen, with the means "
+                "and p-values behind it; how the intervals are made is under “How to read the statistics”."]
             sections.append(Section(heading, paragraphs, table, forest if number == len(tables) else [],
                                     caption=title + "."))
         if cost:
@@ -813,12 +856,15 @@ def build_report(
                       "where it stopped, with the cause: technical (it failed the gate; a policy cannot make it work, "
                       "but changes how many technologies reach each gate, and a PoC test stops some early), funding "
                       "or matching (shelved after waiting too long for money or a partner)."]
+        changes = None
         if several:
             decomposition = analysis.failure_decomposition(ok, baseline)
             figs.append(("failure_change", "Change in failures against the baseline, by gate and cause.",
                          plots.failure_change_plot(decomposition)))
-            paragraphs.extend(_decomposition_sentences(decomposition))
-        sections.append(Section("Why technologies fail: the valley of death decomposition", paragraphs, None, figs))
+            changes = decomposition_table(decomposition, condition_labels(ok))
+        sections.append(Section("Why technologies fail: the valley of death decomposition", paragraphs, changes, figs,
+                                caption="Where each policy changes failures most, against the baseline."
+                                if changes is not None else ""))
 
     funnel_ready = set(analysis.FUNNEL_STAGES) <= set(ok.columns)
     owners_ready = {f"conversion_{o}" for o in ("university", "joint", "enterprise")} <= set(ok.columns)
@@ -838,10 +884,11 @@ def build_report(
             ["The extra outcome and the extra public money per run are the comparison table's estimates and "
              "intervals. The ratios get bootstrap intervals at the same level, only where the denominator "
              "clearly differs from zero (otherwise the ratio can be infinite and the note says so)."],
-            readable_cost_effectiveness(effectiveness),
+            readable_cost_effectiveness(effectiveness, levels_in_caption=True),
             [(f"cost_effectiveness_{outcome}", f"Extra {analysis.metric_label(outcome).lower()} against extra "
               "public money.", plots.cost_effectiveness_plot(effectiveness, outcome))
-             for outcome in dict.fromkeys(effectiveness["outcome"])]))
+             for outcome in dict.fromkeys(effectiveness["outcome"])],
+            caption=cost_effectiveness_levels(effectiveness) or ""))
     sections.append(Section("How to read the statistics", [html.escape(
         "Means per run are compared pair by pair when scenarios share replication seeds (common random numbers). "
         + (method_note(comparison) if comparison is not None else "")
@@ -876,11 +923,35 @@ def ratio_text(value: Any, low: Any, high: Any, denominator: str) -> str:
     return f"{format_number(value)} (no interval: {denominator} did not clearly change)"
 
 
-def readable_cost_effectiveness(effectiveness: pd.DataFrame) -> pd.DataFrame:
+def cost_effectiveness_levels(effectiveness: pd.DataFrame) -> str | None:
+    """When every row has the same levels, the caption that states them once, e.g. "Extra outcome
+    and ratios: 99.76% simultaneous intervals; extra public money: 95% intervals." (``None`` when
+    the levels differ between rows: then each row keeps its own)."""
+    cost_levels = effectiveness.get("cost_level", effectiveness["level"])
+    if effectiveness.empty or effectiveness["level"].nunique() != 1 or pd.Series(cost_levels).nunique() != 1:
+        return None
+    return (f"Extra outcome and ratios: {format_level(effectiveness['level'].iloc[0], 'primary')} intervals; "
+            f"extra public money: {format_level(pd.Series(cost_levels).iloc[0], 'descriptive')} intervals.")
+
+
+def readable_cost_effectiveness(effectiveness: pd.DataFrame, levels_in_caption: bool = False) -> pd.DataFrame:
     """The cost-effectiveness table as strings (the same formatter as every other table). The
     extra public money keeps the level of its own comparison row (``cost_level``, descriptive);
-    the extra outcome and both ratios have the outcome's level."""
+    the extra outcome and both ratios have the outcome's level. With ``levels_in_caption`` and
+    the same levels in every row (:func:`cost_effectiveness_levels`), the levels are left out of
+    the cells: the caption states them once."""
     cost_levels = effectiveness.get("cost_level", effectiveness["level"])
+    table = _readable_cost_effectiveness(effectiveness, cost_levels)
+    if levels_in_caption and cost_effectiveness_levels(effectiveness) is not None:
+        table = table.drop(columns="level of the outcome's and the ratios' intervals")
+        table["extra public money per run, M¥ [interval]"] = [
+            format_interval(r.extra_cost, r.extra_cost_low, r.extra_cost_high) for r in effectiveness.itertuples()]
+        if not table["note"].astype(str).str.strip().any():
+            table = table.drop(columns="note")
+    return table
+
+
+def _readable_cost_effectiveness(effectiveness: pd.DataFrame, cost_levels: Any) -> pd.DataFrame:
     return pd.DataFrame({
         "scenario": effectiveness["condition"],
         "outcome": [analysis.metric_label(m) for m in effectiveness["outcome"]],
@@ -1124,26 +1195,25 @@ def verdict_sentences(comparison: pd.DataFrame, labels: Mapping[str, str] | None
     return sentences
 
 
-def _verdict_sentences(comparison: pd.DataFrame) -> list[str]:
-    out = []
-    for sentence in verdict_sentences(comparison):
-        name, rest = sentence.split(": ", 1)
-        out.append(f"<b>{html.escape(name)}</b>: {html.escape(rest)}")
-    return out
-
-
-def _decomposition_sentences(decomposition: pd.DataFrame) -> list[str]:
-    sentences = []
+def decomposition_table(decomposition: pd.DataFrame, labels: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Per policy, the gate × cause whose failures changed most against the baseline: one row each
+    (a table, not a sentence per policy), with the change per run and its 95% interval and its
+    share of the policy's total change in failures."""
+    rows = []
     for name, part in decomposition.groupby("condition", sort=False):
         if part["share_of_change"].isna().all():
             continue
         top = part.loc[part["share_of_change"].idxmax()]
-        direction = "fewer" if top["difference"] < 0 else "more"
-        sentences.append(
-            f"{html.escape(str(name))}: the largest change is {format_number(abs(top['difference']))} {direction} "
-            f"{top['cause']} failures per run at {analysis.GATE_NAMES[top['gate']]} "
-            f"({top['share_of_change']:.0%} of the total change in failures).")
-    return sentences
+        rows.append({
+            "scenario": (labels or {}).get(name, name),
+            "largest change in failures at": f"{analysis.GATE_NAMES[top['gate']]}: {top['cause']}",
+            "change in failures per run [95% interval]": format_interval(
+                top["difference"], top["difference_low"], top["difference_high"]),
+            "share of the total change in failures": f"{top['share_of_change']:.0%}",
+        })
+    return pd.DataFrame(rows, columns=["scenario", "largest change in failures at",
+                                       "change in failures per run [95% interval]",
+                                       "share of the total change in failures"])
 
 
 def _sensitivity_section(results: Results, metrics: Sequence[str] | None, seed: int) -> Section:
@@ -1335,6 +1405,9 @@ def write_report(
         if screen.columns:
             md_parts += [_markdown_table(pd.DataFrame([[text for text, _ in row["cells"]] for row in screen.rows],
                                                       columns=screen.columns)), ""]
+        if screen.probabilities is not None:
+            md_parts += [f"*{screen.probability_caption}*", "", _markdown_table(screen.probabilities), "",
+                         screen.probability_note, ""]
         md_parts += [screen.method, ""]
         md_parts += [f"> Note: {note}\n" for note in results.notes]
         for section in sections:
