@@ -652,3 +652,20 @@ def test_the_report_gives_p_better_as_one_table_with_a_row_per_policy(results, t
     assert html.count("It is not a p-value") == 1
     markdown = md_path.read_text()
     assert "| policy | Technologies converted (first transfer) |" in markdown
+
+
+def test_the_spread_table_gives_the_primary_and_plotted_outcomes_unless_others_are_asked_for(results):
+    """The report's longest table was every compared outcome per scenario (112 rows for 8
+    scenarios): it now gives the outcomes the section plots and the primary ones; --metric names others."""
+    from ecosim import analysis
+    from ecosim.report import build_sections, load_results
+
+    directory, _ = results
+    loaded = load_results(directory)
+    title = "How the outcomes vary between replications"
+    table = {s.title: s for s in build_sections(loaded)}[title].table
+    wanted = ["deals", "commercialisations", "welfare", "conversion_university"]
+    assert list(dict.fromkeys(table["outcome"])) == [analysis.metric_label(m) for m in wanted]
+    assert len(table) == len(wanted) * loaded.ok["condition"].nunique()
+    asked = {s.title: s for s in build_sections(loaded, metrics=["publications"])}[title].table
+    assert list(dict.fromkeys(asked["outcome"])) == ["Publications"]

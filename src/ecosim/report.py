@@ -797,6 +797,7 @@ def build_report(
         return surface_first_screen(results, primary, seed), [*_surface_sections(results, primary, seed), *sections]
     check_replications(results)
     baseline = resolve_baseline(results, baseline or results.index.get("baseline"))
+    asked = list(metrics) if metrics else None
     metrics = resolve_metrics(results, metrics)
     several = len(analysis.conditions(ok)) >= 2
     points = design_points_table(ok)
@@ -827,7 +828,12 @@ def build_report(
         figures.append((f"distribution_{metric}", f"{analysis.metric_label(metric)}: one dot per replication.",
                         plots.distribution_plot(ok, metric, baseline)))
     if figures:
-        paragraphs = ["Boxes span the middle half of the replications; the line is the median."]
+        # the spread of the outcomes a reader sees plotted and decides on (or those asked for with
+        # --metric), not of every compared outcome: their means are in the comparison tables above
+        spread = asked or [m for m in dict.fromkeys([*primary, *REPORT_DISTRIBUTION_METRICS]) if m in ok.columns]
+        paragraphs = ["Boxes span the middle half of the replications; the line is the median. The table gives "
+                      "the primary and the plotted outcomes per scenario (other outcomes with --metric; their means "
+                      "are in the comparison tables above)."]
         fewest = int(ok.groupby("condition").size().min())
         if fewest < 6:
             paragraphs.append(
@@ -835,7 +841,7 @@ def build_report(
                 f"is then the range of the replications, whose confidence is 1 − 2^(1−n) "
                 f"({1 - 2.0 ** (1 - fewest):.0%} for n = {fewest}).")
         sections.append(Section("How the outcomes vary between replications", paragraphs,
-                                analysis_summary_table(ok, metrics or [], seed), figures))
+                                analysis_summary_table(ok, spread, seed), figures))
 
     if not results.steps.empty:
         figures = []
