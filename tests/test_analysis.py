@@ -97,7 +97,7 @@ def test_paired_difference_interval_covers_the_true_effect_under_common_random_n
         scen = common + 2.0 + rng.normal(0, 1, size=12)
         out = analysis.estimate_change(base, scen, paired=True)
         hits += out["difference_low"] <= 2.0 <= out["difference_high"]
-    assert out["method"] == analysis.DIFFERENCE_METHOD
+    assert out["method"] == "difference of means: paired t"
     assert abs(hits / repetitions - 0.95) <= binomial_tolerance(0.95, repetitions)
 
 
@@ -151,7 +151,10 @@ def test_95_percent_intervals_cover_known_effects_in_90_to_99_percent_of_experim
         low, high = (row["ratio_low"], row["ratio_high"]) if scale == "ratio" else (
             row["difference_low"], row["difference_high"])
         hits += low <= effect <= high
-    assert row["method"] == (analysis.RATIO_METHOD if scale == "ratio" else analysis.DIFFERENCE_METHOD)
+    if scale == "ratio":
+        assert row["method"].startswith(analysis.RATIO_METHOD + ": ")
+    else:
+        assert row["method"] == f"difference of means: {'paired t' if paired else 'Welch t'}"
     assert 0.90 <= hits / experiments <= 0.99
 
 
@@ -270,7 +273,51 @@ def test_different_seeds_fall_back_to_unpaired_intervals_and_say_so():
     runs = make_runs({"baseline": [1.0, 2, 3, 4], "policy": [2.0, 3, 4, 5]},
                      seeds={"baseline": [1, 2, 3, 4], "policy": [5, 6, 7, 8]})
     row = analysis.compare(runs, "baseline", ["deals"]).iloc[0]
-    assert not row["paired"] and row["method"] == analysis.DIFFERENCE_METHOD
+    assert not row["paired"] and row["method"] == "difference of means: Welch t"
+
+
+def test_each_row_names_the_interval_its_bounds_came_from():
+    """comparison.csv's method column names what made each row's interval (issue 14: every row
+    said "delta method"): a paired difference is a paired t interval, a ratio the part of the
+    union of intervals that set each bound, and the named part is the one whose bound is printed."""
+    rng = np.random.default_rng(8)
+    # the same 5 paired replications as a normal metric and as a heavy-tailed one
+    base, scen = paired_heavy(rng, 5, 1.5)
+    runs = make_runs({"baseline": base, "policy": scen}, "welfare").assign(deals=lambda f: f["welfare"])
+    table = analysis.compare(runs, "baseline", ["welfare", "deals"], primary=[]).set_index("metric")
+    difference, ratio = table.loc["deals"], table.loc["welfare"]
+    assert difference["method"] == "difference of means: paired t"
+    # 2^5 sign patterns cannot reach p < 0.05: the exact sign-flip interval is unbounded, and it is
+    # the widest part of the union on both sides
+    assert ratio["method"] == "ratio of means (log scale): sign-flip test" != difference["method"]
+    assert ratio["ratio_low"] == 0.0 and ratio["ratio_high"] == math.inf
+
+    # unpaired, 30 + 30: no sign-flip test; each bound is the bootstrap-t's or the delta-method t's,
+    # and the row says which
+    base, scen = unpaired_heavy(rng, 30, 1.5)
+    out = analysis.estimate_change(base, scen, paired=False, heavy_tailed=True, rng=2)
+    mb, ms = base.mean(), scen.mean()
+    vb, vs = base.var(ddof=1) / (30 * mb**2), scen.var(ddof=1) / (30 * ms**2)
+    df = (vs + vb) ** 2 / (vs**2 / 29 + vb**2 / 29)
+    half = stats.t.ppf(0.975, df) * math.sqrt(vs + vb)
+    delta_low, delta_high = math.exp(math.log(ms / mb) - half), math.exp(math.log(ms / mb) + half)
+    assert out["method"].startswith("ratio of means (log scale): ")
+    named = out["method"].split(": ", 1)[1]
+    low_source = named.split(",")[0].removeprefix("lower bound ") if "," in named else named
+    high_source = named.split(", upper bound ")[1] if "," in named else named
+    assert {low_source, high_source} <= {"bootstrap-t", "delta-method t"}
+    if low_source == "delta-method t":
+        assert out["ratio_low"] == pytest.approx(delta_low)
+    else:
+        assert out["ratio_low"] < delta_low
+    if high_source == "delta-method t":
+        assert out["ratio_high"] == pytest.approx(delta_high)
+    else:
+        assert out["ratio_high"] > delta_high
+
+    # no spread at all: no interval, and the method says so instead of naming one
+    same = analysis.estimate_change([3.0, 5.0, 4.0], [5.0, 7.0, 6.0], paired=True)
+    assert same["method"] == "difference of means: no interval: the same in every replication"
 
 
 def test_common_random_numbers_give_narrower_intervals_than_unpaired_data():

@@ -16,6 +16,20 @@ def summary_keys():
     return list(simulate(Scenario(steps=6), seed=3).summary)
 
 
+@pytest.fixture(scope="module")
+def summary():
+    """A short run in which technologies are shelved (patience of one quarter) and the fairs'
+    experts cannot review every application, so that keys counted differently differ."""
+    from ecosim.model import simulate
+    from ecosim.scenario import Scenario
+
+    scenario = Scenario(steps=6)
+    scenario.technology.patience_quarters = 1
+    scenario.technology.retry_quarters = 1
+    scenario.policy.fairs.expert_reviews = 5
+    return dict(simulate(scenario, seed=3).summary)
+
+
 def test_every_summary_key_that_simulate_returns_is_in_the_catalogue(summary_keys):
     missing = [key for key in summary_keys if not metric_catalogue.known(key)]
     assert not missing, (f"simulate() returns {missing}, which src/ecosim/metric_catalogue.py does not declare; "
@@ -54,6 +68,29 @@ def test_meanings_issue_14_found_guessed_wrong_are_declared_right():
     assert synergy.unit == "bits" and synergy.low is None and synergy.direction == LOWER
     # the G2 stock is a level, not a flow per quarter
     assert metric_catalogue.entry("at_G2").stock
+
+
+def test_labels_say_what_their_keys_count(summary):
+    """A label names what run_summary actually counts (issue 14: "Technologies failed at a gate"
+    counted technical failures only, the shelved ones being counted apart)."""
+    from ecosim.scenario import GATES
+
+    entry = metric_catalogue.entry
+    technical = sum(summary[f"fail_{g}_technical"] for g in GATES)
+    waited = sum(summary[f"fail_{g}_{c}"] for g in GATES for c in ("funding", "matching"))
+    assert technical > 0 and waited > 0  # the run has both, so the sums below tell them apart
+    assert summary["failed"] == technical and summary["shelved"] == waited
+    assert "technically" in entry("failed").label and "at a gate" not in entry("failed").label
+    assert "no money or partner" in entry("shelved").label
+    assert "technically" in entry("failed_total").label
+    # licences_per_disclosure counts licences and assignments (docs/ODD.md §8.2)
+    assert "assignments" in entry("licences_per_disclosure").label
+    # fair_selection_rate is selected over reviewed applications, not over all applications
+    assert summary["fair_selected"] > 0
+    assert summary["fair_selection_rate"] > summary["fair_selected"] / summary["fair_applicants"]
+    assert "reviewed" in entry("fair_selection_rate").label
+    # the medicine share is over entrants whose fate is decided, not over all entrants
+    assert "decided" in entry("medicine_g3_to_market").label
 
 
 def test_consumers_read_the_catalogue():

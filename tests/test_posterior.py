@@ -256,8 +256,11 @@ def test_report_and_table_print_the_same_probability_with_its_meaning():
            "p_better": 0.8, "p_better_low": 0.63, "p_better_high": 0.91}
     table = pd.DataFrame([row])
     assert report.probability_text(row) == "80% [63%, 91%]"
-    (sentence,) = report.probability_sentences(table)
-    assert sentence.startswith("In 80% of the plausible worlds (30 posterior draws), poc_fund gives more")
+    (cell,) = report.probability_table(table.assign(verdict="better"))["Technologies converted (first transfer)"]
+    assert cell == "80% [63%, 91%] — better"
+    assert report.probability_headline(table) == (
+        "Across the 30 plausible worlds (posterior draws), poc_fund beats baseline most consistently: in at least "
+        "80% of them on every primary outcome.")
     assert "not a p-value" in report.POSTERIOR_NOTE
 
 

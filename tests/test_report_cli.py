@@ -189,9 +189,9 @@ def test_report_of_a_sensitivity_design_shows_indices():
     import numpy as np
     from SALib.sample import sobol as sobol_sample
 
-    from ecosim.report import Results, build_sections
+    from ecosim.report import Results, build_sections, html_cell
 
-    names = ["policy.a", "policy.b"]
+    names = ["policy.proof_of_concept.grant_size", "technology.matching_lambda"]
     problem = {"num_vars": 2, "names": names, "bounds": [[0, 1], [0, 1]], "calc_second_order": False}
     x = sobol_sample.sample(problem, 64, calc_second_order=False, seed=3)
     runs = pd.DataFrame(x, columns=names).assign(
@@ -200,9 +200,18 @@ def test_report_of_a_sensitivity_design_shows_indices():
     results = Results(Path("sweep"), runs, pd.DataFrame(), {"design": "sobol", "problem": problem})
     sections = build_sections(results)
     sensitivity = next(s for s in sections if s.title == "Global sensitivity")
-    indices = sensitivity.table.set_index("parameter")
-    assert float(indices.loc["policy.a", "ST"]) > float(indices.loc["policy.b", "ST"])
-    assert len(sensitivity.figures) == 1 and np.isfinite(float(indices.loc["policy.a", "S1"]))
+    table = sensitivity.table
+    # the outcome by its catalogue label; each parameter by its schema label, its key kept beside it
+    assert list(table.columns[:2]) == ["outcome", "parameter"]
+    assert set(table["outcome"]) == {"Technologies converted (first transfer)"}
+    assert [cell.label for cell in table["parameter"]] == ["PoC grant per technology, M¥",
+                                                           "Partner-matching intensity (λ)"]
+    assert str(html_cell(table["parameter"].iloc[0])) == (
+        'PoC grant per technology, M¥<br><span class="key long">policy.proof_of_concept.grant_size</span>')
+    assert str(table["parameter"].iloc[1]) == "Partner-matching intensity (λ) (`technology.matching_lambda`)"
+    indices = table.assign(key=[cell.key for cell in table["parameter"]]).set_index("key")
+    assert float(indices.loc[names[0], "ST"]) > float(indices.loc[names[1], "ST"])
+    assert len(sensitivity.figures) == 1 and np.isfinite(float(indices.loc[names[0], "S1"]))
 
 
 def test_report_rejects_unknown_names_before_writing(results):
@@ -270,7 +279,8 @@ steps: 8
     table = pd.read_parquet(out / "comparison.parquet")
     assert list(table["metric"]) == ["deals", "commercialisations", "welfare", "failed"]
     assert table["paired"].all() and (table["n"] == 5).all()
-    assert table.loc[0, "method"] == "difference of means (t)" and table.loc[3, "role"] == "descriptive"
+    assert table.loc[0, "method"] == "difference of means: paired t" and table.loc[3, "role"] == "descriptive"
+    assert table["method"].str.match(r"(difference of means|ratio of means \(log scale\)): ").all()
     assert table["verdict"].isin(VERDICTS).all()
 
     assert run_cli("report", out, "--out", tmp_path / "report" / "tiny.html") == 0
@@ -362,12 +372,15 @@ steps: 6
     assert run_cli("report", out) == 0
     html = (out / "report.html").read_text()
     assert "Global sensitivity" in html and "policy.managers.managers_per_region" in html
+    assert ('Technology managers per region<br><span class="key long">policy.managers.managers_per_region</span>'
+            in html)
     assert "Which policy works" not in html  # a sensitivity design is not a scenario comparison
     assert "Only 4 base samples" in html
     assert (out / "report_figures" / "sensitivity_deals.png").exists()
     markdown = (out / "report.md").read_text()
-    deals_row = next(line for line in markdown.splitlines()
-                     if line.startswith("| deals | policy.managers.managers_per_region |"))
+    deals_row = next(line for line in markdown.splitlines() if line.startswith(
+        "| Technologies converted (first transfer) | Technology managers per region "
+        "(`policy.managers.managers_per_region`) |"))
     assert "constant" not in deals_row and "–" not in deals_row.split("|")[3]  # S1 was computed
 
 
@@ -419,7 +432,9 @@ def test_compare_prints_the_answer_first_and_cuts_off_no_column():
     # every table is whole: closed on the right, no line wider than the console
     assert all(len(line) <= 160 for line in lines)
     tops = [line for line in lines if line.startswith("┏")]
-    assert len(tops) == 2 and all(line.endswith("┓") for line in tops)
+    assert len(tops) == 3 and all(line.endswith("┓") for line in tops)  # primary, descriptive, P(better)
+    # P(better) is one table, not a sentence per policy and outcome
+    assert "P(better) over the posterior [95% interval] — verdict" in out and "of the plausible worlds (" not in out
     verdict_cells = " ".join(line.split("│")[-2].strip() for line in lines if line.startswith("│"))
     assert "undecided: needs about 2,710 replications" in " ".join(verdict_cells.split())
     # primary outcomes named by their labels, not raw metric names
@@ -441,6 +456,8 @@ def test_report_labels_its_numbers_as_the_tables_do(results):
     """The forest caption names the table's levels, the summary table uses catalogue labels, the
     cost-effectiveness table gives each interval its own level and says why a ratio has none,
     and the failure text does not claim that no policy changes technical failures."""
+    from ecosim import report
+
     directory, _ = results
     assert run_cli("report", directory) == 0
     markdown = (directory / "report.md").read_text()
@@ -450,8 +467,18 @@ def test_report_labels_its_numbers_as_the_tables_do(results):
     assert "[–, –]" not in markdown
     assert "no policy changes" not in markdown and "Every failed gate attempt" not in markdown
     assert "baseline (baseline)" not in markdown
-    cost = next(line for line in markdown.splitlines() if line.startswith("| scenario | outcome | extra outcome"))
-    assert "level of the outcome's and the ratios' intervals" in cost
+    cost_part = markdown.split("## Cost-effectiveness")[1].split("\n## ")[0]
+    cost = next(line for line in cost_part.splitlines() if line.startswith("| scenario | outcome | extra outcome"))
+    # one level for every row: stated once, in the caption, not in a column repeating it
+    assert "*Extra outcome and ratios: 98.33% simultaneous intervals; extra public money: 95% intervals.*" in cost_part
+    assert "level of the outcome's and the ratios' intervals" not in cost and "(95%)" not in cost_part
+    assert "level of the outcome's and the ratios' intervals" in " ".join(
+        report.readable_cost_effectiveness(report.analysis.cost_effectiveness(
+            report.load_results(directory).ok, report.comparison_table(report.load_results(directory)),
+            ["deals"])).columns)  # a table on its own (notebooks) keeps its levels
+    # the valley-of-death decomposition is a table, a row per policy, not a sentence each
+    failures = markdown.split("## Why technologies fail")[1].split("\n## ")[0]
+    assert "| more_managers | G" in failures and "the largest change is" not in failures
 
 
 def test_report_shows_primary_and_descriptive_outcomes_in_two_narrow_tables(results):
@@ -564,3 +591,81 @@ def test_what_was_run_says_the_runs_use_posterior_draws(results):
     tables[str(directory)] = (runs.drop(columns="posterior_draw"), steps, index)
     assert run_cli("report", directory) == 0
     assert "posterior" not in (directory / "report.md").read_text().split("## What was run")[1].split("\n## ")[0]
+
+
+def test_the_lhs_regression_table_names_parameters_by_their_labels_and_keys():
+    import math
+
+    from ecosim.report import Named, readable_indices
+
+    indices = pd.DataFrame({"metric": ["welfare", "welfare"], "parameter": ["budget.proof_of_concept", "my.lever"],
+                            "src": [0.5, math.nan], "src_low": [0.2, math.nan], "src_high": [0.8, math.nan],
+                            "r_squared": [0.7, math.nan], "note": ["", "constant over the design"]})
+    readable = readable_indices(indices)
+    assert list(readable["outcome"]) == ["Welfare from products on the market"] * 2
+    assert list(readable["parameter"]) == [Named("Budget share to the proof-of-concept fund", "budget.proof_of_concept"),
+                                           Named("Lever", "my.lever")]  # a key the schema lacks keeps its key
+    assert list(readable["src"]) == ["0.5", "–"]
+
+
+def _posterior_results(results, tmp_path):
+    """The small sweep from posterior draws with a second policy: three conditions, two policies."""
+    from ecosim.report import Results
+
+    directory, tables = results
+    runs, steps, index = tables[str(directory)]
+    policy = runs[runs["scenario"] == "more_managers"]
+    extra = policy.assign(scenario="incentive_reform", run_id=policy["run_id"] + "x", deals=policy["deals"] * 1.2)
+    runs = pd.concat([runs, extra], ignore_index=True).assign(
+        posterior_draw=lambda f: f["replication"].map({0: 17, 1: 3, 2: 17, 3: 40}))
+    return Results(tmp_path, runs, steps, {**index, "posterior": {"file": "posterior.parquet", "keys": []}})
+
+
+def test_the_report_gives_p_better_as_one_table_with_a_row_per_policy(results, tmp_path):
+    """Issue 14: the report printed a sentence per policy and primary outcome ("In 60% of the
+    plausible worlds ..."), ~21 of them; now one table (policy × primary outcome, P(better) and
+    verdict, the same texts as the comparison table) and one headline sentence."""
+    from ecosim import analysis
+    from ecosim.report import build_report, probability_text, verdict_text, write_report
+
+    loaded = _posterior_results(results, tmp_path)
+    screen, sections = build_report(loaded)
+    table = screen.probabilities
+    comparison = analysis.compare(loaded.ok, "baseline", primary=analysis.default_primary(loaded.ok))
+    primary = comparison[(comparison["role"] == "primary") & (comparison["direction"] != 0)]
+    assert sorted(table["policy"]) == ["incentive_reform", "more_managers"]  # one row per policy, no baseline
+    assert list(table["policy"]) == [row["scenario"] for row in screen.rows[:-1]]  # in the ranking's order
+    assert list(table.columns) == ["policy", *[analysis.metric_label(m) for m in dict.fromkeys(primary["metric"])]]
+    for _, row in primary.iterrows():
+        cell = table.set_index("policy").loc[row["condition"], analysis.metric_label(row["metric"])]
+        assert cell == f"{probability_text(row)} — {verdict_text(row, short=True)}"
+    # the ranking no longer repeats the probabilities, the sections no longer carry sentences
+    assert not any("plausible worlds" in text for row in screen.rows for text, _ in row["cells"])
+    assert not any("plausible worlds" in p for s in sections for p in s.paragraphs)
+    assert sum("plausible worlds" in p for p in screen.lead) == 1  # the one headline sentence
+
+    html_path, md_path = write_report(loaded, tmp_path / "report.html")
+    html = html_path.read_text()
+    assert html.count('<table id="pbetter">') == 1 and html.count("of the plausible worlds (") == 0
+    body = html.split('<table id="pbetter">')[1].split("</table>")[0]
+    assert body.count("<tr>") == 1 + 2  # the heading and a row per policy
+    assert html.count("It is not a p-value") == 1
+    markdown = md_path.read_text()
+    assert "| policy | Technologies converted (first transfer) |" in markdown
+
+
+def test_the_spread_table_gives_the_primary_and_plotted_outcomes_unless_others_are_asked_for(results):
+    """The report's longest table was every compared outcome per scenario (112 rows for 8
+    scenarios): it now gives the outcomes the section plots and the primary ones; --metric names others."""
+    from ecosim import analysis
+    from ecosim.report import build_sections, load_results
+
+    directory, _ = results
+    loaded = load_results(directory)
+    title = "How the outcomes vary between replications"
+    table = {s.title: s for s in build_sections(loaded)}[title].table
+    wanted = ["deals", "commercialisations", "welfare", "conversion_university"]
+    assert list(dict.fromkeys(table["outcome"])) == [analysis.metric_label(m) for m in wanted]
+    assert len(table) == len(wanted) * loaded.ok["condition"].nunique()
+    asked = {s.title: s for s in build_sections(loaded, metrics=["publications"])}[title].table
+    assert list(dict.fromkeys(asked["outcome"])) == ["Publications"]

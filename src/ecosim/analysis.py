@@ -452,8 +452,46 @@ def _paired_values(
 
 # The one estimator per metric ---------------------------------------------------------------
 
-DIFFERENCE_METHOD = "difference of means (t)"
-RATIO_METHOD = "ratio of means (log scale, delta method)"
+DIFFERENCE_METHOD = "difference of means"
+"""How every difference-of-means row's ``method`` begins; the rest names its interval."""
+RATIO_METHOD = "ratio of means (log scale)"
+"""How every ratio-of-means row's ``method`` begins; the rest names its interval."""
+PAIRED_T = "paired t"
+WELCH_T = "Welch t"
+BOOTSTRAP_T = "bootstrap-t"
+DELTA_T = "delta-method t"
+SIGN_FLIP = "sign-flip test"
+NO_SPREAD = "no interval: the same in every replication"
+"""The names of the intervals a ``method`` can give (see :func:`interval_method`)."""
+
+
+def interval_method(estimator: str, sources: tuple[str, str] | str) -> str:
+    """The ``method`` of a comparison row: the estimator and the interval its bounds came from,
+    e.g. ``"difference of means: paired t"`` or, when a ratio's lower and upper bounds came from
+    different intervals of the union (:func:`estimate_change`),
+    ``"ratio of means (log scale): lower bound sign-flip test, upper bound bootstrap-t"``.
+
+    Examples
+    --------
+    >>> interval_method(RATIO_METHOD, (BOOTSTRAP_T, BOOTSTRAP_T))
+    'ratio of means (log scale): bootstrap-t'
+    """
+    if isinstance(sources, str):
+        return f"{estimator}: {sources}"
+    low, high = sources
+    if low == high:
+        return f"{estimator}: {low}"
+    return f"{estimator}: lower bound {low}, upper bound {high}"
+
+
+def _widest(candidates: Sequence[tuple[float, str]], lower: bool) -> tuple[float, str]:
+    """The widest of several bounds, with the name of the interval it came from (the first
+    named on a tie)."""
+    best = candidates[0]
+    for value, name in candidates[1:]:
+        if (value < best[0]) if lower else (value > best[0]):
+            best = (value, name)
+    return best
 
 
 def _clip(low: float, high: float, lo: float | None, hi: float | None) -> tuple[float, float]:
@@ -548,6 +586,11 @@ def estimate_change(
       is the largest of the three, so it is below α exactly when the interval excludes 1. When a mean is not positive the ratio is
       undefined and the difference method is used instead (``method`` says so).
 
+    ``method`` names the estimator and the interval its bounds came from
+    (:func:`interval_method`): ``"difference of means: paired t"`` or ``": Welch t"``; for a
+    ratio the part of the union that set each bound (``bootstrap-t``, ``delta-method t`` or
+    ``sign-flip test``); ``"...: no interval: the same in every replication"`` without spread.
+
     Every other view is derived from that one interval, so that all outputs agree: the change
     in % is ``100·(ratio − 1)`` (ratio method) or ``100·difference / baseline mean`` (difference
     method), and the difference in the metric's unit is ``baseline mean · (ratio − 1)`` (ratio
@@ -562,7 +605,8 @@ def estimate_change(
     Returns
     -------
     dict
-        n_baseline, n_scenario, baseline_mean, scenario_mean, method, difference,
+        n_baseline, n_scenario, baseline_mean, scenario_mean, method, estimator ("difference" or
+        "ratio"), difference,
         difference_low, difference_high, ratio, ratio_low, ratio_high, relative_change,
         relative_low, relative_high, p_value, same_every_replication, statistic_scale
         (the estimate on the scale the interval was made: difference or log ratio),
@@ -572,7 +616,7 @@ def estimate_change(
     --------
     >>> out = estimate_change([10, 12, 11], [14, 15, 15.5], paired=True)
     >>> out["method"], round(out["difference"], 3), round(out["relative_change"], 1)
-    ('difference of means (t)', 3.833, 34.8)
+    ('difference of means: paired t', 3.833, 34.8)
     """
     b = _finite(baseline_values) if not paired else np.asarray(baseline_values, dtype=float)
     s = _finite(scenario_values) if not paired else np.asarray(scenario_values, dtype=float)
@@ -580,20 +624,22 @@ def estimate_change(
     out: dict[str, Any] = {
         "n_baseline": int(b.size), "n_scenario": int(s.size),
         "baseline_mean": float(b.mean()) if b.size else nan, "scenario_mean": float(s.mean()) if s.size else nan,
-        "method": DIFFERENCE_METHOD, "difference": nan, "difference_low": nan, "difference_high": nan,
+        "method": interval_method(DIFFERENCE_METHOD, PAIRED_T if paired else WELCH_T), "estimator": "difference",
+        "difference": nan, "difference_low": nan, "difference_high": nan,
         "ratio": nan, "ratio_low": nan, "ratio_high": nan, "relative_change": nan, "relative_low": nan,
         "relative_high": nan, "p_value": nan, "same_every_replication": False, "statistic_scale": nan,
         "half_width": nan, "effect_size": nan,
     }
     if b.size < 2 or s.size < 2:
+        out["method"] = interval_method(DIFFERENCE_METHOD, "no interval: fewer than two values on a side")
         return out
     mb, ms = out["baseline_mean"], out["scenario_mean"]
     out["difference"] = ms - mb
     use_ratio = heavy_tailed and mb > 0 and ms > 0
+    out["estimator"] = "ratio" if use_ratio else "difference"
     if heavy_tailed and not use_ratio:
-        out["method"] = DIFFERENCE_METHOD + "; a ratio needs positive means"
+        out["method"] += " (a ratio needs positive means)"
     if use_ratio:
-        out["method"] = RATIO_METHOD
         estimate, se = _log_ratio(b, s, paired)
         spread = float(se)
         estimate, se = float(estimate), float(se)
@@ -615,6 +661,7 @@ def estimate_change(
     out["statistic_scale"] = estimate
     if spread == 0.0:
         out["same_every_replication"] = True
+        out["method"] = interval_method(RATIO_METHOD if use_ratio else DIFFERENCE_METHOD, NO_SPREAD)
         half = 0.0
     else:
         half = float(stats.t.ppf(0.5 + confidence / 2, df)) * se
@@ -630,8 +677,8 @@ def estimate_change(
         usable = np.isfinite(est_star) & np.isfinite(se_star) & (se_star > 0)
         t_star = (est_star[usable] - estimate) / se_star[usable]
         q_low, q_high = np.quantile(t_star, [(1 - confidence) / 2, (1 + confidence) / 2])
-        low_log = min(estimate - float(q_high) * se, estimate - half)
-        high_log = max(estimate - float(q_low) * se, estimate + half)
+        lows = [(estimate - float(q_high) * se, BOOTSTRAP_T), (estimate - half, DELTA_T)]
+        highs = [(estimate - float(q_low) * se, BOOTSTRAP_T), (estimate + half, DELTA_T)]
         t0 = estimate / se
         p_boot = float(min(1.0, 2 * min(np.mean(t_star >= t0), np.mean(t_star <= t0))))
         out["p_value"] = max(out["p_value"], p_boot)
@@ -640,8 +687,12 @@ def estimate_change(
             # pairs' differences s_i − θ·b_i are symmetric about 0 at the true ratio θ, so inverting
             # the sign-flip test keeps the stated level even in the far tails a family needs
             flip_low, flip_high, p_flip = _sign_flip_interval(b, s, confidence, estimate, generator)
-            low_log, high_log = min(low_log, flip_low), max(high_log, flip_high)
+            lows.append((flip_low, SIGN_FLIP))
+            highs.append((flip_high, SIGN_FLIP))
             out["p_value"] = max(out["p_value"], p_flip)
+        (low_log, low_source), (high_log, high_source) = _widest(lows, True), _widest(highs, False)
+        # the row names the interval each bound came from: the union is only as wide as its widest part
+        out["method"] = interval_method(RATIO_METHOD, (low_source, high_source))
     else:
         low_log, high_log = estimate - half, estimate + half
     # the half-width that projects the replications needed: the delta-method t interval's
@@ -932,7 +983,7 @@ def compare(
                                  if is_primary and math.isfinite(row["p_value"]) else math.nan)
             row["replications_needed"] = replications_needed(row["n"], result["statistic_scale"],
                                                              result["half_width"])
-            if result["method"] == RATIO_METHOD and paired:
+            if result.get("estimator") == "ratio" and paired:
                 # the sign-flip test's smallest p-value is 2/2^n: below that many pairs no
                 # verdict is possible at this level, whatever the effect
                 fewest = math.floor(math.log2(2 / (1 - level))) + 1

@@ -112,8 +112,17 @@ class Answer:
                 cells.append(f"<td style='text-align:left;{weight}color:{colour}'>{swatch}{html.escape(text)}</td>")
             rows.append("<tr>" + "".join(cells) + "</tr>")
         lead = "".join(f"<p>{p}</p>" for p in self.screen.lead)
+        probabilities = ""
+        if self.screen.probabilities is not None:
+            table = self.screen.probabilities
+            probabilities = (
+                f"<table><caption style='text-align:left'>{html.escape(self.screen.probability_caption)}</caption>"
+                "<thead><tr>" + "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns) + "</tr></thead><tbody>"
+                + "".join("<tr>" + "".join(f"<td style='text-align:left'>{html.escape(str(v))}</td>" for v in row)
+                          + "</tr>" for row in table.itertuples(index=False))
+                + f"</tbody></table><p style='font-size:.9em;color:#444'>{html.escape(self.screen.probability_note)}</p>")
         return (f"<p><b>{html.escape(self.screen.question_label)}:</b> {html.escape(self.screen.question)}</p>{lead}"
-                f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+                f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{probabilities}"
                 f"<p style='font-size:.9em;color:#444'>{html.escape(self.screen.method)}</p>")
 
 
@@ -131,17 +140,12 @@ def conclusions(table: pd.DataFrame) -> str:
 
 
 def probabilities(table: pd.DataFrame) -> pd.DataFrame:
-    """For runs from posterior draws: per policy and primary outcome, the probability over the
-    posterior that it beats the baseline with its 95% interval (the number ``ecosim compare`` and
-    ``ecosim report`` print), and the sentence that says it in words; empty otherwise."""
-    rows = table[table["p_better"].notna()] if "p_better" in table.columns else table.iloc[0:0]
-    sentences = report.probability_sentences(rows)
-    return pd.DataFrame({
-        "policy": rows["condition"].to_list(),
-        "outcome": [analysis.metric_label(m) for m in rows["metric"]],
-        "P(better) over posterior [95%]": [report.probability_text(r) for _, r in rows.iterrows()],
-        "in words": sentences,
-    })
+    """For runs from posterior draws: the report's P(better) table, a row per policy and a column
+    per primary outcome, each cell the probability over the posterior that the policy beats the
+    baseline with its 95% interval and the verdict (the texts ``ecosim compare`` and ``ecosim
+    report`` print); an empty table otherwise."""
+    found = report.probability_table(table) if "p_better" in table.columns else None
+    return found if found is not None else pd.DataFrame(columns=["policy"])
 
 
 def probability_note() -> str:

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import argparse
 import ast
+import functools
 import inspect
+import re
 import sys
 import types
 import typing
@@ -73,6 +75,7 @@ class ParameterRow:
     default: str
     bounds: str
     description: str
+    title: str = ""
 
 
 # ---------------------------------------------------------------- describing one field
@@ -166,7 +169,7 @@ def _row(key: str, info: FieldInfo, default: Any = PydanticUndefined) -> Paramet
     if default is PydanticUndefined:
         default = info.default
     shown = "required" if default is PydanticUndefined else _yaml_value(default)
-    return ParameterRow(key, type_name, shown, bounds, (info.description or "").strip())
+    return ParameterRow(key, type_name, shown, bounds, (info.description or "").strip(), (info.title or "").strip())
 
 
 def _is_section(annotation: Any) -> bool:
@@ -211,6 +214,48 @@ def _field_profiles(
 def parameter_rows() -> list[ParameterRow]:
     """Every leaf key of the scenario schema, in schema order (for tests and tools)."""
     return [row for _, _, rows in _sections(Scenario, "", Scenario()) for row in rows]
+
+
+FIELD_TITLES = {"it": "IT", "materials": "Materials", "equipment": "Equipment", "medicine": "Medicine"}
+"""How a parameter label names a technology field (``fields.<field>.<key>``)."""
+
+
+def _label(row: ParameterRow) -> str:
+    """A row's short label: its schema ``title``, else the first clause of its description."""
+    text = row.title or re.split(r";\s|\s\(|:\s", row.description)[0].strip() or row.key.rsplit(".", 1)[-1]
+    text = text[0].upper() + text[1:]
+    parts = row.key.split(".")
+    if parts[0] == "fields" and len(parts) == 3:
+        text = f"{FIELD_TITLES.get(parts[1], parts[1])}: {text[0].lower() + text[1:]}"
+    return text
+
+
+@functools.cache
+def _labels() -> dict[str, str]:
+    return {row.key: _label(row) for row in parameter_rows()}
+
+
+def parameter_title(key: str) -> str:
+    """A readable label of a scenario key for tables and figures, from the schema that documents
+    it: the field's ``title`` where the description opens with a symbol or runs long, else the
+    first clause of its description. A key the schema does not know (a SALib group, a
+    user's name) gets its last dotted part with spaces. Show the key beside it: researchers
+    need it to set the parameter.
+
+    Examples
+    --------
+    >>> parameter_title("policy.proof_of_concept.grant_size")
+    'PoC grant per technology, M¥'
+    >>> parameter_title("technology.matching_lambda")
+    'Partner-matching intensity (λ)'
+    >>> parameter_title("fields.medicine.share"), parameter_title("policy.a_new_lever")
+    ('Medicine: share of disclosures in this field', 'A new lever')
+    """
+    found = _labels().get(str(key))
+    if found:
+        return found
+    text = str(key).rsplit(".", 1)[-1].replace("_", " ")
+    return text[:1].upper() + text[1:]
 
 
 def _cell(text: str) -> str:

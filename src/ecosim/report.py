@@ -313,23 +313,54 @@ POSTERIOR_NOTE = (
 """The sentence every output prints beside the probabilities (table, report, notebook)."""
 
 
-def probability_sentences(comparison: pd.DataFrame, labels: Mapping[str, str] | None = None) -> list[str]:
-    """One plain sentence per policy and primary outcome with a probability over the posterior, e.g.
-    "In 87% of the plausible worlds (30 posterior draws), poc_fund gives more deals than baseline
-    (95% interval 71% to 96%)." — the same numbers as the tables."""
+def probability_table(
+    comparison: pd.DataFrame, labels: Mapping[str, str] | None = None, order: Sequence[str] | None = None
+) -> pd.DataFrame | None:
+    """The probability over the posterior that each policy beats the baseline, as one table: a row
+    per policy (in ``order``, e.g. the ranking; else the comparison's), a column per primary
+    outcome with a better direction, each cell ``"93% [80%, 99%] — better"``: P(better) with its
+    95% interval (:func:`probability_text`) and the row's verdict (:func:`verdict_text`, short),
+    the same texts as every other table. ``None`` when the runs are not from posterior draws.
+    A cell without a probability (an outcome without a better direction) is ``"–"``."""
     if not has_probabilities(comparison):
-        return []
-    sentences = []
-    for _, row in comparison[comparison["p_better"].notna()].iterrows():
-        name = (labels or {}).get(row["condition"], row["condition"])
-        base = (labels or {}).get(row["baseline"], row["baseline"])
-        label = analysis.metric_label(row["metric"]).lower()
-        more = "more" if row["direction"] > 0 else "less"
-        sentences.append(
-            f"In {_percent(row['p_better'])} of the plausible worlds ({int(row['n'])} posterior draws), {name} gives "
-            f"{more} {label} than {base} (95% interval {_percent(row['p_better_low'])} to "
-            f"{_percent(row['p_better_high'])}).")
-    return sentences
+        return None
+    rows = comparison[comparison["p_better"].notna()]
+    metrics = list(dict.fromkeys(rows["metric"]))
+    names = [n for n in (order or []) if n in set(rows["condition"])]
+    names += [n for n in dict.fromkeys(rows["condition"]) if n not in names]
+    indexed = rows.set_index(["condition", "metric"])
+    table = []
+    for name in names:
+        cells = {"policy": (labels or {}).get(name, name)}
+        for metric in metrics:
+            if (name, metric) in indexed.index:
+                row = indexed.loc[(name, metric)]
+                cells[analysis.metric_label(metric)] = f"{probability_text(row)} — {verdict_text(row, short=True)}"
+            else:
+                cells[analysis.metric_label(metric)] = "–"
+        table.append(cells)
+    return pd.DataFrame(table, columns=["policy", *[analysis.metric_label(m) for m in metrics]])
+
+
+def probability_headline(comparison: pd.DataFrame, labels: Mapping[str, str] | None = None) -> str | None:
+    """One short sentence over the probability table: the policy that beats the baseline most
+    consistently, i.e. with the highest smallest P(better) over the primary outcomes (the number
+    printed in its row). ``None`` without probabilities."""
+    if not has_probabilities(comparison):
+        return None
+    rows = comparison[comparison["p_better"].notna()]
+    lowest = rows.groupby("condition", sort=False)["p_better"].min()
+    best = lowest.idxmax()
+    draws = int(rows["n"].min())
+    name = (labels or {}).get(best, best)
+    base = (labels or {}).get(rows["baseline"].iloc[0], rows["baseline"].iloc[0])
+    return (f"Across the {draws} plausible worlds (posterior draws), {name} beats {base} most consistently: "
+            f"in at least {_percent(lowest[best])} of them on every primary outcome.")
+
+
+PROBABILITY_CAPTION = ("P(better) over the posterior [95% interval] — verdict, for each policy and primary outcome "
+                       "against {base}")
+"""The P(better) table's caption (``{base}``: the baseline's name)."""
 
 
 def condition_labels(ok: pd.DataFrame) -> dict[str, str]:
@@ -482,10 +513,16 @@ def print_comparison(
     if primary:
         console.print("Primary outcomes: " + ", ".join(analysis.metric_label(m).lower() for m in primary) + ".",
                       highlight=False)
-    if has_probabilities(comparison):
+    probabilities = probability_table(comparison, labels)
+    if probabilities is not None:
+        table = Table(title=PROBABILITY_CAPTION.format(base=base), title_justify="left")
+        for column, width in zip(probabilities.columns, _column_widths(probabilities, console.width), strict=True):
+            table.add_column(column, justify="left", overflow="fold", width=width)
+        for row in probabilities.itertuples(index=False):
+            table.add_row(*map(str, row))
+        console.print(table)
+        console.print(probability_headline(comparison, labels), highlight=False)
         console.print(POSTERIOR_NOTE, highlight=False)
-        for sentence in probability_sentences(comparison, labels):
-            console.print(sentence, highlight=False)
     if not paired:
         console.print("UNPAIRED: scenarios do not share replication seeds, so unpaired intervals were used.",
                       highlight=False)
@@ -509,8 +546,10 @@ def method_note(comparison: pd.DataFrame, correction: str = "bonferroni") -> str
         ("Replications are paired by seed (common random numbers). " if paired else
          "Scenarios do not share replication seeds, so intervals are unpaired. ")
         + "Each change is estimated once: as a difference of means with a t interval, or for heavy-tailed "
-          "outcomes as a ratio of means on the log scale with a bootstrap-t interval; the change in % and in "
-          "the outcome's unit are two views of that one interval. "
+          "outcomes as a ratio of means on the log scale whose interval is the widest of a bootstrap-t, a "
+          "delta-method t and (paired) an exact sign-flip interval (the method column of comparison.csv names "
+          "the one each row's bounds came from); the change in % and in the outcome's unit are two views of "
+          "that one interval. "
         + (f"The {family} primary comparisons form one family: each of their intervals is a {level} interval "
            f"(Bonferroni), so that all of them hold together with {together} confidence, and a verdict is "
            "given exactly when that interval excludes no change. "
@@ -576,7 +615,9 @@ class FirstScreen:
     description; see :func:`experiment_question`), the ranking of policies on the
     primary outcomes with verdicts and intervals, the cost per extra outcome, and why each
     failing policy fails. ``columns`` are the ranking table's headings; each row of ``rows``
-    holds ``scenario``, ``colour``, ``failing`` and one ``cells`` entry per column."""
+    holds ``scenario``, ``colour``, ``failing`` and one ``cells`` entry per column. For runs
+    from posterior draws, ``probabilities`` is the P(better) table (a row per policy, a column
+    per primary outcome) with its caption and what P(better) means (``probability_note``)."""
 
     question: str
     lead: list[str]
@@ -584,6 +625,10 @@ class FirstScreen:
     rows: list[dict[str, Any]]
     method: str
     question_label: str = "Question"
+    probabilities: pd.DataFrame | None = None
+    """For runs from posterior draws, :func:`probability_table` in the ranking's order."""
+    probability_caption: str = ""
+    probability_note: str = ""
 
 
 def rank_policies(comparison: pd.DataFrame) -> pd.DataFrame:
@@ -664,10 +709,7 @@ def first_screen(
         css = ["", ""]
         for metric in primary:
             row = indexed.loc[(name, metric)]
-            cell = f"{change_text({**row, 'metric': metric})} — {verdict_text(row, short=True)}"
-            if math.isfinite(row.get("p_better", math.nan)):
-                cell += f"; better in {probability_text(row)} of plausible worlds"
-            cells.append(cell)
+            cells.append(f"{change_text({**row, 'metric': metric})} — {verdict_text(row, short=True)}")
             css.append(str(row["verdict"]).replace(" ", "-"))
         if len(columns) > len(cells) + 1:
             ce = effectiveness[(effectiveness["condition"] == name) & (effectiveness["outcome"] == cost_outcome)]
@@ -705,10 +747,14 @@ def first_screen(
         lead.append("Policies without a better verdict on any primary outcome (or with a worse one): "
                     + html.escape(", ".join(map(str, failing)))
                     + "; the last column says where their technologies fail.")
-    if has_probabilities(comparison):
-        lead.append(html.escape(POSTERIOR_NOTE))
+    probabilities = probability_table(comparison, labels, order=list(ranking["condition"]))
+    if probabilities is not None:
+        lead.append(html.escape(probability_headline(comparison, labels) or ""))
     return FirstScreen(question=question, lead=lead, columns=columns, rows=rows, method=method_note(comparison),
-                       question_label=question_label)
+                       question_label=question_label, probabilities=probabilities,
+                       probability_caption=PROBABILITY_CAPTION.format(base=labels.get(baseline, baseline)) + "."
+                       if probabilities is not None else "",
+                       probability_note=POSTERIOR_NOTE if probabilities is not None else "")
 
 
 def surface_first_screen(results: Results, primary: Sequence[str], seed: int) -> FirstScreen:
@@ -751,6 +797,7 @@ def build_report(
         return surface_first_screen(results, primary, seed), [*_surface_sections(results, primary, seed), *sections]
     check_replications(results)
     baseline = resolve_baseline(results, baseline or results.index.get("baseline"))
+    asked = list(metrics) if metrics else None
     metrics = resolve_metrics(results, metrics)
     several = len(analysis.conditions(ok)) >= 2
     points = design_points_table(ok)
@@ -761,18 +808,17 @@ def build_report(
     if several:
         cost = ["public_spending"] if "public_spending" in ok.columns else []
         comparison = analysis.compare(ok, baseline, [*metrics, *cost], primary=primary, seed=seed)
-        summary = _verdict_sentences(comparison)
-        if has_probabilities(comparison):
-            summary += [html.escape(POSTERIOR_NOTE),
-                        *map(html.escape, probability_sentences(comparison, condition_labels(ok)))]
         tables = comparison_tables(comparison, condition_labels(ok))
         forest = _forest_figures(comparison)
         for number, (role, title, table) in enumerate(tables, start=1):
             # compare's two tables, not one of 12-13 columns: each fits a 1024 px screen, the verdict whole
             heading = ("Each scenario against the baseline: primary outcomes" if role == "primary" else
                        "Each scenario against the baseline: other outcomes (descriptive)")
+            # the first screen already ranks the policies with these changes and verdicts (and, for
+            # posterior draws, their P(better)); how the intervals are made is under "How to read"
             paragraphs = [] if number > 1 else [
-                f"Baseline: <b>{html.escape(str(baseline))}</b>. " + html.escape(method_note(comparison)), *summary]
+                f"Baseline: <b>{html.escape(str(baseline))}</b>. Every number of the first screen, with the means "
+                "and p-values behind it; how the intervals are made is under “How to read the statistics”."]
             sections.append(Section(heading, paragraphs, table, forest if number == len(tables) else [],
                                     caption=title + "."))
         if cost:
@@ -782,7 +828,12 @@ def build_report(
         figures.append((f"distribution_{metric}", f"{analysis.metric_label(metric)}: one dot per replication.",
                         plots.distribution_plot(ok, metric, baseline)))
     if figures:
-        paragraphs = ["Boxes span the middle half of the replications; the line is the median."]
+        # the spread of the outcomes a reader sees plotted and decides on (or those asked for with
+        # --metric), not of every compared outcome: their means are in the comparison tables above
+        spread = asked or [m for m in dict.fromkeys([*primary, *REPORT_DISTRIBUTION_METRICS]) if m in ok.columns]
+        paragraphs = ["Boxes span the middle half of the replications; the line is the median. The table gives "
+                      "the primary and the plotted outcomes per scenario (other outcomes with --metric; their means "
+                      "are in the comparison tables above)."]
         fewest = int(ok.groupby("condition").size().min())
         if fewest < 6:
             paragraphs.append(
@@ -790,7 +841,7 @@ def build_report(
                 f"is then the range of the replications, whose confidence is 1 − 2^(1−n) "
                 f"({1 - 2.0 ** (1 - fewest):.0%} for n = {fewest}).")
         sections.append(Section("How the outcomes vary between replications", paragraphs,
-                                analysis_summary_table(ok, metrics or [], seed), figures))
+                                analysis_summary_table(ok, spread, seed), figures))
 
     if not results.steps.empty:
         figures = []
@@ -811,12 +862,15 @@ def build_report(
                       "where it stopped, with the cause: technical (it failed the gate; a policy cannot make it work, "
                       "but changes how many technologies reach each gate, and a PoC test stops some early), funding "
                       "or matching (shelved after waiting too long for money or a partner)."]
+        changes = None
         if several:
             decomposition = analysis.failure_decomposition(ok, baseline)
             figs.append(("failure_change", "Change in failures against the baseline, by gate and cause.",
                          plots.failure_change_plot(decomposition)))
-            paragraphs.extend(_decomposition_sentences(decomposition))
-        sections.append(Section("Why technologies fail: the valley of death decomposition", paragraphs, None, figs))
+            changes = decomposition_table(decomposition, condition_labels(ok))
+        sections.append(Section("Why technologies fail: the valley of death decomposition", paragraphs, changes, figs,
+                                caption="Where each policy changes failures most, against the baseline."
+                                if changes is not None else ""))
 
     funnel_ready = set(analysis.FUNNEL_STAGES) <= set(ok.columns)
     owners_ready = {f"conversion_{o}" for o in ("university", "joint", "enterprise")} <= set(ok.columns)
@@ -836,10 +890,11 @@ def build_report(
             ["The extra outcome and the extra public money per run are the comparison table's estimates and "
              "intervals. The ratios get bootstrap intervals at the same level, only where the denominator "
              "clearly differs from zero (otherwise the ratio can be infinite and the note says so)."],
-            readable_cost_effectiveness(effectiveness),
+            readable_cost_effectiveness(effectiveness, levels_in_caption=True),
             [(f"cost_effectiveness_{outcome}", f"Extra {analysis.metric_label(outcome).lower()} against extra "
               "public money.", plots.cost_effectiveness_plot(effectiveness, outcome))
-             for outcome in dict.fromkeys(effectiveness["outcome"])]))
+             for outcome in dict.fromkeys(effectiveness["outcome"])],
+            caption=cost_effectiveness_levels(effectiveness) or ""))
     sections.append(Section("How to read the statistics", [html.escape(
         "Means per run are compared pair by pair when scenarios share replication seeds (common random numbers). "
         + (method_note(comparison) if comparison is not None else "")
@@ -874,11 +929,35 @@ def ratio_text(value: Any, low: Any, high: Any, denominator: str) -> str:
     return f"{format_number(value)} (no interval: {denominator} did not clearly change)"
 
 
-def readable_cost_effectiveness(effectiveness: pd.DataFrame) -> pd.DataFrame:
+def cost_effectiveness_levels(effectiveness: pd.DataFrame) -> str | None:
+    """When every row has the same levels, the caption that states them once, e.g. "Extra outcome
+    and ratios: 99.76% simultaneous intervals; extra public money: 95% intervals." (``None`` when
+    the levels differ between rows: then each row keeps its own)."""
+    cost_levels = effectiveness.get("cost_level", effectiveness["level"])
+    if effectiveness.empty or effectiveness["level"].nunique() != 1 or pd.Series(cost_levels).nunique() != 1:
+        return None
+    return (f"Extra outcome and ratios: {format_level(effectiveness['level'].iloc[0], 'primary')} intervals; "
+            f"extra public money: {format_level(pd.Series(cost_levels).iloc[0], 'descriptive')} intervals.")
+
+
+def readable_cost_effectiveness(effectiveness: pd.DataFrame, levels_in_caption: bool = False) -> pd.DataFrame:
     """The cost-effectiveness table as strings (the same formatter as every other table). The
     extra public money keeps the level of its own comparison row (``cost_level``, descriptive);
-    the extra outcome and both ratios have the outcome's level."""
+    the extra outcome and both ratios have the outcome's level. With ``levels_in_caption`` and
+    the same levels in every row (:func:`cost_effectiveness_levels`), the levels are left out of
+    the cells: the caption states them once."""
     cost_levels = effectiveness.get("cost_level", effectiveness["level"])
+    table = _readable_cost_effectiveness(effectiveness, cost_levels)
+    if levels_in_caption and cost_effectiveness_levels(effectiveness) is not None:
+        table = table.drop(columns="level of the outcome's and the ratios' intervals")
+        table["extra public money per run, M¥ [interval]"] = [
+            format_interval(r.extra_cost, r.extra_cost_low, r.extra_cost_high) for r in effectiveness.itertuples()]
+        if not table["note"].astype(str).str.strip().any():
+            table = table.drop(columns="note")
+    return table
+
+
+def _readable_cost_effectiveness(effectiveness: pd.DataFrame, cost_levels: Any) -> pd.DataFrame:
     return pd.DataFrame({
         "scenario": effectiveness["condition"],
         "outcome": [analysis.metric_label(m) for m in effectiveness["outcome"]],
@@ -925,10 +1004,7 @@ def _surface_sections(results: Results, primary: Sequence[str], seed: int) -> li
                 "parameter, averaging over the other parameters (a partial-dependence view).")
         sections.append(Section(f"The response surface: {scenario}", [html.escape(text)], table, figures))
         if results.design == "lhs":
-            indices = analysis.regression_sensitivity(runs, primary)
-            readable = indices.copy()
-            for column in ("src", "src_low", "src_high", "r_squared"):
-                readable[column] = readable[column].map(format_number)
+            readable = readable_indices(analysis.regression_sensitivity(runs, primary))
             sections.append(Section(f"Which parameters matter: {scenario}", [html.escape(
                 "Standardised regression coefficients of the design points' means on the parameters (standard "
                 "deviations of the outcome per standard deviation of the parameter), with 95% intervals; R² says "
@@ -1125,26 +1201,25 @@ def verdict_sentences(comparison: pd.DataFrame, labels: Mapping[str, str] | None
     return sentences
 
 
-def _verdict_sentences(comparison: pd.DataFrame) -> list[str]:
-    out = []
-    for sentence in verdict_sentences(comparison):
-        name, rest = sentence.split(": ", 1)
-        out.append(f"<b>{html.escape(name)}</b>: {html.escape(rest)}")
-    return out
-
-
-def _decomposition_sentences(decomposition: pd.DataFrame) -> list[str]:
-    sentences = []
+def decomposition_table(decomposition: pd.DataFrame, labels: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Per policy, the gate × cause whose failures changed most against the baseline: one row each
+    (a table, not a sentence per policy), with the change per run and its 95% interval and its
+    share of the policy's total change in failures."""
+    rows = []
     for name, part in decomposition.groupby("condition", sort=False):
         if part["share_of_change"].isna().all():
             continue
         top = part.loc[part["share_of_change"].idxmax()]
-        direction = "fewer" if top["difference"] < 0 else "more"
-        sentences.append(
-            f"{html.escape(str(name))}: the largest change is {format_number(abs(top['difference']))} {direction} "
-            f"{top['cause']} failures per run at {analysis.GATE_NAMES[top['gate']]} "
-            f"({top['share_of_change']:.0%} of the total change in failures).")
-    return sentences
+        rows.append({
+            "scenario": (labels or {}).get(name, name),
+            "largest change in failures at": f"{analysis.GATE_NAMES[top['gate']]}: {top['cause']}",
+            "change in failures per run [95% interval]": format_interval(
+                top["difference"], top["difference_low"], top["difference_high"]),
+            "share of the total change in failures": f"{top['share_of_change']:.0%}",
+        })
+    return pd.DataFrame(rows, columns=["scenario", "largest change in failures at",
+                                       "change in failures per run [95% interval]",
+                                       "share of the total change in failures"])
 
 
 def _sensitivity_section(results: Results, metrics: Sequence[str] | None, seed: int) -> Section:
@@ -1175,11 +1250,7 @@ def _sensitivity_section(results: Results, metrics: Sequence[str] | None, seed: 
         tables.append(indices.assign(scenario=scenario) if prefix else indices)
     if not tables:
         return Section("Global sensitivity", problems)
-    indices = pd.concat(tables, ignore_index=True)
-    readable = indices.copy()
-    for column in readable.columns:
-        if pd.api.types.is_float_dtype(readable[column]):
-            readable[column] = readable[column].map(format_number)
+    readable = readable_indices(pd.concat(tables, ignore_index=True))
     text = ("Sobol indices: the first-order index is the share of an output's variance due to a parameter "
             "alone; the total index adds its interactions with the others." if results.design == "sobol" else
             "Morris screening: μ* is the mean absolute change in the output when one parameter moves one "
@@ -1213,6 +1284,45 @@ def _strip_tags(text: str) -> str:
     return html.unescape(text.replace("<b>", "**").replace("</b>", "**"))
 
 
+@dataclass(frozen=True)
+class Named:
+    """A table cell that names a parameter: its readable label and, for researchers, its raw key
+    (the HTML report prints the key smaller under the label; Markdown and text print
+    ``label (`key`)``)."""
+
+    label: str
+    key: str
+
+    def __str__(self) -> str:
+        return f"{self.label} (`{self.key}`)" if self.label != self.key else self.key
+
+
+def parameter_cell(key: Any) -> Named:
+    """A parameter's table cell: the label from the scenario schema
+    (:func:`ecosim.paramdoc.parameter_title`) with the key."""
+    from ecosim.paramdoc import parameter_title
+
+    return Named(parameter_title(str(key)), str(key))
+
+
+def readable_indices(indices: pd.DataFrame) -> pd.DataFrame:
+    """A table of sensitivity indices (Sobol, Morris or regression) as a reader sees it: the
+    outcome by its catalogue label, each parameter by its label with its key
+    (:func:`parameter_cell`), numbers through the one formatter."""
+    readable = indices.copy()
+    if "metric" in readable.columns:
+        readable["metric"] = [analysis.metric_label(m) for m in readable["metric"]]
+        readable = readable.rename(columns={"metric": "outcome"})
+    if "parameter" in readable.columns:
+        readable["parameter"] = [parameter_cell(p) for p in readable["parameter"]]
+    for column in readable.columns:
+        values = readable[column]
+        if pd.api.types.is_float_dtype(values) or (column not in ("outcome", "parameter", "note", "scenario")
+                                                    and len(values) and values.isna().all()):
+            readable[column] = values.map(format_number)
+    return readable
+
+
 LONG_WORD = 20
 """Words longer than this may break anywhere in the HTML report's tables."""
 
@@ -1227,6 +1337,9 @@ def html_cell(value: Any, breaks: bool = True) -> Any:
     name can be found in the page's source as every other output prints it."""
     from markupsafe import Markup, escape
 
+    if isinstance(value, Named):
+        key = f'<br><span class="key long">{escape(value.key)}</span>' if value.label != value.key else ""
+        return Markup(f"{html_cell(value.label, breaks)}{key}")
     if not breaks:
         return escape(str(value))
     return Markup("".join(f'<span class="long">{escape(part)}</span>' if _LONG_WORD.fullmatch(part)
@@ -1298,6 +1411,9 @@ def write_report(
         if screen.columns:
             md_parts += [_markdown_table(pd.DataFrame([[text for text, _ in row["cells"]] for row in screen.rows],
                                                       columns=screen.columns)), ""]
+        if screen.probabilities is not None:
+            md_parts += [f"*{screen.probability_caption}*", "", _markdown_table(screen.probabilities), "",
+                         screen.probability_note, ""]
         md_parts += [screen.method, ""]
         md_parts += [f"> Note: {note}\n" for note in results.notes]
         for section in sections:

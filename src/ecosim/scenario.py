@@ -217,14 +217,14 @@ class Technology(Section):
     """Value, appraisal error, readiness, gate costs and timing."""
 
     log_value_sigma: Positive = Field(
-        1.5, le=5.0, description="σ_V of ln V; top-10% share is 1 − Φ(1.2816 − σ_V) (F7: 1.2–2.7; calibrated, docs/VALIDATION.md)"
+        1.5, le=5.0, title="Spread of technology values (σ_V of ln V)", description="σ_V of ln V; top-10% share is 1 − Φ(1.2816 − σ_V) (F7: 1.2–2.7; calibrated, docs/VALIDATION.md)"
     )
     orientation_value_effect: Real = Field(
-        1.0, description="added to ln V per unit of a group's product orientation minus 0.5"
+        1.0, title="Value effect of a group's product orientation", description="added to ln V per unit of a group's product orientation minus 0.5"
     )
-    quality_value_effect: Real = Field(0.5, description="added to ln V per unit of university quality minus 0.5")
-    appraisal_sigma_min: Positive = Field(0.3, le=5.0, description="σ_min: appraisal error no one removes (log scale)")
-    appraisal_sigma_0: NonNegative = Field(1.0, le=5.0, description="σ_0: appraisal error a perfect manager removes")
+    quality_value_effect: Real = Field(0.5, title="Value effect of university quality", description="added to ln V per unit of university quality minus 0.5")
+    appraisal_sigma_min: Positive = Field(0.3, le=5.0, title="Appraisal error no one removes (σ_min)", description="σ_min: appraisal error no one removes (log scale)")
+    appraisal_sigma_0: NonNegative = Field(1.0, le=5.0, title="Appraisal error a perfect manager removes (σ_0)", description="σ_0: appraisal error a perfect manager removes")
     disclosure_trl_probs: tuple[Share, Share, Share, Share] = Field(
         (0.10, 0.45, 0.37, 0.08), description="share of disclosures at TRL 2, 3, 4, 5 (F9: ~45% at 3, ~37% at 4)"
     )
@@ -236,14 +236,14 @@ class Technology(Section):
         (2, 4, 4, 2), description="quarters of work before each gate attempt"
     )
     funding_intercept: tuple[Real, Real, Real] = Field(
-        (-1.5, -2.6, -0.8), description="logit of the payer's willingness at V̂ = its share of the cost, for university, joint and enterprise holders (calibrated to F1–F3, F5)"
+        (-1.5, -2.6, -0.8), title="Payers' willingness to fund (logit intercepts)", description="logit of the payer's willingness at V̂ = its share of the cost, for university, joint and enterprise holders (calibrated to F1–F3, F5)"
     )
-    funding_slope: Positive = Field(1.27, le=20.0, description="slope of logit F in ln(V̂ / effective cost) (calibrated, docs/VALIDATION.md)")
-    matching_lambda: Positive = Field(0.5, le=100.0, description="λ in M = 1 − exp(−λ Σ fit·A·willingness) (calibrated to F3, F5)")
+    funding_slope: Positive = Field(1.27, le=20.0, title="Payers' willingness to fund: slope in value over cost", description="slope of logit F in ln(V̂ / effective cost) (calibrated, docs/VALIDATION.md)")
+    matching_lambda: Positive = Field(0.5, le=100.0, title="Partner-matching intensity (λ)", description="λ in M = 1 − exp(−λ Σ fit·A·willingness) (calibrated to F3, F5)")
     reserve_quarters: int = Field(
-        20, ge=1, le=400, description="a payer (transfer office, enterprise) keeps at most this many quarters of its inflow for gate costs; more is spent elsewhere"
+        20, ge=1, le=400, title="Quarters of inflow a payer keeps for gate costs", description="a payer (transfer office, enterprise) keeps at most this many quarters of its inflow for gate costs; more is spent elsewhere"
     )
-    patience_quarters: int = Field(8, ge=0, le=200, description="quarters a technology waits after a funding or matching failure before it is shelved")
+    patience_quarters: int = Field(8, ge=0, le=200, title="Quarters a technology waits before it is shelved", description="quarters a technology waits after a funding or matching failure before it is shelved")
     retry_quarters: int = Field(2, ge=1, le=40, description="quarters between attempts after a funding or matching failure")
     royalty_share: Share = Field(0.1, description="share of appraised value paid to the owner at a licence or assignment")
 
@@ -255,22 +255,22 @@ class Universities(Section):
     quality_mean: Share = Field(0.5, description="mean university quality")
     quality_sd: NonNegative = Field(0.15, le=1.0, description="spread of quality across universities")
     orientation_mean: Share = Field(
-        0.33, description="initial mean orientation a (0 publish, 1 products): where the default world's orientation settles (experiments/settled_state.py)"
+        0.33, title="Initial mean orientation of research groups", description="initial mean orientation a (0 publish, 1 products): where the default world's orientation settles (experiments/settled_state.py)"
     )
     orientation_sd: NonNegative = Field(0.1, le=1.0, description="initial spread of orientations")
     publications_per_group_quarter: NonNegative = Field(1.5, le=1000.0, description="publications per fully publishing group per quarter")
     disclosures_per_group_quarter: NonNegative = Field(0.5, le=1000.0, description="disclosures per fully product-oriented group per quarter")
     metric_disclosures_per_group_quarter: NonNegative = Field(
-        1.85, le=1000.0, description="extra low-value disclosures filed for evaluation metrics, scaled by the publication weight (calibrated: F1 vs F5)"
+        1.85, le=1000.0, title="Metric-driven disclosures per group per quarter", description="extra low-value disclosures filed for evaluation metrics, scaled by the publication weight (calibrated: F1 vs F5)"
     )
-    metric_disclosure_value_penalty: NonNegative = Field(4.66, le=20.0, description="subtracted from ln V of metric-driven disclosures (calibrated: its posterior mean)")
+    metric_disclosure_value_penalty: NonNegative = Field(4.66, le=20.0, title="Value penalty of metric-driven disclosures", description="subtracted from ln V of metric-driven disclosures (calibrated: its posterior mean)")
     transfer_budget_per_quarter: NonNegative = Field(
-        0.15, le=1e6, description="money each university's transfer office gets per quarter to pay its technologies' gate costs, M¥ (licensing income net of the inventors' share is added)"
+        0.15, le=1e6, title="Transfer office budget per university per quarter, M¥", description="money each university's transfer office gets per quarter to pay its technologies' gate costs, M¥ (licensing income net of the inventors' share is added)"
     )
     joint_acceptance_orientation: Share = Field(
-        0.8, description="how much a group's product orientation a raises its acceptance of an enterprise's joint-R&D proposal: P(accept) = matching_rate·(1 − w + 2w·a)"
+        0.8, title="Effect of product orientation on accepting joint R&D", description="how much a group's product orientation a raises its acceptance of an enterprise's joint-R&D proposal: P(accept) = matching_rate·(1 − w + 2w·a)"
     )
-    orientation_learning_rate: Share = Field(0.05, description="η: how fast orientation follows payoffs")
+    orientation_learning_rate: Share = Field(0.05, title="Orientation learning rate (η)", description="η: how fast orientation follows payoffs")
     peer_weight: Share = Field(0.3, description="weight of peers' mean orientation in the update")
 
 
@@ -278,22 +278,22 @@ class Enterprises(Section):
     """Enterprise R&D, absorptive capacity and adoption."""
 
     rd_budget_per_quarter_mean: NonNegative = Field(0.2, le=1e6, description="mean own R&D budget per enterprise per quarter, M¥ (size is log-normal; F4: enterprises ≈ 77% of R&D)")
-    size_sigma: NonNegative = Field(1.0, le=5.0, description="σ of log enterprise size")
+    size_sigma: NonNegative = Field(1.0, le=5.0, title="Spread of enterprise size (σ of log size)", description="σ of log enterprise size")
     own_technologies_per_rd_yuan: NonNegative = Field(1.7, le=1000.0, description="own technologies disclosed per M¥ of research (the R&D budget not set aside for development) per quarter (about 68 a quarter in the baseline)")
-    absorptive_capacity_alpha: Positive = Field(2.0, le=100.0, description="Beta(α, β) of absorptive capacity A")
-    absorptive_capacity_beta: Positive = Field(3.0, le=100.0, description="Beta(α, β) of absorptive capacity A")
+    absorptive_capacity_alpha: Positive = Field(2.0, le=100.0, title="Absorptive capacity, Beta α", description="Beta(α, β) of absorptive capacity A")
+    absorptive_capacity_beta: Positive = Field(3.0, le=100.0, title="Absorptive capacity, Beta β", description="Beta(α, β) of absorptive capacity A")
     profit_hurdle_log: Real = Field(0.0, description="mean ln of the value an enterprise needs to adopt, M¥")
     ties_per_enterprise: int = Field(3, ge=0, le=200, description="enterprise–enterprise ties made per new enterprise (Barabási–Albert m)")
     university_ties_per_university: int = Field(25, ge=0, le=100_000, description="collaboration ties each university keeps to enterprises (a university below it makes new ties once a year)")
     founding_deal_ties_per_university: int = Field(
         50, ge=0, le=100_000,
-        description="extra enterprise ties of a founding university, left by its past deals: as many as a settled world's universities have on top of their collaboration ties (experiments/settled_state.py)",
+        title="Founding universities' extra ties from past deals", description="extra enterprise ties of a founding university, left by its past deals: as many as a settled world's universities have on top of their collaboration ties (experiments/settled_state.py)",
     )
-    search_contacts: int = Field(10, ge=0, le=10_000, description="extra enterprises a wide search (partner_search: wide_search) reaches per technology")
+    search_contacts: int = Field(10, ge=0, le=10_000, title="Extra enterprises a wide search reaches", description="extra enterprises a wide search (partner_search: wide_search) reaches per technology")
     joint_proposal_rate: Share = Field(0.06, description="chance per quarter that an enterprise proposes joint R&D, at full capacity")
     absorptive_learning: Share = Field(0.02, description="gain in A from a joint project or adoption")
     absorptive_forgetting: Share = Field(0.05, description="share of the gain in A over its starting value lost per quarter (skills age, staff leave; 0.05: about a fifth a year, so capacity settles within the burn-in)")
-    development_budget_share: Share = Field(0.8, description="share of an enterprise's R&D budget that pays gate costs of its technologies and joint projects (the rest is its own research)")
+    development_budget_share: Share = Field(0.8, title="Share of enterprise R&D budget paying gate costs", description="share of an enterprise's R&D budget that pays gate costs of its technologies and joint projects (the rest is its own research)")
 
 
 class ProofOfConcept(Section):
@@ -301,15 +301,16 @@ class ProofOfConcept(Section):
 
     grant_size: NonNegative = Field(0.1, le=1e6, description="PoC grant per technology, M¥; pays toward G1–G2 costs and buys a prototype test")
     full_test_cost: Positive = Field(
-        0.5, le=1e6, description="cost of a prototype test that settles the technology's G2 viability, M¥; a grant g reveals it with probability min(1, g / full_test_cost)"
+        0.5, le=1e6, title="Cost of a full prototype test, M¥", description="cost of a prototype test that settles the technology's G2 viability, M¥; a grant g reveals it with probability min(1, g / full_test_cost)"
     )
     trl_window: tuple[int, int] = Field((3, 5), description="TRL range eligible for a PoC grant")
     selection_threshold_log: Real = Field(
-        -1.5, description="minimum ln V̂ the fund considers (calibrated: a free parameter, inside its 90% credible interval)"
+        -1.5, title="Minimum appraised ln value the PoC fund considers",
+        description="minimum ln V̂ the fund considers (calibrated: a free parameter, inside its 90% credible interval)",
     )
     additionality: bool = Field(
         True,
-        description="consider only technologies the market has not taken as they stand: those waiting after a failure to find money or a partner (false: any eligible technology, from disclosure on)",
+        title="PoC grants only for technologies the market has not taken", description="consider only technologies the market has not taken as they stand: those waiting after a failure to find money or a partner (false: any eligible technology, from disclosure on)",
     )
 
     @field_validator("trl_window")
@@ -325,29 +326,29 @@ class ManagerProgramme(Section):
     """Technology-manager programme: number, skill, capacity, training."""
 
     managers_per_region: int = Field(50, ge=0, le=200_000, description="technology managers per region (F12: ~100 researchers per manager)")
-    skill_mean: Share = Field(0.35, description="mean starting skill s")
-    skill_sd: NonNegative = Field(0.1, le=1.0, description="spread of starting skill")
+    skill_mean: Share = Field(0.35, title="Managers' mean starting skill", description="mean starting skill s")
+    skill_sd: NonNegative = Field(0.1, le=1.0, title="Spread of managers' starting skill", description="spread of starting skill")
     capacity: int = Field(4, ge=1, le=1000, description="projects a manager carries at once")
     contacts: int = Field(12, ge=0, le=10_000, description="enterprise contacts per manager")
     university_employed_share: Share = Field(0.7, description="share of managers employed by a university transfer office (rest independent)")
-    learning_rate: Share = Field(0.03, description="gain in skill per deal, times (1 − s)")
+    learning_rate: Share = Field(0.03, title="Managers' skill gain per deal", description="gain in skill per deal, times (1 − s)")
     training_gain_per_yuan: NonNegative = Field(
-        2.0, le=1000.0, description="k in the training effect: money m (M¥ per manager per quarter) closes 1 − exp(−k·m) of the gap to full skill"
+        2.0, le=1000.0, title="Training effect per M¥ (k)", description="k in the training effect: money m (M¥ per manager per quarter) closes 1 − exp(−k·m) of the gap to full skill"
     )
     turnover_per_quarter: Share = Field(
-        0.025, description="chance per quarter that a manager leaves and is replaced by a new hire with a starting skill (about 10% a year)"
+        0.025, title="Managers' turnover per quarter", description="chance per quarter that a manager leaves and is replaced by a new hire with a starting skill (about 10% a year)"
     )
     investor_contacts: int = Field(1, ge=0, le=10_000, description="investors each manager knows in its region (the managers-plus-finance channel)")
-    fit_gain: Share = Field(0.6, description="ρ: a manager of skill s raises fit to fit + ρ·s·(1 − fit)")
-    value_digging_rate: Share = Field(0.3, description="chance per project, times s, that the manager finds a better application")
-    value_digging_gain: NonNegative = Field(0.5, le=10.0, description="added to ln V when a better application is found")
+    fit_gain: Share = Field(0.6, title="Managers' gain in technology–enterprise fit (ρ)", description="ρ: a manager of skill s raises fit to fit + ρ·s·(1 − fit)")
+    value_digging_rate: Share = Field(0.3, title="Chance a manager finds a better application", description="chance per project, times s, that the manager finds a better application")
+    value_digging_gain: NonNegative = Field(0.5, le=10.0, title="Value gain of a better application", description="added to ln V when a better application is found")
 
 
 class Incentives(Section):
     """University incentive weights and inventor share."""
 
     publication_weight: NonNegative = Field(1.0, le=100.0, description="weight of a publication in evaluations")
-    transfer_weight: NonNegative = Field(0.3, le=100.0, description="weight of a transfer (deal) in evaluations")
+    transfer_weight: NonNegative = Field(0.3, le=100.0, title="Weight of a transfer (deal) in evaluations", description="weight of a transfer (deal) in evaluations")
     inventor_share: Share = Field(0.3, description="inventors' share of licensing income")
 
 
@@ -412,11 +413,11 @@ class Budget(Section):
     """Each government's budget and its split over instruments (shares of the quarter's budget)."""
 
     per_quarter: NonNegative = Field(12.0, le=1e9, description="government budget per region per quarter, M¥")
-    research_grants: Share = Field(0.80, description="share to university research grants")
-    proof_of_concept: Share = Field(0.05, description="share to the proof-of-concept fund")
-    manager_programme: Share = Field(0.03, description="share to manager training")
-    joint_rnd: Share = Field(0.07, description="share to joint R&D subsidies")
-    fairs: Share = Field(0.05, description="share to trading fairs")
+    research_grants: Share = Field(0.80, title="Budget share to university research grants", description="share to university research grants")
+    proof_of_concept: Share = Field(0.05, title="Budget share to the proof-of-concept fund", description="share to the proof-of-concept fund")
+    manager_programme: Share = Field(0.03, title="Budget share to manager training", description="share to manager training")
+    joint_rnd: Share = Field(0.07, title="Budget share to joint R&D subsidies", description="share to joint R&D subsidies")
+    fairs: Share = Field(0.05, title="Budget share to trading fairs", description="share to trading fairs")
 
     @model_validator(mode="after")
     def _shares_sum_to_at_most_one(self) -> Budget:
