@@ -263,6 +263,7 @@ def test_checking_every_shipped_file_imports_no_heavy_library():
 
 @pytest.mark.parametrize(("name", "imported"), [
     ("calibration.yaml", []),  # the facts come from ecosim.facts, not ecosim.validation
+    ("policy_levers_posterior.yaml", ["numpy", "pyarrow"]),  # reads and checks the posterior's values
 ])
 def test_checking_the_calibration_and_the_posterior_experiment_imports_no_pandas_or_scipy(name, imported):
     """``ecosim check`` on the calibration file and on the experiment over posterior draws imports
