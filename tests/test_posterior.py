@@ -202,6 +202,38 @@ def test_draws_must_be_at_least_one_and_agree_with_replications(tmp_path, capsys
     assert status == 2 and "parameters.draws" in err
 
 
+def test_posterior_values_are_what_arrows_to_numpy_gives_for_every_numeric_type(tmp_path):
+    """The posterior's columns are read through Python numbers (pyarrow's ``to_numpy`` imports
+    pandas): the same float64 values as ``to_numpy(zero_copy_only=False).astype(float64)`` for
+    every integer and floating type, several row groups, and a missing value as NaN."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from ecosim.posterior import _float64
+
+    columns = {
+        "a.f64": pa.array([0.1, 1e300, -0.0, 2.5], pa.float64()),
+        "a.f32": pa.array([0.1, 3.4e38, -1.5, 2.5], pa.float32()),
+        "a.f16": pa.array(np.array([0.1, 6.5e4, -1.5, 2.5], dtype=np.float16)),
+        "a.i8": pa.array([-128, 127, 0, 1], pa.int8()),
+        "a.i64": pa.array([2**53 + 1, -(2**63), 2**63 - 1, 7], pa.int64()),
+        "a.u64": pa.array([2**64 - 1, 0, 2**53 + 3, 7], pa.uint64()),
+        "weight": pa.array([0.25, 0.25, 0.25, 0.25]),
+    }
+    path = tmp_path / "types.parquet"
+    pq.write_table(pa.table(columns), path, row_group_size=3)  # two row groups: chunked columns
+    expected = pq.read_table(path)
+    posterior = read_posterior(path)
+    for j, key in enumerate(posterior.keys):
+        reference = expected.column(key).to_numpy(zero_copy_only=False).astype(np.float64)
+        assert np.array_equal(posterior.values[:, j], reference), key
+    assert posterior.values.dtype == np.float64 and posterior.values.flags.writeable
+    with_nulls = pa.chunked_array([[1.5, None], [None, 3]], pa.float64()), pa.chunked_array([[1, None], [3]], pa.int32())
+    for column in with_nulls:
+        assert np.array_equal(_float64(column), column.to_numpy(zero_copy_only=False).astype(np.float64),
+                              equal_nan=True)
+
+
 def test_the_shipped_posterior_experiment_checks(capsys):
     status, out, _ = ecosim(capsys, "check", ROOT / "experiments" / "policy_levers_posterior.yaml")
     assert status == 0 and "240 runs" in out

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+import json
 import math
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import SCENARIOS, TINY
 from ecosim.errors import InputError
@@ -13,10 +17,12 @@ from ecosim.scenario import (
     FIELDS,
     MAX_AGENTS,
     Scenario,
+    _default_data,
     apply_overrides,
     check_safe_name,
     load_scenario,
     load_yaml,
+    merge_onto,
     parse_override,
     scenario_to_yaml,
     set_dotted,
@@ -338,3 +344,48 @@ def test_log_value_parameters_are_bounded(key, value):
     RuntimeWarnings on the console); such a number is out of range, so bad input."""
     with pytest.raises(InputError, match=key.replace(".", r"\.")):
         apply_overrides(Scenario(), {key: value})
+
+
+def _merge_by_full_copy(base, update):
+    """merge_onto as it was written first: copy all of ``base``, then merge ``update`` onto the copy."""
+    merged = copy.deepcopy(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge_by_full_copy(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _containers(data) -> list:
+    found = [data] if isinstance(data, (dict, list)) else []
+    for child in (data.values() if isinstance(data, dict) else data if isinstance(data, list) else []):
+        found += _containers(child)
+    return found
+
+
+_TREES = st.recursive(st.none() | st.integers(-3, 3) | st.sampled_from(["x", "y"]),
+                      lambda children: st.lists(children, max_size=3)
+                      | st.dictionaries(st.sampled_from("abcd"), children, max_size=4), max_leaves=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(base=st.dictionaries(st.sampled_from("abcd"), _TREES, max_size=4),
+       update=st.dictionaries(st.sampled_from("abcd"), _TREES, max_size=4))
+def test_merge_onto_gives_what_a_full_copy_then_merge_gives_and_shares_nothing(base, update):
+    """merge_onto copies each node once; the result (keys in the same order) is the one of copying
+    all of ``base`` first, and no mapping or list of it is one of ``base``'s or ``update``'s."""
+    merged = merge_onto(base, update)
+    assert json.dumps(merged) == json.dumps(_merge_by_full_copy(base, update))  # key order included
+    inputs = {id(c) for c in _containers(base) + _containers(update)}
+    assert not inputs & {id(c) for c in _containers(merged)}
+
+
+def test_merge_onto_the_defaults_leaves_the_cached_defaults_alone():
+    defaults = json.dumps(_default_data())
+    resolved = load_scenario(SCENARIOS / "baseline.yaml").model_dump(mode="json")
+    merged = merge_onto(_default_data(), resolved)
+    assert json.dumps(merged) == json.dumps(_merge_by_full_copy(_default_data(), resolved))
+    set_dotted(merged, "technology.matching_lambda", 99.0)
+    merged["universities"].clear()
+    assert json.dumps(_default_data()) == defaults

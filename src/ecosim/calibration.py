@@ -42,28 +42,31 @@ import json
 import logging
 import math
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
-import pandas as pd
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from ecosim import __version__
 from ecosim.errors import InputError
+from ecosim.facts import FACTS, FACTS_BY_ID, Fact
 from ecosim.scenario import StrictFile
-from ecosim.validation import FACTS, FACTS_BY_ID, Fact
+
+if TYPE_CHECKING:  # numpy and pandas are imported by the functions that use them: checking a
+    # calibration file (ecosim check) reads the file and the facts only (docs/RELIABILITY.md)
+    import numpy as np
+    import pandas as pd
 
 FORMAT = "ecosim-calibration/1"
 DATABASE = "abc.db"
 INDEX = "calibration.json"
 GENERATION_LOG = "generation_seconds.json"
-INITIAL_EPSILON = float(np.finfo(float).max)
+INITIAL_EPSILON = sys.float_info.max  # = float(np.finfo(float).max)
 """Generation 0's threshold: every prior draw whose targets are all measurable is accepted."""
 
 logger = logging.getLogger(__name__)
@@ -296,6 +299,8 @@ def target_distance(low: float, high: float, value: float) -> float:
     >>> target_distance(0.03, 0.05, 0.04), target_distance(0.03, 0.05, 0.07)
     (0.0, 2.0)
     """
+    import numpy as np
+
     if not np.isfinite(value):
         return math.inf
     outside = max(low - value, value - high, 0.0)
@@ -320,6 +325,8 @@ def particle_distance(x: dict[str, float], x_0: dict[str, Any]) -> float:
     >>> particle_distance({"a": 0.07, "b": 1.0}, {"a": [0.03, 0.05], "b": [0.0, 2.0]})
     2.0
     """
+    import numpy as np
+
     total = 0.0
     for measure, bounds in x_0.items():
         low, high = (float(b) for b in np.asarray(bounds, dtype=float).ravel()[:2])
@@ -330,6 +337,8 @@ def particle_distance(x: dict[str, float], x_0: dict[str, Any]) -> float:
 
 def observed_data(targets: list[Target]) -> dict[str, np.ndarray]:
     """The observed data pyabc stores: each target's measure → ``[low, high]``."""
+    import numpy as np
+
     return {t.measure: np.array([t.low, t.high], dtype=float) for t in targets}
 
 
@@ -367,6 +376,8 @@ class FactsModel:
 
     def __call__(self, parameters: dict[str, float]) -> dict[str, float]:
         """Simulate at ``parameters`` (dotted key → value)."""
+        import numpy as np
+
         seed = int(np.random.randint(0, 2**62, dtype=np.int64))
         overrides = {key: float(value) for key, value in dict(parameters).items()}
         return simulate_measures(self.scenario, overrides, seed, self.measures, self.model)
@@ -374,6 +385,8 @@ class FactsModel:
 
 def candidate_seed(seed: int, generation: int, candidate: int) -> np.ndarray:
     """The seed of candidate ``candidate`` of ``generation``: a SeedSequence of the three numbers."""
+    import numpy as np
+
     return np.random.SeedSequence(seed, spawn_key=(generation, candidate)).generate_state(8)
 
 
@@ -387,6 +400,8 @@ def evaluate_candidate(simulate_one: bytes, digest: str, seed: int, generation: 
     (unpickled once per generation and worker). numpy's global generator is seeded from
     :func:`candidate_seed` for the call and restored afterwards.
     """
+    import numpy as np
+
     function = _SIMULATE_ONE.get(digest)
     if function is None:
         import cloudpickle
@@ -467,6 +482,8 @@ def _pyabc():
 def make_sampler(handle, seed: int, progress: Callable[[dict[str, Any]], None] | None = None,
                  log_generation: Callable[[int, dict[str, Any]], None] | None = None):
     """An :class:`IndexOrderSampler` on an open executor (:func:`ecosim.executors.open_executor`)."""
+    import numpy as np
+
     pyabc = _pyabc()
 
     class IndexOrderSampler(pyabc.Sampler):
@@ -653,6 +670,8 @@ def recover_targets(calibration: Calibration, handle) -> list[Target]:
     The tolerance is in standard deviations of one run's measure (over the same runs), so a
     target's range is as wide as the noise of the single simulation each particle is.
     """
+    import pandas as pd
+
     from ecosim.experiment import replication_seeds
 
     spec = calibration.targets_from
@@ -693,6 +712,7 @@ def run_calibration(calibration: Calibration, out: str | Path, executor: str = "
         (:func:`ecosim.calibration_report.write_report`); ``posterior.parquet`` and
         ``generations.csv`` are always written
     """
+    from ecosim import __version__
     from ecosim.executors import open_executor
     from ecosim.provenance import code_identity
     from ecosim.store import write_json
@@ -780,6 +800,8 @@ def stop_reason(history, calibration: Calibration) -> str:
 
 def posterior_frame(history, calibration: Calibration, t: int | None = None) -> pd.DataFrame:
     """Generation ``t``'s particles (default: the last): one column per parameter and ``weight`` (sums to 1)."""
+    import numpy as np
+
     frame, weights = history.get_distribution(m=0, t=history.max_t if t is None else t)
     posterior = frame.reset_index(drop=True)[list(calibration.parameters)].astype(float)
     w = np.asarray(weights, dtype=float)
@@ -789,12 +811,17 @@ def posterior_frame(history, calibration: Calibration, t: int | None = None) -> 
 
 def effective_sample_size(weights: np.ndarray) -> float:
     """Kish's effective sample size ``(Σw)² / Σw²``."""
+    import numpy as np
+
     w = np.asarray(weights, dtype=float)
     return float(w.sum() ** 2 / (w * w).sum()) if len(w) else 0.0
 
 
 def generations_table(history, out: Path, calibration: Calibration) -> pd.DataFrame:
     """One row per finished generation: t, epsilon, simulations, accepted, acceptance_rate, ess, wall_seconds."""
+    import numpy as np
+    import pandas as pd
+
     populations = history.get_all_populations()
     populations = populations[populations["t"] >= 0]
     log_path = out / GENERATION_LOG
@@ -826,4 +853,6 @@ def write_posterior_files(out: Path, calibration: Calibration, history) -> pd.Da
 
 def load_posterior(path: str | Path) -> pd.DataFrame:
     """Read a ``posterior.parquet`` (parameter columns and ``weight``)."""
+    import pandas as pd
+
     return pd.read_parquet(path)

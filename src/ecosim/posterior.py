@@ -117,8 +117,9 @@ def read_posterior(path: str | Path, source: str | None = None, key: str | None 
     if not path.is_file():
         raise InputError(f"posterior file {str(path)!r} is not a file", source=source, key=key)
     name = str(path)
-    try:
-        table = pq.read_table(path)
+    try:  # ParquetFile, not pq.read_table: read_table goes through pyarrow.dataset, which imports pandas
+        with pq.ParquetFile(path) as parquet:
+            table = parquet.read()
     except (OSError, pa.ArrowException) as exc:
         raise InputError(f"is not a readable Parquet file ({exc}); expected a posterior.parquet as "
                          "`ecosim calibrate` writes it", source=name) from None
@@ -143,8 +144,8 @@ def read_posterior(path: str | Path, source: str | None = None, key: str | None 
         if len(parts) < 2 or not all(part.isidentifier() for part in parts):
             raise InputError(f"column {column!r} is not a dotted scenario key (such as technology.matching_lambda)",
                              source=name)
-    values = np.column_stack([table.column(c).to_numpy(zero_copy_only=False).astype(np.float64) for c in keys])
-    weights = table.column(WEIGHT).to_numpy(zero_copy_only=False).astype(np.float64)
+    values = np.column_stack([_float64(table.column(c)) for c in keys])
+    weights = _float64(table.column(WEIGHT))
     for j, column in enumerate(keys):
         bad = ~np.isfinite(values[:, j])
         if bad.any():
@@ -161,6 +162,13 @@ def read_posterior(path: str | Path, source: str | None = None, key: str | None 
     if abs(total - 1.0) > WEIGHT_TOLERANCE:
         raise InputError(f"weights sum to {total:.6g}, expected 1 (normalised importance weights)", source=name)
     return Posterior(file=name, sha256=file_sha256(path), keys=tuple(keys), values=values, weights=weights / total)
+
+
+def _float64(column) -> np.ndarray:
+    """A numeric Arrow column as float64, a missing value as NaN — the values
+    ``column.to_numpy(zero_copy_only=False).astype(np.float64)`` gives, but through Python numbers:
+    pyarrow's ``to_numpy`` imports pandas, most of a second of ``ecosim check`` (docs/RELIABILITY.md)."""
+    return np.array(column.to_pylist(), dtype=np.float64)
 
 
 def posterior_draws(weights: np.ndarray, draws: int, root_seed: int) -> list[int]:

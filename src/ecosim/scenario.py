@@ -681,7 +681,9 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
 
 def merge_onto(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     """``update`` merged recursively onto a copy of ``base`` (mappings merge, other values replace)."""
-    merged = _deep_copy(base)
+    # base's values that update replaces or merges into are not copied first (each node is copied
+    # once, not once per level: a quarter of a check over posterior particles; same result)
+    merged = {key: value if key in update else _deep_copy(value) for key, value in base.items()}
     for key, value in update.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
             merged[key] = merge_onto(merged[key], value)
