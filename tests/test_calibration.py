@@ -59,7 +59,7 @@ def refused(tmp_path: Path, capsys, text: str) -> str:
 def test_shipped_calibration_file_is_valid_and_every_default_lies_inside_its_prior():
     calibration = load_calibration(REPO / "experiments" / "calibration.yaml")
     assert [t.id for t in calibration.targets] == ["F1", "F2a", "F2b", "F3", "F5", "F6", "F7", "F8", "F11a", "F11b"]
-    assert calibration.population_size == 300 and calibration.simulations == 5000
+    assert calibration.population_size == 300 and calibration.simulations >= 5000  # issue 13: a full calibration
     for key, (low, high) in calibration.parameters.items():
         assert low <= calibration.defaults[key] <= high, key
 
