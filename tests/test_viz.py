@@ -454,6 +454,52 @@ def test_make_page_builds_a_solara_element():
     assert page.args[0].model.ecosystem.scenario.name == "tiny"
 
 
+def test_switching_tabs_and_hiding_the_controls_create_and_close_no_widgets():
+    """Tabs and the controls column are hidden, not removed: a widget closed while the browser was
+    still building it made the page report "widget model not found" (the Code tab's download button,
+    closed by a tab switch), and the Code tab lost what was typed in it."""
+    import ipyvuetify
+    import ipywidgets
+    import solara
+
+    root, rc = solara.render(make_page(TINY), handle_error=False)
+
+    def reachable(value, found: dict) -> dict:
+        """Every widget the page's front end sees from ``value``: its synced traits, recursively."""
+        if isinstance(value, ipywidgets.Widget):
+            if value.model_id not in found:
+                found[value.model_id] = value
+                for name in value.keys:
+                    reachable(getattr(value, name), found)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                reachable(item, found)
+        elif isinstance(value, dict):
+            for item in value.values():
+                reachable(item, found)
+        return found
+
+    try:
+        def tree() -> set[str]:
+            return set(reachable(root, {}))
+
+        def press(css_class: str) -> None:
+            rc.find(ipyvuetify.Btn, class_=css_class).widget.click()
+
+        built = tree()
+        for css_class in ("ecosim-tab-code", "ecosim-tab-info", "ecosim-tab-model", "ecosim-toggle-controls",
+                          "ecosim-tab-code", "ecosim-toggle-controls", "ecosim-tab-model"):
+            press(css_class)
+            assert tree() == built, css_class
+        assert len(built) > 100
+        classes = [(getattr(widget, "class_", None) or (getattr(widget, "attributes", None) or {}).get("class", "")
+                    ).split() for widget in reachable(root, {}).values()]
+        for css_class in ("ecosim-panels", "ecosim-info", "ecosim-code", "ecosim-controls"):
+            assert sum(css_class in names for names in classes) == 1, css_class  # built, shown or not
+    finally:
+        rc.close()
+
+
 # ------------------------------------------------------------------ ecosim viz: bad input
 
 
@@ -528,6 +574,34 @@ def test_the_rule_time_limit_reaches_the_served_page(monkeypatch):
         env = server_environment(None, None, rule_time_limit=given)
         monkeypatch.setenv(RULE_TIME_LIMIT_ENV, env[RULE_TIME_LIMIT_ENV])
         assert rule_time_limit_from_environment() == expected
+
+
+def test_a_server_that_ignores_sigterm_is_killed_and_said_so(monkeypatch, capsys):
+    """``ecosim viz`` stops its server with SIGTERM, then SIGKILL after STOP_SECONDS (on stderr),
+    and puts back the signal handlers it set aside meanwhile."""
+    import signal
+    import subprocess
+    import sys
+
+    from ecosim.cli import viz_command
+
+    monkeypatch.setattr(viz_command, "STOP_SECONDS", 0.5)
+    stubborn = subprocess.Popen([sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, "
+                                 "signal.SIG_IGN); print('ready', flush=True); time.sleep(60)"],
+                                stdout=subprocess.PIPE, text=True)
+    try:
+        assert stubborn.stdout.readline() == "ready\n"
+        handlers = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+        viz_command.stop_child(stubborn)
+        assert stubborn.returncode == -signal.SIGKILL
+        assert "did not stop within 0.5 s; killed it" in capsys.readouterr().err
+        assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == handlers
+    finally:
+        if stubborn.poll() is None:
+            stubborn.kill()
+        stubborn.wait()
+        stubborn.stdout.close()
+    viz_command.stop_child(None)  # the server never started: nothing to stop
 
 
 def test_a_negative_rule_time_limit_is_refused_like_ecosim_runs(tmp_path, capsys):

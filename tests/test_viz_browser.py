@@ -8,8 +8,10 @@ and reset, type a lever's value and reset, a rule that raises on step, on play a
 rules added to and removed from the file, the ghost of the previous run, a lever changed
 mid-run, a finished run, the Info tab, the whole page exported as one PNG, the icon font loaded
 from the local cache with every outside request blocked, and a second page at 1024×768 with the
-controls hidden and shown again. Pages are closed through :class:`PageWatch`, after Solara's
-websocket has gone quiet. Each Reset builds a new model, so each test starts from its own. Chromium is
+controls hidden and shown again. Each Reset builds a new model, so each test starts from its own.
+JavaScript errors fail the test during which the page raised them (:class:`PageWatch`); at the
+end, pages are closed once quiet, then the browser, then the server, which must stop within
+SERVER_STOP_SECONDS of SIGTERM with nothing of its process group left. Chromium is
 Debian's ``/usr/bin/chromium`` (installed by ``.ci/run``), driven with Playwright's bundled
 driver; no browser is downloaded. Screenshots are kept in ``test-artifacts/`` (the ones at
 1440×900 and 1024×768 are copied to docs/ when the page changes), and the measured Step and Reset times in
@@ -38,6 +40,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = REPO / "test-artifacts"
 SERVER_START_SECONDS = 120
+SERVER_STOP_SECONDS = 60
 PAGE_TIMEOUT_MS = 60_000
 
 USER_RULES = '''
@@ -85,102 +88,184 @@ def served(tmp_path_factory):
         assert url == f"http://127.0.0.1:{port}/"
         yield url, rules
     finally:
-        server.send_signal(signal.SIGTERM)  # ecosim viz stops its solara child on SIGTERM
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-        time.sleep(0.5)
-        try:
-            os.killpg(server.pid, signal.SIGKILL)  # anything of that session left behind
-        except ProcessLookupError:
-            pass
+        _stop_server(server, log)
+
+
+def _stop_server(server: subprocess.Popen, log) -> None:
+    """SIGTERM ``ecosim viz`` and wait for it; it stops and waits for its Solara child itself.
+
+    Fails the test run, after killing the whole process group, if the server is still running
+    :data:`SERVER_STOP_SECONDS` later, or if a process of its group outlives it: a server that
+    does not stop is reported, not silently killed.
+    """
+    running = server.poll() is None  # not, if it failed to start: the setup has said so
+    if running:
+        server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(timeout=SERVER_STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+        pytest.fail(f"ecosim viz did not stop within {SERVER_STOP_SECONDS} s of SIGTERM (killed):\n{log.read_text()}")
+    try:
+        os.killpg(server.pid, 0)  # ecosim viz has waited for its child, so its group should be empty
+    except ProcessLookupError:
+        pass
+    else:
+        os.killpg(server.pid, signal.SIGKILL)
+        pytest.fail(f"a process of ecosim viz's group was still running after it exited (killed):\n{log.read_text()}")
+    if running and server.returncode != 128 + signal.SIGTERM:  # what ecosim viz exits with on SIGTERM
+        pytest.fail(f"ecosim viz exited with {server.returncode}, not {128 + signal.SIGTERM}:\n{log.read_text()}")
+
+
+def _jupyter_message(payload: str | bytes) -> dict:
+    """The Jupyter message in one of Solara's websocket frames: JSON text, or binary (a count of
+    parts, their offsets, the JSON part first: ``solara.server.kernel.serialize_binary_message``)."""
+    if isinstance(payload, bytes):
+        if len(payload) < 8:
+            return {}
+        parts, start = int.from_bytes(payload[:4], "big"), int.from_bytes(payload[4:8], "big")
+        end = int.from_bytes(payload[8:12], "big") if parts > 1 else len(payload)
+        payload = payload[start:end]
+    try:
+        message = json.loads(payload)
+    except ValueError:  # UnicodeDecodeError is a ValueError
+        return {}
+    return message if isinstance(message, dict) else {}
 
 
 class PageWatch:
-    """A page's JavaScript errors, and when Solara's websocket last carried a message.
+    """One page's JavaScript errors, and whether its Solara session is quiet.
 
-    Closing a page while a Solara update is in flight made the front end report "widget model
-    not found" (seen once at the end of the 1024×768 test under heavy load): the server's
-    message named a widget the closing page had already torn down. :meth:`close` therefore waits
-    until the websocket has been quiet for a moment — errors raised meanwhile still count — and
-    only then stops listening and closes, so a teardown artefact is not reported as a page error
-    and a real error caused by the test's last action is not missed.
+    Each error is kept with its stack and the test it was raised in (:attr:`test`). The page is
+    *quiet* when every request it sent over Solara's websocket has been answered — Solara sends
+    the kernel status "idle" for a request after handling it and sending every update it caused
+    (``solara.server.server.process_kernel_messages``) — and no frame has passed for
+    QUIET_SECONDS (the updates the server's Play thread pushes carry no status).
+
+    :meth:`close` waits for that, stops listening, and only then closes the page's context, so
+    that an error caused by a test's last action is seen, and the page's own teardown (its
+    ``pagehide`` handler disposes the kernel connection while messages may still be arriving)
+    cannot report errors that are not the page's. The fixtures close pages before the browser,
+    and the browser before the server stops.
     """
 
     QUIET_SECONDS = 0.5
-    LONGEST_WAIT_SECONDS = 20.0
 
     def __init__(self, page):
         self.page = page
+        self.test = "(loading)"
         self.errors: list[str] = []
-        self.last_message = time.monotonic()
+        self.reported = 0
+        self.pending: set[str] = set()
+        self.last_frame = time.monotonic()
         page.on("pageerror", self._error)
         page.on("websocket", self._websocket)
 
     def _error(self, error) -> None:
-        self.errors.append(str(error))
+        lines = (error.stack or f"{error.name}: {error.message}").splitlines()[:8]  # the stack starts with the message
+        self.errors.append(f"[{self.test}] " + "\n    ".join(lines))
 
     def _websocket(self, socket) -> None:
-        socket.on("framereceived", self._message)
-        socket.on("framesent", self._message)
+        socket.on("framesent", self._sent)
+        socket.on("framereceived", self._received)
 
-    def _message(self, _frame) -> None:
-        self.last_message = time.monotonic()
+    def _sent(self, payload) -> None:
+        self.last_frame = time.monotonic()
+        message = _jupyter_message(payload)
+        if message.get("channel", "shell") == "shell" and "msg_id" in message.get("header", {}):
+            self.pending.add(message["header"]["msg_id"])
+
+    def _received(self, payload) -> None:
+        self.last_frame = time.monotonic()
+        message = _jupyter_message(payload)
+        if (message.get("header", {}).get("msg_type") == "status"
+                and message.get("content", {}).get("execution_state") == "idle"):
+            self.pending.discard(message.get("parent_header", {}).get("msg_id"))
 
     def settle(self) -> None:
-        """Wait (at most LONGEST_WAIT_SECONDS) until no message has passed for QUIET_SECONDS."""
-        deadline = time.monotonic() + self.LONGEST_WAIT_SECONDS
-        while time.monotonic() - self.last_message < self.QUIET_SECONDS and time.monotonic() < deadline:
+        """Wait until the page is quiet; fail if it is not within PAGE_TIMEOUT_MS."""
+        deadline = time.monotonic() + PAGE_TIMEOUT_MS / 1000
+        while self.pending or time.monotonic() - self.last_frame < self.QUIET_SECONDS:
+            if time.monotonic() > deadline:
+                pytest.fail(f"the page was not quiet {PAGE_TIMEOUT_MS / 1000:.0f} s after {self.test}: "
+                            f"{len(self.pending)} request(s) to the server unanswered")
             self.page.wait_for_timeout(100)  # lets Playwright deliver the page's events meanwhile
 
-    def close(self, context) -> list[str]:
-        """Settle, stop listening, close ``context``; returns the errors seen until then."""
-        self.settle()
-        self.page.remove_listener("pageerror", self._error)
-        context.close()
-        return self.errors
+    def new_errors(self) -> list[str]:
+        """The errors not returned before."""
+        errors, self.reported = self.errors[self.reported:], len(self.errors)
+        return errors
+
+    def close(self) -> list[str]:
+        """Settle, stop listening, close the page's context; returns the errors not returned before."""
+        try:
+            self.settle()
+        finally:
+            self.page.remove_listener("pageerror", self._error)
+            self.page.context.close()
+        return self.new_errors()
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser(served):
+    """Headless Chromium. It asks for ``served`` so that it is closed before the server stops."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+        try:
+            yield chromium
+        finally:
+            chromium.close()
 
 
 @pytest.fixture(scope="module")
-def page(browser, served):
-    """The page (one session) with the network drawn; JavaScript errors fail the module."""
+def watched_page(browser, served):
+    """The module's page (one session) with the network drawn, and its :class:`PageWatch`;
+    errors no test was failed for fail the module at the end."""
     context = browser.new_context(viewport={"width": 1500, "height": 1150})
-    page = context.new_page()
-    watch = PageWatch(page)
-    page.goto(served[0])
-    page.wait_for_selector(".ecosim-network svg", timeout=PAGE_TIMEOUT_MS)
-    page.wait_for_selector(".ecosim-pipeline svg", timeout=PAGE_TIMEOUT_MS)
-    yield page
-    errors = watch.close(context)
-    assert errors == [], f"JavaScript errors on the page: {errors}"
+    watch = PageWatch(context.new_page())
+    try:
+        watch.page.goto(served[0])
+        watch.page.wait_for_selector(".ecosim-network svg", timeout=PAGE_TIMEOUT_MS)
+        watch.page.wait_for_selector(".ecosim-pipeline svg", timeout=PAGE_TIMEOUT_MS)
+        yield watch
+    finally:
+        errors = watch.close()
+    assert errors == [], "JavaScript errors on the page:\n" + "\n".join(errors)
 
 
-def _step_number(page) -> str:
-    return page.locator(".ecosim-step-number").inner_text()
+@pytest.fixture
+def page(watched_page, request):
+    """The module's page, for one test: JavaScript errors raised during the test fail it."""
+    watched_page.test = request.node.name
+    yield watched_page.page
+    watched_page.settle()
+    errors = watched_page.new_errors()
+    assert errors == [], "JavaScript errors on the page:\n" + "\n".join(errors)
 
 
-def _waiting_bars(page) -> list[str]:
-    return page.locator(".ecosim-pipeline rect.bar-waiting").evaluate_all(
-        "bars => bars.map(b => b.getAttribute('data-value'))")
+@pytest.fixture
+def open_page(browser, served, request):
+    """Opens the served page in a new context of the given size; when the test ends, passed or
+    failed, every page it opened is settled and closed, and their JavaScript errors fail it."""
+    watches: list[PageWatch] = []
 
+    def open_(width: int, height: int):
+        watch = PageWatch(browser.new_context(viewport={"width": width, "height": height}).new_page())
+        watch.test = request.node.name
+        watches.append(watch)
+        return watch.page
 
-def _press_reset_and_wait(page, expected_text: str) -> None:
-    from playwright.sync_api import expect
-
-    page.get_by_role("button", name="Reset").click()
-    expect(page.locator(".ecosim-status")).to_contain_text(expected_text, timeout=PAGE_TIMEOUT_MS)
+    yield open_
+    problems: list[str] = []
+    for watch in watches:
+        try:
+            problems += watch.close()
+        except (Exception, pytest.fail.Exception) as exc:
+            problems.append(f"closing the page: {exc}")
+    assert problems == [], "JavaScript errors on the page:\n" + "\n".join(problems)
 
 
 def _step_number(page) -> str:
@@ -560,7 +645,7 @@ def test_the_whole_page_exports_as_one_png_with_the_charts_and_the_settings(page
                       "size": [image.width, image.height], "load_average": os.getloadavg()}))
 
 
-def test_icons_render_from_the_local_cache_with_no_internet(browser, served):
+def test_icons_render_from_the_local_cache_with_no_internet(open_page, served):
     """Every request outside this machine is blocked: the page still loads its icon font from the
     local asset cache, and the button that reopens the controls shows its menu glyph."""
     import io
@@ -569,7 +654,6 @@ def test_icons_render_from_the_local_cache_with_no_internet(browser, served):
     from PIL import Image
     from playwright.sync_api import expect
 
-    context = browser.new_context(viewport={"width": 1024, "height": 768})
     blocked: list[str] = []
     fonts_served: list[str] = []
 
@@ -580,9 +664,8 @@ def test_icons_render_from_the_local_cache_with_no_internet(browser, served):
             blocked.append(route.request.url)
             route.abort()
 
-    context.route("**/*", only_this_machine)
-    offline = context.new_page()
-    watch = PageWatch(offline)
+    offline = open_page(1024, 768)
+    offline.context.route("**/*", only_this_machine)
     offline.on("response", lambda r: fonts_served.append(r.url) if ".woff" in r.url and r.ok else None)
     offline.goto(served[0])
     offline.wait_for_selector(".ecosim-network svg", timeout=PAGE_TIMEOUT_MS)
@@ -609,8 +692,6 @@ def test_icons_render_from_the_local_cache_with_no_internet(browser, served):
     offline.wait_for_timeout(200)
     fallback = white_rows(icon.screenshot())
     assert not np.array_equal(glyph, fallback)  # what the icon font draws is not what a fallback font draws
-    errors = watch.close(context)
-    assert errors == [], f"JavaScript errors on the page: {errors}"
 
 
 def test_step_and_reset_times_in_the_browser_are_recorded(page):
@@ -644,12 +725,10 @@ def test_step_and_reset_times_in_the_browser_are_recorded(page):
 
 
 @pytest.mark.parametrize("width, height", [(1440, 900), (1024, 768)])
-def test_the_page_works_at_projector_sizes_with_the_controls_reachable(browser, served, width, height):
+def test_the_page_works_at_projector_sizes_with_the_controls_reachable(open_page, served, width, height):
     from playwright.sync_api import expect
 
-    context = browser.new_context(viewport={"width": width, "height": height})
-    small = context.new_page()
-    watch = PageWatch(small)
+    small = open_page(width, height)
     small.goto(served[0])
     small.wait_for_selector(".ecosim-network svg", timeout=PAGE_TIMEOUT_MS)
     controls, network = small.locator(".ecosim-controls"), small.locator(".ecosim-network svg")
@@ -665,7 +744,7 @@ def test_the_page_works_at_projector_sizes_with_the_controls_reachable(browser, 
     toggle = small.get_by_role("button", name=re.compile("Hide controls"))
     assert "mdi-menu" in toggle.locator(".v-icon").get_attribute("class")  # its font is served from the local cache
     toggle.click()
-    expect(controls).to_have_count(0, timeout=PAGE_TIMEOUT_MS)
+    expect(controls).to_be_hidden(timeout=PAGE_TIMEOUT_MS)
     assert network.bounding_box()["x"] < n["x"] - 200  # the panels take the freed width
     small.get_by_role("button", name=re.compile("Show controls")).click()
     expect(small.locator(".ecosim-controls")).to_be_visible(timeout=PAGE_TIMEOUT_MS)
@@ -678,5 +757,3 @@ def test_the_page_works_at_projector_sizes_with_the_controls_reachable(browser, 
     scroll_x = small.locator(".ecosim-controls").evaluate("el => el.scrollLeft")
     lever.focus()
     assert small.locator(".ecosim-controls").evaluate("el => el.scrollLeft") == scroll_x == 0
-    errors = watch.close(context)
-    assert errors == [], f"JavaScript errors on the page: {errors}"

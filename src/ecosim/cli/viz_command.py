@@ -131,6 +131,29 @@ def server_environment(scenario: str | None, rules_file: str | None, code_editin
     return env
 
 
+STOP_SECONDS = 5.0
+"""How long the server has to stop after SIGTERM before it is killed."""
+
+
+def stop_child(child: subprocess.Popen | None) -> None:
+    """Stop the server (SIGTERM, then SIGKILL after :data:`STOP_SECONDS`, said on stderr) and wait
+    for it. A second Ctrl+C or SIGTERM meanwhile cannot interrupt this and leave it orphaned."""
+    previous = {number: signal.signal(number, signal.SIG_IGN) for number in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        if child is None or child.poll() is not None:
+            return
+        child.terminate()
+        try:
+            child.wait(timeout=STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            click.echo(f"the visualiser's server did not stop within {STOP_SECONDS:g} s; killed it", err=True)
+            child.kill()
+            child.wait()
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 @click.command("viz")
 @click.argument("scenario", required=False, type=click.Path(dir_okay=False))
 @rules_option
@@ -159,11 +182,13 @@ def command(scenario, rules_file, host, port, allow_code_editing, rule_time_limi
         click.echo(f"warning: listening on {host}: other machines on the network can open the page"
                    + ("; --allow-code-editing lets them run code on this machine" if allow_code_editing else
                       " (the Code tab is off; --allow-code-editing turns it on)"), err=True)
-    child = subprocess.Popen(server_command(host, port),
-                             env=server_environment(scenario, rules_path, code_editing, rule_time_limit))
-    # a plain `kill` must stop the server too, not leave it orphaned
+    # a plain `kill` must stop the server too, not leave it orphaned: the handler is in place
+    # before the child exists, and the child is stopped in `finally`
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    child = None
     try:
+        child = subprocess.Popen(server_command(host, port),
+                                 env=server_environment(scenario, rules_path, code_editing, rule_time_limit))
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
         while not port_is_open(host, port):
             if child.poll() is not None:
@@ -176,12 +201,6 @@ def command(scenario, rules_file, host, port, allow_code_editing, rule_time_limi
         sys.stdout.flush()
         child.wait()
     finally:
-        if child.poll() is None:
-            child.terminate()
-            try:
-                child.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+        stop_child(child)
     if child.returncode not in (0, -15):
         raise click.ClickException(f"the visualiser's server stopped with exit status {child.returncode}")

@@ -271,11 +271,12 @@ def _heading(title: str, note: str = "") -> None:
 
 
 @solara.component
-def Controls(session: VizSession, play_interval_ms: solara.Reactive[int]):
-    """The controls column: run buttons, rules, seed and levers."""
+def Controls(session: VizSession, play_interval_ms: solara.Reactive[int], shown: bool = True):
+    """The controls column: run buttons, rules, seed and levers. Hidden (``shown=False``), it stays
+    built, so showing it again creates no widgets."""
     with solara.Column(gap="4px", classes=["ecosim-controls"],
                        style={"width": f"{CONTROLS_WIDTH_PX}px", "min-width": f"{CONTROLS_WIDTH_PX}px",
-                              "display": "block", "flex": "0 0 auto",
+                              "display": "block" if shown else "none", "flex": "0 0 auto",
                               "padding": "8px", "overflow-y": "auto", "overflow-x": "hidden",
                               "max-height": "calc(100vh - 56px)", "box-sizing": "border-box",
                               "background": "#fafafa", "border-right": "1px solid #ddd"}) as column:

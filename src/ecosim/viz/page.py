@@ -109,8 +109,7 @@ def EcosystemViz(session: VizSession, name: str = "ecosim"):
                           on_click=lambda: show_controls.set(not show_controls.value))
             solara.HTML(tag="div", unsafe_innerHTML=name, style="font-size: 18px; font-weight: 500")
         with solara.Row(gap="0px", style={"flex-wrap": "nowrap", "align-items": "flex-start"}):
-            if show_controls.value:
-                Controls(session, play_interval)
+            Controls(session, play_interval, shown=show_controls.value)
             with solara.Column(gap="8px", style={"flex": "1 1 auto", "min-width": "0", "padding": "8px"},
                                classes=["ecosim-main"]):
                 ErrorPanel(session)
@@ -118,12 +117,14 @@ def EcosystemViz(session: VizSession, name: str = "ecosim"):
                     for index, label in enumerate(("Model", "Info", "Code")):
                         solara.Button(label, text=tab.value != index, color="primary", outlined=tab.value == index,
                                       on_click=lambda index=index: tab.set(index), classes=[f"ecosim-tab-{label.lower()}"])
-                if tab.value == 0:
-                    Panels(session)
-                elif tab.value == 1:
-                    InfoView(session)
-                else:
-                    CodeView(session)
+                # Every tab is built once and stays; only the chosen one is shown (as the controls
+                # column, hidden rather than removed). Switching tabs then creates and closes no
+                # widgets: a tab closed while the browser was still building it (the Code tab's
+                # download button, just made by "Run with it") made the page report "widget model
+                # not found", and a rule being edited in the Code tab was lost on a look at the model.
+                for index, view in enumerate((Panels, InfoView, CodeView)):
+                    with solara.Div(style={"display": "block" if tab.value == index else "none"}):
+                        view(session)
     return page
 
 
