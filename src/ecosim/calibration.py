@@ -222,7 +222,7 @@ def load_calibration(path: str | Path, simulations: int | None = None, populatio
     --------
     >>> calibration = load_calibration("experiments/calibration.yaml")
     >>> calibration.targets[0].id, calibration.population_size
-    ('F1', 500)
+    ('F1', 300)
     """
     from ecosim.experiment import _check_key
     from ecosim.scenario import apply_overrides, format_validation_error, load_scenario
