@@ -276,7 +276,8 @@ def Controls(session: VizSession, play_interval_ms: solara.Reactive[int], shown:
     built, so showing it again creates no widgets."""
     with solara.Column(gap="4px", classes=["ecosim-controls"],
                        style={"width": f"{CONTROLS_WIDTH_PX}px", "min-width": f"{CONTROLS_WIDTH_PX}px",
-                              "display": "block" if shown else "none", "flex": "0 0 auto",
+                              # the column's d-flex class sets display with !important
+                              "display": "block" if shown else "none !important", "flex": "0 0 auto",
                               "padding": "8px", "overflow-y": "auto", "overflow-x": "hidden",
                               "max-height": "calc(100vh - 56px)", "box-sizing": "border-box",
                               "background": "#fafafa", "border-right": "1px solid #ddd"}) as column:
