@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from ecosim.model import EcosystemModel
 
 DEAL_BONUS = 10.0  # a deal counts like ten disclosures in a transfer-minded evaluation
-SETTLED_DEALS_PER_DISCLOSURE = 0.065  # the default world's, quarters 101–200 (docs/VALIDATION.md §4)
+SETTLED_DEALS_PER_DISCLOSURE = 0.065  # the default world's, quarters 101–200 (experiments/settled_state.py)
 SETTLED_INCOME_PER_DISCLOSURE = 0.05  # M¥, likewise
 
 
@@ -37,7 +37,7 @@ class University(FixedAgent):
         self.grant_this_quarter = 0.0
         # smoothed beliefs: what groups think a disclosure brings. A founding university has a
         # history, so they start at the default world's settled values (experiments/
-        # orientation_fixed_point.py), not at zero, and the founding orientation is not pulled down.
+        # settled_state.py), not at zero, and the founding orientation is not pulled down.
         self.deals_per_disclosure = SETTLED_DEALS_PER_DISCLOSURE
         self.income_per_disclosure = SETTLED_INCOME_PER_DISCLOSURE  # M¥
         self.licensing_income = 0.0
