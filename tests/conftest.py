@@ -6,6 +6,7 @@ so that a run of 8–16 quarters takes a fraction of a second.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,8 @@ from ecosim.scenario import Scenario, apply_overrides, load_scenario
 REPO = Path(__file__).resolve().parent.parent
 SCENARIOS = REPO / "scenarios"
 TINY = SCENARIOS / "tiny.yaml"
-ECOSIM = REPO / ".venv" / "bin" / "ecosim"
+# The console script of the Python running the tests (its venv's, wherever that venv lives).
+ECOSIM = Path(sys.executable).with_name("ecosim")
 
 SMALL_WORLD = {
     "world.enterprises_per_region": 60,

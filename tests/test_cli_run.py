@@ -353,7 +353,7 @@ def test_unknown_rule_after_loading_a_rules_file_lists_the_new_rule_too(tmp_path
 
 
 def start_ecosim(*args, cwd: Path) -> subprocess.Popen:
-    """Start the installed console script (``.venv/bin/ecosim ARGS``) in a new process."""
+    """Start the installed console script (the test Python's ``ecosim ARGS``) in a new process."""
     env = {**os.environ, "PYTHONHASHSEED": "random"}
     return subprocess.Popen([str(ECOSIM), *map(str, args)], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env)

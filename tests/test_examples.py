@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from conftest import ECOSIM
 from ecosim.model import simulate
 from ecosim.rules import available_rules, get_rule, load_rules_file
 from ecosim.rules.adoption import AdoptionCandidates, value_hurdle
@@ -18,7 +19,6 @@ from ecosim.scenario import apply_overrides, load_scenario
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "my_rules.py"
 TINY = REPO / "scenarios" / "tiny.yaml"
-ECOSIM = REPO / ".venv" / "bin" / "ecosim"
 
 
 def _ecosim(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
