@@ -223,11 +223,14 @@ def test_report_rejects_unknown_names_before_writing(results):
     assert not (directory / "report.html").exists()
 
 
-def test_a_large_comparison_is_split_into_readable_forest_plots():
+def test_a_large_comparison_is_one_forest_figure_of_small_multiples():
+    """84 comparisons (7 policies × 12 outcomes) were three forest plots of up to 40 rows each,
+    about 4,300 px tall in the report; as a panel per outcome with the policies on a shared axis
+    they are one figure a third as tall, every comparison still drawn."""
     import numpy as np
 
     from ecosim import analysis
-    from ecosim.report import FOREST_ROWS_PER_FIGURE, _forest_figures
+    from ecosim.report import _forest_figures
 
     rng = np.random.default_rng(0)
     names = ["baseline", *[f"policy_{i}" for i in range(7)]]
@@ -235,10 +238,32 @@ def test_a_large_comparison_is_split_into_readable_forest_plots():
     rows = [{"scenario": n, "point": 0, "replication": r, "seed": r, "status": "ok",
              **{m: rng.normal(10, 1) for m in metrics}} for n in names for r in range(4)]
     comparison = analysis.compare(pd.DataFrame(rows), "baseline", metrics)
-    figures = _forest_figures(comparison)
-    shown = [len(fig.axes[0].get_yticklabels()) for _, _, fig in figures]
-    assert sum(shown) == len(comparison) == 84
-    assert max(shown) <= FOREST_ROWS_PER_FIGURE and len(figures) == 3
+    ((stem, caption, fig),) = _forest_figures(comparison)
+    panels = [ax for ax in fig.axes if ax.axison]
+    assert stem == "forest" and len(panels) == len(metrics)
+    assert sum(len(ax.collections[0].get_segments()) for ax in panels if ax.collections) == len(comparison) == 84
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == names[1:]
+    width, height = fig.get_size_inches()
+    assert height <= 1.2 * width  # three rows of four panels, not 84 rows
+    assert "One panel per outcome" in caption and "95%" in caption
+
+
+def test_the_reports_descriptive_table_is_folded_under_its_forest_plot(results):
+    """The descriptive table (a row per policy and outcome: the longest block of the report) is
+    one click away in a <details>; the forest plot that shows its changes stays open, and the
+    Markdown summary keeps the table."""
+    directory, _ = results
+    assert run_cli("report", directory) == 0
+    page = (directory / "report.html").read_text()
+    section = page.split("<h2>Each scenario against the baseline: other outcomes (descriptive)</h2>")[1]
+    section = section.split("</section>")[0]
+    assert section.index("<details><summary>Show the table:") < section.index("<table>") < section.index("</details>")
+    assert section.index("</details>") < section.index("<figure>")
+    primary = page.split("<h2>Each scenario against the baseline: primary outcomes</h2>")[1].split("</section>")[0]
+    assert "<details>" not in primary  # the verdicts' table stays open
+    assert page.count("<figure><img alt=\"Effect of each scenario") == 1
+    markdown = (directory / "report.md").read_text()
+    assert "*Other outcomes against baseline: descriptive" in markdown
 
 
 # ------------------------------------------------------------------ end to end: sweep -> compare -> report

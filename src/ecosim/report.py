@@ -668,6 +668,9 @@ class Section:
     table: pd.DataFrame | None = None
     figures: list[tuple[str, str, Figure]] = field(default_factory=list)  # (file stem, caption, figure)
     caption: str = ""
+    fold: str = ""
+    """When set, the HTML report folds the table under a ``<details>`` element with this summary
+    (a long table whose content a figure of the section shows; the Markdown keeps it open)."""
 
 
 @dataclass
@@ -881,8 +884,12 @@ def build_report(
             paragraphs = [] if number > 1 else [
                 f"Baseline: <b>{html.escape(str(baseline))}</b>. Every number of the first screen, with the means "
                 "and p-values behind it; how the intervals are made is under “How to read the statistics”."]
+            # the descriptive table is long (a row per scenario and outcome) and the forest plot
+            # below shows its changes and intervals: folded, one click away
+            fold = "" if role == "primary" else (
+                f"Show the table: {len(table)} rows, the means and the change in each outcome's unit and in %")
             sections.append(Section(heading, paragraphs, table, forest if number == len(tables) else [],
-                                    caption=title + "."))
+                                    caption=title + ".", fold=fold))
         if cost:
             effectiveness = analysis.cost_effectiveness(ok, comparison, primary, seed=seed)
     figures = []
@@ -1076,25 +1083,14 @@ def _surface_sections(results: Results, primary: Sequence[str], seed: int) -> li
     return sections
 
 
-FOREST_ROWS_PER_FIGURE = 40
-"""A forest plot taller than this many rows is split by metric into several figures."""
-
-
 def _forest_figures(comparison: pd.DataFrame) -> list[tuple[str, str, Figure]]:
-    caption = "Effect of each scenario on each metric, in % of the baseline, with the table's intervals"
-    levels = comparison.drop_duplicates("role").set_index("role")["level"]
-    caption += " (" + "; ".join(f"{role} outcomes: {format_level(level, role)}" for role, level in levels.items()) + ")."
-    metrics = list(dict.fromkeys(comparison["metric"]))
-    per_metric = max(1, len(comparison) // max(1, len(metrics)))
-    chunk = max(1, FOREST_ROWS_PER_FIGURE // per_metric)
-    groups = [metrics[i:i + chunk] for i in range(0, len(metrics), chunk)]
-    figures = []
-    for number, group in enumerate(groups, start=1):
-        part = comparison[comparison["metric"].isin(group)]
-        stem = "forest" if len(groups) == 1 else f"forest_{number}"
-        text = caption if len(groups) == 1 else f"{caption} (part {number} of {len(groups)})"
-        figures.append((stem, text, plots.forest_plot(part)))
-    return figures
+    """The forest plot of every compared outcome as one figure of small multiples
+    (:func:`ecosim.plots.forest_panels`): a panel per outcome, the scenarios on a shared axis."""
+    caption = ("Effect of each scenario on each outcome, in % of the baseline, with the table's intervals ("
+               + "; ".join(f"{role} outcomes: {format_level(level, role)}"
+                           for role, level in comparison.drop_duplicates("role").set_index("role")["level"].items())
+               + "). One panel per outcome, the primary outcomes first; each panel has its own scale.")
+    return [("forest", caption, plots.forest_panels(comparison))]
 
 
 def analysis_summary_table(ok: pd.DataFrame, metrics: Sequence[str], seed: int) -> pd.DataFrame:
@@ -1419,8 +1415,8 @@ def render_html(title: str, screen: FirstScreen, sections: Sequence[Section], no
     environment.filters["cell"] = html_cell
     template = environment.get_template("report.html.j2")
     rendered = [
-        {"title": s.title, "paragraphs": s.paragraphs, "caption": s.caption, "table": s.table if s.table is not None and not s.table.empty
-         else None,
+        {"title": s.title, "paragraphs": s.paragraphs, "caption": s.caption, "fold": s.fold,
+         "table": s.table if s.table is not None and not s.table.empty else None,
          "figures": [{"caption": caption, "png": base64.b64encode(pngs[stem]).decode("ascii")}
                      for stem, caption, _ in s.figures]}
         for s in sections]
