@@ -72,6 +72,8 @@ CAUSE_FIGURES = {
 VERDICT_FIGURES = {
     "forest_plot": lambda runs, steps: plots.forest_plot(
         analysis.compare(runs, "baseline", ["deals", "publications"], primary=["deals"])),
+    "forest_panels": lambda runs, steps: plots.forest_panels(
+        analysis.compare(runs, "baseline", ["deals", "publications"], primary=["deals"])),
 }
 PANEL_FIGURES = {
     "failure_change_plot": lambda runs, steps: plots.failure_change_plot(analysis.failure_decomposition(runs, "baseline")),
@@ -164,8 +166,9 @@ def test_failure_causes_have_the_one_colour_of_cause_colours(three_scenarios, ma
     assert drawn <= set(plots.CAUSE_COLOURS.values()), (maker, drawn)
 
 
-def test_verdicts_have_the_one_colour_of_verdict_colours(three_scenarios):
-    fig = VERDICT_FIGURES["forest_plot"](*three_scenarios)
+@pytest.mark.parametrize("maker", sorted(VERDICT_FIGURES))
+def test_verdicts_have_the_one_colour_of_verdict_colours(three_scenarios, maker):
+    fig = VERDICT_FIGURES[maker](*three_scenarios)
     legend = fig.axes[0].get_legend() or fig.legends[0]
     for text, handle in zip(legend.get_texts(), legend.legend_handles, strict=True):
         assert to_hex(handle.get_color(), keep_alpha=False) == plots.VERDICT_COLOURS[text.get_text()]

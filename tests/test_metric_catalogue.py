@@ -116,3 +116,43 @@ def test_an_experiment_file_declares_its_primary_outcomes_and_names_are_checked(
     path.write_text(f"name: e\nscenarios: [{scenario}]\nreplications: 2\nseed: 1\nprimary: [wellfare]\n")
     with pytest.raises(InputError, match="did you mean 'welfare'"):
         load_experiment(path)
+
+
+def test_no_label_states_a_span_the_scenario_sets():
+    """Windows are scenario parameters (``outputs.cohort_window_quarters``, the burn-in), so a
+    label that says "5-year" is wrong whenever a scenario changes them."""
+    import re
+
+    for name, entry in CATALOGUE.items():
+        assert not re.search(r"\d+[- ](year|quarter)", entry.label), (name, entry.label)
+    for owner in ("university", "joint", "enterprise"):
+        assert "within the cohort window" in metric_catalogue.entry(f"cohort_conversion_{owner}").label
+
+
+def test_cohort_conversion_counts_conversions_within_the_scenarios_window():
+    """The window the cohort labels name is the scenario's: a longer window admits fewer
+    technologies to the cohort and gives each longer to convert, so the rate changes with it."""
+    from ecosim.model import simulate
+    from ecosim.scenario import Scenario
+
+    rates = {}
+    for window in (2, 6):
+        scenario = Scenario(steps=12)
+        scenario.outputs.cohort_window_quarters = window
+        rates[window] = simulate(scenario, seed=3).summary["cohort_conversion_enterprise"]
+    assert rates[2] == rates[2] and rates[6] == rates[6]  # both windows have a cohort (not NaN)
+    assert rates[2] != rates[6]
+
+
+def test_poc_advantage_label_says_what_it_divides(summary):
+    """poc_advantage = PoC-funded academic (university and joint) technologies' conversion rate
+    over the conversion rate of all university technologies (PoC-funded or not), as
+    metrics.run_summary computes it; the label says both sides."""
+    assert summary["poc_funded"] > 0 and summary["conversion_university"] > 0
+    assert summary["poc_advantage"] == pytest.approx(summary["poc_cohort_conversion"]
+                                                     / summary["conversion_university"])
+    label = metric_catalogue.entry("poc_advantage").label
+    numerator, _, denominator = label.partition(" over ")
+    assert "PoC-funded" in numerator and "university and joint" in numerator
+    assert "university technologies" in denominator and "PoC" not in denominator and "joint" not in denominator
+    assert "university and joint" in metric_catalogue.entry("poc_cohort_conversion").label

@@ -322,6 +322,51 @@ def test_summary_totals_agree_with_the_technology_table(case):
         assert np.isnan(s[key]) or 0.0 <= s[key] <= 1.0, key
 
 
+WINDOW_ACCOUNTS = (
+    "public_money_allocated", "publications_forgone", "public_spending", "fair_applicants", "fair_selected",
+    "joint_proposals", "manager_departures", "training_skill_gain", "poc_fund_short_quarters",
+    "partner_searches_academic", *(f"failed_attempts_{c}" for c in CAUSES),
+    *(f"{k}_{o}" for k in ("attempts_unwilling", "attempts_fund_short", "gate_spending")
+      for o in ("university", "joint", "enterprise")),
+)
+"""Summary keys that are the growth of a running total over the measured window."""
+
+
+def _odd_summary_rows() -> dict[str, str]:
+    """docs/ODD.md §8.2's table: each listed key (as written) → its definition."""
+    from conftest import REPO
+
+    text = (REPO / "docs" / "ODD.md").read_text(encoding="utf-8")
+    section = text.split("### 8.2 Per-run summary")[1].split("### 8.3")[0]
+    rows = {}
+    for line in section.splitlines():
+        if line.startswith("| `"):
+            keys, definition = line.split(" | ", 2)[:2]
+            for key in keys.strip("| ").split(", "):
+                rows[key.strip("`")] = definition
+    return rows
+
+
+def test_accounts_in_the_summary_count_the_quarters_after_the_burn_in_as_the_odd_says():
+    """A run of 8 quarters with a burn-in of 3 counts exactly what the same run counts in its
+    quarters 4-8: the whole run's total minus that of a 3-quarter run on the same seed. That
+    includes the money allocated and the publications forgone, which docs/ODD.md §8.2 once
+    said covered the whole run and included quarter B."""
+    def summary(steps, burn_in):
+        scenario = Scenario(steps=steps)
+        scenario.outputs.burn_in_quarters = burn_in
+        return simulate(scenario, seed=5).summary
+
+    window, whole, burn_in_only = summary(8, 3), summary(8, 0), summary(3, 0)
+    assert window["measured_from_quarter"] == 4
+    for key in WINDOW_ACCOUNTS:
+        assert window[key] == pytest.approx(whole[key] - burn_in_only[key], rel=1e-9, abs=1e-9), key
+    assert burn_in_only["public_money_allocated"] > 0 and burn_in_only["publications_forgone"] != 0
+    odd = _odd_summary_rows()
+    assert "whole run" not in odd["public_money_allocated"] and "window" in odd["public_money_allocated"]
+    assert "B + 1" in odd["publications_forgone"] and "quarter B is included" not in odd["publications_forgone"]
+
+
 @settings(max_examples=12, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     technical=st.floats(0.3, 0.9),

@@ -60,6 +60,28 @@ def test_forest_plot_shows_every_comparison_with_its_interval(sweep):
         plots.forest_plot(comparison, relative=False)
 
 
+def test_forest_panels_draw_each_comparison_in_its_metrics_panel_with_the_tables_interval(sweep):
+    runs, _ = sweep
+    comparison = analysis.compare(runs, "baseline", ["deals", "publications", "failed"], primary=["deals"])
+    fig = plots.forest_panels(comparison, columns=2)
+    assert_readable(fig)
+    drawn = [ax for ax in fig.axes if ax.axison]
+    # the primary outcome first, in a row of its own (the second cell of that row is left empty)
+    assert [" ".join(ax.get_title().split()) for ax in drawn] == [
+        "Technologies converted (first transfer) (primary)", analysis.metric_label("publications"),
+        analysis.metric_label("failed")]
+    assert fig.axes[0].axison and not fig.axes[1].axison
+    # the scenarios share one axis: the first panel names them all
+    scenarios = list(dict.fromkeys(comparison["condition"]))
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == scenarios
+    for ax, metric in zip(drawn, dict.fromkeys(comparison["metric"]), strict=True):
+        rows = comparison[comparison["metric"] == metric]
+        bars = sorted(float(x) for collection in ax.collections for seg in collection.get_segments()
+                      for x in seg[:, 0])
+        table = sorted(float(x) for _, r in rows.iterrows() for x in (r["relative_low"], r["relative_high"]))
+        assert bars == pytest.approx(table), metric
+
+
 def test_distribution_plot_has_a_dot_per_replication(sweep):
     runs, _ = sweep
     fig = plots.distribution_plot(runs, "deals", baseline="baseline")

@@ -296,6 +296,21 @@ def test_report_and_table_print_the_same_probability_with_its_meaning():
     assert "not a p-value" in report.POSTERIOR_NOTE
 
 
+def test_the_probability_headline_names_every_policy_that_ties_for_most_consistent():
+    """levers_post_v5: incentive_reform and ecosystem both win in at least 25 of 30 worlds on every
+    primary outcome; naming only the first would make an arbitrary pick look like a finding."""
+    from ecosim import report
+
+    rows = [{"condition": name, "baseline": "baseline", "metric": metric, "direction": 1, "n": 30,
+             "p_better": p, "p_better_low": p - 0.1, "p_better_high": min(p + 0.1, 1.0)}
+            for name, ps in (("incentive_reform", (1.0, 0.88, 25 / 30)), ("ecosystem", (1.0, 1.0, 25 / 30)),
+                             ("poc_fund", (0.7, 0.55, 0.5)))
+            for metric, p in zip(("deals", "commercialisations", "welfare"), ps, strict=True)]
+    assert report.probability_headline(pd.DataFrame(rows)) == (
+        "Across the 30 plausible worlds (posterior draws), incentive_reform and ecosystem beat baseline most "
+        "consistently (a tie): each in at least 83% of them on every primary outcome.")
+
+
 # ---------------------------------------------------------------- validate --posterior
 
 

@@ -175,6 +175,10 @@ def test_report_fits_the_screen_and_every_verdict_is_visible(browser, tmp_path, 
     page.wait_for_load_state("load")
     assert page.inner_text("p.question").startswith("Question: Which policy converts more research?")
     assert page.evaluate(FITS_JS) == []
+    # folded tables fit too, once a reader opens them
+    assert page.evaluate("() => { const d = [...document.querySelectorAll('details')]; "
+                         "d.forEach(e => { e.open = true; }); return d.length; }") >= 1
+    assert page.evaluate(FITS_JS) == []
     cells = page.evaluate(VERDICT_CELLS_JS)
     assert len(cells) >= 6  # 2 policies × 3 primary outcomes
     hidden = [c for c in cells if not (c["visible"] and c["left"] >= 0 and c["right"] <= c["window"] + 1

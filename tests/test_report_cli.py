@@ -223,11 +223,14 @@ def test_report_rejects_unknown_names_before_writing(results):
     assert not (directory / "report.html").exists()
 
 
-def test_a_large_comparison_is_split_into_readable_forest_plots():
+def test_a_large_comparison_is_one_forest_figure_of_small_multiples():
+    """84 comparisons (7 policies × 12 outcomes) were three forest plots of up to 40 rows each,
+    about 4,300 px tall in the report; as a panel per outcome with the policies on a shared axis
+    they are one figure a third as tall, every comparison still drawn."""
     import numpy as np
 
     from ecosim import analysis
-    from ecosim.report import FOREST_ROWS_PER_FIGURE, _forest_figures
+    from ecosim.report import _forest_figures
 
     rng = np.random.default_rng(0)
     names = ["baseline", *[f"policy_{i}" for i in range(7)]]
@@ -235,10 +238,32 @@ def test_a_large_comparison_is_split_into_readable_forest_plots():
     rows = [{"scenario": n, "point": 0, "replication": r, "seed": r, "status": "ok",
              **{m: rng.normal(10, 1) for m in metrics}} for n in names for r in range(4)]
     comparison = analysis.compare(pd.DataFrame(rows), "baseline", metrics)
-    figures = _forest_figures(comparison)
-    shown = [len(fig.axes[0].get_yticklabels()) for _, _, fig in figures]
-    assert sum(shown) == len(comparison) == 84
-    assert max(shown) <= FOREST_ROWS_PER_FIGURE and len(figures) == 3
+    ((stem, caption, fig),) = _forest_figures(comparison)
+    panels = [ax for ax in fig.axes if ax.axison]
+    assert stem == "forest" and len(panels) == len(metrics)
+    assert sum(len(ax.collections[0].get_segments()) for ax in panels if ax.collections) == len(comparison) == 84
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == names[1:]
+    width, height = fig.get_size_inches()
+    assert height <= 1.2 * width  # three rows of four panels, not 84 rows
+    assert "One panel per outcome" in caption and "95%" in caption
+
+
+def test_the_reports_descriptive_table_is_folded_under_its_forest_plot(results):
+    """The descriptive table (a row per policy and outcome: the longest block of the report) is
+    one click away in a <details>; the forest plot that shows its changes stays open, and the
+    Markdown summary keeps the table."""
+    directory, _ = results
+    assert run_cli("report", directory) == 0
+    page = (directory / "report.html").read_text()
+    section = page.split("<h2>Each scenario against the baseline: other outcomes (descriptive)</h2>")[1]
+    section = section.split("</section>")[0]
+    assert section.index("<details><summary>Show the table:") < section.index("<table>") < section.index("</details>")
+    assert section.index("</details>") < section.index("<figure>")
+    primary = page.split("<h2>Each scenario against the baseline: primary outcomes</h2>")[1].split("</section>")[0]
+    assert "<details>" not in primary  # the verdicts' table stays open
+    assert page.count("<figure><img alt=\"Effect of each scenario") == 1
+    markdown = (directory / "report.md").read_text()
+    assert "*Other outcomes against baseline: descriptive" in markdown
 
 
 # ------------------------------------------------------------------ end to end: sweep -> compare -> report
@@ -425,21 +450,55 @@ def test_compare_prints_the_answer_first_and_cuts_off_no_column():
     report.print_comparison(table, console=Console(width=160, file=buffer))
     out = buffer.getvalue()
     lines = out.splitlines()
-    answer, first_table = out.index("The answer"), out.index("┏")
-    assert answer < first_table  # plain sentences before any table
-    assert "manager_programme_with_long_name: technologies converted" in out[answer:first_table]
-    assert "needs about 2,710 replications" in out[answer:first_table]  # counts with a thousands separator
+    assert out.startswith("The answer: each policy against baseline on the primary outcomes, ranked")
+    first_table_end = out.index("┘")
+    answer = " ".join(" ".join(line.split("│")[1:]) for line in out[:first_table_end].splitlines())
+    assert "manager_programme_with_long_name" in answer
+    assert "needs about 2,710 replications" in " ".join(answer.split())  # counts with a thousands separator
+    assert "P(better) 60% [42%, 76%]" in " ".join(answer.split())  # P(better) in the answer, not a table of its own
     # every table is whole: closed on the right, no line wider than the console
     assert all(len(line) <= 160 for line in lines)
     tops = [line for line in lines if line.startswith("┏")]
-    assert len(tops) == 3 and all(line.endswith("┓") for line in tops)  # primary, descriptive, P(better)
-    # P(better) is one table, not a sentence per policy and outcome
-    assert "P(better) over the posterior [95% interval] — verdict" in out and "of the plausible worlds (" not in out
-    verdict_cells = " ".join(line.split("│")[-2].strip() for line in lines if line.startswith("│"))
-    assert "undecided: needs about 2,710 replications" in " ".join(verdict_cells.split())
-    # primary outcomes named by their labels, not raw metric names
-    assert "Primary outcomes: technologies converted (first transfer)" in out
-    assert "Primary outcomes: deals" not in out and "(simultaneous) (Bonferroni)" not in out
+    assert len(tops) == 3 and all(line.endswith("┓") for line in tops)  # answer, primary in units, descriptive
+    # no sentence per policy before or after the tables, no second P(better) table
+    assert "of the plausible worlds (" not in out and "P(better) over the posterior [95% interval] — verdict" not in out
+    assert "Primary outcomes: " not in out  # the answer's columns name them
+    # headings are printed as they are, not read as markup (rich dropped "[interval]")
+    assert "change [interval]" in out
+
+
+def _printed_cells(out: str) -> list[str]:
+    """Every table cell of a wide console's output (one line per row), stripped."""
+    return [cell.strip() for line in out.splitlines() if line.startswith("│") for cell in line.split("│")[1:-1]]
+
+
+def test_compare_prints_each_number_once_and_as_comparison_csv_has_it(results, tmp_path, capsys):
+    """Each primary outcome's change (with its interval and verdict) is printed in one cell, and no
+    sentence repeats it; each descriptive change once; every one is the text comparison.csv's
+    numbers give (the report's ranking prints the same cell)."""
+    from rich.console import Console
+
+    from ecosim import report
+
+    directory, _ = results
+    table = report.comparison_table(report.load_results(directory), None, ["deals", "publications", "failed"])
+    import io
+
+    buffer = io.StringIO()
+    report.print_comparison(table, console=Console(width=400, file=buffer))  # wide: no cell wraps
+    out = buffer.getvalue()
+    cells = _printed_cells(out)
+    assert run_cli("compare", directory, "--metric", "deals", "--metric", "publications", "--metric", "failed") == 0
+    csv = pd.read_csv(directory / "comparison.csv")
+    for _, row in csv.iterrows():
+        if row["role"] == "primary":
+            text = report.ranking_cell(row.to_dict(), row["metric"])
+            assert cells.count(text) == 1, text
+            assert out.count(report.change_text(row.to_dict())) == 1, row["metric"]
+        else:
+            text = report.format_interval(row["relative_change"], row["relative_low"], row["relative_high"],
+                                          percent=True)
+            assert cells.count(text) == 1 and out.count(text) == 1, text
 
 
 def test_column_widths_fit_the_console_and_keep_whole_words():

@@ -1079,7 +1079,8 @@ def conversion_by_owner(runs: pd.DataFrame, confidence: float = 0.95, cohort: bo
 
     Parameters
     ----------
-    cohort : use the 5-year cohort rates (``cohort_conversion_*``) instead of all-time rates
+    cohort : use the cohort rates (``cohort_conversion_*``: converted within ``outputs.cohort_window_quarters``
+        of disclosure) instead of the rates by the end of the run
 
     Returns
     -------

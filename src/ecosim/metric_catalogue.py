@@ -172,8 +172,9 @@ CATALOGUE: dict[str, Metric] = {
     **_family("deals_{mode}", "Deals by {mode}", _MODES, unit=TECHNOLOGIES, direction=NEITHER, **_COUNT),
     **_family("conversion_{owner}", "Conversion rate of {owner} technologies", _OWNERS, unit=SHARE,
               direction=HIGHER, **_SHARE),
-    **_family("cohort_conversion_{owner}", "5-year cohort conversion rate of {owner} technologies", _OWNERS,
-              unit=SHARE, direction=HIGHER, **_SHARE),
+    # the window W is a scenario parameter (outputs.cohort_window_quarters), so the label names it, not its value
+    **_family("cohort_conversion_{owner}", "Conversion rate of {owner} technologies within the cohort window",
+              _OWNERS, unit=SHARE, direction=HIGHER, **_SHARE),
     **_one("conversion_university_all", "Conversion rate of academic (university and joint) technologies", SHARE,
            HIGHER, **_SHARE),
     **_one("joint_to_university_ratio", "Joint over university conversion rate", "ratio", NEITHER, **_COUNT),
@@ -206,7 +207,8 @@ CATALOGUE: dict[str, Metric] = {
               stock=True, **_COUNT),
     # ---- mechanism: managers, PoC, fairs
     **_one("poc_funded", "Academic technologies funded by the PoC fund", TECHNOLOGIES, NEITHER, **_COUNT),
-    **_one("poc_cohort_conversion", "Conversion of PoC-funded technologies", SHARE, HIGHER, **_SHARE),
+    **_one("poc_cohort_conversion", "Conversion rate of PoC-funded academic (university and joint) technologies",
+           SHARE, HIGHER, **_SHARE),
     **_one("researchers_per_manager", "Researchers per technology manager", "researchers", NEITHER, **_COUNT),
     **_family("appraisal_error_{who}", "Appraisal error of {who} technologies", {
         "who": {"managed": "manager-appraised", "unmanaged": "unmanaged"}},
@@ -227,7 +229,10 @@ CATALOGUE: dict[str, Metric] = {
            **_COUNT),
     **_one("market_entries_academic", "Academic technologies reaching market", TECHNOLOGIES, HIGHER,
            heavy_tailed=True, **_COUNT),
-    **_one("poc_advantage", "PoC-funded over all university conversion", "ratio", NEITHER, **_COUNT),
+    # poc_cohort_conversion / conversion_university: the numerator counts joint technologies too, the
+    # denominator all university-owned ones (PoC-funded or not), both converted by the end of the run
+    **_one("poc_advantage", "Conversion rate of PoC-funded academic (university and joint) technologies over "
+           "that of university technologies", "ratio", NEITHER, **_COUNT),
     **_one("poc_stopped_early", "PoC tests that stopped a technology early (would fail G2)", TECHNOLOGIES, NEITHER,
            **_COUNT),
     **_one("poc_revealed_viable", "PoC tests that showed a technology will pass G2", TECHNOLOGIES, NEITHER,

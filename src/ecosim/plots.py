@@ -32,6 +32,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from ecosim import metric_catalogue
@@ -223,6 +224,79 @@ def forest_plot(comparison: pd.DataFrame, relative: bool = True) -> Figure:
     fig.legend(title="Verdict (primary outcomes: simultaneous intervals; others descriptive)",
                loc="outside lower center", fontsize="small", ncols=3)
     ax.grid(axis="x", alpha=0.3)
+    return fig
+
+
+@_readable
+def forest_panels(comparison: pd.DataFrame, columns: int = 4) -> Figure:
+    """The forest plot as small multiples: one panel per metric, the scenarios on one shared y axis.
+
+    Parameters
+    ----------
+    comparison : :func:`ecosim.analysis.compare` output
+    columns : panels per row
+
+    Every row of ``comparison`` is one point with its interval (the table's own: simultaneous for
+    primary outcomes, 95% for descriptive ones), in % of the baseline mean and coloured by
+    verdict, in the panel of its metric. The primary outcomes' panels come first, in their own
+    row(s); each panel has its own x scale (a ±5% change and a +100% one are both readable), a
+    line at no change, and the metric's label as its title. The figure is as tall as the number of
+    metrics needs, not the number of rows: a comparison of 7 policies on 14 metrics takes four
+    rows of panels instead of a 98-row plot.
+
+    Returns
+    -------
+    Figure
+        One axes per metric (in the comparison's order, primary outcomes first), then any unused
+        grid cells switched off.
+    """
+    title = f"Change against {_baseline_name(comparison)}, in % of its mean, with the table's intervals"
+    if comparison.empty:
+        return _empty(title, "Nothing to compare: only one scenario has results.")
+    roles = comparison.get("role", pd.Series(["descriptive"] * len(comparison), index=comparison.index))
+    metrics = list(dict.fromkeys(comparison["metric"]))
+    primary = [m for m in metrics if (roles[comparison["metric"] == m] == "primary").any()]
+    others = [m for m in metrics if m not in primary]
+    names = list(dict.fromkeys(comparison["condition"]))
+    columns = max(1, min(columns, len(metrics)))
+    rows_primary, rows_other = math.ceil(len(primary) / columns), math.ceil(len(others) / columns)
+    slots = [*primary, *[None] * (rows_primary * columns - len(primary)), *others]
+    label_width = 0.075 * max(len(str(n)) for n in names) + 0.6
+    panel_height = 0.24 * len(names) + 1.2
+    fig = _figure(label_width + 2.7 * columns, panel_height * (rows_primary + rows_other) + 0.9)
+    axes = np.atleast_1d(fig.subplots(rows_primary + rows_other, columns, sharey=True, squeeze=False)).ravel()
+    y = np.arange(len(names))[::-1]
+    position = dict(zip(names, y, strict=True))
+    used: dict[str, str] = {}
+    for ax, metric in zip(axes, slots + [None] * (len(axes) - len(slots)), strict=True):
+        if metric is None:
+            ax.set_axis_off()
+            continue
+        part = comparison[comparison["metric"] == metric]
+        estimate, low, high = (part[c].to_numpy(float) for c in ("relative_change", "relative_low", "relative_high"))
+        rows_y = np.array([position[n] for n in part["condition"]])
+        for verdict_name, colour in VERDICT_COLOURS.items():
+            mask = (part["verdict"] == verdict_name).to_numpy()
+            if mask.any():
+                ax.errorbar(estimate[mask], rows_y[mask], xerr=_error(estimate[mask], low[mask], high[mask]),
+                            fmt="o", color=colour, ecolor=colour, capsize=3, markersize=4)
+                used[verdict_name] = colour
+        ax.axvline(0.0, color="black", linewidth=0.8)
+        # wrapped to the panel here: _fit_text allows a third of the figure, wider than a panel of four
+        ax.set_title(_wrap(metric_label(metric) + (" (primary)" if metric in primary else ""), 2.4, 10),
+                     fontsize=10)
+        ax.set_xlabel("change (%)")
+        ax.grid(axis="x", alpha=0.3)
+    first = axes[0]
+    first.set_yticks(y, [str(n) for n in names])
+    first.set_ylim(-0.7, len(names) - 0.3)
+    for ax in axes[::columns]:
+        if ax.axison:
+            ax.set_ylabel("Scenario")
+    fig.suptitle(title)
+    handles = [Line2D([], [], color=colour, marker="o", markersize=4, label=name) for name, colour in used.items()]
+    fig.legend(handles=handles, title="Verdict (primary outcomes: simultaneous intervals; others descriptive)",
+               loc="outside lower center", fontsize="small", ncols=min(3, len(handles)))
     return fig
 
 

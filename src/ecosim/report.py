@@ -345,17 +345,22 @@ def probability_table(
 def probability_headline(comparison: pd.DataFrame, labels: Mapping[str, str] | None = None) -> str | None:
     """One short sentence over the probability table: the policy that beats the baseline most
     consistently, i.e. with the highest smallest P(better) over the primary outcomes (the number
-    printed in its row). ``None`` without probabilities."""
+    printed in its row); every policy that ties for it is named. ``None`` without probabilities."""
     if not has_probabilities(comparison):
         return None
     rows = comparison[comparison["p_better"].notna()]
     lowest = rows.groupby("condition", sort=False)["p_better"].min()
-    best = lowest.idxmax()
+    # policies whose smallest P(better) ties with the best are all named: picking one would be arbitrary
+    best = [name for name, p in lowest.items() if math.isclose(p, lowest.max(), rel_tol=1e-9, abs_tol=1e-12)]
     draws = int(rows["n"].min())
-    name = (labels or {}).get(best, best)
+    names = [str((labels or {}).get(name, name)) for name in best]
     base = (labels or {}).get(rows["baseline"].iloc[0], rows["baseline"].iloc[0])
-    return (f"Across the {draws} plausible worlds (posterior draws), {name} beats {base} most consistently: "
-            f"in at least {_percent(lowest[best])} of them on every primary outcome.")
+    if len(names) == 1:
+        return (f"Across the {draws} plausible worlds (posterior draws), {names[0]} beats {base} most consistently: "
+                f"in at least {_percent(lowest.max())} of them on every primary outcome.")
+    return (f"Across the {draws} plausible worlds (posterior draws), {', '.join(names[:-1])} and {names[-1]} beat "
+            f"{base} most consistently (a tie): each in at least {_percent(lowest.max())} of them on every primary "
+            "outcome.")
 
 
 PROBABILITY_CAPTION = ("P(better) over the posterior [95% interval] — verdict, for each policy and primary outcome "
@@ -474,54 +479,111 @@ def _column_widths(frame: pd.DataFrame, available: int) -> list[int]:
     return widths
 
 
+def ranking_cell(row: Any, metric: str) -> str:
+    """One policy's result on one primary outcome as the answer prints it, in the report's ranking
+    and in ``ecosim compare``: the change with its interval (:func:`change_text`) and the short
+    verdict, e.g. ``"+9.04% [+6.29%, +11.8%] — better"``."""
+    return f"{change_text({**row, 'metric': metric})} — {verdict_text(row, short=True)}"
+
+
+def answer_table(comparison: pd.DataFrame, labels: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """The answer ``ecosim compare`` prints first: a row per policy in the ranking's order
+    (:func:`rank_policies`), a column per primary outcome, each cell :func:`ranking_cell` (the
+    report's ranking cell) followed, for runs from posterior draws, by ``P(better)`` with its
+    interval (:func:`probability_text`); a last row gives the baseline's means. Each of these
+    numbers is printed nowhere else in the console output."""
+    primary = list(dict.fromkeys(comparison.loc[comparison["role"] == "primary", "metric"]))
+    if not primary:
+        return pd.DataFrame()
+    posterior = has_probabilities(comparison)
+    indexed = comparison.set_index(["condition", "metric"])
+    baseline = comparison["baseline"].iloc[0]
+    headings = [analysis.metric_label(m) for m in primary]
+    rows = []
+    for record in rank_policies(comparison).itertuples():
+        cells = {"rank": str(record.rank), "policy": (labels or {}).get(record.condition, record.condition)}
+        for metric, heading in zip(primary, headings, strict=True):
+            row = indexed.loc[(record.condition, metric)]
+            text = ranking_cell(row, metric)
+            if posterior and probability_text(row) != "–":
+                text += f"; P(better) {probability_text(row)}"
+            cells[heading] = text
+        rows.append(cells)
+    rows.append({"rank": "–", "policy": (labels or {}).get(baseline, baseline) + ("" if baseline == "baseline"
+                                                                                 else " (baseline)"),
+                 **{heading: f"mean {format_number(indexed.xs(m, level='metric')['baseline_mean'].iloc[0])} "
+                             f"{analysis.metric_unit(m)}" for m, heading in zip(primary, headings, strict=True)}})
+    return pd.DataFrame(rows, columns=["rank", "policy", *headings])
+
+
+ANSWER_SAYS = ("change % [interval]", "baseline", "P(better) over posterior [95%]", "verdict")
+"""Columns of the primary outcomes' table that the answer table already prints (``ecosim compare``
+leaves them out of its details table)."""
+
+
+def _print_table(console: Any, title: str, part: pd.DataFrame, styles: Mapping[str, str] | None = None) -> None:
+    """One rich table of string cells, fitted to the console; a cell whose verdict (the last
+    column's, or after " — ") has a style is coloured. Text, not markup: a heading such as
+    ``change [interval]`` is printed as it is, not read as a markup tag."""
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=Text(title), title_justify="left")
+    for column, width in zip(part.columns, _column_widths(part, console.width), strict=True):
+        text = column not in ("baseline", "scenario mean", "change [interval]", "change % [interval]",
+                              "p (adjusted)", "rank")
+        table.add_column(Text(column), justify="left" if text else "right", overflow="fold", width=width)
+    for _, row in part.iterrows():
+        cells = [str(v) for v in row.to_list()]
+        table.add_row(*(Text(cell, style=(styles or {}).get(cell.split(" — ")[-1].split(";")[0], ""))
+                        for cell in cells))
+    console.print(table)
+
+
 def print_comparison(
     comparison: pd.DataFrame, notes: Sequence[str] = (), console: Any = None, correction: str = "bonferroni",
     labels: Mapping[str, str] | None = None,
 ) -> None:
-    """Print the comparison, the answer first: one plain sentence per policy on its primary
-    outcomes, then the primary outcomes' table (verdicts coloured), then the descriptive
-    outcomes' table, then how the numbers were made. Two tables rather than one wide one, so
-    that no column (the verdict least of all) is cut off in a terminal."""
+    """Print the comparison, the answer first and each number once.
+
+    1. The answer (:func:`answer_table`): a row per policy in the ranking's order, a column per
+       primary outcome, the change in % with its simultaneous interval and the verdict (and
+       P(better) for runs from posterior draws), the baseline's means in the last row; for
+       posterior runs one sentence names the policy that wins most consistently.
+    2. The primary outcomes in their units: means, the change in the outcome's unit (the same
+       interval as the answer's %), the adjusted p-value.
+    3. The descriptive outcomes (no verdict).
+    4. How the numbers were made, and what P(better) means.
+
+    Tables rather than sentences, each fitted to the console so that no column is cut off."""
     from rich.console import Console
-    from rich.table import Table
 
     console = console or Console()
     baseline = comparison["baseline"].iloc[0] if len(comparison) else "baseline"
     base = (labels or {}).get(baseline, baseline)
     paired = bool(comparison["paired"].all()) if len(comparison) else True
-    sentences = verdict_sentences(comparison, labels)
-    if sentences:
-        console.print(f"The answer: each policy against {base} on the primary outcomes", style="bold",
-                      highlight=False)
-        for sentence in sentences:
-            console.print(f"  {sentence}", highlight=False)
-        console.print()
     styles = {"better": "green", "worse": "red", "higher": "blue", "lower": "blue"}
-    for _, title, part in comparison_tables(comparison, labels):
-        table = Table(title=title, title_justify="left")
-        for column, width in zip(part.columns, _column_widths(part, console.width), strict=True):
-            text = column in ("scenario", "outcome", "verdict", "note")
-            table.add_column(column, justify="left" if text else "right", overflow="fold", width=width)
-        for _, row in part.iterrows():
-            cells = [str(v) for v in row.to_list()]
-            style = styles.get(cells[-1], "")
-            cells[-1] = f"[{style}]{cells[-1]}[/{style}]" if style else cells[-1]
-            table.add_row(*cells)
-        console.print(table)
-    primary = list(dict.fromkeys(comparison.loc[comparison["role"] == "primary", "metric"])) if len(comparison) else []
+    primary = comparison[comparison["role"] == "primary"]
+    answer = answer_table(comparison, labels)
+    if len(answer):
+        level = format_level(primary["level"].iloc[0], "primary" if correction == "bonferroni" else "descriptive")
+        title = (f"The answer: each policy against {base} on the primary outcomes, ranked — change in % "
+                 f"[{level} interval] — verdict"
+                 + ("; P(better) over the posterior [95%]" if has_probabilities(comparison) else ""))
+        _print_table(console, title, answer, styles)
+        headline = probability_headline(comparison, labels)
+        if headline:
+            console.print(headline, highlight=False)
+        console.print()
+    for role, title, part in comparison_tables(comparison, labels):
+        if role == "primary":
+            part = part.drop(columns=[c for c in ANSWER_SAYS if c in part.columns])
+            level = format_level(primary["level"].iloc[0], "primary" if correction == "bonferroni" else "descriptive")
+            title = (f"Primary outcomes in their units: means per run, the change with the answer's {level} "
+                     "interval, the adjusted p-value")
+        _print_table(console, title, part, styles)
     console.print(method_note(comparison, correction), highlight=False)
-    if primary:
-        console.print("Primary outcomes: " + ", ".join(analysis.metric_label(m).lower() for m in primary) + ".",
-                      highlight=False)
-    probabilities = probability_table(comparison, labels)
-    if probabilities is not None:
-        table = Table(title=PROBABILITY_CAPTION.format(base=base), title_justify="left")
-        for column, width in zip(probabilities.columns, _column_widths(probabilities, console.width), strict=True):
-            table.add_column(column, justify="left", overflow="fold", width=width)
-        for row in probabilities.itertuples(index=False):
-            table.add_row(*map(str, row))
-        console.print(table)
-        console.print(probability_headline(comparison, labels), highlight=False)
+    if has_probabilities(comparison):
         console.print(POSTERIOR_NOTE, highlight=False)
     if not paired:
         console.print("UNPAIRED: scenarios do not share replication seeds, so unpaired intervals were used.",
@@ -606,6 +668,9 @@ class Section:
     table: pd.DataFrame | None = None
     figures: list[tuple[str, str, Figure]] = field(default_factory=list)  # (file stem, caption, figure)
     caption: str = ""
+    fold: str = ""
+    """When set, the HTML report folds the table under a ``<details>`` element with this summary
+    (a long table whose content a figure of the section shows; the Markdown keeps it open)."""
 
 
 @dataclass
@@ -709,7 +774,7 @@ def first_screen(
         css = ["", ""]
         for metric in primary:
             row = indexed.loc[(name, metric)]
-            cells.append(f"{change_text({**row, 'metric': metric})} — {verdict_text(row, short=True)}")
+            cells.append(ranking_cell(row, metric))
             css.append(str(row["verdict"]).replace(" ", "-"))
         if len(columns) > len(cells) + 1:
             ce = effectiveness[(effectiveness["condition"] == name) & (effectiveness["outcome"] == cost_outcome)]
@@ -819,8 +884,12 @@ def build_report(
             paragraphs = [] if number > 1 else [
                 f"Baseline: <b>{html.escape(str(baseline))}</b>. Every number of the first screen, with the means "
                 "and p-values behind it; how the intervals are made is under “How to read the statistics”."]
+            # the descriptive table is long (a row per scenario and outcome) and the forest plot
+            # below shows its changes and intervals: folded, one click away
+            fold = "" if role == "primary" else (
+                f"Show the table: {len(table)} rows, the means and the change in each outcome's unit and in %")
             sections.append(Section(heading, paragraphs, table, forest if number == len(tables) else [],
-                                    caption=title + "."))
+                                    caption=title + ".", fold=fold))
         if cost:
             effectiveness = analysis.cost_effectiveness(ok, comparison, primary, seed=seed)
     figures = []
@@ -1014,25 +1083,14 @@ def _surface_sections(results: Results, primary: Sequence[str], seed: int) -> li
     return sections
 
 
-FOREST_ROWS_PER_FIGURE = 40
-"""A forest plot taller than this many rows is split by metric into several figures."""
-
-
 def _forest_figures(comparison: pd.DataFrame) -> list[tuple[str, str, Figure]]:
-    caption = "Effect of each scenario on each metric, in % of the baseline, with the table's intervals"
-    levels = comparison.drop_duplicates("role").set_index("role")["level"]
-    caption += " (" + "; ".join(f"{role} outcomes: {format_level(level, role)}" for role, level in levels.items()) + ")."
-    metrics = list(dict.fromkeys(comparison["metric"]))
-    per_metric = max(1, len(comparison) // max(1, len(metrics)))
-    chunk = max(1, FOREST_ROWS_PER_FIGURE // per_metric)
-    groups = [metrics[i:i + chunk] for i in range(0, len(metrics), chunk)]
-    figures = []
-    for number, group in enumerate(groups, start=1):
-        part = comparison[comparison["metric"].isin(group)]
-        stem = "forest" if len(groups) == 1 else f"forest_{number}"
-        text = caption if len(groups) == 1 else f"{caption} (part {number} of {len(groups)})"
-        figures.append((stem, text, plots.forest_plot(part)))
-    return figures
+    """The forest plot of every compared outcome as one figure of small multiples
+    (:func:`ecosim.plots.forest_panels`): a panel per outcome, the scenarios on a shared axis."""
+    caption = ("Effect of each scenario on each outcome, in % of the baseline, with the table's intervals ("
+               + "; ".join(f"{role} outcomes: {format_level(level, role)}"
+                           for role, level in comparison.drop_duplicates("role").set_index("role")["level"].items())
+               + "). One panel per outcome, the primary outcomes first; each panel has its own scale.")
+    return [("forest", caption, plots.forest_panels(comparison))]
 
 
 def analysis_summary_table(ok: pd.DataFrame, metrics: Sequence[str], seed: int) -> pd.DataFrame:
@@ -1357,8 +1415,8 @@ def render_html(title: str, screen: FirstScreen, sections: Sequence[Section], no
     environment.filters["cell"] = html_cell
     template = environment.get_template("report.html.j2")
     rendered = [
-        {"title": s.title, "paragraphs": s.paragraphs, "caption": s.caption, "table": s.table if s.table is not None and not s.table.empty
-         else None,
+        {"title": s.title, "paragraphs": s.paragraphs, "caption": s.caption, "fold": s.fold,
+         "table": s.table if s.table is not None and not s.table.empty else None,
          "figures": [{"caption": caption, "png": base64.b64encode(pngs[stem]).decode("ascii")}
                      for stem, caption, _ in s.figures]}
         for s in sections]

@@ -443,7 +443,9 @@ class Outputs(Section):
 
     network_measures_every_quarters: int = Field(4, ge=1, le=1000, description="quarters between network measurements (betweenness is costly)")
     betweenness_samples: int = Field(8, ge=1, le=10_000, description="source nodes sampled for managers' betweenness")
-    cohort_window_quarters: int = Field(20, ge=1, le=400, description="window for cohort conversion (5 years)")
+    cohort_window_quarters: int = Field(
+        20, ge=1, le=400, description="quarters from disclosure within which a conversion counts in the cohort conversion rates (20 = 5 years)"
+    )
     burn_in_quarters: int = Field(
         20, ge=0, le=1_000, description="first quarters left out of the run summary (the world settles); rates count technologies disclosed after it"
     )
