@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import small_scenario
 from ecosim import transfer
-from ecosim.metrics import DEAL_CHANNELS, DEAL_COLUMNS, FAILURE_COLUMNS, SPENDING_COLUMNS
-from ecosim.model import EcosystemModel, simulate
+from ecosim.metrics import (
+    DEAL_CHANNELS,
+    DEAL_COLUMNS,
+    FAILURE_COLUMNS,
+    SPENDING_COLUMNS,
+    burn_in_quarters,
+)
+from ecosim.model import EcosystemModel, RunResult, simulate
 from ecosim.pipeline import Cause, DealMode, Owner, Status
 from ecosim.rules import available_rules
 from ecosim.scenario import CAUSES, GATES, RULE_KINDS, Scenario, apply_overrides
@@ -33,8 +39,9 @@ def scenarios(draw) -> tuple[Scenario, int]:
     shares = draw(st.lists(st.floats(0.0, 1.0), min_size=6, max_size=6))
     total = sum(shares) or 1.0
     budget_share = draw(st.floats(0.3, 1.0))
+    steps = draw(st.integers(4, 12))
     overrides = {
-        "steps": draw(st.integers(4, 12)),
+        "steps": steps,
         "world.regions": draw(st.integers(1, 3)),
         "world.universities_per_region": draw(st.integers(1, 3)),
         "world.institutes_per_region": draw(st.integers(0, 1)),
@@ -56,6 +63,9 @@ def scenarios(draw) -> tuple[Scenario, int]:
         "policy.finance.value_hurdle": draw(st.floats(0.1, 20.0)),
         "policy.proof_of_concept.grant_size": draw(st.one_of(st.just(0.0), st.floats(0.01, 5.0))),
         "policy.fairs.interval_quarters": draw(st.integers(0, 4)),
+        # a fair's cost against the quarter's budget: its pool fills over quarters and is spent at
+        # once, so money allocated in a burn-in can be spent in the measured window
+        "policy.fairs.cost_per_fair": draw(st.floats(0.0, 20.0)),
         "policy.fairs.expert_selection_rate": draw(st.floats(0.0, 1.0)),
         "policy.fairs.contacts_per_selected": draw(st.integers(0, 20)),
         "policy.joint_rnd.subsidy_rate": draw(st.floats(0.0, 1.0)),
@@ -75,7 +85,7 @@ def scenarios(draw) -> tuple[Scenario, int]:
             strict=True)},
         "outputs.network_measures_every_quarters": draw(st.integers(1, 4)),
         # the rework's mechanisms: scarce development funds, prototype tests, fair applications,
-        # manager turnover, forgetting; and a burn-in that is sometimes inside the run
+        # manager turnover, forgetting
         "technology.reserve_quarters": draw(st.integers(1, 8)),
         "universities.transfer_budget_per_quarter": draw(st.floats(0.0, 5.0)),
         "enterprises.development_budget_share": draw(st.floats(0.0, 1.0)),
@@ -85,7 +95,9 @@ def scenarios(draw) -> tuple[Scenario, int]:
         "policy.fairs.expert_reviews": draw(st.integers(0, 50)),
         "policy.managers.turnover_per_quarter": draw(st.floats(0.0, 1.0)),
         "policy.finance.fund_inflow_per_quarter": draw(st.floats(0.0, 20.0)),
-        "outputs.burn_in_quarters": draw(st.integers(0, 8)),
+        # a burn-in inside the run (the summary measures a window, with money carried into it),
+        # none, or one as long as the run or longer (then the whole run is measured)
+        "outputs.burn_in_quarters": draw(st.one_of(st.integers(1, steps - 1), st.just(0), st.integers(steps, 12))),
     }
     # half the worlds are technically easy, so that technologies reach market within a few quarters
     success = draw(st.sampled_from([(0.0, 1.0), (0.85, 1.0)]))
@@ -268,15 +280,72 @@ def test_invariants_hold_after_every_quarter(case):
         assert (draw.cause[funded & ~viable] == Cause.TECHNICAL).all()
 
 
+def simulate_with_public_money(scenario: Scenario, seed: int) -> tuple[RunResult, dict[str, float]]:
+    """A run and the governments' money behind its summary: allocated over the whole run, held
+    in the pools at its end, and allocated by the end of the burn-in (0 without one)."""
+    money: dict[str, float] = {}
+
+    def read_governments(model, summary, technologies):
+        money["allocated"] = sum(g.allocated for g in model.government_agents)
+        money["held_at_end"] = sum(sum(g.pools.values()) for g in model.government_agents)
+        money["allocated_at_burn_in"] = getattr(model, "allocated_at_burn_in", 0.0) if burn_in_quarters(model) else 0.0
+        return {}
+
+    return simulate(scenario, seed=seed, extra_measures=read_governments), money
+
+
+def check_public_money(result: RunResult, money: dict[str, float], burn_in: int) -> None:
+    """What the accounts guarantee about public money. Over the whole run, nothing is spent that
+    was not allocated (a pool never goes negative). Over a window after a burn-in, money allocated
+    during the burn-in and still held in the pools at its end can be spent in the window, so the
+    window's spending is bounded by its allocation *plus that carried-over money*, not by its
+    allocation alone; and the window's money is conserved: spent = allocated + held at the
+    start − held at the end."""
+    s, steps = result.summary, result.steps
+    tol = {"rel": 1e-9, "abs": 1e-9}
+    spent_in_run = float(steps["public_spending"].sum())
+    assert spent_in_run <= money["allocated"] * (1 + 1e-9) + 1e-9, "more public money spent than allocated"
+    assert spent_in_run == pytest.approx(money["allocated"] - money["held_at_end"], **tol)
+    assert s["public_money_allocated"] == pytest.approx(money["allocated"] - money["allocated_at_burn_in"], **tol)
+    held_at_burn_in = money["allocated_at_burn_in"] - float(steps.loc[steps["step"] <= burn_in, "public_spending"].sum())
+    assert held_at_burn_in >= -1e-9, "the pools held negative money at the end of the burn-in"
+    assert s["public_spending"] == pytest.approx(
+        s["public_money_allocated"] + held_at_burn_in - money["held_at_end"], **tol), "window money not conserved"
+    assert s["public_spending"] <= s["public_money_allocated"] + held_at_burn_in + 1e-9
+    if burn_in == 0:  # the window is the whole run: nothing was carried in
+        assert s["public_spending"] <= s["public_money_allocated"] * (1 + 1e-9) + 1e-9
+
+
+def test_a_window_may_spend_money_allocated_in_the_burn_in():
+    """The run that showed it (8 quarters, burn-in 3, seed 5): the pools carry money over the end of
+    the burn-in, and the window spends more than it was allocated — which conservation allows."""
+    scenario = Scenario(steps=8)
+    scenario.outputs.burn_in_quarters = 3
+    result, money = simulate_with_public_money(scenario, seed=5)
+    s = result.summary
+    assert s["public_spending"] > s["public_money_allocated"]  # e.g. 124.8 spent, 120 allocated
+    check_public_money(result, money, burn_in=3)
+
+
+FAIR_POOL_CARRIED_OVER = (apply_overrides(small_scenario(), {
+    "steps": 8, "outputs.burn_in_quarters": 3, "policy.fairs.interval_quarters": 4, "policy.fairs.cost_per_fair": 2.0,
+    "budget.per_quarter": 2.0, "budget.fairs": 0.3, "budget.research_grants": 0.7, "budget.proof_of_concept": 0.0,
+    "budget.manager_programme": 0.0, "budget.joint_rnd": 0.0}), 1)
+"""A tiny world whose fair pool fills in the burn-in and pays a fair in the window: the window
+spends more than it was allocated (random tiny worlds rarely do)."""
+
+
 @PROPERTY_SETTINGS
 @given(case=scenarios())
+@example(case=FAIR_POOL_CARRIED_OVER)
 def test_summary_totals_agree_with_the_technology_table(case):
     """Flows are summed after the burn-in, rates count technologies disclosed after it, and
     both agree with the technology table restricted to the same window."""
     scenario, seed = case
-    result = simulate(scenario, seed=seed)
+    result, money = simulate_with_public_money(scenario, seed)
     s, tech = result.summary, result.technologies
     burn_in = scenario.outputs.burn_in_quarters if scenario.steps > scenario.outputs.burn_in_quarters else 0
+    event("burn-in inside the run" if burn_in else "the whole run measured")
     assert s["measured_from_quarter"] == burn_in + 1
     after = lambda column: tech[column] > burn_in  # noqa: E731 - a quarter column inside the window
     assert s["technologies"] == after("birth").sum() == s["disclosures"]
@@ -314,7 +383,7 @@ def test_summary_totals_agree_with_the_technology_table(case):
         assert s[column] == modes.get(column.removeprefix("deals_"), 0), column
     assert s["deals"] == sum(s[f"deals_via_{c}"] for c in DEAL_CHANNELS)
     assert s["welfare"] == pytest.approx(tech.loc[market & after("market_step"), "value"].sum())
-    assert s["public_spending"] <= s["public_money_allocated"] * (1 + 1e-9) + 1e-9
+    check_public_money(result, money, burn_in)
     assert s["public_spending"] == pytest.approx(sum(s[c] for c in SPENDING_COLUMNS), rel=1e-9, abs=1e-9)
     for key in ("conversion_university", "conversion_joint", "conversion_enterprise", "top10_value_share",
                 "international_deal_share", "medicine_g3_to_market", "fair_selection_rate",
