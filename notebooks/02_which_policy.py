@@ -105,13 +105,15 @@ notebook.probabilities(table)
 #
 # The primary outcomes get verdicts; every other outcome is *descriptive*: it is shown with
 # its 95% interval, but not judged, because testing dozens of outcomes would produce "findings"
-# by chance. The plot shows the same intervals as the table.
+# by chance. The plot shows the same intervals as the table — the report's figure: one panel
+# per outcome (the primary outcomes first), the policies on the same rows in every panel, each
+# dot the change in % of the baseline's mean and coloured by its verdict.
 
 # %%
 notebook.readable(table)
 
 # %%
-notebook.forest(table)
+plots.forest_panels(table)
 
 # %% [markdown]
 # ## Welfare, run by run

@@ -170,12 +170,13 @@ comparison = analysis.compare(runs, baseline="value_hurdle", metrics=METRICS)
 notebook.readable(comparison)
 
 # %% [markdown]
-# The same comparison as a picture: each dot is the change in percent, each bar the
-# same interval as in the table. A bar that crosses the vertical line at 0 means the runs
-# cannot tell the two rules apart on that measure.
+# The same comparison as a picture (the figure of `ecosim report`): one panel per measure,
+# each dot the change in percent, each bar the same interval as in the table. A bar that
+# crosses the vertical line at 0 means the runs cannot tell the two rules apart on that
+# measure.
 
 # %%
-plots.forest_plot(comparison)
+plots.forest_panels(comparison)
 
 # %% [markdown]
 # Where the difference comes from: the change in the number of technologies lost at

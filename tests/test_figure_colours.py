@@ -70,8 +70,6 @@ CAUSE_FIGURES = {
     "funnel_figure": lambda runs, steps: run_figures.funnel_figure(runs.iloc[0].to_dict()),
 }
 VERDICT_FIGURES = {
-    "forest_plot": lambda runs, steps: plots.forest_plot(
-        analysis.compare(runs, "baseline", ["deals", "publications"], primary=["deals"])),
     "forest_panels": lambda runs, steps: plots.forest_panels(
         analysis.compare(runs, "baseline", ["deals", "publications"], primary=["deals"])),
 }

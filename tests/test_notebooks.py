@@ -93,6 +93,38 @@ def test_notebook_cells_use_only_public_names(path):
             assert _private_names(cell.source) == [], f"{path.name}, cell {cell.id}"
 
 
+def _ecosim_calls(path: Path) -> list[tuple[str, str]]:
+    """(module, name) for every ``module.name`` a notebook's code reaches in a module it imports
+    with ``from ecosim import module``."""
+    notebook = nbformat.read(path, as_version=4)
+    code = "\n".join(line for c in notebook.cells if c.cell_type == "code"
+                     for line in c.source.splitlines() if not line.lstrip().startswith(("%", "!")))
+    tree = ast.parse(code)
+    modules = {a.asname or a.name: f"ecosim.{a.name}" for node in ast.walk(tree)
+               if isinstance(node, ast.ImportFrom) and node.module == "ecosim" for a in node.names}
+    return [(modules[node.value.id], node.attr) for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in modules]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_cells_call_only_functions_ecosim_has(path):
+    """A function renamed or removed in ecosim fails here, not only in the slow execution test."""
+    import importlib
+
+    missing = [f"{module}.{name}" for module, name in _ecosim_calls(path)
+               if not hasattr(importlib.import_module(module), name)]
+    assert missing == [], f"{path.name} calls what ecosim does not have"
+
+
+def test_notebooks_draw_the_comparison_as_the_report_does():
+    """One figure for the changes against the baseline everywhere: the report's small multiples
+    (``plots.forest_panels``), not a notebook's own forest plot."""
+    drawers = {path.name: {name for module, name in _ecosim_calls(path) if "forest" in name} for path in NOTEBOOKS}
+    assert drawers["02_which_policy.ipynb"] == {"forest_panels"}
+    assert drawers["04_change_a_rule.ipynb"] == {"forest_panels"}
+    assert all(names <= {"forest_panels"} for names in drawers.values()), drawers
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_runs_top_to_bottom_without_an_error(path, tmp_path):

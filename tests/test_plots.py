@@ -42,24 +42,6 @@ def assert_readable(fig: Figure) -> None:
         assert extent.y0 >= box.y0 - 2 and extent.y1 <= box.y1 + 2, f"panel {ax.get_title()!r} is cut off"
 
 
-def test_forest_plot_shows_every_comparison_with_its_interval(sweep):
-    runs, _ = sweep
-    comparison = analysis.compare(runs, "baseline", ["deals", "publications", "failed"], primary=["deals"])
-    fig = plots.forest_plot(comparison)
-    assert_readable(fig)
-    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
-    assert len(labels) == 3 and "more_managers: Technologies converted (first transfer) (primary)" in labels
-    # the plotted interval is the table's interval
-    ((low, high),) = [seg[:, 0] for seg in fig.axes[0].collections[0].get_segments()][:1] or [(None, None)]
-    row = comparison.iloc[0]
-    assert (low, high) == pytest.approx((row["relative_low"], row["relative_high"]))
-    assert "%" in fig.axes[0].get_xlabel()
-    one = plots.forest_plot(comparison[comparison["metric"] == "deals"], relative=False)
-    assert "technologies per run" in one.axes[0].get_xlabel()
-    with pytest.raises(ValueError):
-        plots.forest_plot(comparison, relative=False)
-
-
 def test_forest_panels_draw_each_comparison_in_its_metrics_panel_with_the_tables_interval(sweep):
     runs, _ = sweep
     comparison = analysis.compare(runs, "baseline", ["deals", "publications", "failed"], primary=["deals"])
@@ -153,7 +135,7 @@ def test_sensitivity_plot_for_sobol_and_morris_indices():
 def test_figures_with_nothing_to_compare_say_so(sweep):
     runs, _ = sweep
     only_baseline = runs[runs["scenario"] == "baseline"]
-    fig = plots.forest_plot(analysis.compare(only_baseline, "baseline", ["deals"]))
+    fig = plots.forest_panels(analysis.compare(only_baseline, "baseline", ["deals"]))
     assert "only one scenario" in fig.axes[0].texts[0].get_text()
 
 

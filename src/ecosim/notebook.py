@@ -153,13 +153,6 @@ def probability_note() -> str:
     return report.POSTERIOR_NOTE
 
 
-def forest(table: pd.DataFrame, primary_only: bool = False) -> Any:
-    """The forest plot of a comparison table (only the primary outcomes with ``primary_only``)."""
-    if primary_only:
-        table = table[table["role"] == "primary"]
-    return plots.forest_plot(table)
-
-
 def cost_effectiveness(results: Results, table: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     """The cost-effectiveness table, its extra outcomes read from ``table`` (same numbers)."""
     if "public_spending" not in set(table["metric"]):

@@ -16,9 +16,11 @@ Examples
 >>> runs = pd.DataFrame({"scenario": ["baseline"] * 3 + ["poc_fund"] * 3, "point": 0,
 ...     "replication": [0, 1, 2] * 2, "seed": [1, 2, 3] * 2, "status": "ok",
 ...     "deals": [10.0, 12, 11, 14, 15, 15.5]})
->>> fig = plots.forest_plot(analysis.compare(runs, "baseline", ["deals"]))
->>> fig.axes[0].get_title()
-'Change against baseline, with 95% intervals'
+>>> fig = plots.forest_panels(analysis.compare(runs, "baseline", ["deals"]))
+>>> " ".join(fig.get_suptitle().split())  # wrapped to the figure's width
+"Change against baseline, in % of its mean, with the table's intervals"
+>>> [" ".join(ax.get_title().split()) for ax in fig.axes]  # a panel per outcome
+['Technologies converted (first transfer) (primary)']
 """
 
 from __future__ import annotations
@@ -168,63 +170,6 @@ def _error(mean: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ comparisons
-
-
-@_readable
-def forest_plot(comparison: pd.DataFrame, relative: bool = True) -> Figure:
-    """Effect of each scenario on each metric against the baseline, with its interval.
-
-    Parameters
-    ----------
-    comparison : :func:`ecosim.analysis.compare` output
-    relative : plot the change in % of the baseline mean (comparable across metrics); with
-        ``False`` plot the difference in the metric's own unit (only for one metric)
-
-    The intervals are the comparison table's own (simultaneous for primary outcomes, 95% for
-    descriptive ones), so the plot and the table print the same numbers.
-
-    Returns
-    -------
-    Figure
-        One row per scenario × metric, a dot at the estimate, a bar over the interval,
-        coloured by verdict; a vertical line marks no change.
-    """
-    title = f"Change against {_baseline_name(comparison)}, with intervals"
-    if comparison.empty:
-        return _empty(title, "Nothing to compare: only one scenario has results.")
-    metrics = list(dict.fromkeys(comparison["metric"]))
-    if not relative and len(metrics) > 1:
-        raise ValueError("differences in metric units can only be drawn for one metric; use relative=True")
-    columns = ("relative_change", "relative_low", "relative_high") if relative else (
-        "difference", "difference_low", "difference_high")
-    table = comparison.reset_index(drop=True)
-    labels = [f"{c}: {metric_label(m)}" + (" (primary)" if role == "primary" else "")
-              for c, m, role in zip(table["condition"], table["metric"],
-                                    table.get("role", pd.Series([""] * len(table))), strict=True)]
-    label_width = 0.075 * max(len(label) for label in labels)
-    fig = _figure(5.5 + label_width, max(3.0, 0.32 * len(table) + 2.2))
-    ax = fig.subplots()
-    y = np.arange(len(table))[::-1]
-    estimate, low, high = (table[c].to_numpy(float) for c in columns)
-    for verdict_name, colour in VERDICT_COLOURS.items():
-        mask = (table["verdict"] == verdict_name).to_numpy()
-        if not mask.any():
-            continue
-        ax.errorbar(estimate[mask], y[mask], xerr=_error(estimate[mask], low[mask], high[mask]), fmt="o",
-                    color=colour, ecolor=colour, capsize=3, label=verdict_name)
-    ax.axvline(0.0, color="black", linewidth=0.8)
-    ax.set_yticks(y, labels)
-    if relative:
-        ax.set_xlabel("Change in the mean against the baseline (%)")
-    else:
-        ax.set_xlabel(f"Difference in {metric_label(metrics[0]).lower()} ({metric_unit(metrics[0])})")
-    ax.set_ylabel("Scenario: metric")
-    ax.set_title(title)
-    ax.set_ylim(-0.7, len(table) - 0.3)
-    fig.legend(title="Verdict (primary outcomes: simultaneous intervals; others descriptive)",
-               loc="outside lower center", fontsize="small", ncols=3)
-    ax.grid(axis="x", alpha=0.3)
-    return fig
 
 
 @_readable
