@@ -501,6 +501,34 @@ def test_compare_prints_each_number_once_and_as_comparison_csv_has_it(results, t
             assert cells.count(text) == 1 and out.count(text) == 1, text
 
 
+def test_the_reports_primary_table_gives_only_what_the_first_screen_lacks_as_comparison_csv_has_it(results):
+    """The first screen gives each primary change in % with its interval and verdict, and the
+    baseline's means; the primary outcomes' table below it repeated all of that (1,457 px on the
+    posterior policy levers). Now it has each policy's mean, the change in the outcome's unit and
+    the adjusted p-value, each the text of comparison.csv's number, and no cell of the first screen."""
+    from ecosim import analysis, report
+
+    directory, _ = results
+    assert run_cli("compare", directory) == 0
+    csv = pd.read_csv(directory / "comparison.csv")
+    screen, sections = report.build_report(report.load_results(directory))
+    table = next(s for s in sections if s.title == "Each scenario against the baseline: primary outcomes").table
+    primary = csv[csv["role"] == "primary"].reset_index(drop=True)
+    assert len(table) == len(primary)
+    for (_, row), (_, cells) in zip(primary.iterrows(), table.iterrows(), strict=True):
+        assert cells["scenario"] == row["condition"]
+        assert cells["outcome"] == analysis.metric_axis_label(row["metric"])
+        assert cells["scenario mean"] == report.format_number(row["scenario_mean"])
+        assert cells["change [interval]"] == report.format_interval(row["difference"], row["difference_low"],
+                                                                    row["difference_high"])
+        assert cells["p (adjusted)"] == report.format_p(row["p_adjusted"])
+    first_screen = {text for r in screen.rows for text, _ in r["cells"]}
+    changes = {report.format_interval(r["relative_change"], r["relative_low"], r["relative_high"], percent=True)
+               for _, r in primary.iterrows()}
+    for value in table.drop(columns="scenario").to_numpy().ravel():
+        assert value == "–" or (value not in first_screen and value not in changes and value not in analysis.VERDICTS)
+
+
 def test_column_widths_fit_the_console_and_keep_whole_words():
     from ecosim.report import _column_widths
 
@@ -542,7 +570,7 @@ def test_report_labels_its_numbers_as_the_tables_do(results):
 
 def test_report_shows_primary_and_descriptive_outcomes_in_two_narrow_tables(results):
     """The HTML report shows compare's two tables, not one of 12-13 columns whose verdict runs off
-    the screen: primary outcomes with their verdicts, then descriptive outcomes without verdict,
+    the screen: the primary outcomes' details, then descriptive outcomes without verdict,
     p-value or role column."""
     from ecosim.report import build_sections, load_results
 
@@ -550,14 +578,15 @@ def test_report_shows_primary_and_descriptive_outcomes_in_two_narrow_tables(resu
     sections = {s.title: s for s in build_sections(load_results(directory))}
     primary = sections["Each scenario against the baseline: primary outcomes"]
     descriptive = sections["Each scenario against the baseline: other outcomes (descriptive)"]
-    assert list(primary.table.columns)[-1] == "verdict" and len(primary.table.columns) <= 9
-    assert primary.caption.startswith("Primary outcomes against baseline: verdicts from 98.33% simultaneous")
+    assert list(primary.table.columns) == ["scenario", "outcome", "scenario mean", "change [interval]", "p (adjusted)"]
+    assert primary.caption.startswith("Primary outcomes against baseline in their units: means per run, the "
+                                      "change with the first screen's 98.33% simultaneous interval")
     assert {"verdict", "p (adjusted)", "role [interval]", "unit"}.isdisjoint(descriptive.table.columns)
     assert len(descriptive.table.columns) <= 7 and "descriptive, 95% intervals" in descriptive.caption
     assert not primary.figures and descriptive.figures  # the forest plot after both tables
     assert run_cli("report", directory) == 0
     markdown = (directory / "report.md").read_text()
-    assert markdown.index("*Primary outcomes against") < markdown.index("*Other outcomes against")
+    assert markdown.index("*Primary outcomes against baseline in their units") < markdown.index("*Other outcomes against")
 
 
 def test_html_cells_let_only_long_names_break_and_keep_the_text():

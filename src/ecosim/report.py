@@ -421,12 +421,16 @@ def _narrow_table(part: pd.DataFrame, comparison: pd.DataFrame) -> pd.DataFrame:
 
 
 def comparison_tables(
-    comparison: pd.DataFrame, labels: Mapping[str, str] | None = None
+    comparison: pd.DataFrame, labels: Mapping[str, str] | None = None, answer: str = "the answer",
+    correction: str = "bonferroni",
 ) -> list[tuple[str, str, pd.DataFrame]]:
-    """The comparison as two tables narrow enough to be read whole, so that no column (the
-    verdict least of all) is cut off: the primary outcomes with their verdicts, then the other,
-    descriptive outcomes (no verdict, no p-value). ``ecosim compare`` prints them and the HTML
-    report shows them.
+    """The comparison's details after the answer, as two tables narrow enough to be read whole:
+    the primary outcomes with only what the answer (``answer``: ``ecosim compare``'s answer
+    table, the report's first screen) lacks — each policy's mean, the change in the outcome's
+    unit with the answer's interval, the adjusted p-value; not the change in %, the verdict,
+    P(better) or the baseline's mean, which the answer prints (:data:`ANSWER_SAYS`) — then the
+    other, descriptive outcomes (no verdict, no p-value). ``ecosim compare`` prints them and the
+    HTML report shows them.
 
     Returns
     -------
@@ -445,10 +449,14 @@ def comparison_tables(
         if not (roles == role).any():
             continue
         part = _narrow_table(readable[roles == role].copy(), comparison[roles == role])
-        level = format_level(comparison.loc[comparison["role"] == role, "level"].iloc[0], role)
         if role == "primary":
-            title = f"Primary outcomes against {base}: verdicts from {level} intervals (means per run)"
+            level = format_level(comparison.loc[roles == role, "level"].iloc[0],
+                                 "primary" if correction == "bonferroni" else "descriptive")
+            title = (f"Primary outcomes against {base} in their units: means per run, the change with {answer}'s "
+                     f"{level} interval, the adjusted p-value")
+            part = part.drop(columns=[c for c in ANSWER_SAYS if c in part.columns])
         else:
+            level = format_level(comparison.loc[roles == role, "level"].iloc[0], role)
             title = f"Other outcomes against {base}: descriptive, {level} intervals, no verdict (means per run)"
             part = part.drop(columns=[c for c in DESCRIPTIVE_DROPPED if c in part.columns])
             part = part.rename(columns={"verdict": "note"})
@@ -457,6 +465,12 @@ def comparison_tables(
                 part = part.drop(columns="note")
         tables.append((role, title, part.reset_index(drop=True)))
     return tables
+
+
+ANSWER_SAYS = ("change % [interval]", "baseline", "P(better) over posterior [95%]", "verdict")
+"""Columns of the primary outcomes' table that the answer already prints: ``ecosim compare``'s
+answer table and the report's first screen (the change in % with its interval and the verdict in
+each cell, P(better) beside it for posterior runs, the baseline's means in the last row)."""
 
 
 def _column_widths(frame: pd.DataFrame, available: int) -> list[int]:
@@ -516,11 +530,6 @@ def answer_table(comparison: pd.DataFrame, labels: Mapping[str, str] | None = No
     return pd.DataFrame(rows, columns=["rank", "policy", *headings])
 
 
-ANSWER_SAYS = ("change % [interval]", "baseline", "P(better) over posterior [95%]", "verdict")
-"""Columns of the primary outcomes' table that the answer table already prints (``ecosim compare``
-leaves them out of its details table)."""
-
-
 def _print_table(console: Any, title: str, part: pd.DataFrame, styles: Mapping[str, str] | None = None) -> None:
     """One rich table of string cells, fitted to the console; a cell whose verdict (the last
     column's, or after " — ") has a style is coloured. Text, not markup: a heading such as
@@ -575,12 +584,7 @@ def print_comparison(
         if headline:
             console.print(headline, highlight=False)
         console.print()
-    for role, title, part in comparison_tables(comparison, labels):
-        if role == "primary":
-            part = part.drop(columns=[c for c in ANSWER_SAYS if c in part.columns])
-            level = format_level(primary["level"].iloc[0], "primary" if correction == "bonferroni" else "descriptive")
-            title = (f"Primary outcomes in their units: means per run, the change with the answer's {level} "
-                     "interval, the adjusted p-value")
+    for _, title, part in comparison_tables(comparison, labels, "the answer", correction):
         _print_table(console, title, part, styles)
     console.print(method_note(comparison, correction), highlight=False)
     if has_probabilities(comparison):
@@ -873,17 +877,17 @@ def build_report(
     if several:
         cost = ["public_spending"] if "public_spending" in ok.columns else []
         comparison = analysis.compare(ok, baseline, [*metrics, *cost], primary=primary, seed=seed)
-        tables = comparison_tables(comparison, condition_labels(ok))
+        tables = comparison_tables(comparison, condition_labels(ok), "the first screen")
         forest = _forest_figures(comparison)
         for number, (role, title, table) in enumerate(tables, start=1):
-            # compare's two tables, not one of 12-13 columns: each fits a 1024 px screen, the verdict whole
+            # compare's two tables, not one of 12-13 columns: each fits a 1024 px screen
             heading = ("Each scenario against the baseline: primary outcomes" if role == "primary" else
                        "Each scenario against the baseline: other outcomes (descriptive)")
-            # the first screen already ranks the policies with these changes and verdicts (and, for
-            # posterior draws, their P(better)); how the intervals are made is under "How to read"
             paragraphs = [] if number > 1 else [
-                f"Baseline: <b>{html.escape(str(baseline))}</b>. Every number of the first screen, with the means "
-                "and p-values behind it; how the intervals are made is under “How to read the statistics”."]
+                f"Baseline: <b>{html.escape(str(baseline))}</b>. The first screen gives each change in % with its "
+                "interval and verdict; here are the means behind it, the change in each outcome's unit (the same "
+                "interval) and the adjusted p-values. How the intervals are made is under “How to read the "
+                "statistics”."]
             # the descriptive table is long (a row per scenario and outcome) and the forest plot
             # below shows its changes and intervals: folded, one click away
             fold = "" if role == "primary" else (
