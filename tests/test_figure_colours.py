@@ -178,3 +178,45 @@ def test_panel_figures_name_each_scenario_in_a_panel(three_scenarios):
     fig = PANEL_FIGURES["failure_change_plot"](*three_scenarios)
     titles = {ax.get_title() for ax in fig.axes}
     assert {"more_managers", "poc_fund"} <= {t for t in titles if t in SCENARIOS}
+
+
+# Machado, Oliveira & Fernandes (2009), severity 1: a dichromat's view of linear RGB.
+DICHROMACIES = {
+    "protanopia": ((0.152286, 1.052583, -0.204868), (0.114503, 0.786281, 0.099216), (-0.003882, -0.048116, 1.051998)),
+    "deuteranopia": ((0.367322, 0.860646, -0.227968), (0.280085, 0.672501, 0.047413), (-0.011820, 0.042940, 0.968881)),
+    "tritanopia": ((1.255528, -0.076749, -0.178779), (-0.078411, 0.930809, 0.147602), (0.004733, 0.691367, 0.303900)),
+}
+MIN_VERDICT_DISTANCE = 10.0
+"""CIELAB ΔE*ab between any two verdicts' colours, as seen with normal vision and each dichromacy
+(2.3 is a just-noticeable difference; ~10 tells two small dots apart at a glance)."""
+
+
+def cielab(hex_colour: str, view=None):
+    import numpy as np
+    from matplotlib.colors import to_rgb
+
+    rgb = np.array(to_rgb(hex_colour))
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    if view is not None:
+        linear = np.clip(np.array(view) @ linear, 0, 1)
+    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ linear
+    t = xyz / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(t > 216 / 24389, np.cbrt(t), (24389 / 27 * t + 16) / 116)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def test_every_verdict_has_its_own_colour_told_apart_by_colour_blind_readers():
+    """Issue 14's verdict colours were greys of nearly one shade ("no change beyond the precision
+    target" #7f7f7f, "descriptive" #969696, "identical in every replication" #bdbdbd: 8.9 apart),
+    and higher and lower shared one blue. Every verdict now has a colour of its own that stays
+    distinct under simulated protanopia, deuteranopia and tritanopia."""
+    import itertools
+
+    import numpy as np
+
+    assert set(plots.VERDICT_COLOURS) == set(analysis.VERDICTS)
+    assert len(set(plots.VERDICT_COLOURS.values())) == len(plots.VERDICT_COLOURS)
+    for vision, view in {"normal": None, **DICHROMACIES}.items():
+        for (a, colour_a), (b, colour_b) in itertools.combinations(plots.VERDICT_COLOURS.items(), 2):
+            distance = float(np.linalg.norm(cielab(colour_a, view) - cielab(colour_b, view)))
+            assert distance >= MIN_VERDICT_DISTANCE, (vision, a, b, round(distance, 1))

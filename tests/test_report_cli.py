@@ -529,6 +529,45 @@ def test_the_reports_primary_table_gives_only_what_the_first_screen_lacks_as_com
         assert value == "–" or (value not in first_screen and value not in changes and value not in analysis.VERDICTS)
 
 
+def test_every_verdict_text_names_its_verdict():
+    """Tables of strings colour a verdict through :func:`report.verdict_of_text`: every text
+    :func:`report.verdict_text` prints (both forms, any number of replications) maps back."""
+    from ecosim import report
+
+    for verdict in VERDICTS:
+        for needed in (12.0, 20_000.0, float("nan")):
+            row = {"verdict": verdict, "replications_needed": needed, "precision": 0.05}
+            for short in (False, True):
+                text = report.verdict_text(row, short=short)
+                assert report.verdict_of_text(text) == verdict, text
+                assert report.verdict_of_text(f"+9.04% [+6.29%, +11.8%] — {text}") == verdict
+    assert report.verdict_of_text("more_managers") is None and report.verdict_of_text("1.18 [0.483, 1.87]") is None
+
+
+def test_the_report_colours_each_verdict_as_the_forest_plot_does(results):
+    """One colour per verdict, defined once (plots.VERDICT_COLOURS): the report's CSS gives each
+    verdict's cells a dot of that colour, the first screen's cells carry their verdict's class,
+    and no other colour is given to a verdict (the report had its own greens and reds)."""
+    from ecosim import plots, report
+
+    directory, _ = results
+    assert run_cli("report", directory) == 0
+    page = (directory / "report.html").read_text()
+    style = page.split("<style>")[1].split("</style>")[0]
+    for verdict, colour in plots.VERDICT_COLOURS.items():
+        assert f".{report.verdict_class(verdict)}::before{{content:" in style
+        assert f"color:{colour}}}" in style.split(f".{report.verdict_class(verdict)}::before")[1].split("\n")[0]
+    assert "#1a7a3a" not in page and "#b3261e" not in page and "#a35a00" not in page
+    screen, _ = report.build_report(report.load_results(directory))
+    comparison = report.comparison_table(report.load_results(directory))
+    for row in screen.rows[:-1]:
+        for text, css in row["cells"][2:2 + 3]:  # the primary outcomes' cells
+            assert report.verdict_of_text(text) is not None
+            assert css == report.verdict_class(report.verdict_of_text(text))
+            assert f'<td class="{css}">{text}</td>' in page
+    assert set(comparison["verdict"]) <= set(plots.VERDICT_COLOURS)
+
+
 def test_column_widths_fit_the_console_and_keep_whole_words():
     from ecosim.report import _column_widths
 

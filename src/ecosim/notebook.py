@@ -101,15 +101,20 @@ class Answer:
         import html
 
         head = "".join(f"<th>{html.escape(c)}</th>" for c in self.screen.columns)
+        verdicts = {report.verdict_class(v): v for v in plots.VERDICT_COLOURS}
         rows = []
         for row in self.screen.rows:
             cells = []
             for i, (text, css) in enumerate(row["cells"]):
                 swatch = (f"<span style='display:inline-block;width:.9em;height:.9em;margin-right:.3em;"
                           f"background:{row['colour']}'></span>") if i == 1 else ""
-                weight = "font-weight:600;" if css in ("better", "worse", "reason") else ""
-                colour = {"better": "#1a7a3a", "worse": "#b3261e"}.get(css, "inherit")
-                cells.append(f"<td style='text-align:left;{weight}color:{colour}'>{swatch}{html.escape(text)}</td>")
+                style = "font-weight:600;" if css == "reason" else ""
+                if css in verdicts:  # the report's verdict cell: a dot of the verdict's colour (the forest plot's)
+                    colour = plots.VERDICT_COLOURS[verdicts[css]]
+                    swatch = f"<span style='color:{colour}'>&#9679;&nbsp;</span>"
+                    if verdicts[css] in ("better", "worse"):
+                        style = f"font-weight:600;color:{colour};"
+                cells.append(f"<td style='text-align:left;{style}'>{swatch}{html.escape(text)}</td>")
             rows.append("<tr>" + "".join(cells) + "</tr>")
         lead = "".join(f"<p>{p}</p>" for p in self.screen.lead)
         probabilities = ""

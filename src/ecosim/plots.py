@@ -51,18 +51,23 @@ from ecosim.formatting import format_interval, format_number, format_signed
 from ecosim.scenario import CAUSES, GATES, OWNER_TYPES
 
 VERDICT_COLOURS = {
-    "better": "#1a9850",
-    "worse": "#d73027",
-    "higher": "#4575b4",
-    "lower": "#4575b4",
-    "no change beyond the precision target": "#7f7f7f",
-    "more replications needed": "#fdae61",
-    "identical in every replication": "#bdbdbd",
-    "the same difference in every replication": "#9e9ac8",
-    "descriptive": "#969696",
-    "not enough data": "#d9d9d9",
+    "better": "#117733",
+    "worse": "#882255",
+    "higher": "#332288",
+    "lower": "#88ccee",
+    "no change beyond the precision target": "#44aa99",
+    "more replications needed": "#ddcc77",
+    "identical in every replication": "#999933",
+    "the same difference in every replication": "#aa4499",
+    "descriptive": "#777777",
+    "not enough data": "#dddddd",
 }
-"""Colour of each verdict in the forest plot."""
+"""The colour of each verdict (:data:`ecosim.analysis.VERDICTS`) wherever one is shown: the forest
+plot's dots and the HTML report's and notebooks' verdict cells (:func:`ecosim.report.verdict_css`).
+Paul Tol's colour-blind-safe "muted" scheme, one colour per verdict, with a mid grey for
+"descriptive" (no verdict) and Tol's pale grey for "not enough data"; every two differ by at least
+10 CIELAB units with normal vision and under simulated protanopia, deuteranopia and tritanopia
+(``tests/test_figure_colours.py``). Better and worse are also dark enough for text on white."""
 
 CAUSE_COLOURS = {"technical": "#8c6d31", "funding": "#e6550d", "matching": "#3182bd"}
 """Colour of each failure cause."""

@@ -276,6 +276,39 @@ def verdict_text(row: Any, short: bool = False) -> str:
     return word
 
 
+def verdict_of_text(text: Any) -> str | None:
+    """The verdict (one of :data:`ecosim.analysis.VERDICTS`) that a text of :func:`verdict_text`
+    stands for, in either form, alone or ending a cell as ``"… — <verdict text>"``; ``None`` for
+    any other text. It lets a table of strings colour each verdict as the forest plot does."""
+    word = str(text).rpartition(" — ")[2]
+    if word in analysis.VERDICTS:
+        return word
+    if word.startswith(("undecided", "more replications needed")):
+        return "more replications needed"
+    if word.startswith("no change larger than"):
+        return "no change beyond the precision target"
+    if word == "descriptive (no test)":
+        return "descriptive"
+    return None
+
+
+def verdict_class(verdict: str) -> str:
+    """The CSS class of a verdict's cells, e.g. ``more-replications-needed``."""
+    return str(verdict).replace(" ", "-")
+
+
+def verdict_css() -> str:
+    """The report's CSS for verdicts: every cell of a verdict starts with a dot of the verdict's
+    colour (:data:`ecosim.plots.VERDICT_COLOURS`, the forest plot's dots), and better and worse
+    are bold in theirs. One definition of the colours for plots, report and notebooks."""
+    rules = []
+    for verdict, colour in plots.VERDICT_COLOURS.items():
+        rules.append(f'.{verdict_class(verdict)}::before{{content:"\\25CF\\00A0";color:{colour}}}')
+        if verdict in ("better", "worse"):
+            rules.append(f".{verdict_class(verdict)}{{color:{colour};font-weight:600}}")
+    return "\n".join(rules)
+
+
 def change_text(row: Any) -> str:
     """The change with its interval: in % when the method is a ratio or a baseline mean exists,
     else in the metric's unit. Every output prints a change through this function."""
@@ -779,7 +812,7 @@ def first_screen(
         for metric in primary:
             row = indexed.loc[(name, metric)]
             cells.append(ranking_cell(row, metric))
-            css.append(str(row["verdict"]).replace(" ", "-"))
+            css.append(verdict_class(row["verdict"]))
         if len(columns) > len(cells) + 1:
             ce = effectiveness[(effectiveness["condition"] == name) & (effectiveness["outcome"] == cost_outcome)]
             if len(ce):
@@ -1417,6 +1450,7 @@ def render_html(title: str, screen: FirstScreen, sections: Sequence[Section], no
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("ecosim", "templates"), autoescape=True, undefined=jinja2.StrictUndefined)
     environment.filters["cell"] = html_cell
+    environment.filters["verdict_class"] = lambda text: verdict_class(verdict_of_text(text) or "")
     template = environment.get_template("report.html.j2")
     rendered = [
         {"title": s.title, "paragraphs": s.paragraphs, "caption": s.caption, "fold": s.fold,
@@ -1424,8 +1458,10 @@ def render_html(title: str, screen: FirstScreen, sections: Sequence[Section], no
          "figures": [{"caption": caption, "png": base64.b64encode(pngs[stem]).decode("ascii")}
                      for stem, caption, _ in s.figures]}
         for s in sections]
+    from markupsafe import Markup
+
     return template.render(title=title, screen=screen, sections=rendered, notes=notes,
-                           verdict_classes={"better", "worse"})
+                           verdict_css=Markup(verdict_css()), failing_colour=plots.VERDICT_COLOURS["worse"])
 
 
 def write_report(
