@@ -123,14 +123,8 @@ FITS_JS = """() => {
   return problems;
 }"""
 
-VERDICT_CELLS_JS = """() => {
-  const cells = [];
-  for (const table of document.querySelectorAll('table')) {
-    const headings = [...table.querySelectorAll('thead th')].map(th => th.innerText.trim());
-    const column = headings.indexOf('verdict');
-    if (column < 0) continue;
-    for (const row of table.querySelectorAll('tbody tr')) cells.push(row.children[column]);
-  }
+VERDICT_CELLS_JS = """selector => {
+  const cells = [...document.querySelectorAll(selector)];
   return cells.map(cell => {
     cell.scrollIntoView({block: 'center', inline: 'nearest'});
     const box = cell.getBoundingClientRect();
@@ -179,8 +173,12 @@ def test_report_fits_the_screen_and_every_verdict_is_visible(browser, tmp_path, 
     assert page.evaluate("() => { const d = [...document.querySelectorAll('details')]; "
                          "d.forEach(e => { e.open = true; }); return d.length; }") >= 1
     assert page.evaluate(FITS_JS) == []
-    cells = page.evaluate(VERDICT_CELLS_JS)
-    assert len(cells) >= 6  # 2 policies × 3 primary outcomes
+    # every cell that gives a verdict carries its verdict's class (and colour)
+    from ecosim import plots, report
+
+    selector = ", ".join(f"td.{report.verdict_class(v)}" for v in plots.VERDICT_COLOURS)
+    cells = page.evaluate(VERDICT_CELLS_JS, selector)
+    assert len(cells) >= 12  # 2 policies × 3 primary outcomes, in the ranking and in the P(better) table
     hidden = [c for c in cells if not (c["visible"] and c["left"] >= 0 and c["right"] <= c["window"] + 1
                                        and c["width"] > 40)]
     assert not hidden, hidden
