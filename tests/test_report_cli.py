@@ -568,6 +568,24 @@ def test_the_report_colours_each_verdict_as_the_forest_plot_does(results):
     assert set(comparison["verdict"]) <= set(plots.VERDICT_COLOURS)
 
 
+def test_the_notebooks_answer_colours_verdicts_as_the_report_does(results):
+    """notebook.answer shows the first screen in a notebook: each verdict cell starts with a dot of
+    its verdict's colour and no other colour is given to a verdict."""
+    import re
+
+    from ecosim import notebook, plots, report
+
+    directory, _ = results
+    loaded = report.load_results(directory)
+    screen, _ = report.build_report(loaded)
+    page = notebook.answer(loaded)._repr_html_()
+    for row in screen.rows[:-1]:
+        for text, _ in row["cells"][2:5]:
+            colour = plots.VERDICT_COLOURS[report.verdict_of_text(text)]
+            assert f"<span style='color:{colour}'>&#9679;&nbsp;</span>{text}</td>" in page
+    assert set(re.findall(r"[^-]color:(#[0-9a-f]{6})", page)) <= set(plots.VERDICT_COLOURS.values())
+
+
 def test_column_widths_fit_the_console_and_keep_whole_words():
     from ecosim.report import _column_widths
 

@@ -102,19 +102,28 @@ class Answer:
 
         head = "".join(f"<th>{html.escape(c)}</th>" for c in self.screen.columns)
         verdicts = {report.verdict_class(v): v for v in plots.VERDICT_COLOURS}
+
+        def verdict_cell(text: str, verdict: str | None, style: str = "") -> str:
+            """A cell as the report draws a verdict's: a dot of its colour (the forest plot's), better
+            and worse bold in theirs."""
+            dot = ""
+            if verdict is not None:
+                colour = plots.VERDICT_COLOURS[verdict]
+                dot = f"<span style='color:{colour}'>&#9679;&nbsp;</span>"
+                if verdict in ("better", "worse"):
+                    style = f"font-weight:600;color:{colour};"
+            return f"<td style='text-align:left;{style}'>{dot}{html.escape(text)}</td>"
+
         rows = []
         for row in self.screen.rows:
             cells = []
             for i, (text, css) in enumerate(row["cells"]):
-                swatch = (f"<span style='display:inline-block;width:.9em;height:.9em;margin-right:.3em;"
-                          f"background:{row['colour']}'></span>") if i == 1 else ""
-                style = "font-weight:600;" if css == "reason" else ""
-                if css in verdicts:  # the report's verdict cell: a dot of the verdict's colour (the forest plot's)
-                    colour = plots.VERDICT_COLOURS[verdicts[css]]
-                    swatch = f"<span style='color:{colour}'>&#9679;&nbsp;</span>"
-                    if verdicts[css] in ("better", "worse"):
-                        style = f"font-weight:600;color:{colour};"
-                cells.append(f"<td style='text-align:left;{style}'>{swatch}{html.escape(text)}</td>")
+                if i == 1:
+                    swatch = (f"<span style='display:inline-block;width:.9em;height:.9em;margin-right:.3em;"
+                              f"background:{row['colour']}'></span>")
+                    cells.append(f"<td style='text-align:left'>{swatch}{html.escape(text)}</td>")
+                else:
+                    cells.append(verdict_cell(text, verdicts.get(css), "font-weight:600;" if css == "reason" else ""))
             rows.append("<tr>" + "".join(cells) + "</tr>")
         lead = "".join(f"<p>{p}</p>" for p in self.screen.lead)
         probabilities = ""
@@ -123,7 +132,8 @@ class Answer:
             probabilities = (
                 f"<table><caption style='text-align:left'>{html.escape(self.screen.probability_caption)}</caption>"
                 "<thead><tr>" + "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns) + "</tr></thead><tbody>"
-                + "".join("<tr>" + "".join(f"<td style='text-align:left'>{html.escape(str(v))}</td>" for v in row)
+                + "".join("<tr>" + "".join(verdict_cell(str(v), report.verdict_of_text(v) if i else None)
+                                           for i, v in enumerate(row))
                           + "</tr>" for row in table.itertuples(index=False))
                 + f"</tbody></table><p style='font-size:.9em;color:#444'>{html.escape(self.screen.probability_note)}</p>")
         return (f"<p><b>{html.escape(self.screen.question_label)}:</b> {html.escape(self.screen.question)}</p>{lead}"
