@@ -410,6 +410,14 @@ def test_typing_a_levers_value_and_pressing_reset_changes_the_models_parameter(p
     _press_reset_and_wait(page, "managers_per_region = 7")
     assert "7 technology managers" in status.inner_text()
     assert page.locator(".ecosim-network .node-technology_manager").count() == 14  # 7 in each of 2 regions
+    # a text that is not a whole number turns the box red, says why on hover, and changes nothing
+    _type_lever(page, "managers_per_region", "seven")
+    red = page.locator(".ecosim-lever-managers_per_region .ecosim-lever-value .v-input--error")
+    expect(red).to_have_count(1, timeout=PAGE_TIMEOUT_MS)
+    assert "'seven' is not a whole number" in box.get_attribute("title")
+    _press_reset_and_wait(page, "managers_per_region = 7")
+    expect(box).to_have_value("7")  # left, the box shows the value in effect again
+    expect(red).to_have_count(0)
     # a value between the grid's steps (the baseline's 0.04 M¥ grant under the old 0.1 step)
     _type_lever(page, "poc_grant_size", "0.04")
     _press_reset_and_wait(page, "poc_grant_size = 0.04")
