@@ -107,18 +107,47 @@ def RunControls(session: VizSession, play_interval_ms: solara.Reactive[int]):
     return controls
 
 
+@solara.component_vue("value_box.vue")
+def ValueBox(shown: str, rejected: dict, event_typed: Callable[[str], None], label: str = ""):
+    """A box to type a value in. Every change of its text reaches ``event_typed`` at once (not
+    only on Enter or when the box is left); ``shown`` is the value in effect, which the box shows
+    while it is not being edited; ``rejected`` (``{text, message}``) turns the box red while it
+    holds that text, with the message on hover.
+
+    Why not Solara's ``InputInt``/``InputFloat``/``InputText`` (issue 15): a typed value was lost
+    when Reset followed it while the model played. Their text is a widget property, which every
+    redraw of the page (each quarter, from Play's thread) set back to the last value passed on,
+    over a number still being typed; and ``InputInt``/``InputFloat`` pass a value on only in
+    their next render, which Play's thread could be doing while a Reset click read the old value.
+    Here the text stays in the browser, and the handler keeps the value before it returns.
+    """
+
+
 @solara.component
 def LeverInput(session: VizSession, lever: Lever):
     """A lever: its short label (full description on hover), a slider and a box to type the value in."""
     value = solara.use_reactive(session.choices[lever.keyword])
+    rejected = solara.use_reactive({})
 
     def set_value(new):
         if new is None:
             return
         new = int(round(new)) if lever.integer else float(new)
-        value.value = new
+        # kept here, in the handler, not in a render: a Reset clicked next reads it, whichever
+        # thread (Play's) is redrawing the page meanwhile
         session.choices[lever.keyword] = new
-        force_update()
+        if value.value != new:
+            value.value = new
+            force_update()
+
+    def typed(text: str):
+        try:
+            new = lever.value_from_text(text)
+        except ValueError as exc:  # the value in effect stays; the box turns red until fixed or left
+            rejected.set({"text": text, "message": str(exc)})
+            return
+        rejected.set({})
+        set_value(new)
 
     live = " · can change mid-run (Apply now)" if lever.keyword in LIVE_LEVERS else " · applied on Reset"
     minimum, maximum = min(lever.minimum, value.value), max(lever.maximum, value.value)
@@ -130,9 +159,8 @@ def LeverInput(session: VizSession, lever: Lever):
             with solara.Div(style="flex: 1 1 auto; min-width: 120px"):
                 slider("", value=value.value, min=minimum, max=maximum, step=lever.step, on_value=set_value,
                        thumb_label=False)
-            number = solara.InputInt if lever.integer else solara.InputFloat
             with solara.Div(style="flex: 0 0 78px", classes=["ecosim-lever-value"]):
-                number("", value=value.value, on_value=set_value, dense=True, hide_details=True)
+                ValueBox(shown=lever.text_of(value.value), rejected=rejected.value, event_typed=typed)
     return column
 
 
@@ -162,12 +190,14 @@ def RuleSelect(session: VizSession, kind: str):
 
 @solara.component
 def SeedInput(session: VizSession):
-    """The seed box (empty: the scenario's seed, or a fresh one)."""
-    def set_seed(text):
-        session.choices["seed"] = text or ""
+    """The seed box (empty: the scenario's seed, or a fresh one); checked on Reset."""
+    seed = solara.use_reactive(session.choices.get("seed", ""))
 
-    solara.InputText("Seed (empty: a fresh one)", value=session.choices.get("seed", ""), on_value=set_seed,
-                     continuous_update=False)
+    def typed(text: str):
+        session.choices["seed"] = text  # kept at once, as a lever's value (see ValueBox)
+        seed.set(text)
+
+    ValueBox(shown=seed.value, rejected={}, event_typed=typed, label="Seed (empty: a fresh one)")
 
 
 def export_tables(session: VizSession) -> bytes:

@@ -15,6 +15,8 @@ delegates the quarter to the ecosystem.
 
 from __future__ import annotations
 
+import math
+import re
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +53,34 @@ class Lever:
         for part in self.key.split("."):
             value = getattr(value, part)
         return value
+
+    def value_from_text(self, text: str) -> int | float:
+        """The value typed in the lever's box: a whole number for a count, else a number with
+        ``.`` or ``,`` as the decimal mark.
+
+        Raises ``ValueError`` with a message for the student when ``text`` is not one (empty,
+        a word, ``7.5`` for a count, ``nan``). The bounds are not checked here: Reset validates
+        the scenario and says in the error panel what is out of range.
+        """
+        cleaned = text.strip()
+        kind = "whole number" if self.integer else "number"
+        if not cleaned:
+            raise ValueError(f"{self.short}: the box is empty; type a {kind}")
+        if self.integer:
+            if not re.fullmatch(r"[+-]?[0-9]+", cleaned):
+                raise ValueError(f"{self.short}: {cleaned!r} is not a whole number; type digits only")
+            return int(cleaned)
+        try:
+            value = float(cleaned.replace(",", "."))
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value):
+            raise ValueError(f"{self.short}: {cleaned!r} is not a number; type one such as 0.25 (or 0,25)")
+        return value
+
+    def text_of(self, value: float) -> str:
+        """``value`` as the lever's box shows it (``32``, ``0.04``; no float noise such as ``0.35000000000000003``)."""
+        return str(int(round(value))) if self.integer else format(float(value), ".12g")
 
 
 LEVERS = (
