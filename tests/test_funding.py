@@ -21,6 +21,28 @@ def test_a_fund_starts_with_its_reserve_and_refills_up_to_the_cap():
     np.testing.assert_allclose(funds.balance, [3.0, 1.5, 0.0])  # never above three quarters of inflow
 
 
+def test_a_fund_founded_empty_fills_at_its_inflow_up_to_the_cap():
+    funds = DevelopmentFunds(np.array([1.0, 0.5]), reserve_quarters=3, founding_share=0.0)
+    np.testing.assert_allclose(funds.balance, [0.0, 0.0])
+    np.testing.assert_allclose(funds.received, [0.0, 0.0])  # the founding reserve counts as received
+    for _ in range(5):
+        funds.refill()
+    np.testing.assert_allclose(funds.balance, [3.0, 1.5])  # full after reserve_quarters refills
+    np.testing.assert_allclose(funds.received, [3.0, 1.5])
+    half = DevelopmentFunds(np.array([2.0]), reserve_quarters=4, founding_share=0.5)
+    np.testing.assert_allclose(half.balance, [4.0])
+
+
+def test_the_founding_reserve_share_reaches_the_model_and_changes_the_run():
+    from conftest import small_scenario
+    from ecosim.model import EcosystemModel, simulate
+
+    full, empty = small_scenario(), small_scenario(technology__founding_reserve_share=0.0)
+    model = EcosystemModel(empty, seed=3)
+    assert model.funds.balance.sum() == 0.0 and model.funds.cap.sum() > 0
+    assert not simulate(full, seed=3).steps.equals(simulate(empty, seed=3).steps)
+
+
 def test_extra_money_is_added_above_the_cap_and_kept_by_a_refill():
     funds = DevelopmentFunds(np.array([1.0]), reserve_quarters=2)
     funds.add(0, 5.0)  # licensing income

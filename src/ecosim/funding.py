@@ -23,6 +23,7 @@ class DevelopmentFunds:
     inflow : money paid in per quarter, per node (0 for nodes that never pay)
     reserve_quarters : the fund keeps at most this many quarters of inflow; a refill never
         lifts it above that (money already there is not taken away)
+    founding_share : the share of the cap each fund holds at the start (1: founded full)
 
     Examples
     --------
@@ -36,12 +37,12 @@ class DevelopmentFunds:
     [0.5, 4.0]
     """
 
-    def __init__(self, inflow: np.ndarray, reserve_quarters: int):
+    def __init__(self, inflow: np.ndarray, reserve_quarters: int, founding_share: float = 1.0):
         self.inflow = np.asarray(inflow, dtype=float).copy()
         self.cap = self.inflow * reserve_quarters
-        self.balance = self.cap.copy()  # a going concern starts with its reserve
+        self.balance = self.cap * founding_share
         self.spent = np.zeros_like(self.inflow)
-        self.received = self.cap.copy()
+        self.received = self.balance.copy()
 
     def refill(self) -> None:
         """This quarter's inflow, up to the cap."""

@@ -209,7 +209,7 @@ class EcosystemModel(mesa.Model):
         inflow = np.zeros(layout.n_nodes)
         inflow[uni_nodes] = u.transfer_budget_per_quarter
         inflow[ent_nodes] = self.enterprises.rd_budget_per_quarter * s.enterprises.development_budget_share
-        self.funds = DevelopmentFunds(inflow, s.technology.reserve_quarters)
+        self.funds = DevelopmentFunds(inflow, s.technology.reserve_quarters, s.technology.founding_reserve_share)
 
     # ------------------------------------------------------------------ the quarter
 
