@@ -614,7 +614,8 @@ def test_report_labels_its_numbers_as_the_tables_do(results):
     cost_part = markdown.split("## Cost-effectiveness")[1].split("\n## ")[0]
     cost = next(line for line in cost_part.splitlines() if line.startswith("| scenario | outcome | extra outcome"))
     # one level for every row: stated once, in the caption, not in a column repeating it
-    assert "*Extra outcome and ratios: 98.33% simultaneous intervals; extra public money: 95% intervals.*" in cost_part
+    assert ("*Extra outcome: 98.33% simultaneous intervals; extra public money: 95% intervals; "
+            "ratios: the range over both (at least 93.33% confidence).") in cost_part
     assert "level of the outcome's and the ratios' intervals" not in cost and "(95%)" not in cost_part
     assert "level of the outcome's and the ratios' intervals" in " ".join(
         report.readable_cost_effectiveness(report.analysis.cost_effectiveness(

@@ -1132,28 +1132,57 @@ def conversion_funnel(
     return pd.DataFrame(rows)
 
 
+def ratio_interval(
+    numerator: tuple[float, float], denominator: tuple[float, float],
+) -> tuple[float, float]:
+    """The interval of ``numerator / denominator`` implied by the two printed intervals: the
+    range of ``n / d`` over ``n`` in ``numerator`` and ``d`` in ``denominator``.
+
+    It holds whenever both intervals hold, so its confidence is at least
+    ``1 − (1 − level_n) − (1 − level_d)`` (Bonferroni), and it excludes 0 exactly when the
+    numerator's interval does: a ratio can never look clearer than the numbers it divides.
+    ``(nan, nan)`` when the denominator's interval includes 0 (the ratio can then be ±∞) or a
+    bound is not finite.
+
+    Examples
+    --------
+    >>> ratio_interval((30.0, 60.0), (10.0, 20.0))
+    (1.5, 6.0)
+    >>> ratio_interval((-3.0, 90.0), (70.0, 80.0))
+    (-0.04285714285714286, 1.2857142857142858)
+    """
+    n_low, n_high = (float(v) for v in numerator)
+    d_low, d_high = (float(v) for v in denominator)
+    if not all(math.isfinite(v) for v in (n_low, n_high, d_low, d_high)) or d_low <= 0 <= d_high:
+        return math.nan, math.nan
+    corners = [n / d for n in (n_low, n_high) for d in (d_low, d_high)]
+    return min(corners), max(corners)
+
+
 def cost_effectiveness(
     runs: pd.DataFrame,
     comparison: pd.DataFrame,
     outcomes: Sequence[str] | None = None,
     cost: str = "public_spending",
     seed: int = 0,
-    n_resamples: int = 2000,
 ) -> pd.DataFrame:
     """Cost per extra outcome and extra outcome per extra M¥, each condition against the baseline.
 
     The extra outcome and the extra cost, with their intervals, are **read from** ``comparison``
     (the table of :func:`compare`), so they are the same numbers as in the comparison table,
     the forest plot and the prose. The two ratios ``Δcost / Δoutcome`` (M¥ per extra unit of
-    outcome) and ``Δoutcome / Δcost`` get a percentile-bootstrap interval (replications
-    resampled in pairs under common random numbers) at the outcome row's level, but only when
-    the denominator's interval excludes zero; otherwise the ratio can be ±∞ and ``note`` says so.
+    outcome) and ``Δoutcome / Δcost`` get the interval :func:`ratio_interval` derives from those
+    two printed intervals (confidence at least ``ratio_level``), but only when the denominator's
+    interval excludes zero; otherwise the ratio can be ±∞ and ``note`` says so. A ratio's
+    interval therefore includes 0 exactly when its numerator's does.
 
     Parameters
     ----------
-    runs : the runs table the comparison was made from
+    runs : the runs table the comparison was made from (kept for the signature; the numbers
+        all come from ``comparison``)
     comparison : :func:`compare`'s table, holding the outcomes and ``cost``
     outcomes : outcomes (default: the comparison's primary outcomes)
+    seed : unused (the ratio intervals need no resampling); kept for callers
 
     Returns
     -------
@@ -1161,22 +1190,20 @@ def cost_effectiveness(
         condition, baseline, outcome, level, extra_outcome, extra_outcome_low, extra_outcome_high,
         extra_cost, extra_cost_low, extra_cost_high, cost_per_extra, cost_per_extra_low,
         cost_per_extra_high, per_unit_cost, per_unit_low, per_unit_high, cost_level (the level of
-        the extra cost's interval: its own comparison row's), paired, note.
+        the extra cost's interval: its own comparison row's), ratio_level (the confidence both
+        ratios' intervals have at least), paired, note.
     """
     columns = ["condition", "baseline", "outcome", "level", "extra_outcome", "extra_outcome_low",
                "extra_outcome_high", "extra_cost", "extra_cost_low", "extra_cost_high", "cost_per_extra",
                "cost_per_extra_low", "cost_per_extra_high", "per_unit_cost", "per_unit_low", "per_unit_high",
-               "cost_level", "paired", "note"]
+               "cost_level", "ratio_level", "paired", "note"]
     if comparison.empty:
         return pd.DataFrame(columns=columns)
     if outcomes is None:
         outcomes = list(dict.fromkeys(comparison.loc[comparison["role"] == "primary", "metric"]))
     if cost not in set(comparison["metric"]):
         raise KeyError(f"cost-effectiveness needs {cost!r} in the comparison table")
-    table = ok_runs(runs)
-    groups = {name: group for name, group in table.groupby("condition", sort=False)}
     indexed = comparison.set_index(["condition", "metric"])
-    tail = 0.5
     rows = []
     for condition in dict.fromkeys(comparison["condition"]):
         c = indexed.loc[(condition, cost)]
@@ -1187,36 +1214,22 @@ def cost_effectiveness(
                 "extra_outcome": o["difference"], "extra_outcome_low": o["difference_low"],
                 "extra_outcome_high": o["difference_high"], "extra_cost": c["difference"],
                 "extra_cost_low": c["difference_low"], "extra_cost_high": c["difference_high"],
-                "cost_level": c["level"], "paired": bool(o["paired"]), "note": ""}
-            tail = (1 - float(o["level"])) / 2 * 100
-            pairing = _pairing(groups[o["baseline"]], groups[condition])
-            (bo, bc), (so, sc) = _paired_values(groups[o["baseline"]], groups[condition], [outcome, cost], pairing)
-            rng = _rng(seed, str(condition), outcome, cost)
-            if min(bo.size, so.size) >= 2:
-                if pairing[2]:
-                    idx_b = idx_s = rng.integers(0, bo.size, size=(n_resamples, bo.size))
-                else:
-                    idx_b = rng.integers(0, bo.size, size=(n_resamples, bo.size))
-                    idx_s = rng.integers(0, so.size, size=(n_resamples, so.size))
-                d_out = so[idx_s].mean(axis=1) - bo[idx_b].mean(axis=1)
-                d_cost = sc[idx_s].mean(axis=1) - bc[idx_b].mean(axis=1)
-            else:
-                d_out = d_cost = np.array([])
+                "cost_level": c["level"],
+                "ratio_level": max(0.0, 1 - (1 - float(o["level"])) - (1 - float(c["level"]))),
+                "paired": bool(o["paired"]), "note": ""}
+            outcome_interval = (row["extra_outcome_low"], row["extra_outcome_high"])
+            cost_interval = (row["extra_cost_low"], row["extra_cost_high"])
             notes = []
-            for key, num, den, d_num, d_den, clear, what in (
-                ("cost_per_extra", row["extra_cost"], row["extra_outcome"], d_cost, d_out,
-                 row["extra_outcome_low"] > 0 or row["extra_outcome_high"] < 0, "the outcome"),
-                ("per_unit", row["extra_outcome"], row["extra_cost"], d_out, d_cost,
-                 row["extra_cost_low"] > 0 or row["extra_cost_high"] < 0, "public spending"),
+            for key, num, den, num_interval, den_interval, what in (
+                ("cost_per_extra", row["extra_cost"], row["extra_outcome"], cost_interval, outcome_interval,
+                 "the outcome"),
+                ("per_unit", row["extra_outcome"], row["extra_cost"], outcome_interval, cost_interval,
+                 "public spending"),
             ):
                 point = f"{key}_cost" if key == "per_unit" else key
                 row[point] = num / den if den else math.nan
-                usable = d_den != 0
-                if clear and usable.sum() >= n_resamples / 2:
-                    ratio = d_num[usable] / d_den[usable]
-                    row[f"{key}_low"], row[f"{key}_high"] = (float(v) for v in np.percentile(ratio, [tail, 100 - tail]))
-                else:
-                    row[f"{key}_low"] = row[f"{key}_high"] = math.nan
+                row[f"{key}_low"], row[f"{key}_high"] = ratio_interval(num_interval, den_interval)
+                if not math.isfinite(row[f"{key}_low"]):
                     notes.append(f"{what} not clearly different from the baseline: no interval for the ratio")
             if row["extra_cost"] < 0 and row["extra_cost_high"] < 0:
                 notes.append("saves public money")

@@ -1035,15 +1035,26 @@ def ratio_text(value: Any, low: Any, high: Any, denominator: str) -> str:
     return f"{format_number(value)} (no interval: {denominator} did not clearly change)"
 
 
+RATIO_METHOD_NOTE = ("A ratio's interval is the range of the ratio over the extra outcome's and the extra "
+                     "public money's intervals: it holds whenever both do, and it includes 0 exactly when "
+                     "its numerator's interval does.")
+
+
 def cost_effectiveness_levels(effectiveness: pd.DataFrame) -> str | None:
-    """When every row has the same levels, the caption that states them once, e.g. "Extra outcome
-    and ratios: 99.76% simultaneous intervals; extra public money: 95% intervals." (``None`` when
-    the levels differ between rows: then each row keeps its own)."""
+    """When every row has the same levels, the caption that states them once, e.g. "Extra outcome:
+    99.76% simultaneous intervals; extra public money: 95% intervals; ratios: the range over both
+    (at least 94.76% confidence)." (``None`` when the levels differ between rows: then each row
+    keeps its own)."""
     cost_levels = effectiveness.get("cost_level", effectiveness["level"])
     if effectiveness.empty or effectiveness["level"].nunique() != 1 or pd.Series(cost_levels).nunique() != 1:
         return None
-    return (f"Extra outcome and ratios: {format_level(effectiveness['level'].iloc[0], 'primary')} intervals; "
-            f"extra public money: {format_level(pd.Series(cost_levels).iloc[0], 'descriptive')} intervals.")
+    return (f"Extra outcome: {format_level(effectiveness['level'].iloc[0], 'primary')} intervals; "
+            f"extra public money: {format_level(pd.Series(cost_levels).iloc[0], 'descriptive')} intervals; "
+            f"ratios: {_ratio_level_text(effectiveness['ratio_level'].iloc[0])}. {RATIO_METHOD_NOTE}")
+
+
+def _ratio_level_text(level: Any) -> str:
+    return f"the range over both (at least {format_level(level, 'descriptive')} confidence)"
 
 
 def readable_cost_effectiveness(effectiveness: pd.DataFrame, levels_in_caption: bool = False) -> pd.DataFrame:
@@ -1071,7 +1082,8 @@ def _readable_cost_effectiveness(effectiveness: pd.DataFrame, cost_levels: Any) 
             format_interval(r.extra_outcome, r.extra_outcome_low, r.extra_outcome_high) + f" {analysis.metric_unit(r.outcome)}"
             for r in effectiveness.itertuples()],
         "level of the outcome's and the ratios' intervals": [
-            format_level(level, "primary") for level in effectiveness["level"]],
+            f"{format_level(level, 'primary')}; ratios {_ratio_level_text(ratio_level)}"
+            for level, ratio_level in zip(effectiveness["level"], effectiveness["ratio_level"], strict=True)],
         "extra public money per run, M¥ [interval]": [
             f"{format_interval(r.extra_cost, r.extra_cost_low, r.extra_cost_high)} ({format_level(level, 'descriptive')})"
             for r, level in zip(effectiveness.itertuples(), cost_levels, strict=True)],
