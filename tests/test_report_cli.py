@@ -815,3 +815,41 @@ def test_the_spread_table_gives_the_primary_and_plotted_outcomes_unless_others_a
     assert len(table) == len(wanted) * loaded.ok["condition"].nunique()
     asked = {s.title: s for s in build_sections(loaded, metrics=["publications"])}[title].table
     assert list(dict.fromkeys(asked["outcome"])) == ["Publications"]
+
+
+def _synthetic_policies(n: int = 12, seed: int = 3) -> pd.DataFrame:
+    """Baseline and two policies, paired: ``costly`` and ``cheap`` both raise the three primary
+    outcomes, ``costly`` a little more on the first, for 300 M¥ of public money a run against 20."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    frames = []
+    for name, lift, spend in (("baseline", 0.0, 0.0), ("costly", 0.30, 300.0), ("cheap", 0.25, 20.0)):
+        frames.append(pd.DataFrame({
+            "run_id": [f"{name}-{r}" for r in range(n)], "scenario": name, "replication": range(n),
+            "seed": range(n), "status": "ok",
+            "deals": 1000 * (1 + lift) + rng.normal(0, 10, n),
+            "commercialisations": 100 * (1 + lift) * np.exp(rng.normal(0, 0.05, n)),
+            "welfare": 1000 * (1 + lift) * np.exp(rng.normal(0, 0.05, n)),
+            "public_spending": 500 + spend + rng.normal(0, 3, n)}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_the_first_screen_states_its_ranking_rule_and_puts_cost_beside_it():
+    """Review of issue 14: "Best on the primary outcomes: ecosystem" ranked on verdicts alone,
+    although incentive_reform had as many better verdicts for 18.69 M¥ a run against 290.2."""
+    from ecosim.report import RANKING_RULE, Results, build_report
+
+    results = Results(Path("sweep"), _synthetic_policies(), pd.DataFrame(), {"design": "scenarios"})
+    screen, _ = build_report(results, primary=["deals", "commercialisations", "welfare"])
+    lead = " ".join(screen.lead)
+    assert "Best on" not in lead and "(which does not count cost)" in lead
+    assert RANKING_RULE.split("{")[0] in lead  # the rule in words, on the first screen
+    assert "<b>cheap</b> has as many better verdicts for less public money" in lead
+    assert [row["scenario"] for row in screen.rows] == ["costly", "cheap", "baseline"]
+    money = next(i for i, c in enumerate(screen.columns) if c.startswith("extra public money"))
+    ratio = screen.columns[money + 1]
+    assert ratio.startswith("welfare from products on the market per extra M¥ of public money [interval")
+    cheap = dict(zip(screen.columns, [t for t, _ in screen.rows[1]["cells"]], strict=True))
+    assert 15 < float(cheap[screen.columns[money]].split()[0]) < 25 and "[" in cheap[ratio]
+    assert float(cheap[ratio].split()[0]) > 5  # ~250 M¥ of welfare for ~20 M¥

@@ -613,6 +613,7 @@ def print_comparison(
                  f"[{level} interval] — verdict"
                  + ("; P(better) over the posterior [95%]" if has_probabilities(comparison) else ""))
         _print_table(console, title, answer, styles)
+        console.print(ranking_rule(comparison), highlight=False)
         headline = probability_headline(comparison, labels)
         if headline:
             console.print(headline, highlight=False)
@@ -733,9 +734,24 @@ class FirstScreen:
     probability_note: str = ""
 
 
+RANKING_RULE = ("Ranking rule: policies are ordered by how many primary outcomes they clearly improve "
+                "(a “better” verdict) minus how many they clearly worsen, ties broken by the change in "
+                "{first}. The rule does not count cost: the public money each policy adds, and what each "
+                "extra M¥ of it buys, stand beside the ranking.")
+
+
+def ranking_rule(comparison: pd.DataFrame) -> str:
+    """The words that state :func:`rank_policies`' rule (the report's first screen and the
+    console's answer print them)."""
+    primary = comparison.loc[comparison["role"] == "primary", "metric"]
+    first = analysis.metric_label(primary.iloc[0]).lower() if len(primary) else "the first primary outcome"
+    return RANKING_RULE.format(first=first)
+
+
 def rank_policies(comparison: pd.DataFrame) -> pd.DataFrame:
     """Conditions ranked on the primary outcomes: most "better" minus "worse" verdicts first,
-    ties broken by the change in % of the first primary outcome.
+    ties broken by the change in % of the first primary outcome (:data:`RANKING_RULE` says it
+    in words). Cost is not part of the rule.
 
     Returns
     -------
@@ -797,11 +813,14 @@ def first_screen(
     labels = condition_labels(results.ok)
     colours = plots.condition_colours(analysis.conditions(results.ok), baseline)
     columns = ["rank", "policy", *[f"{analysis.metric_label(m)}: change [interval], verdict" for m in primary]]
-    cost_outcome = primary[0] if primary else None
+    cost_outcome = value_for_money_outcome(primary)
     if effectiveness is not None and not effectiveness.empty and cost_outcome:
         cost_level = format_level(indexed_level(comparison, "public_spending"), "descriptive")
+        ratio_level = format_level(
+            effectiveness.loc[effectiveness["outcome"] == cost_outcome, "ratio_level"].iloc[0], "descriptive")
         columns += [f"extra public money, M¥ per run [{cost_level} interval]",
-                    f"M¥ per extra unit of {analysis.metric_label(cost_outcome).lower()}"]
+                    f"{analysis.metric_label(cost_outcome).lower()} per extra M¥ of public money "
+                    f"[interval, at least {ratio_level}] ({analysis.metric_unit(cost_outcome)} per M¥)"]
     columns.append("where most technologies fail (gate cause, failures per run, share of failures)")
     indexed = comparison.set_index(["condition", "metric"])
     rows = []
@@ -818,8 +837,8 @@ def first_screen(
             if len(ce):
                 c = ce.iloc[0]
                 cells.append(format_interval(c["extra_cost"], c["extra_cost_low"], c["extra_cost_high"]))
-                cells.append(ratio_text(c["cost_per_extra"], c["cost_per_extra_low"], c["cost_per_extra_high"],
-                                        "the outcome"))
+                cells.append(ratio_text(c["per_unit_cost"], c["per_unit_low"], c["per_unit_high"],
+                                        "public spending"))
             else:
                 cells += ["–", "–"]
             css += ["", ""]
@@ -839,12 +858,18 @@ def first_screen(
     if best is not None and best["better"] > 0:
         better = [analysis.metric_label(m).lower() for m in primary
                   if indexed.loc[(best["condition"], m), "verdict"] == "better"]
-        lead.append(f"Best on the primary outcomes: <b>{html.escape(str(best['condition']))}</b>, better than "
+        lead.append(f"First in the ranking (which does not count cost): <b>{html.escape(str(best['condition']))}</b>"
+                    f"{_cost_words(effectiveness, best['condition'], cost_outcome)}, better than "
                     f"{html.escape(str(baseline))} on {html.escape(', '.join(better))}.")
+        cheaper = _cheaper_equal(ranking, effectiveness, cost_outcome)
+        if cheaper is not None:
+            lead.append(f"<b>{html.escape(str(cheaper))}</b> has as many better verdicts for less public money: "
+                        f"{_cost_words(effectiveness, cheaper, cost_outcome).removeprefix(', for ')}.")
     else:
         lead.append(f"No policy is shown better than {html.escape(str(baseline))} on a primary outcome at this "
                     "number of replications; the table says how many more each comparison would need.")
     failing = [r["scenario"] for r in rows if r["failing"] and r["scenario"] != baseline]
+    lead.append(html.escape(ranking_rule(comparison)))
     if failing:
         lead.append("Policies without a better verdict on any primary outcome (or with a worse one): "
                     + html.escape(", ".join(map(str, failing)))
@@ -857,6 +882,55 @@ def first_screen(
                        probability_caption=PROBABILITY_CAPTION.format(base=labels.get(baseline, baseline)) + "."
                        if probabilities is not None else "",
                        probability_note=POSTERIOR_NOTE if probabilities is not None else "")
+
+
+def value_for_money_outcome(primary: Sequence[str]) -> str | None:
+    """The primary outcome whose value per extra M¥ the first screen puts beside the ranking:
+    welfare when it is primary (a value in M¥, so the ratio is a return on public money), else
+    the first primary outcome."""
+    if not primary:
+        return None
+    return "welfare" if "welfare" in primary else primary[0]
+
+
+def _cost_row(effectiveness: pd.DataFrame | None, condition: Any, outcome: str | None) -> Any:
+    if effectiveness is None or effectiveness.empty or outcome is None:
+        return None
+    part = effectiveness[(effectiveness["condition"] == condition) & (effectiveness["outcome"] == outcome)]
+    return part.iloc[0] if len(part) else None
+
+
+def _cost_words(effectiveness: pd.DataFrame | None, condition: Any, outcome: str | None) -> str:
+    """", for 290.2 [278.8, 301.6] M¥ more public money a run (welfare 2.75 [1.05, 5.03] M¥ per extra
+    M¥)" — the numbers of the ranking's cost columns."""
+    c = _cost_row(effectiveness, condition, outcome)
+    if c is None:
+        return ""
+    money = format_interval(c["extra_cost"], c["extra_cost_low"], c["extra_cost_high"])
+    ratio = ratio_text(c["per_unit_cost"], c["per_unit_low"], c["per_unit_high"], "public spending")
+    return (f", for {html.escape(money)} M¥ more public money a run ({html.escape(analysis.metric_label(outcome).lower())} "
+            f"{html.escape(ratio)} {html.escape(analysis.metric_unit(outcome))} per extra M¥)")
+
+
+def _cheaper_equal(ranking: pd.DataFrame, effectiveness: pd.DataFrame | None, outcome: str | None) -> Any:
+    """The policy with as many better (and no more worse) verdicts as the first in the ranking
+    whose extra public money is clearly lower (its interval's upper bound below the first's
+    lower bound); ``None`` when there is none."""
+    if len(ranking) < 2:
+        return None
+    top = ranking.iloc[0]
+    top_cost = _cost_row(effectiveness, top["condition"], outcome)
+    if top_cost is None:
+        return None
+    best = None
+    for record in ranking.iloc[1:].itertuples():
+        if record.better != top["better"] or record.worse != top["worse"]:
+            continue
+        c = _cost_row(effectiveness, record.condition, outcome)
+        if c is not None and c["extra_cost_high"] < top_cost["extra_cost_low"] and (
+                best is None or c["extra_cost"] < best[1]):
+            best = (record.condition, c["extra_cost"])
+    return None if best is None else best[0]
 
 
 def surface_first_screen(results: Results, primary: Sequence[str], seed: int) -> FirstScreen:
@@ -994,7 +1068,7 @@ def build_report(
         sections.append(Section(
             "Cost-effectiveness: what each extra yuan of public money buys",
             ["The extra outcome and the extra public money per run are the comparison table's estimates and "
-             "intervals. The ratios get bootstrap intervals at the same level, only where the denominator "
+             "intervals. " + RATIO_METHOD_NOTE + " A ratio has an interval only where its denominator "
              "clearly differs from zero (otherwise the ratio can be infinite and the note says so)."],
             readable_cost_effectiveness(effectiveness, levels_in_caption=True),
             [(f"cost_effectiveness_{outcome}", f"Extra {analysis.metric_label(outcome).lower()} against extra "
