@@ -8,6 +8,7 @@ from the store; the end-to-end test runs a real experiment with ``ecosim sweep``
 from __future__ import annotations
 
 import json
+import math
 import sys
 import types
 from pathlib import Path
@@ -522,7 +523,9 @@ def test_the_reports_primary_table_gives_only_what_the_first_screen_lacks_as_com
         assert cells["change [interval]"] == report.format_interval(row["difference"], row["difference_low"],
                                                                     row["difference_high"])
         assert cells["p (adjusted)"] == report.format_p(row["p_adjusted"])
-    first_screen = {text for r in screen.rows for text, _ in r["cells"]}
+    # the ranking's cells of the primary outcomes (its cost columns may coincide, e.g. "0 [0, 0]")
+    outcome_columns = [i for i, c in enumerate(screen.columns) if c.endswith(": change [interval], verdict")]
+    first_screen = {r["cells"][i][0] for r in screen.rows for i in outcome_columns}
     changes = {report.format_interval(r["relative_change"], r["relative_low"], r["relative_high"], percent=True)
                for _, r in primary.iterrows()}
     for value in table.drop(columns="scenario").to_numpy().ravel():
@@ -853,3 +856,25 @@ def test_the_first_screen_states_its_ranking_rule_and_puts_cost_beside_it():
     cheap = dict(zip(screen.columns, [t for t, _ in screen.rows[1]["cells"]], strict=True))
     assert 15 < float(cheap[screen.columns[money]].split()[0]) < 25 and "[" in cheap[ratio]
     assert float(cheap[ratio].split()[0]) > 5  # ~250 M¥ of welfare for ~20 M¥
+
+
+def test_the_first_screen_gives_how_failures_change_not_their_levels():
+    """Review of issue 14: the first screen said "G2 funding 6,667/run (41%), baseline 6,723" for
+    every policy, a level that is ~41% everywhere; now the largest fall and rise against the
+    baseline, the heat map's numbers."""
+    from ecosim.formatting import format_signed
+    from ecosim.report import main_failure_changes
+
+    cells = []
+    for gate in ("G1", "G2"):
+        for cause, change in (("technical", 47.0 if gate == "G2" else 1.0), ("funding", -60.0 if gate == "G2" else -2.0),
+                              ("matching", 0.5)):
+            cells.append({"condition": "poc_fund", "baseline": "baseline", "gate": gate, "cause": cause,
+                          "baseline_mean": 6723.0, "scenario_mean": 6723.0 + change, "difference": change,
+                          "difference_low": change - 10, "difference_high": change + 10,
+                          "share_of_change": math.nan, "paired": True})
+    text = main_failure_changes(pd.DataFrame(cells))["poc_fund"]
+    assert text.startswith(f"G2 funding {format_signed(-60.0)} [")
+    assert f"G2 technical {format_signed(47.0)} [" in text
+    assert text.endswith("technologies rescued from funding or matching failures then fail technically")
+    assert "6,723" not in text and "%" not in text

@@ -27,7 +27,7 @@ from matplotlib.figure import Figure
 
 from ecosim import __version__, analysis, plots
 from ecosim.errors import InputError
-from ecosim.formatting import format_interval, format_number
+from ecosim.formatting import format_interval, format_number, format_signed
 from ecosim.locks import output_lock
 
 SENSITIVITY_DESIGNS = ("sobol", "morris")
@@ -773,43 +773,63 @@ def rank_policies(comparison: pd.DataFrame) -> pd.DataFrame:
     return table.drop(columns="score").reset_index(drop=True)
 
 
-def main_failure_reasons(ok: pd.DataFrame, baseline: str) -> dict[str, str]:
-    """Per condition, the gate × cause where most of its technologies fail (share of all its
-    failures, and the baseline's failures per run there); when that cause is technical (the
-    technology's own, which a policy cannot make work), also the largest funding or matching
-    cause, the one a policy can move."""
-    if not set(analysis.FAILURE_COLUMNS) <= set(ok.columns):
-        return {}
-    failures = analysis.failures_by_gate_cause(ok)
-    reference = failures[failures["condition"] == baseline].set_index(["gate", "cause"])["mean"]
+FAILURE_CHANGE_COLUMN = ("how failures change against the baseline: the largest fall and rise by gate × cause, "
+                         "failures per run [95% interval]")
 
-    def describe(name: Any, cell: pd.Series) -> str:
-        text = f"{cell['gate']} {cell['cause']} {format_number(cell['mean'])}/run ({cell['share']:.0%})"
-        if name != baseline and (cell["gate"], cell["cause"]) in reference.index:
-            text += f", baseline {format_number(reference[(cell['gate'], cell['cause'])])}"
-        return text
 
+def main_failure_changes(decomposition: pd.DataFrame) -> dict[str, str]:
+    """Per policy, from the numbers of the failure-change heat map (:func:`ecosim.analysis.failure_decomposition`):
+    the gate × cause whose failures fell most and the one whose failures rose most against the
+    baseline, each with its change per run and 95% interval, e.g. ``"G2 funding −60.2 [−80.1,
+    −40.3]; G2 technical +47.0 [30.2, 63.8]: technologies rescued from funding or matching
+    failures then fail technically"``. A side is left out when no cell moves that way; a
+    policy whose failures do not change gets ``"no change"``."""
     out = {}
-    for name, part in failures.groupby("condition", sort=False):
-        if part["mean"].isna().all():
-            continue
-        top = part.loc[part["mean"].idxmax()]
-        text = describe(name, top)
-        movable = part[part["cause"] != "technical"]
-        if top["cause"] == "technical" and movable["mean"].notna().any():
-            text += "; policy-movable: " + describe(name, movable.loc[movable["mean"].idxmax()])
+    for name, part in decomposition.groupby("condition", sort=False):
+        part = part[part["difference"].notna()]
+        texts = []
+        fall = part.loc[part["difference"].idxmin()] if len(part) and part["difference"].min() < 0 else None
+        rise = part.loc[part["difference"].idxmax()] if len(part) and part["difference"].max() > 0 else None
+        for cell in (fall, rise):
+            if cell is not None:
+                texts.append(f"{cell['gate']} {cell['cause']} {format_signed(cell['difference'])} "
+                             f"[{format_number(cell['difference_low'])}, {format_number(cell['difference_high'])}]")
+        text = "; ".join(texts) or "no change"
+        if (fall is not None and rise is not None and fall["cause"] != "technical" and rise["cause"] == "technical"
+                and fall["difference_high"] < 0 < rise["difference_low"]):
+            text += ": technologies rescued from funding or matching failures then fail technically"
         out[str(name)] = text
     return out
 
 
+def baseline_failure_text(ok: pd.DataFrame, baseline: str) -> str:
+    """The baseline's row of the failure column: where most of its technologies fail (a level,
+    the reference the policies' changes are measured against)."""
+    failures = analysis.failures_by_gate_cause(ok)
+    part = failures[failures["condition"] == baseline]
+    if part.empty or part["mean"].isna().all():
+        return "–"
+    top = part.loc[part["mean"].idxmax()]
+    return (f"most failures at {top['gate']} {top['cause']}: {format_number(top['mean'])} a run "
+            f"({top['share']:.0%} of its failures)")
+
+
 def first_screen(
-    results: Results, comparison: pd.DataFrame, effectiveness: pd.DataFrame | None, baseline: str
+    results: Results, comparison: pd.DataFrame, effectiveness: pd.DataFrame | None, baseline: str,
+    decomposition: pd.DataFrame | None = None,
 ) -> FirstScreen:
-    """The answers a policymaker reads first, from the same tables as the rest of the report."""
+    """The answers a policymaker reads first, from the same tables as the rest of the report
+    (``decomposition``: the failure-change heat map's :func:`ecosim.analysis.failure_decomposition`,
+    computed here when not given)."""
     question_label, question = experiment_question(results)
     primary = list(dict.fromkeys(comparison.loc[comparison["role"] == "primary", "metric"]))
     ranking = rank_policies(comparison)
-    reasons = main_failure_reasons(results.ok, baseline)
+    reasons: dict[str, str] = {}
+    if set(analysis.FAILURE_COLUMNS) <= set(results.ok.columns):
+        if decomposition is None:
+            decomposition = analysis.failure_decomposition(results.ok, baseline)
+        reasons = main_failure_changes(decomposition)
+        reasons[str(baseline)] = baseline_failure_text(results.ok, baseline)
     labels = condition_labels(results.ok)
     colours = plots.condition_colours(analysis.conditions(results.ok), baseline)
     columns = ["rank", "policy", *[f"{analysis.metric_label(m)}: change [interval], verdict" for m in primary]]
@@ -821,7 +841,7 @@ def first_screen(
         columns += [f"extra public money, M¥ per run [{cost_level} interval]",
                     f"{analysis.metric_label(cost_outcome).lower()} per extra M¥ of public money "
                     f"[interval, at least {ratio_level}] ({analysis.metric_unit(cost_outcome)} per M¥)"]
-    columns.append("where most technologies fail (gate cause, failures per run, share of failures)")
+    columns.append(FAILURE_CHANGE_COLUMN)
     indexed = comparison.set_index(["condition", "metric"])
     rows = []
     for record in ranking.itertuples():
@@ -873,7 +893,7 @@ def first_screen(
     if failing:
         lead.append("Policies without a better verdict on any primary outcome (or with a worse one): "
                     + html.escape(", ".join(map(str, failing)))
-                    + "; the last column says where their technologies fail.")
+                    + "; the last column says how their failures change.")
     probabilities = probability_table(comparison, labels, order=list(ranking["condition"]))
     if probabilities is not None:
         lead.append(html.escape(probability_headline(comparison, labels) or ""))
@@ -980,7 +1000,7 @@ def build_report(
     if points is not None:
         sections.append(Section("Design points", ["Each design point of a scenario is compared as its own "
                                                   "condition, named scenario[point]."], points))
-    comparison = effectiveness = None
+    comparison = effectiveness = decomposition = None
     if several:
         cost = ["public_spending"] if "public_spending" in ok.columns else []
         comparison = analysis.compare(ok, baseline, [*metrics, *cost], primary=primary, seed=seed)
@@ -1081,7 +1101,7 @@ def build_report(
         + " “More replications needed” means the interval still includes no change; the number given is how "
           "many replications would make an interval of the current spread clear of no change. See docs/ANALYSIS.md.")]))
     if comparison is not None:
-        screen = first_screen(results, comparison, effectiveness, baseline)
+        screen = first_screen(results, comparison, effectiveness, baseline, decomposition)
     else:
         label, question = experiment_question(results)
         screen = FirstScreen(question=question, lead=["Only one scenario has results: nothing to compare."],
