@@ -834,7 +834,9 @@ def _synthetic_policies(n: int = 12, seed: int = 3) -> pd.DataFrame:
             "deals": 1000 * (1 + lift) + rng.normal(0, 10, n),
             "commercialisations": 100 * (1 + lift) * np.exp(rng.normal(0, 0.05, n)),
             "welfare": 1000 * (1 + lift) * np.exp(rng.normal(0, 0.05, n)),
-            "public_spending": 500 + spend + rng.normal(0, 3, n)}))
+            "public_spending": 500 + spend + rng.normal(0, 3, n),
+            "publications": 500 * (0.5 if name == "costly" else 1.0) + rng.normal(0, 5, n),
+            "shelved": 50 + rng.normal(0, 5, n)}))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -876,5 +878,25 @@ def test_the_first_screen_gives_how_failures_change_not_their_levels():
     text = main_failure_changes(pd.DataFrame(cells))["poc_fund"]
     assert text.startswith(f"G2 funding {format_signed(-60.0)} [")
     assert f"G2 technical {format_signed(47.0)} [" in text
-    assert text.endswith("technologies rescued from funding or matching failures then fail technically")
+    assert text.endswith(": some technologies rescued from funding or matching failures then fail technically")
     assert "6,723" not in text and "%" not in text
+
+
+def test_the_first_screen_gives_each_policys_largest_side_effects():
+    """Review of issue 14: publications −52% under incentive_reform appeared only in a folded
+    table; now the first screen gives each policy's largest descriptive changes clear of 0."""
+    from ecosim import analysis
+    from ecosim.report import SIDE_EFFECT_COLUMN, Results, build_report, change_text
+
+    results = Results(Path("sweep"), _synthetic_policies(), pd.DataFrame(), {"design": "scenarios"})
+    screen, _ = build_report(results, primary=["deals", "commercialisations", "welfare"])
+    assert SIDE_EFFECT_COLUMN in screen.columns and "not adjusted" in SIDE_EFFECT_COLUMN
+    column = screen.columns.index(SIDE_EFFECT_COLUMN)
+    cells = {row["scenario"]: row["cells"][column][0] for row in screen.rows}
+    comparison = analysis.compare(results.ok, "baseline", [*analysis.default_metrics(results.ok)],
+                                  primary=["deals", "commercialisations", "welfare"])
+    publications = comparison.set_index(["condition", "metric"]).loc[("costly", "publications")]
+    # the comparison table's own text, so every output prints the same number
+    assert cells["costly"] == f"{analysis.metric_label('publications')} {change_text({**publications, 'metric': 'publications'})}"
+    assert cells["cheap"] == "none clear of 0"  # the shelved technologies' noise is not a side effect
+    assert "Public money" not in cells["costly"]  # given beside the ranking, not repeated

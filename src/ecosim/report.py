@@ -781,7 +781,7 @@ def main_failure_changes(decomposition: pd.DataFrame) -> dict[str, str]:
     """Per policy, from the numbers of the failure-change heat map (:func:`ecosim.analysis.failure_decomposition`):
     the gate × cause whose failures fell most and the one whose failures rose most against the
     baseline, each with its change per run and 95% interval, e.g. ``"G2 funding −60.2 [−80.1,
-    −40.3]; G2 technical +47.0 [30.2, 63.8]: technologies rescued from funding or matching
+    −40.3]; G2 technical +47.0 [30.2, 63.8]: some technologies rescued from funding or matching
     failures then fail technically"``. A side is left out when no cell moves that way; a
     policy whose failures do not change gets ``"no change"``."""
     out = {}
@@ -797,7 +797,7 @@ def main_failure_changes(decomposition: pd.DataFrame) -> dict[str, str]:
         text = "; ".join(texts) or "no change"
         if (fall is not None and rise is not None and fall["cause"] != "technical" and rise["cause"] == "technical"
                 and fall["difference_high"] < 0 < rise["difference_low"]):
-            text += ": technologies rescued from funding or matching failures then fail technically"
+            text += ": some technologies rescued from funding or matching failures then fail technically"
         out[str(name)] = text
     return out
 
@@ -834,13 +834,17 @@ def first_screen(
     colours = plots.condition_colours(analysis.conditions(results.ok), baseline)
     columns = ["rank", "policy", *[f"{analysis.metric_label(m)}: change [interval], verdict" for m in primary]]
     cost_outcome = value_for_money_outcome(primary)
-    if effectiveness is not None and not effectiveness.empty and cost_outcome:
+    with_cost = effectiveness is not None and not effectiveness.empty and cost_outcome is not None
+    if with_cost:
         cost_level = format_level(indexed_level(comparison, "public_spending"), "descriptive")
         ratio_level = format_level(
             effectiveness.loc[effectiveness["outcome"] == cost_outcome, "ratio_level"].iloc[0], "descriptive")
         columns += [f"extra public money, M¥ per run [{cost_level} interval]",
                     f"{analysis.metric_label(cost_outcome).lower()} per extra M¥ of public money "
                     f"[interval, at least {ratio_level}] ({analysis.metric_unit(cost_outcome)} per M¥)"]
+    effects = side_effects(comparison)
+    if effects:
+        columns.append(SIDE_EFFECT_COLUMN)
     columns.append(FAILURE_CHANGE_COLUMN)
     indexed = comparison.set_index(["condition", "metric"])
     rows = []
@@ -852,7 +856,7 @@ def first_screen(
             row = indexed.loc[(name, metric)]
             cells.append(ranking_cell(row, metric))
             css.append(verdict_class(row["verdict"]))
-        if len(columns) > len(cells) + 1:
+        if with_cost:
             ce = effectiveness[(effectiveness["condition"] == name) & (effectiveness["outcome"] == cost_outcome)]
             if len(ce):
                 c = ce.iloc[0]
@@ -863,6 +867,9 @@ def first_screen(
                 cells += ["–", "–"]
             css += ["", ""]
         failing = record.better == 0 or record.worse > 0
+        if effects:
+            cells.append(effects.get(str(name), "–"))
+            css.append("")
         cells.append(reasons.get(str(name), "–"))
         css.append("reason" if failing else "")
         rows.append({"scenario": name, "colour": colours.get(name, plots.BASELINE_COLOUR), "failing": failing,
@@ -871,7 +878,8 @@ def first_screen(
                  "cells": list(zip(["–", labels.get(baseline, baseline) + ("" if baseline == "baseline" else " (baseline)"),
                                     *[f"mean {format_number(indexed.xs(m, level='metric')['baseline_mean'].iloc[0])} "
                                       f"{analysis.metric_unit(m)}" for m in primary],
-                                    *(["–", "–"] if len(columns) > len(primary) + 3 else []),
+                                    *(["–", "–"] if with_cost else []),
+                                    *(["–"] if effects else []),
                                     reasons.get(str(baseline), "–")], [""] * len(columns), strict=True))})
     best = ranking.iloc[0] if len(ranking) else None
     lead = []
@@ -902,6 +910,29 @@ def first_screen(
                        probability_caption=PROBABILITY_CAPTION.format(base=labels.get(baseline, baseline)) + "."
                        if probabilities is not None else "",
                        probability_note=POSTERIOR_NOTE if probabilities is not None else "")
+
+
+SIDE_EFFECTS = 3
+"""How many side effects the first screen gives per policy."""
+SIDE_EFFECT_COLUMN = ("side effects: the largest changes in other outcomes, clear of 0 (descriptive: 95% "
+                      "intervals, not adjusted for multiplicity, no verdict)")
+SHOWN_BESIDE_THE_RANKING = ("public_spending", "welfare_per_public_yuan")
+"""Descriptive outcomes the ranking's cost columns already give (not repeated as side effects)."""
+
+
+def side_effects(comparison: pd.DataFrame, k: int = SIDE_EFFECTS) -> dict[str, str]:
+    """Per policy, its ``k`` largest changes in % among the descriptive (non-primary) outcomes
+    whose interval is clear of 0, each as the comparison tables print it, e.g. ``"Publications
+    −52.0% [−55.1%, −48.7%]; ..."``; ``"none clear of 0"`` when no such change exists. The
+    outcomes the ranking's cost columns give are left out (:data:`SHOWN_BESIDE_THE_RANKING`)."""
+    other = comparison[(comparison["role"] != "primary") & ~comparison["metric"].isin(SHOWN_BESIDE_THE_RANKING)]
+    out = {}
+    for name, part in other.groupby("condition", sort=False):
+        clear = part[((part["relative_low"] > 0) | (part["relative_high"] < 0)) & part["relative_change"].notna()]
+        clear = clear.reindex(clear["relative_change"].abs().sort_values(ascending=False).index).head(k)
+        out[str(name)] = "; ".join(f"{analysis.metric_label(r['metric'])} {change_text(r)}"
+                                   for _, r in clear.iterrows()) or "none clear of 0"
+    return out
 
 
 def value_for_money_outcome(primary: Sequence[str]) -> str | None:
