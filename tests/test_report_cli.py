@@ -900,3 +900,33 @@ def test_the_first_screen_gives_each_policys_largest_side_effects():
     assert cells["costly"] == f"{analysis.metric_label('publications')} {change_text({**publications, 'metric': 'publications'})}"
     assert cells["cheap"] == "none clear of 0"  # the shelved technologies' noise is not a side effect
     assert "Public money" not in cells["costly"]  # given beside the ranking, not repeated
+
+
+def test_the_first_screen_states_the_measured_window_and_the_world(tmp_path):
+    """Review of issue 14: the tables cover quarters 21–60 while the time series start at quarter
+    1, and "steps: each scenario's own" although every scenario ran 60 quarters."""
+    import matplotlib.colors as mcolors
+
+    from ecosim import plots
+    from ecosim.report import Results, build_report
+
+    runs = _synthetic_policies().assign(measured_from_quarter=21.0)
+    world = {"regions": 2, "universities_per_region": 8, "institutes_per_region": 2, "enterprises_per_region": 500}
+    index = {"design": "scenarios", "steps": None,
+             "experiment": {"scenarios": {n: {"steps": 60, "world": world} for n in ("baseline", "costly", "cheap")}}}
+    steps = pd.DataFrame([{"scenario": n, "replication": r, "step": q, "deals": 1.0, "status": "ok"}
+                          for n in ("baseline", "costly") for r in range(3) for q in range(1, 61)])
+    screen, sections = build_report(Results(tmp_path, runs, steps, index),
+                                    primary=["deals", "commercialisations", "welfare"])
+    lead = " ".join(screen.lead)
+    assert ("Each number is per run: quarters 21–60 (10 years, after a 20-quarter burn-in that the tables leave "
+            "out; the time-series figures show running totals from quarter 1, with the burn-in shaded) of a world "
+            "of 2 regions, 16 universities, 4 research institutes, 1,000 enterprises.") in lead
+    provenance = next(s for s in sections if s.title == "What was run").table.set_index("")["value"]
+    assert provenance["steps (quarters)"] == "60 (each scenario's own, the same in all)"
+    assert provenance["measured window"] == "quarters 21–60"
+    over_time = next(s for s in sections if s.title == "Over time")
+    ax = over_time.figures[0][2].axes[0]
+    shaded = [p for p in ax.patches if mcolors.to_hex(p.get_facecolor()) == plots.BURN_IN_COLOUR]
+    assert shaded and shaded[0].get_x() == 0.5 and shaded[0].get_width() == 20
+    assert any("burn-in, quarters 1–20" in t.get_text() for t in ax.get_legend().get_texts())

@@ -897,6 +897,9 @@ def first_screen(
         lead.append(f"No policy is shown better than {html.escape(str(baseline))} on a primary outcome at this "
                     "number of replications; the table says how many more each comparison would need.")
     failing = [r["scenario"] for r in rows if r["failing"] and r["scenario"] != baseline]
+    window = window_sentence(results)
+    if window:
+        lead.insert(0, html.escape(window))
     lead.append(html.escape(ranking_rule(comparison)))
     if failing:
         lead.append("Policies without a better verdict on any primary outcome (or with a worse one): "
@@ -933,6 +936,71 @@ def side_effects(comparison: pd.DataFrame, k: int = SIDE_EFFECTS) -> dict[str, s
         out[str(name)] = "; ".join(f"{analysis.metric_label(r['metric'])} {change_text(r)}"
                                    for _, r in clear.iterrows()) or "none clear of 0"
     return out
+
+
+def measured_window(results: Results) -> tuple[int, int] | None:
+    """The measured window (first and last quarter) of every finished run, when all runs agree:
+    ``measured_from_quarter`` from the runs and the quarters per run (:func:`steps_per_run`);
+    ``None`` when either is unknown or differs between runs."""
+    ok = results.ok
+    steps = steps_per_run(results)
+    if "measured_from_quarter" not in ok.columns or steps is None:
+        return None
+    first = ok["measured_from_quarter"].dropna().unique()
+    return (int(first[0]), steps) if len(first) == 1 else None
+
+
+def _scenario_entries(results: Results) -> dict[str, dict[str, Any]]:
+    experiment = results.index.get("experiment")
+    scenarios = experiment.get("scenarios") if isinstance(experiment, dict) else None
+    return {str(k): v for k, v in scenarios.items() if isinstance(v, dict)} if isinstance(scenarios, dict) else {}
+
+
+def steps_per_run(results: Results) -> int | None:
+    """Quarters per run: the sweep's ``steps``, or each scenario's own when they all agree
+    (``None`` when they differ or are not recorded)."""
+    if results.index.get("steps") is not None:
+        return int(results.index["steps"])
+    own = {v.get("steps") for v in _scenario_entries(results).values()}
+    return int(own.pop()) if len(own) == 1 and None not in own else None
+
+
+def world_text(results: Results) -> str | None:
+    """The world's size when every scenario has the same one, e.g. "2 regions, 16 universities,
+    4 research institutes, 1,000 enterprises"; ``None`` when not recorded or different."""
+    worlds = [v.get("world") for v in _scenario_entries(results).values()]
+    if not worlds or any(not isinstance(w, dict) for w in worlds) or any(w != worlds[0] for w in worlds):
+        return None
+    w = worlds[0]
+    try:
+        regions = int(w["regions"])
+        parts = [f"{regions} region{'s' if regions != 1 else ''}",
+                 f"{regions * int(w['universities_per_region']):,} universities",
+                 f"{regions * int(w.get('institutes_per_region', 0)):,} research institutes",
+                 f"{regions * int(w['enterprises_per_region']):,} enterprises"]
+    except (KeyError, TypeError, ValueError):
+        return None
+    return ", ".join(parts)
+
+
+def window_sentence(results: Results) -> str | None:
+    """What one run is, for the first screen: "Each number is per run: quarters 21–60 (10 years,
+    after a 20-quarter burn-in that the tables leave out) of a world of 2 regions, ...". """
+    window = measured_window(results)
+    world = world_text(results)
+    if window is None and world is None:
+        return None
+    text = "Each number is per run"
+    if window is not None:
+        first, last = window
+        quarters = last - first + 1
+        years = f"{quarters / 4:g} year{'s' if quarters != 4 else ''}"
+        text += f": quarters {first}–{last} ({years}"
+        text += (f", after a {first - 1}-quarter burn-in that the tables leave out; the time-series figures "
+                 "show running totals from quarter 1, with the burn-in shaded)" if first > 1 else ")")
+    if world is not None:
+        text += f" of a world of {world}"
+    return text + "."
 
 
 def value_for_money_outcome(primary: Sequence[str]) -> str | None:
@@ -1080,8 +1148,10 @@ def build_report(
         for metric, cumulative in REPORT_TIME_SERIES:
             if metric in steps.columns:
                 bands = analysis.time_series_bands(steps, [metric], cumulative=cumulative)
+                window = measured_window(results)
                 figures.append((f"time_{metric}", f"{analysis.metric_label(metric)} over time.",
-                                plots.time_series_plot(bands, metric, baseline)))
+                                plots.time_series_plot(bands, metric, baseline,
+                                                       burn_in_quarters=window[0] - 1 if window else 0)))
         if figures:
             sections.append(Section("Over time", ["Lines are medians over replications; shaded bands hold "
                                                   "the middle 90% of replications."], None, figures))
@@ -1309,8 +1379,13 @@ def _provenance_section(results: Results) -> Section:
                                       else f"{replications.min()}–{replications.max()}")
         + (", each at one posterior draw (below)" if drawn else ""),
         **({"posterior draws": draw_details} if draw_details else {}),
-        "steps (quarters)": (str(index["steps"]) if index.get("steps") is not None
-                             else "each scenario's own (set in its scenario file)"),
+        "steps (quarters)": (str(steps_per_run(results)) + ("" if index.get("steps") is not None
+                                                            else " (each scenario's own, the same in all)")
+                             if steps_per_run(results) is not None
+                             else "each scenario's own (set in its scenario file), not the same in all"),
+        **({"measured window": f"quarters {measured_window(results)[0]}–{measured_window(results)[1]}"}  # type: ignore[index]
+           if measured_window(results) is not None else {}),
+        **({"world": world_text(results)} if world_text(results) else {}),
         "root seed": str(index.get("root_seed", index.get("seed", "–"))),
         "replication seeds (replication 0, 1, …)": ", ".join(str(s) for s in seeds[:6])
         + (f" … ({len(seeds)} in all)" if len(seeds) > 6 else ""),
