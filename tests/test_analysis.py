@@ -215,7 +215,7 @@ def test_too_few_replications_say_how_many_would_be_needed_not_no_difference():
     base, scen = paired_world(rng, 4, 2.0)  # a real but small effect, 4 replications
     row = analysis.compare(make_runs({"baseline": base, "policy": scen}), "baseline", ["deals"],
                            primary=["deals"]).iloc[0]
-    assert row["verdict"] == "more replications needed"
+    assert row["verdict"] == "undecided"
     assert row["replications_needed"] > 4
     # the prediction: the interval's half-width shrinks as 1/√n, so n·(half-width / |estimate|)²
     half = (row["difference_high"] - row["difference_low"]) / 2
@@ -224,7 +224,7 @@ def test_too_few_replications_say_how_many_would_be_needed_not_no_difference():
     base, scen = paired_world(rng, 200, 0.0)
     row = analysis.compare(make_runs({"baseline": base, "policy": scen}), "baseline", ["deals"],
                            primary=["deals"]).iloc[0]
-    assert row["verdict"] == "no change beyond the precision target"
+    assert row["verdict"] == "no change larger than the precision target"
 
 
 def test_replications_needed_predicts_the_run_length_that_separates_an_effect():

@@ -435,7 +435,7 @@ def _posterior_like_comparison() -> pd.DataFrame:
     table = analysis.compare(runs, "baseline", ["deals", "publications", "welfare_per_public_yuan"])
     primary = table["role"] == "primary"
     table.loc[primary, ["p_better", "p_better_low", "p_better_high"]] = [0.6, 0.42, 0.76]
-    table.loc[table.index[primary][0], ["verdict", "replications_needed"]] = ["more replications needed", 2710]
+    table.loc[table.index[primary][0], ["verdict", "replications_needed"]] = ["undecided", 2710]
     return table
 
 
@@ -930,3 +930,29 @@ def test_the_first_screen_states_the_measured_window_and_the_world(tmp_path):
     shaded = [p for p in ax.patches if mcolors.to_hex(p.get_facecolor()) == plots.BURN_IN_COLOUR]
     assert shaded and shaded[0].get_x() == 0.5 and shaded[0].get_width() == 20
     assert any("burn-in, quarters 1–20" in t.get_text() for t in ax.get_legend().get_texts())
+
+
+def test_each_verdict_has_one_wording_in_every_output():
+    """Review of issue 14: the tables said "undecided: needs about N replications" and "no change
+    larger than ±5%", the legend and CSV "more replications needed" and "no change beyond the
+    precision target", --help a third form. Now one set of words, from analysis.verdict_words."""
+    from click.testing import CliRunner
+
+    from ecosim import analysis, plots
+    from ecosim.cli import cli
+    from ecosim.report import VERDICT_GLOSSARY, verdict_of_text, verdict_text
+
+    assert set(plots.VERDICT_COLOURS) == set(analysis.VERDICTS)  # the legend's words are the CSV's
+    for verdict in analysis.VERDICTS:
+        for needed in (3.0, 369.4, 20_000.0, math.nan):
+            row = {"verdict": verdict, "replications_needed": needed, "precision": 0.05}
+            words = verdict_text(row)
+            assert words == verdict_text(row, short=True) == analysis.verdict_words(verdict, needed, 0.05)
+            assert words.startswith(verdict.split(" the precision")[0])  # the CSV's verdict begins the words
+            assert verdict_of_text(words) == verdict
+    assert verdict_text({"verdict": "undecided", "replications_needed": 369.4}) == \
+        "undecided: needs about 369 replications"
+    precise = verdict_text({"verdict": "no change larger than the precision target", "precision": 0.05})
+    assert precise == "no change larger than ±5% of the baseline" and "±5% of the baseline" in VERDICT_GLOSSARY
+    help_text = " ".join(CliRunner().invoke(cli, ["compare", "--help"]).output.split())
+    assert "undecided: needs about N replications" in help_text and "more replications" not in help_text

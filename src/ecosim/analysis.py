@@ -745,9 +745,9 @@ def replications_needed(n: int, estimate: float, half_width: float, target_half_
     return max(n, math.ceil(n * (half_width / target) ** 2))
 
 
-VERDICTS = ("better", "worse", "higher", "lower", "no change beyond the precision target",
+VERDICTS = ("better", "worse", "higher", "lower", "no change larger than the precision target",
             "identical in every replication", "the same difference in every replication",
-            "more replications needed", "not enough data", "descriptive")
+            "undecided", "not enough data", "descriptive")
 """Possible verdicts. Only primary outcomes get better/worse (higher/lower for metrics without a
 better direction); every other metric is "descriptive"."""
 
@@ -763,9 +763,9 @@ def verdict(
     - ``descriptive``: not a primary outcome, so no verdict (the interval is shown);
     - ``better`` / ``worse`` (``higher`` / ``lower`` without a better direction): the interval,
       at the family-wise level, excludes no change;
-    - ``no change beyond the precision target``: the interval includes no change and its
+    - ``no change larger than the precision target``: the interval includes no change and its
       half-width is below ``precision`` of the baseline mean;
-    - ``more replications needed``: the interval includes no change and is wider than that.
+    - ``undecided``: the interval includes no change and is wider than that.
 
     Examples
     --------
@@ -789,8 +789,39 @@ def verdict(
         return "better" if sign * direction > 0 else "worse"
     base = abs(row["baseline_mean"])
     if base > 0 and max(abs(low), abs(high)) <= precision * base:
-        return "no change beyond the precision target"
-    return "more replications needed"
+        return "no change larger than the precision target"
+    return "undecided"
+
+
+def verdict_words(verdict_name: str, replications_needed: float = math.nan, precision: float = math.nan) -> str:
+    """The words every output prints for a verdict (tables, console, notebooks, report; the CSV
+    and the figures' legends hold the verdict itself, whose words these extend).
+
+    - ``undecided`` → ``"undecided: needs about 369 replications"`` (the replications at which
+      an interval of today's spread would clear no change), ``"undecided: needs more than 10,000
+      replications"`` or ``"undecided: no change seen at all"``;
+    - ``no change larger than the precision target`` → ``"no change larger than ±5% of the
+      baseline"`` (the interval lies within ±``precision`` of the baseline mean);
+    - ``descriptive`` → ``"descriptive (no test)"``; any other verdict is its own word.
+
+    Examples
+    --------
+    >>> verdict_words("undecided", 368.6), verdict_words("no change larger than the precision target", precision=0.05)
+    ('undecided: needs about 368 replications', 'no change larger than ±5% of the baseline')
+    """
+    if verdict_name == "undecided":
+        if math.isfinite(replications_needed) and replications_needed > 10_000:
+            return "undecided: needs more than 10,000 replications"
+        if math.isfinite(replications_needed):
+            return f"undecided: needs about {int(replications_needed):,} replications"
+        return "undecided: no change seen at all"
+    if verdict_name == "no change larger than the precision target":
+        if math.isfinite(precision):
+            return f"no change larger than ±{precision:.0%} of the baseline"
+        return verdict_name
+    if verdict_name == "descriptive":
+        return "descriptive (no test)"
+    return verdict_name
 
 
 DEFAULT_COMPARE_METRICS = (
@@ -933,7 +964,7 @@ def compare(
     correction : ``"bonferroni"`` (simultaneous intervals) or ``"none"`` (each primary interval
         at ``1 − alpha``)
     precision : a primary interval that includes no change but is narrower than this share of the
-        baseline mean reads "no change beyond the precision target"
+        baseline mean reads "no change larger than the precision target"
     seed : seed of the bootstrap (heavy-tailed metrics); each cell derives its own stream
     directions : overrides of :func:`metric_direction`
     heavy_tailed : metrics treated as heavy-tailed (default: the catalogue's)

@@ -250,30 +250,21 @@ def role_text(row: Any) -> str:
     return f"{row['role']}, {format_level(row['level'], row['role'])}"
 
 
-def _replications(needed: float) -> str:
-    return f"{int(needed):,}"
+VERDICT_GLOSSARY = (
+    "“Undecided: needs about N replications” means the interval still includes no change; N is how many "
+    "replications would make an interval of the current spread clear of no change. “No change larger than "
+    "±5% of the baseline” means the interval includes no change and lies within ±5% of the baseline's mean "
+    "(the precision target): any effect is smaller than that.")
+"""What the two verdicts that are not a clear change mean, in the words :func:`verdict_text` prints."""
 
 
 def verdict_text(row: Any, short: bool = False) -> str:
-    """The verdict as a reader sees it, with the replications it would need when undecided
-    (``short``: the compact form of the first screen)."""
-    word = str(row["verdict"])
-    needed = row.get("replications_needed", math.nan) if hasattr(row, "get") else math.nan
-    if word == "more replications needed":
-        if math.isfinite(needed) and needed > 10_000:
-            return ("undecided: needs more than 10,000 replications" if short else
-                    "more replications needed (more than 10,000 for an interval clear of no change)")
-        if math.isfinite(needed):
-            return (f"undecided: needs about {_replications(needed)} replications" if short else
-                    f"more replications needed (about {_replications(needed)} for an interval clear of no change)")
-        return "undecided: no change seen at all" if short else "more replications needed (no change seen at all)"
-    if word == "descriptive":
-        return "descriptive (no test)"
-    if word == "no change beyond the precision target":
-        precision = row.get("precision", math.nan) if hasattr(row, "get") else math.nan
-        if math.isfinite(precision):
-            return f"no change larger than ±{precision:.0%}"
-    return word
+    """The verdict as a reader sees it (:func:`ecosim.analysis.verdict_words`, the same words in
+    every output), with the replications it would need when undecided. ``short`` is kept for
+    callers: both forms are now the same words."""
+    get = row.get if hasattr(row, "get") else (lambda key, default=None: default)
+    return analysis.verdict_words(str(row["verdict"]), float(get("replications_needed", math.nan)),
+                                  float(get("precision", math.nan)))
 
 
 def verdict_of_text(text: Any) -> str | None:
@@ -283,10 +274,10 @@ def verdict_of_text(text: Any) -> str | None:
     word = str(text).rpartition(" — ")[2]
     if word in analysis.VERDICTS:
         return word
-    if word.startswith(("undecided", "more replications needed")):
-        return "more replications needed"
+    if word.startswith("undecided"):
+        return "undecided"
     if word.startswith("no change larger than"):
-        return "no change beyond the precision target"
+        return "no change larger than the precision target"
     if word == "descriptive (no test)":
         return "descriptive"
     return None
@@ -1199,8 +1190,7 @@ def build_report(
     sections.append(Section("How to read the statistics", [html.escape(
         "Means per run are compared pair by pair when scenarios share replication seeds (common random numbers). "
         + (method_note(comparison) if comparison is not None else "")
-        + " “More replications needed” means the interval still includes no change; the number given is how "
-          "many replications would make an interval of the current spread clear of no change. See docs/ANALYSIS.md.")]))
+        + " " + VERDICT_GLOSSARY + " See docs/ANALYSIS.md.")]))
     if comparison is not None:
         screen = first_screen(results, comparison, effectiveness, baseline, decomposition)
     else:
