@@ -956,3 +956,28 @@ def test_each_verdict_has_one_wording_in_every_output():
     assert precise == "no change larger than ±5% of the baseline" and "±5% of the baseline" in VERDICT_GLOSSARY
     help_text = " ".join(CliRunner().invoke(cli, ["compare", "--help"]).output.split())
     assert "undecided: needs about N replications" in help_text and "more replications" not in help_text
+
+
+def test_a_metric_that_never_varies_is_named_once_not_compared(capsys):
+    """Review of issue 14: time_to_transfer_median was 4.00 in all 240 runs and still got a forest
+    panel and a "+0.00%, identical in every replication" row per policy."""
+    from ecosim import analysis
+    from ecosim.report import Results, build_report, comparison_tables, print_comparison
+
+    runs = _synthetic_policies().assign(time_to_transfer_median=4.0)
+    comparison = analysis.compare(runs, "baseline", ["publications", "time_to_transfer_median"],
+                                  primary=["deals", "commercialisations", "welfare"])
+    assert analysis.constant_metrics(comparison) == {"time_to_transfer_median": 4.0}
+    tables = comparison_tables(comparison)
+    assert all("Median time to transfer" not in " ".join(map(str, t["outcome"])) for _, _, t in tables)
+    print_comparison(comparison)
+    out = " ".join(capsys.readouterr().out.split())
+    assert out.count("Did not vary: median time to transfer was 4.00 quarters in every run of every scenario") == 1
+    screen, sections = build_report(Results(Path("sweep"), runs, pd.DataFrame(), {"design": "scenarios"}),
+                                    metrics=["publications", "time_to_transfer_median"],
+                                    primary=["deals", "commercialisations", "welfare"])
+    other = next(s for s in sections if s.title.endswith("other outcomes (descriptive)"))
+    assert any("Did not vary: median time to transfer" in p for p in other.paragraphs)
+    forest = other.figures[0][2]
+    titles = " ".join(ax.get_title() for ax in forest.axes)
+    assert "Median time" not in titles and "Publications" in titles

@@ -980,7 +980,8 @@ def compare(
         precision target"), p_better, p_better_low, p_better_high (when the runs come from
         posterior draws: for each primary outcome with a better direction, the probability over
         the posterior that the condition beats the baseline and its ``confidence`` Jeffreys
-        interval, :func:`probability_better`; NaN otherwise).
+        interval, :func:`probability_better`; NaN otherwise), same_in_every_run (the metric had
+        one value in every run of both scenarios; see :func:`constant_metrics`).
     """
     if correction not in CORRECTIONS:
         raise ValueError(f"unknown correction {correction!r}; use one of {CORRECTIONS}")
@@ -1021,14 +1022,27 @@ def compare(
                 row["replications_needed"] = max(row["replications_needed"], fewest)
             row["verdict"] = verdict(row, direction, is_primary, precision)
             row["precision"] = precision
+            both = np.concatenate([_finite(b), _finite(s)])
+            row["same_in_every_run"] = bool(both.size and np.all(both == both[0]))
             row.update(_posterior_probability(values, metric, direction, is_primary and posterior, confidence))
             rows.append(row)
     columns = ["condition", "baseline", "metric", "role", "n", "paired", "level", "method", "baseline_mean",
                "scenario_mean", "difference", "difference_low", "difference_high", "relative_change",
                "relative_low", "relative_high", "ratio", "ratio_low", "ratio_high", "p_value", "p_adjusted",
                "same_every_replication", "replications_needed", "effect_size", "direction", "verdict", "precision",
-               "p_better", "p_better_low", "p_better_high"]
+               "p_better", "p_better_low", "p_better_high", "same_in_every_run"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def constant_metrics(comparison: pd.DataFrame) -> dict[str, float]:
+    """Metrics with the same value in every run of every compared scenario (e.g. a median time
+    to transfer of 4.00 quarters in all 240 runs), with that value: nothing to compare, so
+    outputs say so once instead of a forest panel and a "+0.00%, identical" row per policy."""
+    if comparison.empty or "same_in_every_run" not in comparison.columns:
+        return {}
+    flags = comparison.groupby("metric", sort=False)["same_in_every_run"].all()
+    return {str(m): float(comparison.loc[comparison["metric"] == m, "baseline_mean"].iloc[0])
+            for m, constant in flags.items() if constant}
 
 
 def _posterior_probability(values, metric: str, direction: int, wanted: bool, confidence: float) -> dict[str, float]:

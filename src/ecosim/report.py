@@ -464,6 +464,7 @@ def comparison_tables(
     """
     if comparison.empty:
         return []
+    comparison = without_constant_descriptive(comparison)
     readable = readable_comparison(comparison, labels)
     baseline = comparison["baseline"].iloc[0]
     base = (labels or {}).get(baseline, baseline)
@@ -489,6 +490,27 @@ def comparison_tables(
                 part = part.drop(columns="note")
         tables.append((role, title, part.reset_index(drop=True)))
     return tables
+
+
+def without_constant_descriptive(comparison: pd.DataFrame) -> pd.DataFrame:
+    """The comparison without the descriptive metrics that had one value in every run of every
+    scenario (:func:`ecosim.analysis.constant_metrics`; :func:`constant_note` says so once).
+    Primary outcomes stay: they carry a verdict."""
+    constant = analysis.constant_metrics(comparison)
+    keep = ~(comparison["metric"].isin(list(constant)) & (comparison["role"] != "primary"))
+    return comparison[keep].reset_index(drop=True)
+
+
+def constant_note(comparison: pd.DataFrame) -> str | None:
+    """One sentence naming the descriptive metrics that did not vary, e.g. "Did not vary: median
+    time to transfer was 4.00 quarters in every run of every scenario (not compared)."."""
+    constant = {m: v for m, v in analysis.constant_metrics(comparison).items()
+                if (comparison.loc[comparison["metric"] == m, "role"] != "primary").all()}
+    if not constant:
+        return None
+    parts = [f"{analysis.metric_label(m).lower()} was {format_number(v)} {analysis.metric_unit(m)}"
+             for m, v in constant.items()]
+    return "Did not vary: " + "; ".join(parts) + " in every run of every scenario (not compared)."
 
 
 ANSWER_SAYS = ("change % [interval]", "baseline", "P(better) over posterior [95%]", "verdict")
@@ -611,6 +633,9 @@ def print_comparison(
         console.print()
     for _, title, part in comparison_tables(comparison, labels, "the answer", correction):
         _print_table(console, title, part, styles)
+    unvaried = constant_note(comparison)
+    if unvaried:
+        console.print(unvaried, highlight=False)
     console.print(method_note(comparison, correction), highlight=False)
     if has_probabilities(comparison):
         console.print(POSTERIOR_NOTE, highlight=False)
@@ -1105,6 +1130,8 @@ def build_report(
                 "interval and verdict; here are the means behind it, the change in each outcome's unit (the same "
                 "interval) and the adjusted p-values. How the intervals are made is under “How to read the "
                 "statistics”."]
+            if role != "primary" and constant_note(comparison):
+                paragraphs = [*paragraphs, html.escape(constant_note(comparison) or "")]
             # the descriptive table is long (a row per scenario and outcome) and the forest plot
             # below shows its changes and intervals: folded, one click away
             fold = "" if role == "primary" else (
@@ -1324,7 +1351,7 @@ def _forest_figures(comparison: pd.DataFrame) -> list[tuple[str, str, Figure]]:
                + "; ".join(f"{role} outcomes: {format_level(level, role)}"
                            for role, level in comparison.drop_duplicates("role").set_index("role")["level"].items())
                + "). One panel per outcome, the primary outcomes first; each panel has its own scale.")
-    return [("forest", caption, plots.forest_panels(comparison))]
+    return [("forest", caption, plots.forest_panels(without_constant_descriptive(comparison)))]
 
 
 def analysis_summary_table(ok: pd.DataFrame, metrics: Sequence[str], seed: int) -> pd.DataFrame:
