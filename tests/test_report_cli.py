@@ -981,3 +981,24 @@ def test_a_metric_that_never_varies_is_named_once_not_compared(capsys):
     forest = other.figures[0][2]
     titles = " ".join(ax.get_title() for ax in forest.axes)
     assert "Median time" not in titles and "Publications" in titles
+
+
+def test_the_ranking_gives_each_policys_one_line_description():
+    """Review of issue 14: policies were shown only by their code names."""
+    from ecosim.report import Results, build_report
+
+    descriptions = {"baseline": "Today's ecosystem.", "costly": "Every lever at once.", "cheap": "Inventors get 70%."}
+    index = {"design": "scenarios", "scenario_descriptions": descriptions}
+    screen, _ = build_report(Results(Path("sweep"), _synthetic_policies(), pd.DataFrame(), index),
+                             primary=["deals", "commercialisations", "welfare"])
+    policies = {row["scenario"]: row["cells"][1][0] for row in screen.rows}
+    assert policies == {name: f"{name} — {text}" for name, text in descriptions.items()}
+
+
+def test_a_sweep_records_each_scenarios_description():
+    from ecosim.executors import build_index
+    from ecosim.experiment import load_experiment
+
+    index = build_index(load_experiment(Path(__file__).parents[1] / "experiments" / "policy_levers.yaml", sample=False))
+    assert index["scenario_descriptions"]["incentive_reform"] == (
+        "University evaluations weigh transfer above publication; inventors get 70%.")

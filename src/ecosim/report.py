@@ -404,6 +404,28 @@ def condition_labels(ok: pd.DataFrame) -> dict[str, str]:
     return labels
 
 
+def scenario_descriptions(results: Results) -> dict[str, str]:
+    """Scenario → the one-line ``description:`` of its scenario file: recorded in the sweep's
+    index, or (for sweeps recorded before it was) read from the experiment file the index names
+    when that file still has the sweep's description. Empty when neither is available."""
+    recorded = results.index.get("scenario_descriptions")
+    if isinstance(recorded, dict):
+        return {str(k): str(v) for k, v in recorded.items() if v}
+    source = results.index.get("source")
+    if not source or not Path(str(source)).is_file():
+        return {}
+    from ecosim.experiment import load_experiment
+
+    try:
+        experiment = load_experiment(str(source), sample=False)
+    except Exception:  # noqa: BLE001 - an experiment file changed since the sweep: no descriptions
+        return {}
+    if experiment.description != str(results.index.get("description") or ""):
+        return {}  # another experiment now: its scenarios may not be this sweep's
+    return {name: str(data.get("description")) for name, data in experiment.scenarios.items()
+            if data.get("description")}
+
+
 def readable_comparison(comparison: pd.DataFrame, labels: Mapping[str, str] | None = None) -> pd.DataFrame:
     """The comparison table as strings, in the columns people read: scenario, outcome (label and
     unit), role with its interval's level, baseline and scenario means, the change in the
@@ -864,9 +886,11 @@ def first_screen(
     columns.append(FAILURE_CHANGE_COLUMN)
     indexed = comparison.set_index(["condition", "metric"])
     rows = []
+    descriptions = scenario_descriptions(results)
     for record in ranking.itertuples():
         name = record.condition
-        cells = [str(record.rank), labels.get(name, name)]
+        described = f" — {descriptions[str(name)]}" if str(name) in descriptions else ""
+        cells = [str(record.rank), labels.get(name, name) + described]
         css = ["", ""]
         for metric in primary:
             row = indexed.loc[(name, metric)]
@@ -891,7 +915,8 @@ def first_screen(
         rows.append({"scenario": name, "colour": colours.get(name, plots.BASELINE_COLOUR), "failing": failing,
                      "cells": list(zip(cells, css, strict=True))})
     rows.append({"scenario": baseline, "colour": plots.BASELINE_COLOUR, "failing": False,
-                 "cells": list(zip(["–", labels.get(baseline, baseline) + ("" if baseline == "baseline" else " (baseline)"),
+                 "cells": list(zip(["–", labels.get(baseline, baseline) + ("" if baseline == "baseline" else " (baseline)")
+                                    + (f" — {descriptions[str(baseline)]}" if str(baseline) in descriptions else ""),
                                     *[f"mean {format_number(indexed.xs(m, level='metric')['baseline_mean'].iloc[0])} "
                                       f"{analysis.metric_unit(m)}" for m in primary],
                                     *(["–", "–"] if with_cost else []),
