@@ -1002,3 +1002,20 @@ def test_a_sweep_records_each_scenarios_description():
     index = build_index(load_experiment(Path(__file__).parents[1] / "experiments" / "policy_levers.yaml", sample=False))
     assert index["scenario_descriptions"]["incentive_reform"] == (
         "University evaluations weigh transfer above publication; inventors get 70%.")
+
+
+@pytest.mark.parametrize("command", ["compare", "report"])
+def test_the_commands_options_in_the_docs_are_those_of_the_cli(command):
+    """Review of issue 14: docs/ANALYSIS.md listed `ecosim report --primary`, which report lacked."""
+    import re
+
+    from click.testing import CliRunner
+
+    from ecosim.cli import cli
+
+    docs = (Path(__file__).parents[1] / "docs" / "ANALYSIS.md").read_text()
+    block = docs.split("## Commands")[1].split("```")[1]
+    lines = block.split(f"ecosim {command}")[1].split("ecosim ")[0]
+    documented = set(re.findall(r"--[a-z-]+", lines))
+    shown = set(re.findall(r"^\s+(--[a-z-]+)", CliRunner().invoke(cli, [command, "--help"]).output, re.MULTILINE))
+    assert documented == shown - {"--help"}

@@ -854,7 +854,7 @@ def baseline_failure_text(ok: pd.DataFrame, baseline: str) -> str:
 
 def first_screen(
     results: Results, comparison: pd.DataFrame, effectiveness: pd.DataFrame | None, baseline: str,
-    decomposition: pd.DataFrame | None = None,
+    decomposition: pd.DataFrame | None = None, correction: str = "bonferroni",
 ) -> FirstScreen:
     """The answers a policymaker reads first, from the same tables as the rest of the report
     (``decomposition``: the failure-change heat map's :func:`ecosim.analysis.failure_decomposition`,
@@ -949,7 +949,7 @@ def first_screen(
     probabilities = probability_table(comparison, labels, order=list(ranking["condition"]))
     if probabilities is not None:
         lead.append(html.escape(probability_headline(comparison, labels) or ""))
-    return FirstScreen(question=question, lead=lead, columns=columns, rows=rows, method=method_note(comparison),
+    return FirstScreen(question=question, lead=lead, columns=columns, rows=rows, method=method_note(comparison, correction),
                        question_label=question_label, probabilities=probabilities,
                        probability_caption=PROBABILITY_CAPTION.format(base=labels.get(baseline, baseline)) + "."
                        if probabilities is not None else "",
@@ -1119,9 +1119,11 @@ def surface_first_screen(results: Results, primary: Sequence[str], seed: int) ->
 
 def build_report(
     results: Results, baseline: str | None = None, metrics: Sequence[str] | None = None, seed: int = 0,
-    primary: Sequence[str] | None = None,
+    primary: Sequence[str] | None = None, alpha: float = 0.05, correction: str = "bonferroni",
 ) -> tuple[FirstScreen, list[Section]]:
-    """Decide what the report shows and compute it; raises InputError on bad input."""
+    """Decide what the report shows and compute it; raises InputError on bad input. ``primary``,
+    ``alpha`` and ``correction`` are ``ecosim compare``'s, so that the report prints the same
+    comparison as the console."""
     ok = results.ok
     design = results.design
     surface = design in SENSITIVITY_DESIGNS or design in SURFACE_DESIGNS
@@ -1143,8 +1145,9 @@ def build_report(
     comparison = effectiveness = decomposition = None
     if several:
         cost = ["public_spending"] if "public_spending" in ok.columns else []
-        comparison = analysis.compare(ok, baseline, [*metrics, *cost], primary=primary, seed=seed)
-        tables = comparison_tables(comparison, condition_labels(ok), "the first screen")
+        comparison = analysis.compare(ok, baseline, [*metrics, *cost], primary=primary, alpha=alpha,
+                                      correction=correction, seed=seed)
+        tables = comparison_tables(comparison, condition_labels(ok), "the first screen", correction)
         forest = _forest_figures(comparison)
         for number, (role, title, table) in enumerate(tables, start=1):
             # compare's two tables, not one of 12-13 columns: each fits a 1024 px screen
@@ -1241,10 +1244,10 @@ def build_report(
             caption=cost_effectiveness_levels(effectiveness) or ""))
     sections.append(Section("How to read the statistics", [html.escape(
         "Means per run are compared pair by pair when scenarios share replication seeds (common random numbers). "
-        + (method_note(comparison) if comparison is not None else "")
+        + (method_note(comparison, correction) if comparison is not None else "")
         + " " + VERDICT_GLOSSARY + " See docs/ANALYSIS.md.")]))
     if comparison is not None:
-        screen = first_screen(results, comparison, effectiveness, baseline, decomposition)
+        screen = first_screen(results, comparison, effectiveness, baseline, decomposition, correction)
     else:
         label, question = experiment_question(results)
         screen = FirstScreen(question=question, lead=["Only one scenario has results: nothing to compare."],
@@ -1725,6 +1728,8 @@ def write_report(
     metrics: Sequence[str] | None = None,
     seed: int = 0,
     primary: Sequence[str] | None = None,
+    alpha: float = 0.05,
+    correction: str = "bonferroni",
 ) -> tuple[Path, Path]:
     """Write the HTML report (figures embedded as PNG) and a Markdown summary beside it.
 
@@ -1752,7 +1757,8 @@ def write_report(
         raise InputError("the report file must end in .html", source=str(html_path), key="--out")
     if html_path.exists() and html_path.is_dir():
         raise InputError("is a directory; give a file name ending in .html", source=str(html_path), key="--out")
-    screen, sections = build_report(results, baseline, metrics, seed, primary)  # raises InputError before writing
+    # raises InputError before writing
+    screen, sections = build_report(results, baseline, metrics, seed, primary, alpha, correction)
     with output_lock(html_path, "report"):  # a second report into the same file is refused, not mixed in
         md_path = html_path.with_suffix(".md")
         figure_dir = html_path.with_name(html_path.stem + "_figures")
