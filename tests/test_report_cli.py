@@ -836,6 +836,7 @@ def _synthetic_policies(n: int = 12, seed: int = 3) -> pd.DataFrame:
             "welfare": 1000 * (1 + lift) * np.exp(rng.normal(0, 0.05, n)),
             "public_spending": 500 + spend + rng.normal(0, 3, n),
             "publications": 500 * (0.5 if name == "costly" else 1.0) + rng.normal(0, 5, n),
+            "startups_per_disclosure": 0.1 * (5.0 if name == "costly" else 1.0) + rng.normal(0, 0.001, n),
             "shelved": 50 + rng.normal(0, 5, n)}))
     return pd.concat(frames, ignore_index=True)
 
@@ -884,7 +885,8 @@ def test_the_first_screen_gives_how_failures_change_not_their_levels():
 
 def test_the_first_screen_gives_each_policys_largest_side_effects():
     """Review of issue 14: publications −52% under incentive_reform appeared only in a folded
-    table; now the first screen gives each policy's largest descriptive changes clear of 0."""
+    table; now the first screen gives each policy's descriptive changes clear of 0, adverse ones
+    first (a +400% in start-ups per disclosure must not hide a −52% in publications)."""
     from ecosim import analysis
     from ecosim.report import SIDE_EFFECT_COLUMN, Results, build_report, change_text
 
@@ -897,7 +899,10 @@ def test_the_first_screen_gives_each_policys_largest_side_effects():
                                   primary=["deals", "commercialisations", "welfare"])
     publications = comparison.set_index(["condition", "metric"]).loc[("costly", "publications")]
     # the comparison table's own text, so every output prints the same number
-    assert cells["costly"] == f"{analysis.metric_label('publications')} {change_text({**publications, 'metric': 'publications'})}"
+    assert cells["costly"].split("; ")[0] == (f"{analysis.metric_label('publications')} "
+                                              f"{change_text({**publications, 'metric': 'publications'})} (adverse)")
+    assert cells["costly"].startswith(f"{analysis.metric_label('publications')} ")  # adverse first, though smaller
+    assert cells["costly"].count(";") == 1 and "Start-ups per academic disclosure +" in cells["costly"]
     assert cells["cheap"] == "none clear of 0"  # the shelved technologies' noise is not a side effect
     assert "Public money" not in cells["costly"]  # given beside the ranking, not repeated
 

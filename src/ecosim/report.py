@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -958,24 +959,31 @@ def first_screen(
 
 SIDE_EFFECTS = 3
 """How many side effects the first screen gives per policy."""
-SIDE_EFFECT_COLUMN = ("side effects: the largest changes in other outcomes, clear of 0 (descriptive: 95% "
-                      "intervals, not adjusted for multiplicity, no verdict)")
+SIDE_EFFECT_COLUMN = ("side effects: the largest changes in other outcomes clear of 0, adverse ones (in the "
+                      "catalogue's worse direction) first (descriptive: 95% intervals, not adjusted for "
+                      "multiplicity, no verdict)")
 SHOWN_BESIDE_THE_RANKING = ("public_spending", "welfare_per_public_yuan")
 """Descriptive outcomes the ranking's cost columns already give (not repeated as side effects)."""
 
 
 def side_effects(comparison: pd.DataFrame, k: int = SIDE_EFFECTS) -> dict[str, str]:
-    """Per policy, its ``k`` largest changes in % among the descriptive (non-primary) outcomes
-    whose interval is clear of 0, each as the comparison tables print it, e.g. ``"Publications
-    −52.0% [−55.1%, −48.7%]; ..."``; ``"none clear of 0"`` when no such change exists. The
-    outcomes the ranking's cost columns give are left out (:data:`SHOWN_BESIDE_THE_RANKING`)."""
+    """Per policy, ``k`` of its changes in % among the descriptive (non-primary) outcomes whose
+    interval is clear of 0: the adverse ones (a change in the catalogue's worse direction, marked
+    "(adverse)") first, each group largest first, each as the comparison tables print it, e.g.
+    ``"Publications −52.2% [−52.9%, −51.4%] (adverse); ..."``; ``"none clear of 0"`` when no such
+    change exists. The outcomes the ranking's cost columns give are left out
+    (:data:`SHOWN_BESIDE_THE_RANKING`)."""
     other = comparison[(comparison["role"] != "primary") & ~comparison["metric"].isin(SHOWN_BESIDE_THE_RANKING)]
     out = {}
     for name, part in other.groupby("condition", sort=False):
         clear = part[((part["relative_low"] > 0) | (part["relative_high"] < 0)) & part["relative_change"].notna()]
-        clear = clear.reindex(clear["relative_change"].abs().sort_values(ascending=False).index).head(k)
-        out[str(name)] = "; ".join(f"{analysis.metric_label(r['metric'])} {change_text(r)}"
-                                   for _, r in clear.iterrows()) or "none clear of 0"
+        adverse = np.sign(clear["relative_change"]) * clear["direction"] < 0
+        order = pd.DataFrame({"adverse": adverse, "size": clear["relative_change"].abs()})
+        order = order.sort_values(["adverse", "size"], ascending=[False, False])
+        out[str(name)] = "; ".join(
+            f"{analysis.metric_label(clear.at[i, 'metric'])} {change_text(clear.loc[i])}"
+            + (" (adverse)" if order.at[i, "adverse"] else "")
+            for i in order.index[:k]) or "none clear of 0"
     return out
 
 
