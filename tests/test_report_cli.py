@@ -8,6 +8,7 @@ from the store; the end-to-end test runs a real experiment with ``ecosim sweep``
 from __future__ import annotations
 
 import json
+import math
 import sys
 import types
 from pathlib import Path
@@ -434,7 +435,7 @@ def _posterior_like_comparison() -> pd.DataFrame:
     table = analysis.compare(runs, "baseline", ["deals", "publications", "welfare_per_public_yuan"])
     primary = table["role"] == "primary"
     table.loc[primary, ["p_better", "p_better_low", "p_better_high"]] = [0.6, 0.42, 0.76]
-    table.loc[table.index[primary][0], ["verdict", "replications_needed"]] = ["more replications needed", 2710]
+    table.loc[table.index[primary][0], ["verdict", "replications_needed"]] = ["undecided", 2710]
     return table
 
 
@@ -522,7 +523,9 @@ def test_the_reports_primary_table_gives_only_what_the_first_screen_lacks_as_com
         assert cells["change [interval]"] == report.format_interval(row["difference"], row["difference_low"],
                                                                     row["difference_high"])
         assert cells["p (adjusted)"] == report.format_p(row["p_adjusted"])
-    first_screen = {text for r in screen.rows for text, _ in r["cells"]}
+    # the ranking's cells of the primary outcomes (its cost columns may coincide, e.g. "0 [0, 0]")
+    outcome_columns = [i for i, c in enumerate(screen.columns) if c.endswith(": change [interval], verdict")]
+    first_screen = {r["cells"][i][0] for r in screen.rows for i in outcome_columns}
     changes = {report.format_interval(r["relative_change"], r["relative_low"], r["relative_high"], percent=True)
                for _, r in primary.iterrows()}
     for value in table.drop(columns="scenario").to_numpy().ravel():
@@ -614,7 +617,8 @@ def test_report_labels_its_numbers_as_the_tables_do(results):
     cost_part = markdown.split("## Cost-effectiveness")[1].split("\n## ")[0]
     cost = next(line for line in cost_part.splitlines() if line.startswith("| scenario | outcome | extra outcome"))
     # one level for every row: stated once, in the caption, not in a column repeating it
-    assert "*Extra outcome and ratios: 98.33% simultaneous intervals; extra public money: 95% intervals.*" in cost_part
+    assert ("*Extra outcome: 98.33% simultaneous intervals; extra public money: 95% intervals; "
+            "ratios: the range over both (at least 93.33% confidence).") in cost_part
     assert "level of the outcome's and the ratios' intervals" not in cost and "(95%)" not in cost_part
     assert "level of the outcome's and the ratios' intervals" in " ".join(
         report.readable_cost_effectiveness(report.analysis.cost_effectiveness(
@@ -814,3 +818,209 @@ def test_the_spread_table_gives_the_primary_and_plotted_outcomes_unless_others_a
     assert len(table) == len(wanted) * loaded.ok["condition"].nunique()
     asked = {s.title: s for s in build_sections(loaded, metrics=["publications"])}[title].table
     assert list(dict.fromkeys(asked["outcome"])) == ["Publications"]
+
+
+def _synthetic_policies(n: int = 12, seed: int = 3) -> pd.DataFrame:
+    """Baseline and two policies, paired: ``costly`` and ``cheap`` both raise the three primary
+    outcomes, ``costly`` a little more on the first, for 300 M¥ of public money a run against 20."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    frames = []
+    for name, lift, spend in (("baseline", 0.0, 0.0), ("costly", 0.30, 300.0), ("cheap", 0.25, 20.0)):
+        frames.append(pd.DataFrame({
+            "run_id": [f"{name}-{r}" for r in range(n)], "scenario": name, "replication": range(n),
+            "seed": range(n), "status": "ok",
+            "deals": 1000 * (1 + lift) + rng.normal(0, 10, n),
+            "commercialisations": 100 * (1 + lift) * np.exp(rng.normal(0, 0.05, n)),
+            "welfare": 1000 * (1 + lift) * np.exp(rng.normal(0, 0.05, n)),
+            "public_spending": 500 + spend + rng.normal(0, 3, n),
+            "publications": 500 * (0.5 if name == "costly" else 1.0) + rng.normal(0, 5, n),
+            "startups_per_disclosure": 0.1 * (5.0 if name == "costly" else 1.0) + rng.normal(0, 0.001, n),
+            "shelved": 50 + rng.normal(0, 5, n)}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_the_first_screen_states_its_ranking_rule_and_puts_cost_beside_it():
+    """Review of issue 14: "Best on the primary outcomes: ecosystem" ranked on verdicts alone,
+    although incentive_reform had as many better verdicts for 18.69 M¥ a run against 290.2."""
+    from ecosim.report import RANKING_RULE, Results, build_report
+
+    results = Results(Path("sweep"), _synthetic_policies(), pd.DataFrame(), {"design": "scenarios"})
+    screen, _ = build_report(results, primary=["deals", "commercialisations", "welfare"])
+    lead = " ".join(screen.lead)
+    assert "Best on" not in lead and "(which does not count cost)" in lead
+    assert RANKING_RULE.split("{")[0] in lead  # the rule in words, on the first screen
+    assert "<b>cheap</b> has as many better verdicts for less public money" in lead
+    assert [row["scenario"] for row in screen.rows] == ["costly", "cheap", "baseline"]
+    money = next(i for i, c in enumerate(screen.columns) if c.startswith("extra public money"))
+    ratio = screen.columns[money + 1]
+    assert ratio.startswith("welfare from products on the market per extra M¥ of public money [interval")
+    cheap = dict(zip(screen.columns, [t for t, _ in screen.rows[1]["cells"]], strict=True))
+    assert 15 < float(cheap[screen.columns[money]].split()[0]) < 25 and "[" in cheap[ratio]
+    assert float(cheap[ratio].split()[0]) > 5  # ~250 M¥ of welfare for ~20 M¥
+
+
+def test_the_first_screen_gives_how_failures_change_not_their_levels():
+    """Review of issue 14: the first screen said "G2 funding 6,667/run (41%), baseline 6,723" for
+    every policy, a level that is ~41% everywhere; now the largest fall and rise against the
+    baseline, the heat map's numbers."""
+    from ecosim.formatting import format_signed
+    from ecosim.report import main_failure_changes
+
+    cells = []
+    for gate in ("G1", "G2"):
+        for cause, change in (("technical", 47.0 if gate == "G2" else 1.0), ("funding", -60.0 if gate == "G2" else -2.0),
+                              ("matching", 0.5)):
+            cells.append({"condition": "poc_fund", "baseline": "baseline", "gate": gate, "cause": cause,
+                          "baseline_mean": 6723.0, "scenario_mean": 6723.0 + change, "difference": change,
+                          "difference_low": change - 10, "difference_high": change + 10,
+                          "share_of_change": math.nan, "paired": True})
+    text = main_failure_changes(pd.DataFrame(cells))["poc_fund"]
+    assert text.startswith(f"G2 funding {format_signed(-60.0)} [")
+    assert f"G2 technical {format_signed(47.0)} [" in text
+    assert text.endswith(": some technologies rescued from funding or matching failures then fail technically")
+    assert "6,723" not in text and "%" not in text
+
+
+def test_the_first_screen_gives_each_policys_largest_side_effects():
+    """Review of issue 14: publications −52% under incentive_reform appeared only in a folded
+    table; now the first screen gives each policy's descriptive changes clear of 0, adverse ones
+    first (a +400% in start-ups per disclosure must not hide a −52% in publications)."""
+    from ecosim import analysis
+    from ecosim.report import SIDE_EFFECT_COLUMN, Results, build_report, change_text
+
+    results = Results(Path("sweep"), _synthetic_policies(), pd.DataFrame(), {"design": "scenarios"})
+    screen, _ = build_report(results, primary=["deals", "commercialisations", "welfare"])
+    assert SIDE_EFFECT_COLUMN in screen.columns and "not adjusted" in SIDE_EFFECT_COLUMN
+    column = screen.columns.index(SIDE_EFFECT_COLUMN)
+    cells = {row["scenario"]: row["cells"][column][0] for row in screen.rows}
+    comparison = analysis.compare(results.ok, "baseline", [*analysis.default_metrics(results.ok)],
+                                  primary=["deals", "commercialisations", "welfare"])
+    publications = comparison.set_index(["condition", "metric"]).loc[("costly", "publications")]
+    # the comparison table's own text, so every output prints the same number
+    assert cells["costly"].split("; ")[0] == (f"{analysis.metric_label('publications')} "
+                                              f"{change_text({**publications, 'metric': 'publications'})} (adverse)")
+    assert cells["costly"].startswith(f"{analysis.metric_label('publications')} ")  # adverse first, though smaller
+    assert cells["costly"].count(";") == 1 and "Start-ups per academic disclosure +" in cells["costly"]
+    assert cells["cheap"] == "none clear of 0"  # the shelved technologies' noise is not a side effect
+    assert "Public money" not in cells["costly"]  # given beside the ranking, not repeated
+
+
+def test_the_first_screen_states_the_measured_window_and_the_world(tmp_path):
+    """Review of issue 14: the tables cover quarters 21–60 while the time series start at quarter
+    1, and "steps: each scenario's own" although every scenario ran 60 quarters."""
+    import matplotlib.colors as mcolors
+
+    from ecosim import plots
+    from ecosim.report import Results, build_report
+
+    runs = _synthetic_policies().assign(measured_from_quarter=21.0)
+    world = {"regions": 2, "universities_per_region": 8, "institutes_per_region": 2, "enterprises_per_region": 500}
+    index = {"design": "scenarios", "steps": None,
+             "experiment": {"scenarios": {n: {"steps": 60, "world": world} for n in ("baseline", "costly", "cheap")}}}
+    steps = pd.DataFrame([{"scenario": n, "replication": r, "step": q, "deals": 1.0, "status": "ok"}
+                          for n in ("baseline", "costly") for r in range(3) for q in range(1, 61)])
+    screen, sections = build_report(Results(tmp_path, runs, steps, index),
+                                    primary=["deals", "commercialisations", "welfare"])
+    lead = " ".join(screen.lead)
+    assert ("Each number is per run: quarters 21–60 (10 years, after a 20-quarter burn-in that the tables leave "
+            "out; the time-series figures show running totals from quarter 1, with the burn-in shaded) of a world "
+            "of 2 regions, 16 universities, 4 research institutes, 1,000 enterprises.") in lead
+    provenance = next(s for s in sections if s.title == "What was run").table.set_index("")["value"]
+    assert provenance["steps (quarters)"] == "60 (each scenario's own, the same in all)"
+    assert provenance["measured window"] == "quarters 21–60"
+    over_time = next(s for s in sections if s.title == "Over time")
+    ax = over_time.figures[0][2].axes[0]
+    shaded = [p for p in ax.patches if mcolors.to_hex(p.get_facecolor()) == plots.BURN_IN_COLOUR]
+    assert shaded and shaded[0].get_x() == 0.5 and shaded[0].get_width() == 20
+    assert any("burn-in, quarters 1–20" in t.get_text() for t in ax.get_legend().get_texts())
+
+
+def test_each_verdict_has_one_wording_in_every_output():
+    """Review of issue 14: the tables said "undecided: needs about N replications" and "no change
+    larger than ±5%", the legend and CSV "more replications needed" and "no change beyond the
+    precision target", --help a third form. Now one set of words, from analysis.verdict_words."""
+    from click.testing import CliRunner
+
+    from ecosim import analysis, plots
+    from ecosim.cli import cli
+    from ecosim.report import VERDICT_GLOSSARY, verdict_of_text, verdict_text
+
+    assert set(plots.VERDICT_COLOURS) == set(analysis.VERDICTS)  # the legend's words are the CSV's
+    for verdict in analysis.VERDICTS:
+        for needed in (3.0, 369.4, 20_000.0, math.nan):
+            row = {"verdict": verdict, "replications_needed": needed, "precision": 0.05}
+            words = verdict_text(row)
+            assert words == verdict_text(row, short=True) == analysis.verdict_words(verdict, needed, 0.05)
+            assert words.startswith(verdict.split(" the precision")[0])  # the CSV's verdict begins the words
+            assert verdict_of_text(words) == verdict
+    assert verdict_text({"verdict": "undecided", "replications_needed": 369.4}) == \
+        "undecided: needs about 369 replications"
+    precise = verdict_text({"verdict": "no change larger than the precision target", "precision": 0.05})
+    assert precise == "no change larger than ±5% of the baseline" and "±5% of the baseline" in VERDICT_GLOSSARY
+    help_text = " ".join(CliRunner().invoke(cli, ["compare", "--help"]).output.split())
+    assert "undecided: needs about N replications" in help_text and "more replications" not in help_text
+
+
+def test_a_metric_that_never_varies_is_named_once_not_compared(capsys):
+    """Review of issue 14: time_to_transfer_median was 4.00 in all 240 runs and still got a forest
+    panel and a "+0.00%, identical in every replication" row per policy."""
+    from ecosim import analysis
+    from ecosim.report import Results, build_report, comparison_tables, print_comparison
+
+    runs = _synthetic_policies().assign(time_to_transfer_median=4.0)
+    comparison = analysis.compare(runs, "baseline", ["publications", "time_to_transfer_median"],
+                                  primary=["deals", "commercialisations", "welfare"])
+    assert analysis.constant_metrics(comparison) == {"time_to_transfer_median": 4.0}
+    tables = comparison_tables(comparison)
+    assert all("Median time to transfer" not in " ".join(map(str, t["outcome"])) for _, _, t in tables)
+    print_comparison(comparison)
+    out = " ".join(capsys.readouterr().out.split())
+    assert out.count("Did not vary: median time to transfer was 4.00 quarters in every run of every scenario") == 1
+    screen, sections = build_report(Results(Path("sweep"), runs, pd.DataFrame(), {"design": "scenarios"}),
+                                    metrics=["publications", "time_to_transfer_median"],
+                                    primary=["deals", "commercialisations", "welfare"])
+    other = next(s for s in sections if s.title.endswith("other outcomes (descriptive)"))
+    assert any("Did not vary: median time to transfer" in p for p in other.paragraphs)
+    forest = other.figures[0][2]
+    titles = " ".join(ax.get_title() for ax in forest.axes)
+    assert "Median time" not in titles and "Publications" in titles
+
+
+def test_the_ranking_gives_each_policys_one_line_description():
+    """Review of issue 14: policies were shown only by their code names."""
+    from ecosim.report import Results, build_report
+
+    descriptions = {"baseline": "Today's ecosystem.", "costly": "Every lever at once.", "cheap": "Inventors get 70%."}
+    index = {"design": "scenarios", "scenario_descriptions": descriptions}
+    screen, _ = build_report(Results(Path("sweep"), _synthetic_policies(), pd.DataFrame(), index),
+                             primary=["deals", "commercialisations", "welfare"])
+    policies = {row["scenario"]: row["cells"][1][0] for row in screen.rows}
+    assert policies == {name: f"{name} — {text}" for name, text in descriptions.items()}
+
+
+def test_a_sweep_records_each_scenarios_description():
+    from ecosim.executors import build_index
+    from ecosim.experiment import load_experiment
+
+    index = build_index(load_experiment(Path(__file__).parents[1] / "experiments" / "policy_levers.yaml", sample=False))
+    assert index["scenario_descriptions"]["incentive_reform"] == (
+        "University evaluations weigh transfer above publication; inventors get 70%.")
+
+
+@pytest.mark.parametrize("command", ["compare", "report"])
+def test_the_commands_options_in_the_docs_are_those_of_the_cli(command):
+    """Review of issue 14: docs/ANALYSIS.md listed `ecosim report --primary`, which report lacked."""
+    import re
+
+    from click.testing import CliRunner
+
+    from ecosim.cli import cli
+
+    docs = (Path(__file__).parents[1] / "docs" / "ANALYSIS.md").read_text()
+    block = docs.split("## Commands")[1].split("```")[1]
+    lines = block.split(f"ecosim {command}")[1].split("ecosim ")[0]
+    documented = set(re.findall(r"--[a-z-]+", lines))
+    shown = set(re.findall(r"^\s+(--[a-z-]+)", CliRunner().invoke(cli, [command, "--help"]).output, re.MULTILINE))
+    assert documented == shown - {"--help"}

@@ -745,9 +745,9 @@ def replications_needed(n: int, estimate: float, half_width: float, target_half_
     return max(n, math.ceil(n * (half_width / target) ** 2))
 
 
-VERDICTS = ("better", "worse", "higher", "lower", "no change beyond the precision target",
+VERDICTS = ("better", "worse", "higher", "lower", "no change larger than the precision target",
             "identical in every replication", "the same difference in every replication",
-            "more replications needed", "not enough data", "descriptive")
+            "undecided", "not enough data", "descriptive")
 """Possible verdicts. Only primary outcomes get better/worse (higher/lower for metrics without a
 better direction); every other metric is "descriptive"."""
 
@@ -763,9 +763,9 @@ def verdict(
     - ``descriptive``: not a primary outcome, so no verdict (the interval is shown);
     - ``better`` / ``worse`` (``higher`` / ``lower`` without a better direction): the interval,
       at the family-wise level, excludes no change;
-    - ``no change beyond the precision target``: the interval includes no change and its
+    - ``no change larger than the precision target``: the interval includes no change and its
       half-width is below ``precision`` of the baseline mean;
-    - ``more replications needed``: the interval includes no change and is wider than that.
+    - ``undecided``: the interval includes no change and is wider than that.
 
     Examples
     --------
@@ -789,8 +789,39 @@ def verdict(
         return "better" if sign * direction > 0 else "worse"
     base = abs(row["baseline_mean"])
     if base > 0 and max(abs(low), abs(high)) <= precision * base:
-        return "no change beyond the precision target"
-    return "more replications needed"
+        return "no change larger than the precision target"
+    return "undecided"
+
+
+def verdict_words(verdict_name: str, replications_needed: float = math.nan, precision: float = math.nan) -> str:
+    """The words every output prints for a verdict (tables, console, notebooks, report; the CSV
+    and the figures' legends hold the verdict itself, whose words these extend).
+
+    - ``undecided`` → ``"undecided: needs about 369 replications"`` (the replications at which
+      an interval of today's spread would clear no change), ``"undecided: needs more than 10,000
+      replications"`` or ``"undecided: no change seen at all"``;
+    - ``no change larger than the precision target`` → ``"no change larger than ±5% of the
+      baseline"`` (the interval lies within ±``precision`` of the baseline mean);
+    - ``descriptive`` → ``"descriptive (no test)"``; any other verdict is its own word.
+
+    Examples
+    --------
+    >>> verdict_words("undecided", 368.6), verdict_words("no change larger than the precision target", precision=0.05)
+    ('undecided: needs about 368 replications', 'no change larger than ±5% of the baseline')
+    """
+    if verdict_name == "undecided":
+        if math.isfinite(replications_needed) and replications_needed > 10_000:
+            return "undecided: needs more than 10,000 replications"
+        if math.isfinite(replications_needed):
+            return f"undecided: needs about {int(replications_needed):,} replications"
+        return "undecided: no change seen at all"
+    if verdict_name == "no change larger than the precision target":
+        if math.isfinite(precision):
+            return f"no change larger than ±{precision:.0%} of the baseline"
+        return verdict_name
+    if verdict_name == "descriptive":
+        return "descriptive (no test)"
+    return verdict_name
 
 
 DEFAULT_COMPARE_METRICS = (
@@ -933,7 +964,7 @@ def compare(
     correction : ``"bonferroni"`` (simultaneous intervals) or ``"none"`` (each primary interval
         at ``1 − alpha``)
     precision : a primary interval that includes no change but is narrower than this share of the
-        baseline mean reads "no change beyond the precision target"
+        baseline mean reads "no change larger than the precision target"
     seed : seed of the bootstrap (heavy-tailed metrics); each cell derives its own stream
     directions : overrides of :func:`metric_direction`
     heavy_tailed : metrics treated as heavy-tailed (default: the catalogue's)
@@ -949,7 +980,8 @@ def compare(
         precision target"), p_better, p_better_low, p_better_high (when the runs come from
         posterior draws: for each primary outcome with a better direction, the probability over
         the posterior that the condition beats the baseline and its ``confidence`` Jeffreys
-        interval, :func:`probability_better`; NaN otherwise).
+        interval, :func:`probability_better`; NaN otherwise), same_in_every_run (the metric had
+        one value in every run of both scenarios; see :func:`constant_metrics`).
     """
     if correction not in CORRECTIONS:
         raise ValueError(f"unknown correction {correction!r}; use one of {CORRECTIONS}")
@@ -990,14 +1022,27 @@ def compare(
                 row["replications_needed"] = max(row["replications_needed"], fewest)
             row["verdict"] = verdict(row, direction, is_primary, precision)
             row["precision"] = precision
+            both = np.concatenate([_finite(b), _finite(s)])
+            row["same_in_every_run"] = bool(both.size and np.all(both == both[0]))
             row.update(_posterior_probability(values, metric, direction, is_primary and posterior, confidence))
             rows.append(row)
     columns = ["condition", "baseline", "metric", "role", "n", "paired", "level", "method", "baseline_mean",
                "scenario_mean", "difference", "difference_low", "difference_high", "relative_change",
                "relative_low", "relative_high", "ratio", "ratio_low", "ratio_high", "p_value", "p_adjusted",
                "same_every_replication", "replications_needed", "effect_size", "direction", "verdict", "precision",
-               "p_better", "p_better_low", "p_better_high"]
+               "p_better", "p_better_low", "p_better_high", "same_in_every_run"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def constant_metrics(comparison: pd.DataFrame) -> dict[str, float]:
+    """Metrics with the same value in every run of every compared scenario (e.g. a median time
+    to transfer of 4.00 quarters in all 240 runs), with that value: nothing to compare, so
+    outputs say so once instead of a forest panel and a "+0.00%, identical" row per policy."""
+    if comparison.empty or "same_in_every_run" not in comparison.columns:
+        return {}
+    flags = comparison.groupby("metric", sort=False)["same_in_every_run"].all()
+    return {str(m): float(comparison.loc[comparison["metric"] == m, "baseline_mean"].iloc[0])
+            for m, constant in flags.items() if constant}
 
 
 def _posterior_probability(values, metric: str, direction: int, wanted: bool, confidence: float) -> dict[str, float]:
@@ -1132,28 +1177,57 @@ def conversion_funnel(
     return pd.DataFrame(rows)
 
 
+def ratio_interval(
+    numerator: tuple[float, float], denominator: tuple[float, float],
+) -> tuple[float, float]:
+    """The interval of ``numerator / denominator`` implied by the two printed intervals: the
+    range of ``n / d`` over ``n`` in ``numerator`` and ``d`` in ``denominator``.
+
+    It holds whenever both intervals hold, so its confidence is at least
+    ``1 − (1 − level_n) − (1 − level_d)`` (Bonferroni), and it excludes 0 exactly when the
+    numerator's interval does: a ratio can never look clearer than the numbers it divides.
+    ``(nan, nan)`` when the denominator's interval includes 0 (the ratio can then be ±∞) or a
+    bound is not finite.
+
+    Examples
+    --------
+    >>> ratio_interval((30.0, 60.0), (10.0, 20.0))
+    (1.5, 6.0)
+    >>> ratio_interval((-3.0, 90.0), (70.0, 80.0))
+    (-0.04285714285714286, 1.2857142857142858)
+    """
+    n_low, n_high = (float(v) for v in numerator)
+    d_low, d_high = (float(v) for v in denominator)
+    if not all(math.isfinite(v) for v in (n_low, n_high, d_low, d_high)) or d_low <= 0 <= d_high:
+        return math.nan, math.nan
+    corners = [n / d for n in (n_low, n_high) for d in (d_low, d_high)]
+    return min(corners), max(corners)
+
+
 def cost_effectiveness(
     runs: pd.DataFrame,
     comparison: pd.DataFrame,
     outcomes: Sequence[str] | None = None,
     cost: str = "public_spending",
     seed: int = 0,
-    n_resamples: int = 2000,
 ) -> pd.DataFrame:
     """Cost per extra outcome and extra outcome per extra M¥, each condition against the baseline.
 
     The extra outcome and the extra cost, with their intervals, are **read from** ``comparison``
     (the table of :func:`compare`), so they are the same numbers as in the comparison table,
     the forest plot and the prose. The two ratios ``Δcost / Δoutcome`` (M¥ per extra unit of
-    outcome) and ``Δoutcome / Δcost`` get a percentile-bootstrap interval (replications
-    resampled in pairs under common random numbers) at the outcome row's level, but only when
-    the denominator's interval excludes zero; otherwise the ratio can be ±∞ and ``note`` says so.
+    outcome) and ``Δoutcome / Δcost`` get the interval :func:`ratio_interval` derives from those
+    two printed intervals (confidence at least ``ratio_level``), but only when the denominator's
+    interval excludes zero; otherwise the ratio can be ±∞ and ``note`` says so. A ratio's
+    interval therefore includes 0 exactly when its numerator's does.
 
     Parameters
     ----------
-    runs : the runs table the comparison was made from
+    runs : the runs table the comparison was made from (kept for the signature; the numbers
+        all come from ``comparison``)
     comparison : :func:`compare`'s table, holding the outcomes and ``cost``
     outcomes : outcomes (default: the comparison's primary outcomes)
+    seed : unused (the ratio intervals need no resampling); kept for callers
 
     Returns
     -------
@@ -1161,22 +1235,20 @@ def cost_effectiveness(
         condition, baseline, outcome, level, extra_outcome, extra_outcome_low, extra_outcome_high,
         extra_cost, extra_cost_low, extra_cost_high, cost_per_extra, cost_per_extra_low,
         cost_per_extra_high, per_unit_cost, per_unit_low, per_unit_high, cost_level (the level of
-        the extra cost's interval: its own comparison row's), paired, note.
+        the extra cost's interval: its own comparison row's), ratio_level (the confidence both
+        ratios' intervals have at least), paired, note.
     """
     columns = ["condition", "baseline", "outcome", "level", "extra_outcome", "extra_outcome_low",
                "extra_outcome_high", "extra_cost", "extra_cost_low", "extra_cost_high", "cost_per_extra",
                "cost_per_extra_low", "cost_per_extra_high", "per_unit_cost", "per_unit_low", "per_unit_high",
-               "cost_level", "paired", "note"]
+               "cost_level", "ratio_level", "paired", "note"]
     if comparison.empty:
         return pd.DataFrame(columns=columns)
     if outcomes is None:
         outcomes = list(dict.fromkeys(comparison.loc[comparison["role"] == "primary", "metric"]))
     if cost not in set(comparison["metric"]):
         raise KeyError(f"cost-effectiveness needs {cost!r} in the comparison table")
-    table = ok_runs(runs)
-    groups = {name: group for name, group in table.groupby("condition", sort=False)}
     indexed = comparison.set_index(["condition", "metric"])
-    tail = 0.5
     rows = []
     for condition in dict.fromkeys(comparison["condition"]):
         c = indexed.loc[(condition, cost)]
@@ -1187,36 +1259,22 @@ def cost_effectiveness(
                 "extra_outcome": o["difference"], "extra_outcome_low": o["difference_low"],
                 "extra_outcome_high": o["difference_high"], "extra_cost": c["difference"],
                 "extra_cost_low": c["difference_low"], "extra_cost_high": c["difference_high"],
-                "cost_level": c["level"], "paired": bool(o["paired"]), "note": ""}
-            tail = (1 - float(o["level"])) / 2 * 100
-            pairing = _pairing(groups[o["baseline"]], groups[condition])
-            (bo, bc), (so, sc) = _paired_values(groups[o["baseline"]], groups[condition], [outcome, cost], pairing)
-            rng = _rng(seed, str(condition), outcome, cost)
-            if min(bo.size, so.size) >= 2:
-                if pairing[2]:
-                    idx_b = idx_s = rng.integers(0, bo.size, size=(n_resamples, bo.size))
-                else:
-                    idx_b = rng.integers(0, bo.size, size=(n_resamples, bo.size))
-                    idx_s = rng.integers(0, so.size, size=(n_resamples, so.size))
-                d_out = so[idx_s].mean(axis=1) - bo[idx_b].mean(axis=1)
-                d_cost = sc[idx_s].mean(axis=1) - bc[idx_b].mean(axis=1)
-            else:
-                d_out = d_cost = np.array([])
+                "cost_level": c["level"],
+                "ratio_level": max(0.0, 1 - (1 - float(o["level"])) - (1 - float(c["level"]))),
+                "paired": bool(o["paired"]), "note": ""}
+            outcome_interval = (row["extra_outcome_low"], row["extra_outcome_high"])
+            cost_interval = (row["extra_cost_low"], row["extra_cost_high"])
             notes = []
-            for key, num, den, d_num, d_den, clear, what in (
-                ("cost_per_extra", row["extra_cost"], row["extra_outcome"], d_cost, d_out,
-                 row["extra_outcome_low"] > 0 or row["extra_outcome_high"] < 0, "the outcome"),
-                ("per_unit", row["extra_outcome"], row["extra_cost"], d_out, d_cost,
-                 row["extra_cost_low"] > 0 or row["extra_cost_high"] < 0, "public spending"),
+            for key, num, den, num_interval, den_interval, what in (
+                ("cost_per_extra", row["extra_cost"], row["extra_outcome"], cost_interval, outcome_interval,
+                 "the outcome"),
+                ("per_unit", row["extra_outcome"], row["extra_cost"], outcome_interval, cost_interval,
+                 "public spending"),
             ):
                 point = f"{key}_cost" if key == "per_unit" else key
                 row[point] = num / den if den else math.nan
-                usable = d_den != 0
-                if clear and usable.sum() >= n_resamples / 2:
-                    ratio = d_num[usable] / d_den[usable]
-                    row[f"{key}_low"], row[f"{key}_high"] = (float(v) for v in np.percentile(ratio, [tail, 100 - tail]))
-                else:
-                    row[f"{key}_low"] = row[f"{key}_high"] = math.nan
+                row[f"{key}_low"], row[f"{key}_high"] = ratio_interval(num_interval, den_interval)
+                if not math.isfinite(row[f"{key}_low"]):
                     notes.append(f"{what} not clearly different from the baseline: no interval for the ratio")
             if row["extra_cost"] < 0 and row["extra_cost_high"] < 0:
                 notes.append("saves public money")

@@ -295,6 +295,8 @@ def build_index(experiment: Experiment) -> dict[str, Any]:
         "experiment_name": experiment.name,
         "description": experiment.description,
         "question": experiment.question,
+        "scenario_descriptions": {name: str(data.get("description") or "")
+                                  for name, data in experiment.scenarios.items()},
         "source": experiment.source,
         "ecosim_version": __version__,
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -55,8 +55,8 @@ VERDICT_COLOURS = {
     "worse": "#882255",
     "higher": "#332288",
     "lower": "#88ccee",
-    "no change beyond the precision target": "#44aa99",
-    "more replications needed": "#ddcc77",
+    "no change larger than the precision target": "#44aa99",
+    "undecided": "#ddcc77",
     "identical in every replication": "#999933",
     "the same difference in every replication": "#aa4499",
     "descriptive": "#777777",
@@ -293,9 +293,12 @@ def distribution_plot(runs: pd.DataFrame, metric: str, baseline: str | None = No
     return fig
 
 
+BURN_IN_COLOUR = "#d9d9d9"
+
+
 @_readable
 def time_series_plot(bands: pd.DataFrame, metric: str, baseline: str | None = None,
-                     band_label: str = "5–95% of replications") -> Figure:
+                     band_label: str = "5–95% of replications", burn_in_quarters: int = 0) -> Figure:
     """Median over replications of a per-step metric, with a shaded band, for each scenario.
 
     Parameters
@@ -304,6 +307,8 @@ def time_series_plot(bands: pd.DataFrame, metric: str, baseline: str | None = No
     metric : one of its metrics
     baseline : condition drawn in grey
     band_label : what the band is, for the legend
+    burn_in_quarters : the quarters before the measured window (shaded grey and named in the
+        legend: the tables leave them out, while a running total here starts at quarter 1)
     """
     table = bands[bands["metric"] == metric]
     if table.empty:
@@ -312,6 +317,9 @@ def time_series_plot(bands: pd.DataFrame, metric: str, baseline: str | None = No
     colours = condition_colours(names, baseline)
     fig = _figure(8, 4)
     ax = fig.subplots()
+    if burn_in_quarters > 0:
+        ax.axvspan(0.5, burn_in_quarters + 0.5, color=BURN_IN_COLOUR, alpha=0.5, linewidth=0,
+                   label=f"burn-in, quarters 1–{burn_in_quarters} (not in the tables)")
     for name in names:
         part = table[table["condition"] == name].sort_values("step")
         ax.plot(part["step"], part["median"], color=colours[name], label=name)

@@ -22,12 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
 from ecosim import __version__, analysis, plots
 from ecosim.errors import InputError
-from ecosim.formatting import format_interval, format_number
+from ecosim.formatting import format_interval, format_number, format_signed
 from ecosim.locks import output_lock
 
 SENSITIVITY_DESIGNS = ("sobol", "morris")
@@ -250,30 +251,21 @@ def role_text(row: Any) -> str:
     return f"{row['role']}, {format_level(row['level'], row['role'])}"
 
 
-def _replications(needed: float) -> str:
-    return f"{int(needed):,}"
+VERDICT_GLOSSARY = (
+    "“Undecided: needs about N replications” means the interval still includes no change; N is how many "
+    "replications would make an interval of the current spread clear of no change. “No change larger than "
+    "±5% of the baseline” means the interval includes no change and lies within ±5% of the baseline's mean "
+    "(the precision target): any effect is smaller than that.")
+"""What the two verdicts that are not a clear change mean, in the words :func:`verdict_text` prints."""
 
 
 def verdict_text(row: Any, short: bool = False) -> str:
-    """The verdict as a reader sees it, with the replications it would need when undecided
-    (``short``: the compact form of the first screen)."""
-    word = str(row["verdict"])
-    needed = row.get("replications_needed", math.nan) if hasattr(row, "get") else math.nan
-    if word == "more replications needed":
-        if math.isfinite(needed) and needed > 10_000:
-            return ("undecided: needs more than 10,000 replications" if short else
-                    "more replications needed (more than 10,000 for an interval clear of no change)")
-        if math.isfinite(needed):
-            return (f"undecided: needs about {_replications(needed)} replications" if short else
-                    f"more replications needed (about {_replications(needed)} for an interval clear of no change)")
-        return "undecided: no change seen at all" if short else "more replications needed (no change seen at all)"
-    if word == "descriptive":
-        return "descriptive (no test)"
-    if word == "no change beyond the precision target":
-        precision = row.get("precision", math.nan) if hasattr(row, "get") else math.nan
-        if math.isfinite(precision):
-            return f"no change larger than ±{precision:.0%}"
-    return word
+    """The verdict as a reader sees it (:func:`ecosim.analysis.verdict_words`, the same words in
+    every output), with the replications it would need when undecided. ``short`` is kept for
+    callers: both forms are now the same words."""
+    get = row.get if hasattr(row, "get") else (lambda key, default=None: default)
+    return analysis.verdict_words(str(row["verdict"]), float(get("replications_needed", math.nan)),
+                                  float(get("precision", math.nan)))
 
 
 def verdict_of_text(text: Any) -> str | None:
@@ -283,10 +275,10 @@ def verdict_of_text(text: Any) -> str | None:
     word = str(text).rpartition(" — ")[2]
     if word in analysis.VERDICTS:
         return word
-    if word.startswith(("undecided", "more replications needed")):
-        return "more replications needed"
+    if word.startswith("undecided"):
+        return "undecided"
     if word.startswith("no change larger than"):
-        return "no change beyond the precision target"
+        return "no change larger than the precision target"
     if word == "descriptive (no test)":
         return "descriptive"
     return None
@@ -413,6 +405,28 @@ def condition_labels(ok: pd.DataFrame) -> dict[str, str]:
     return labels
 
 
+def scenario_descriptions(results: Results) -> dict[str, str]:
+    """Scenario → the one-line ``description:`` of its scenario file: recorded in the sweep's
+    index, or (for sweeps recorded before it was) read from the experiment file the index names
+    when that file still has the sweep's description. Empty when neither is available."""
+    recorded = results.index.get("scenario_descriptions")
+    if isinstance(recorded, dict):
+        return {str(k): str(v) for k, v in recorded.items() if v}
+    source = results.index.get("source")
+    if not source or not Path(str(source)).is_file():
+        return {}
+    from ecosim.experiment import load_experiment
+
+    try:
+        experiment = load_experiment(str(source), sample=False)
+    except Exception:  # noqa: BLE001 - an experiment file changed since the sweep: no descriptions
+        return {}
+    if experiment.description != str(results.index.get("description") or ""):
+        return {}  # another experiment now: its scenarios may not be this sweep's
+    return {name: str(data.get("description")) for name, data in experiment.scenarios.items()
+            if data.get("description")}
+
+
 def readable_comparison(comparison: pd.DataFrame, labels: Mapping[str, str] | None = None) -> pd.DataFrame:
     """The comparison table as strings, in the columns people read: scenario, outcome (label and
     unit), role with its interval's level, baseline and scenario means, the change in the
@@ -473,6 +487,7 @@ def comparison_tables(
     """
     if comparison.empty:
         return []
+    comparison = without_constant_descriptive(comparison)
     readable = readable_comparison(comparison, labels)
     baseline = comparison["baseline"].iloc[0]
     base = (labels or {}).get(baseline, baseline)
@@ -498,6 +513,27 @@ def comparison_tables(
                 part = part.drop(columns="note")
         tables.append((role, title, part.reset_index(drop=True)))
     return tables
+
+
+def without_constant_descriptive(comparison: pd.DataFrame) -> pd.DataFrame:
+    """The comparison without the descriptive metrics that had one value in every run of every
+    scenario (:func:`ecosim.analysis.constant_metrics`; :func:`constant_note` says so once).
+    Primary outcomes stay: they carry a verdict."""
+    constant = analysis.constant_metrics(comparison)
+    keep = ~(comparison["metric"].isin(list(constant)) & (comparison["role"] != "primary"))
+    return comparison[keep].reset_index(drop=True)
+
+
+def constant_note(comparison: pd.DataFrame) -> str | None:
+    """One sentence naming the descriptive metrics that did not vary, e.g. "Did not vary: median
+    time to transfer was 4.00 quarters in every run of every scenario (not compared)."."""
+    constant = {m: v for m, v in analysis.constant_metrics(comparison).items()
+                if (comparison.loc[comparison["metric"] == m, "role"] != "primary").all()}
+    if not constant:
+        return None
+    parts = [f"{analysis.metric_label(m).lower()} was {format_number(v)} {analysis.metric_unit(m)}"
+             for m, v in constant.items()]
+    return "Did not vary: " + "; ".join(parts) + " in every run of every scenario (not compared)."
 
 
 ANSWER_SAYS = ("change % [interval]", "baseline", "P(better) over posterior [95%]", "verdict")
@@ -613,12 +649,16 @@ def print_comparison(
                  f"[{level} interval] — verdict"
                  + ("; P(better) over the posterior [95%]" if has_probabilities(comparison) else ""))
         _print_table(console, title, answer, styles)
+        console.print(ranking_rule(comparison), highlight=False)
         headline = probability_headline(comparison, labels)
         if headline:
             console.print(headline, highlight=False)
         console.print()
     for _, title, part in comparison_tables(comparison, labels, "the answer", correction):
         _print_table(console, title, part, styles)
+    unvaried = constant_note(comparison)
+    if unvaried:
+        console.print(unvaried, highlight=False)
     console.print(method_note(comparison, correction), highlight=False)
     if has_probabilities(comparison):
         console.print(POSTERIOR_NOTE, highlight=False)
@@ -733,9 +773,24 @@ class FirstScreen:
     probability_note: str = ""
 
 
+RANKING_RULE = ("Ranking rule: policies are ordered by how many primary outcomes they clearly improve "
+                "(a “better” verdict) minus how many they clearly worsen, ties broken by the change in "
+                "{first}. The rule does not count cost: the public money each policy adds, and what each "
+                "extra M¥ of it buys, stand beside the ranking.")
+
+
+def ranking_rule(comparison: pd.DataFrame) -> str:
+    """The words that state :func:`rank_policies`' rule (the report's first screen and the
+    console's answer print them)."""
+    primary = comparison.loc[comparison["role"] == "primary", "metric"]
+    first = analysis.metric_label(primary.iloc[0]).lower() if len(primary) else "the first primary outcome"
+    return RANKING_RULE.format(first=first)
+
+
 def rank_policies(comparison: pd.DataFrame) -> pd.DataFrame:
     """Conditions ranked on the primary outcomes: most "better" minus "worse" verdicts first,
-    ties broken by the change in % of the first primary outcome.
+    ties broken by the change in % of the first primary outcome (:data:`RANKING_RULE` says it
+    in words). Cost is not part of the rule.
 
     Returns
     -------
@@ -757,106 +812,293 @@ def rank_policies(comparison: pd.DataFrame) -> pd.DataFrame:
     return table.drop(columns="score").reset_index(drop=True)
 
 
-def main_failure_reasons(ok: pd.DataFrame, baseline: str) -> dict[str, str]:
-    """Per condition, the gate × cause where most of its technologies fail (share of all its
-    failures, and the baseline's failures per run there); when that cause is technical (the
-    technology's own, which a policy cannot make work), also the largest funding or matching
-    cause, the one a policy can move."""
-    if not set(analysis.FAILURE_COLUMNS) <= set(ok.columns):
-        return {}
-    failures = analysis.failures_by_gate_cause(ok)
-    reference = failures[failures["condition"] == baseline].set_index(["gate", "cause"])["mean"]
+FAILURE_CHANGE_COLUMN = ("how failures change against the baseline: the largest fall and rise by gate × cause, "
+                         "failures per run [95% interval]")
 
-    def describe(name: Any, cell: pd.Series) -> str:
-        text = f"{cell['gate']} {cell['cause']} {format_number(cell['mean'])}/run ({cell['share']:.0%})"
-        if name != baseline and (cell["gate"], cell["cause"]) in reference.index:
-            text += f", baseline {format_number(reference[(cell['gate'], cell['cause'])])}"
-        return text
 
+def main_failure_changes(decomposition: pd.DataFrame) -> dict[str, str]:
+    """Per policy, from the numbers of the failure-change heat map (:func:`ecosim.analysis.failure_decomposition`):
+    the gate × cause whose failures fell most and the one whose failures rose most against the
+    baseline, each with its change per run and 95% interval, e.g. ``"G2 funding −60.2 [−80.1,
+    −40.3]; G2 technical +47.0 [30.2, 63.8]: some technologies rescued from funding or matching
+    failures then fail technically"``. A side is left out when no cell moves that way; a
+    policy whose failures do not change gets ``"no change"``."""
     out = {}
-    for name, part in failures.groupby("condition", sort=False):
-        if part["mean"].isna().all():
-            continue
-        top = part.loc[part["mean"].idxmax()]
-        text = describe(name, top)
-        movable = part[part["cause"] != "technical"]
-        if top["cause"] == "technical" and movable["mean"].notna().any():
-            text += "; policy-movable: " + describe(name, movable.loc[movable["mean"].idxmax()])
+    for name, part in decomposition.groupby("condition", sort=False):
+        part = part[part["difference"].notna()]
+        texts = []
+        fall = part.loc[part["difference"].idxmin()] if len(part) and part["difference"].min() < 0 else None
+        rise = part.loc[part["difference"].idxmax()] if len(part) and part["difference"].max() > 0 else None
+        for cell in (fall, rise):
+            if cell is not None:
+                texts.append(f"{cell['gate']} {cell['cause']} {format_signed(cell['difference'])} "
+                             f"[{format_number(cell['difference_low'])}, {format_number(cell['difference_high'])}]")
+        text = "; ".join(texts) or "no change"
+        if (fall is not None and rise is not None and fall["cause"] != "technical" and rise["cause"] == "technical"
+                and fall["difference_high"] < 0 < rise["difference_low"]):
+            text += ": some technologies rescued from funding or matching failures then fail technically"
         out[str(name)] = text
     return out
 
 
+def baseline_failure_text(ok: pd.DataFrame, baseline: str) -> str:
+    """The baseline's row of the failure column: where most of its technologies fail (a level,
+    the reference the policies' changes are measured against)."""
+    failures = analysis.failures_by_gate_cause(ok)
+    part = failures[failures["condition"] == baseline]
+    if part.empty or part["mean"].isna().all():
+        return "–"
+    top = part.loc[part["mean"].idxmax()]
+    return (f"most failures at {top['gate']} {top['cause']}: {format_number(top['mean'])} a run "
+            f"({top['share']:.0%} of its failures)")
+
+
 def first_screen(
-    results: Results, comparison: pd.DataFrame, effectiveness: pd.DataFrame | None, baseline: str
+    results: Results, comparison: pd.DataFrame, effectiveness: pd.DataFrame | None, baseline: str,
+    decomposition: pd.DataFrame | None = None, correction: str = "bonferroni",
 ) -> FirstScreen:
-    """The answers a policymaker reads first, from the same tables as the rest of the report."""
+    """The answers a policymaker reads first, from the same tables as the rest of the report
+    (``decomposition``: the failure-change heat map's :func:`ecosim.analysis.failure_decomposition`,
+    computed here when not given)."""
     question_label, question = experiment_question(results)
     primary = list(dict.fromkeys(comparison.loc[comparison["role"] == "primary", "metric"]))
     ranking = rank_policies(comparison)
-    reasons = main_failure_reasons(results.ok, baseline)
+    reasons: dict[str, str] = {}
+    if set(analysis.FAILURE_COLUMNS) <= set(results.ok.columns):
+        if decomposition is None:
+            decomposition = analysis.failure_decomposition(results.ok, baseline)
+        reasons = main_failure_changes(decomposition)
+        reasons[str(baseline)] = baseline_failure_text(results.ok, baseline)
     labels = condition_labels(results.ok)
     colours = plots.condition_colours(analysis.conditions(results.ok), baseline)
     columns = ["rank", "policy", *[f"{analysis.metric_label(m)}: change [interval], verdict" for m in primary]]
-    cost_outcome = primary[0] if primary else None
-    if effectiveness is not None and not effectiveness.empty and cost_outcome:
+    cost_outcome = value_for_money_outcome(primary)
+    with_cost = effectiveness is not None and not effectiveness.empty and cost_outcome is not None
+    if with_cost:
         cost_level = format_level(indexed_level(comparison, "public_spending"), "descriptive")
+        ratio_level = format_level(
+            effectiveness.loc[effectiveness["outcome"] == cost_outcome, "ratio_level"].iloc[0], "descriptive")
         columns += [f"extra public money, M¥ per run [{cost_level} interval]",
-                    f"M¥ per extra unit of {analysis.metric_label(cost_outcome).lower()}"]
-    columns.append("where most technologies fail (gate cause, failures per run, share of failures)")
+                    f"{analysis.metric_label(cost_outcome).lower()} per extra M¥ of public money "
+                    f"[interval, at least {ratio_level}] ({analysis.metric_unit(cost_outcome)} per M¥)"]
+    effects = side_effects(comparison)
+    if effects:
+        columns.append(SIDE_EFFECT_COLUMN)
+    columns.append(FAILURE_CHANGE_COLUMN)
     indexed = comparison.set_index(["condition", "metric"])
     rows = []
+    descriptions = scenario_descriptions(results)
     for record in ranking.itertuples():
         name = record.condition
-        cells = [str(record.rank), labels.get(name, name)]
+        described = f" — {descriptions[str(name)]}" if str(name) in descriptions else ""
+        cells = [str(record.rank), labels.get(name, name) + described]
         css = ["", ""]
         for metric in primary:
             row = indexed.loc[(name, metric)]
             cells.append(ranking_cell(row, metric))
             css.append(verdict_class(row["verdict"]))
-        if len(columns) > len(cells) + 1:
+        if with_cost:
             ce = effectiveness[(effectiveness["condition"] == name) & (effectiveness["outcome"] == cost_outcome)]
             if len(ce):
                 c = ce.iloc[0]
                 cells.append(format_interval(c["extra_cost"], c["extra_cost_low"], c["extra_cost_high"]))
-                cells.append(ratio_text(c["cost_per_extra"], c["cost_per_extra_low"], c["cost_per_extra_high"],
-                                        "the outcome"))
+                cells.append(ratio_text(c["per_unit_cost"], c["per_unit_low"], c["per_unit_high"],
+                                        "public spending"))
             else:
                 cells += ["–", "–"]
             css += ["", ""]
         failing = record.better == 0 or record.worse > 0
+        if effects:
+            cells.append(effects.get(str(name), "–"))
+            css.append("")
         cells.append(reasons.get(str(name), "–"))
         css.append("reason" if failing else "")
         rows.append({"scenario": name, "colour": colours.get(name, plots.BASELINE_COLOUR), "failing": failing,
                      "cells": list(zip(cells, css, strict=True))})
     rows.append({"scenario": baseline, "colour": plots.BASELINE_COLOUR, "failing": False,
-                 "cells": list(zip(["–", labels.get(baseline, baseline) + ("" if baseline == "baseline" else " (baseline)"),
+                 "cells": list(zip(["–", labels.get(baseline, baseline) + ("" if baseline == "baseline" else " (baseline)")
+                                    + (f" — {descriptions[str(baseline)]}" if str(baseline) in descriptions else ""),
                                     *[f"mean {format_number(indexed.xs(m, level='metric')['baseline_mean'].iloc[0])} "
                                       f"{analysis.metric_unit(m)}" for m in primary],
-                                    *(["–", "–"] if len(columns) > len(primary) + 3 else []),
+                                    *(["–", "–"] if with_cost else []),
+                                    *(["–"] if effects else []),
                                     reasons.get(str(baseline), "–")], [""] * len(columns), strict=True))})
     best = ranking.iloc[0] if len(ranking) else None
     lead = []
     if best is not None and best["better"] > 0:
         better = [analysis.metric_label(m).lower() for m in primary
                   if indexed.loc[(best["condition"], m), "verdict"] == "better"]
-        lead.append(f"Best on the primary outcomes: <b>{html.escape(str(best['condition']))}</b>, better than "
+        lead.append(f"First in the ranking (which does not count cost): <b>{html.escape(str(best['condition']))}</b>"
+                    f"{_cost_words(effectiveness, best['condition'], cost_outcome)}, better than "
                     f"{html.escape(str(baseline))} on {html.escape(', '.join(better))}.")
+        cheaper = _cheaper_equal(ranking, effectiveness, cost_outcome)
+        if cheaper is not None:
+            lead.append(f"<b>{html.escape(str(cheaper))}</b> has as many better verdicts for less public money: "
+                        f"{_cost_words(effectiveness, cheaper, cost_outcome).removeprefix(', for ')}.")
     else:
         lead.append(f"No policy is shown better than {html.escape(str(baseline))} on a primary outcome at this "
                     "number of replications; the table says how many more each comparison would need.")
     failing = [r["scenario"] for r in rows if r["failing"] and r["scenario"] != baseline]
+    window = window_sentence(results)
+    if window:
+        lead.insert(0, html.escape(window))
+    lead.append(html.escape(ranking_rule(comparison)))
     if failing:
         lead.append("Policies without a better verdict on any primary outcome (or with a worse one): "
                     + html.escape(", ".join(map(str, failing)))
-                    + "; the last column says where their technologies fail.")
+                    + "; the last column says how their failures change.")
     probabilities = probability_table(comparison, labels, order=list(ranking["condition"]))
     if probabilities is not None:
         lead.append(html.escape(probability_headline(comparison, labels) or ""))
-    return FirstScreen(question=question, lead=lead, columns=columns, rows=rows, method=method_note(comparison),
+    return FirstScreen(question=question, lead=lead, columns=columns, rows=rows, method=method_note(comparison, correction),
                        question_label=question_label, probabilities=probabilities,
                        probability_caption=PROBABILITY_CAPTION.format(base=labels.get(baseline, baseline)) + "."
                        if probabilities is not None else "",
                        probability_note=POSTERIOR_NOTE if probabilities is not None else "")
+
+
+SIDE_EFFECTS = 3
+"""How many side effects the first screen gives per policy."""
+SIDE_EFFECT_COLUMN = ("side effects: the largest changes in other outcomes clear of 0, adverse ones (in the "
+                      "catalogue's worse direction) first (descriptive: 95% intervals, not adjusted for "
+                      "multiplicity, no verdict)")
+SHOWN_BESIDE_THE_RANKING = ("public_spending", "welfare_per_public_yuan")
+"""Descriptive outcomes the ranking's cost columns already give (not repeated as side effects)."""
+
+
+def side_effects(comparison: pd.DataFrame, k: int = SIDE_EFFECTS) -> dict[str, str]:
+    """Per policy, ``k`` of its changes in % among the descriptive (non-primary) outcomes whose
+    interval is clear of 0: the adverse ones (a change in the catalogue's worse direction, marked
+    "(adverse)") first, each group largest first, each as the comparison tables print it, e.g.
+    ``"Publications −52.2% [−52.9%, −51.4%] (adverse); ..."``; ``"none clear of 0"`` when no such
+    change exists. The outcomes the ranking's cost columns give are left out
+    (:data:`SHOWN_BESIDE_THE_RANKING`)."""
+    other = comparison[(comparison["role"] != "primary") & ~comparison["metric"].isin(SHOWN_BESIDE_THE_RANKING)]
+    out = {}
+    for name, part in other.groupby("condition", sort=False):
+        clear = part[((part["relative_low"] > 0) | (part["relative_high"] < 0)) & part["relative_change"].notna()]
+        adverse = np.sign(clear["relative_change"]) * clear["direction"] < 0
+        order = pd.DataFrame({"adverse": adverse, "size": clear["relative_change"].abs()})
+        order = order.sort_values(["adverse", "size"], ascending=[False, False])
+        out[str(name)] = "; ".join(
+            f"{analysis.metric_label(clear.at[i, 'metric'])} {change_text(clear.loc[i])}"
+            + (" (adverse)" if order.at[i, "adverse"] else "")
+            for i in order.index[:k]) or "none clear of 0"
+    return out
+
+
+def measured_window(results: Results) -> tuple[int, int] | None:
+    """The measured window (first and last quarter) of every finished run, when all runs agree:
+    ``measured_from_quarter`` from the runs and the quarters per run (:func:`steps_per_run`);
+    ``None`` when either is unknown or differs between runs."""
+    ok = results.ok
+    steps = steps_per_run(results)
+    if "measured_from_quarter" not in ok.columns or steps is None:
+        return None
+    first = ok["measured_from_quarter"].dropna().unique()
+    return (int(first[0]), steps) if len(first) == 1 else None
+
+
+def _scenario_entries(results: Results) -> dict[str, dict[str, Any]]:
+    experiment = results.index.get("experiment")
+    scenarios = experiment.get("scenarios") if isinstance(experiment, dict) else None
+    return {str(k): v for k, v in scenarios.items() if isinstance(v, dict)} if isinstance(scenarios, dict) else {}
+
+
+def steps_per_run(results: Results) -> int | None:
+    """Quarters per run: the sweep's ``steps``, or each scenario's own when they all agree
+    (``None`` when they differ or are not recorded)."""
+    if results.index.get("steps") is not None:
+        return int(results.index["steps"])
+    own = {v.get("steps") for v in _scenario_entries(results).values()}
+    return int(own.pop()) if len(own) == 1 and None not in own else None
+
+
+def world_text(results: Results) -> str | None:
+    """The world's size when every scenario has the same one, e.g. "2 regions, 16 universities,
+    4 research institutes, 1,000 enterprises"; ``None`` when not recorded or different."""
+    worlds = [v.get("world") for v in _scenario_entries(results).values()]
+    if not worlds or any(not isinstance(w, dict) for w in worlds) or any(w != worlds[0] for w in worlds):
+        return None
+    w = worlds[0]
+    try:
+        regions = int(w["regions"])
+        parts = [f"{regions} region{'s' if regions != 1 else ''}",
+                 f"{regions * int(w['universities_per_region']):,} universities",
+                 f"{regions * int(w.get('institutes_per_region', 0)):,} research institutes",
+                 f"{regions * int(w['enterprises_per_region']):,} enterprises"]
+    except (KeyError, TypeError, ValueError):
+        return None
+    return ", ".join(parts)
+
+
+def window_sentence(results: Results) -> str | None:
+    """What one run is, for the first screen: "Each number is per run: quarters 21–60 (10 years,
+    after a 20-quarter burn-in that the tables leave out) of a world of 2 regions, ...". """
+    window = measured_window(results)
+    world = world_text(results)
+    if window is None and world is None:
+        return None
+    text = "Each number is per run"
+    if window is not None:
+        first, last = window
+        quarters = last - first + 1
+        years = f"{quarters / 4:g} year{'s' if quarters != 4 else ''}"
+        text += f": quarters {first}–{last} ({years}"
+        text += (f", after a {first - 1}-quarter burn-in that the tables leave out; the time-series figures "
+                 "show running totals from quarter 1, with the burn-in shaded)" if first > 1 else ")")
+    if world is not None:
+        text += f" of a world of {world}"
+    return text + "."
+
+
+def value_for_money_outcome(primary: Sequence[str]) -> str | None:
+    """The primary outcome whose value per extra M¥ the first screen puts beside the ranking:
+    welfare when it is primary (a value in M¥, so the ratio is a return on public money), else
+    the first primary outcome."""
+    if not primary:
+        return None
+    return "welfare" if "welfare" in primary else primary[0]
+
+
+def _cost_row(effectiveness: pd.DataFrame | None, condition: Any, outcome: str | None) -> Any:
+    if effectiveness is None or effectiveness.empty or outcome is None:
+        return None
+    part = effectiveness[(effectiveness["condition"] == condition) & (effectiveness["outcome"] == outcome)]
+    return part.iloc[0] if len(part) else None
+
+
+def _cost_words(effectiveness: pd.DataFrame | None, condition: Any, outcome: str | None) -> str:
+    """", for 290.2 [278.8, 301.6] M¥ more public money a run (welfare 2.75 [1.05, 5.03] M¥ per extra
+    M¥)" — the numbers of the ranking's cost columns."""
+    c = _cost_row(effectiveness, condition, outcome)
+    if c is None:
+        return ""
+    money = format_interval(c["extra_cost"], c["extra_cost_low"], c["extra_cost_high"])
+    ratio = ratio_text(c["per_unit_cost"], c["per_unit_low"], c["per_unit_high"], "public spending")
+    return (f", for {html.escape(money)} M¥ more public money a run ({html.escape(analysis.metric_label(outcome).lower())} "
+            f"{html.escape(ratio)} {html.escape(analysis.metric_unit(outcome))} per extra M¥)")
+
+
+def _cheaper_equal(ranking: pd.DataFrame, effectiveness: pd.DataFrame | None, outcome: str | None) -> Any:
+    """The policy with as many better (and no more worse) verdicts as the first in the ranking
+    whose extra public money is clearly lower (its interval's upper bound below the first's
+    lower bound); ``None`` when there is none."""
+    if len(ranking) < 2:
+        return None
+    top = ranking.iloc[0]
+    top_cost = _cost_row(effectiveness, top["condition"], outcome)
+    if top_cost is None:
+        return None
+    best = None
+    for record in ranking.iloc[1:].itertuples():
+        if record.better != top["better"] or record.worse != top["worse"]:
+            continue
+        c = _cost_row(effectiveness, record.condition, outcome)
+        if c is not None and c["extra_cost_high"] < top_cost["extra_cost_low"] and (
+                best is None or c["extra_cost"] < best[1]):
+            best = (record.condition, c["extra_cost"])
+    return None if best is None else best[0]
 
 
 def surface_first_screen(results: Results, primary: Sequence[str], seed: int) -> FirstScreen:
@@ -885,9 +1127,11 @@ def surface_first_screen(results: Results, primary: Sequence[str], seed: int) ->
 
 def build_report(
     results: Results, baseline: str | None = None, metrics: Sequence[str] | None = None, seed: int = 0,
-    primary: Sequence[str] | None = None,
+    primary: Sequence[str] | None = None, alpha: float = 0.05, correction: str = "bonferroni",
 ) -> tuple[FirstScreen, list[Section]]:
-    """Decide what the report shows and compute it; raises InputError on bad input."""
+    """Decide what the report shows and compute it; raises InputError on bad input. ``primary``,
+    ``alpha`` and ``correction`` are ``ecosim compare``'s, so that the report prints the same
+    comparison as the console."""
     ok = results.ok
     design = results.design
     surface = design in SENSITIVITY_DESIGNS or design in SURFACE_DESIGNS
@@ -906,11 +1150,12 @@ def build_report(
     if points is not None:
         sections.append(Section("Design points", ["Each design point of a scenario is compared as its own "
                                                   "condition, named scenario[point]."], points))
-    comparison = effectiveness = None
+    comparison = effectiveness = decomposition = None
     if several:
         cost = ["public_spending"] if "public_spending" in ok.columns else []
-        comparison = analysis.compare(ok, baseline, [*metrics, *cost], primary=primary, seed=seed)
-        tables = comparison_tables(comparison, condition_labels(ok), "the first screen")
+        comparison = analysis.compare(ok, baseline, [*metrics, *cost], primary=primary, alpha=alpha,
+                                      correction=correction, seed=seed)
+        tables = comparison_tables(comparison, condition_labels(ok), "the first screen", correction)
         forest = _forest_figures(comparison)
         for number, (role, title, table) in enumerate(tables, start=1):
             # compare's two tables, not one of 12-13 columns: each fits a 1024 px screen
@@ -921,6 +1166,8 @@ def build_report(
                 "interval and verdict; here are the means behind it, the change in each outcome's unit (the same "
                 "interval) and the adjusted p-values. How the intervals are made is under “How to read the "
                 "statistics”."]
+            if role != "primary" and constant_note(comparison):
+                paragraphs = [*paragraphs, html.escape(constant_note(comparison) or "")]
             # the descriptive table is long (a row per scenario and outcome) and the forest plot
             # below shows its changes and intervals: folded, one click away
             fold = "" if role == "primary" else (
@@ -955,8 +1202,10 @@ def build_report(
         for metric, cumulative in REPORT_TIME_SERIES:
             if metric in steps.columns:
                 bands = analysis.time_series_bands(steps, [metric], cumulative=cumulative)
+                window = measured_window(results)
                 figures.append((f"time_{metric}", f"{analysis.metric_label(metric)} over time.",
-                                plots.time_series_plot(bands, metric, baseline)))
+                                plots.time_series_plot(bands, metric, baseline,
+                                                       burn_in_quarters=window[0] - 1 if window else 0)))
         if figures:
             sections.append(Section("Over time", ["Lines are medians over replications; shaded bands hold "
                                                   "the middle 90% of replications."], None, figures))
@@ -994,7 +1243,7 @@ def build_report(
         sections.append(Section(
             "Cost-effectiveness: what each extra yuan of public money buys",
             ["The extra outcome and the extra public money per run are the comparison table's estimates and "
-             "intervals. The ratios get bootstrap intervals at the same level, only where the denominator "
+             "intervals. " + RATIO_METHOD_NOTE + " A ratio has an interval only where its denominator "
              "clearly differs from zero (otherwise the ratio can be infinite and the note says so)."],
             readable_cost_effectiveness(effectiveness, levels_in_caption=True),
             [(f"cost_effectiveness_{outcome}", f"Extra {analysis.metric_label(outcome).lower()} against extra "
@@ -1003,11 +1252,10 @@ def build_report(
             caption=cost_effectiveness_levels(effectiveness) or ""))
     sections.append(Section("How to read the statistics", [html.escape(
         "Means per run are compared pair by pair when scenarios share replication seeds (common random numbers). "
-        + (method_note(comparison) if comparison is not None else "")
-        + " “More replications needed” means the interval still includes no change; the number given is how "
-          "many replications would make an interval of the current spread clear of no change. See docs/ANALYSIS.md.")]))
+        + (method_note(comparison, correction) if comparison is not None else "")
+        + " " + VERDICT_GLOSSARY + " See docs/ANALYSIS.md.")]))
     if comparison is not None:
-        screen = first_screen(results, comparison, effectiveness, baseline)
+        screen = first_screen(results, comparison, effectiveness, baseline, decomposition, correction)
     else:
         label, question = experiment_question(results)
         screen = FirstScreen(question=question, lead=["Only one scenario has results: nothing to compare."],
@@ -1035,15 +1283,26 @@ def ratio_text(value: Any, low: Any, high: Any, denominator: str) -> str:
     return f"{format_number(value)} (no interval: {denominator} did not clearly change)"
 
 
+RATIO_METHOD_NOTE = ("A ratio's interval is the range of the ratio over the extra outcome's and the extra "
+                     "public money's intervals: it holds whenever both do, and it includes 0 exactly when "
+                     "its numerator's interval does.")
+
+
 def cost_effectiveness_levels(effectiveness: pd.DataFrame) -> str | None:
-    """When every row has the same levels, the caption that states them once, e.g. "Extra outcome
-    and ratios: 99.76% simultaneous intervals; extra public money: 95% intervals." (``None`` when
-    the levels differ between rows: then each row keeps its own)."""
+    """When every row has the same levels, the caption that states them once, e.g. "Extra outcome:
+    99.76% simultaneous intervals; extra public money: 95% intervals; ratios: the range over both
+    (at least 94.76% confidence)." (``None`` when the levels differ between rows: then each row
+    keeps its own)."""
     cost_levels = effectiveness.get("cost_level", effectiveness["level"])
     if effectiveness.empty or effectiveness["level"].nunique() != 1 or pd.Series(cost_levels).nunique() != 1:
         return None
-    return (f"Extra outcome and ratios: {format_level(effectiveness['level'].iloc[0], 'primary')} intervals; "
-            f"extra public money: {format_level(pd.Series(cost_levels).iloc[0], 'descriptive')} intervals.")
+    return (f"Extra outcome: {format_level(effectiveness['level'].iloc[0], 'primary')} intervals; "
+            f"extra public money: {format_level(pd.Series(cost_levels).iloc[0], 'descriptive')} intervals; "
+            f"ratios: {_ratio_level_text(effectiveness['ratio_level'].iloc[0])}. {RATIO_METHOD_NOTE}")
+
+
+def _ratio_level_text(level: Any) -> str:
+    return f"the range over both (at least {format_level(level, 'descriptive')} confidence)"
 
 
 def readable_cost_effectiveness(effectiveness: pd.DataFrame, levels_in_caption: bool = False) -> pd.DataFrame:
@@ -1071,7 +1330,8 @@ def _readable_cost_effectiveness(effectiveness: pd.DataFrame, cost_levels: Any) 
             format_interval(r.extra_outcome, r.extra_outcome_low, r.extra_outcome_high) + f" {analysis.metric_unit(r.outcome)}"
             for r in effectiveness.itertuples()],
         "level of the outcome's and the ratios' intervals": [
-            format_level(level, "primary") for level in effectiveness["level"]],
+            f"{format_level(level, 'primary')}; ratios {_ratio_level_text(ratio_level)}"
+            for level, ratio_level in zip(effectiveness["level"], effectiveness["ratio_level"], strict=True)],
         "extra public money per run, M¥ [interval]": [
             f"{format_interval(r.extra_cost, r.extra_cost_low, r.extra_cost_high)} ({format_level(level, 'descriptive')})"
             for r, level in zip(effectiveness.itertuples(), cost_levels, strict=True)],
@@ -1127,7 +1387,7 @@ def _forest_figures(comparison: pd.DataFrame) -> list[tuple[str, str, Figure]]:
                + "; ".join(f"{role} outcomes: {format_level(level, role)}"
                            for role, level in comparison.drop_duplicates("role").set_index("role")["level"].items())
                + "). One panel per outcome, the primary outcomes first; each panel has its own scale.")
-    return [("forest", caption, plots.forest_panels(comparison))]
+    return [("forest", caption, plots.forest_panels(without_constant_descriptive(comparison)))]
 
 
 def analysis_summary_table(ok: pd.DataFrame, metrics: Sequence[str], seed: int) -> pd.DataFrame:
@@ -1172,8 +1432,13 @@ def _provenance_section(results: Results) -> Section:
                                       else f"{replications.min()}–{replications.max()}")
         + (", each at one posterior draw (below)" if drawn else ""),
         **({"posterior draws": draw_details} if draw_details else {}),
-        "steps (quarters)": (str(index["steps"]) if index.get("steps") is not None
-                             else "each scenario's own (set in its scenario file)"),
+        "steps (quarters)": (str(steps_per_run(results)) + ("" if index.get("steps") is not None
+                                                            else " (each scenario's own, the same in all)")
+                             if steps_per_run(results) is not None
+                             else "each scenario's own (set in its scenario file), not the same in all"),
+        **({"measured window": f"quarters {measured_window(results)[0]}–{measured_window(results)[1]}"}  # type: ignore[index]
+           if measured_window(results) is not None else {}),
+        **({"world": world_text(results)} if world_text(results) else {}),
         "root seed": str(index.get("root_seed", index.get("seed", "–"))),
         "replication seeds (replication 0, 1, …)": ", ".join(str(s) for s in seeds[:6])
         + (f" … ({len(seeds)} in all)" if len(seeds) > 6 else ""),
@@ -1471,6 +1736,8 @@ def write_report(
     metrics: Sequence[str] | None = None,
     seed: int = 0,
     primary: Sequence[str] | None = None,
+    alpha: float = 0.05,
+    correction: str = "bonferroni",
 ) -> tuple[Path, Path]:
     """Write the HTML report (figures embedded as PNG) and a Markdown summary beside it.
 
@@ -1498,7 +1765,8 @@ def write_report(
         raise InputError("the report file must end in .html", source=str(html_path), key="--out")
     if html_path.exists() and html_path.is_dir():
         raise InputError("is a directory; give a file name ending in .html", source=str(html_path), key="--out")
-    screen, sections = build_report(results, baseline, metrics, seed, primary)  # raises InputError before writing
+    # raises InputError before writing
+    screen, sections = build_report(results, baseline, metrics, seed, primary, alpha, correction)
     with output_lock(html_path, "report"):  # a second report into the same file is refused, not mixed in
         md_path = html_path.with_suffix(".md")
         figure_dir = html_path.with_name(html_path.stem + "_figures")

@@ -27,9 +27,9 @@ def command(results_dir, baseline, metrics, primary, out, alpha, correction, see
     """Compare every scenario of a sweep with a baseline, metric by metric.
 
     Prints each change with its interval (one estimate per metric, the same as in the report and
-    notebooks) and, for primary outcomes, a verdict ("better", "worse", "more replications
-    needed (about N)", ...); other metrics are descriptive. Writes the full table as
-    comparison.csv and comparison.parquet.
+    notebooks) and, for primary outcomes, a verdict ("better", "worse", "undecided: needs about N
+    replications", "no change larger than ±5% of the baseline", ...); other metrics are
+    descriptive. Writes the full table as comparison.csv and comparison.parquet.
 
     Example: ecosim compare results/policies --baseline baseline --metric deals --metric welfare
     """
