@@ -14,6 +14,7 @@ from scipy import stats
 
 from ecosim import analysis
 from ecosim.cli import main
+from ecosim.errors import InputError
 from ecosim.executors import run_sweep
 from ecosim.experiment import load_experiment
 from ecosim.posterior import posterior_draws, read_posterior
@@ -349,3 +350,33 @@ def test_predictive_coverage_is_the_share_of_runs_in_range():
     runs = pd.DataFrame({"fact_conversion_university": [0.02, 0.04, 0.045, 0.06]})
     row = predictive_table(runs).set_index("fact").loc["F1"]
     assert row["coverage"] == pytest.approx(0.5) and row["n"] == 4
+
+
+def test_a_particle_a_scenario_refuses_is_named_with_its_index_and_scenario(tmp_path):
+    # particle 2 breaks the schema's bound; particle 3 breaks a cross-field rule only where the
+    # scenario's own budget leaves no room (tiny_poc: grants 0.7 + PoC 0.15 + 0.03 + 0.07 = 0.95)
+    write_posterior(tmp_path / "post.parquet", **{"technology.matching_lambda": [0.5, 0.5, 150.0, 0.5],
+                                                  "enterprises.joint_proposal_rate": [0.06] * 4})
+    with pytest.raises(InputError, match=r"particle 2 .*matching_lambda=150\.0.*invalid for scenario 'tiny'"):
+        load_experiment(write_posterior_experiment(tmp_path))
+    write_posterior(tmp_path / "post.parquet", **{"budget.fairs": [0.05, 0.05, 0.05, 0.06]})
+    scenarios = [{"file": TINY, "name": "tiny", "overrides": {"budget.fairs": 0.0}},
+                 {"file": TINY, "name": "tiny_poc", "overrides": {"budget.research_grants": 0.7,
+                                                                  "budget.proof_of_concept": 0.15}}]
+    path = write_posterior_experiment(tmp_path, scenarios=scenarios,
+                                      parameters={"posterior": "post.parquet", "draws": 3,
+                                                  "set_by_scenarios": ["budget.fairs"]})
+    with pytest.raises(InputError, match=r"particle 3 .*invalid for scenario 'tiny_poc'.*sum to at most 1"):
+        load_experiment(path)
+
+
+def test_setting_a_particle_leaves_the_scenario_it_starts_from_unchanged():
+    from ecosim.experiment import _with_values
+    from ecosim.scenario import Scenario
+
+    base = Scenario().model_dump(mode="json")
+    before = yaml.safe_dump(base)
+    data = _with_values(base, {"technology.matching_lambda": 0.9, "technology.funding_slope": 1.1, "steps": 7})
+    assert yaml.safe_dump(base) == before
+    assert (data["technology"]["matching_lambda"], data["technology"]["funding_slope"], data["steps"]) == (0.9, 1.1, 7)
+    assert data["world"] is base["world"]  # untouched sections are shared, not copied

@@ -46,6 +46,7 @@ from ecosim.scenario import (
     check_safe_name,
     format_validation_error,
     load_scenario,
+    validate_scenario,
 )
 from ecosim.strict_yaml import Document, load_mapping
 
@@ -907,11 +908,29 @@ def _check_particles(posterior: Posterior, scenarios: dict[str, dict[str, Any]],
             values = posterior.particle(index)
             overrides = {key: _as_schema_type(data, key, values[key]) for key in keys_of[name]}
             try:
-                apply_overrides(base, overrides)
+                validate_scenario(_with_values(base, overrides))
             except InputError as exc:
                 shown = ", ".join(f"{k}={v!r}" for k, v in overrides.items())
                 raise InputError(f"particle {index} ({shown}) is invalid for scenario {name!r}: {exc}",
                                  source=posterior.file) from None
+
+
+def _with_values(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``base`` (a full scenario dump) with existing dotted keys set, copying only the mappings on
+    their paths: ``base`` is unchanged and the rest is shared (validation only reads it). The same
+    data :func:`apply_overrides` validates, without copying the whole scenario for each particle."""
+    data = dict(base)
+    copied: set[tuple[str, ...]] = set()
+    for key, value in overrides.items():
+        *path, leaf = key.split(".")
+        node = data
+        for depth, part in enumerate(path):
+            if tuple(path[: depth + 1]) not in copied:
+                node[part] = dict(node[part])
+                copied.add(tuple(path[: depth + 1]))
+            node = node[part]
+        node[leaf] = value
+    return data
 
 
 def _as_schema_type(data: dict[str, Any], key: str, value: float) -> int | float:
