@@ -6,6 +6,7 @@ analysis does, it must not call either better or worse, and no interval may excl
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -53,7 +54,8 @@ steps: 12
     # through the command line too, with the default primary outcomes
     assert main(["compare", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert " better" not in printed and " worse" not in printed
+    # no verdict: the words appear only in the ranking rule's sentence ("a “better” verdict", "worsen")
+    assert not re.search(r"(?<!“)\bbetter\b", printed) and not re.search(r"\bworse\b", printed), printed
     compared = pd.read_csv(out / "comparison.csv")
     assert set(compared["verdict"]) <= {"identical in every replication", "not enough data"}
 
