@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from ecosim.cli.options import comparison_options
+
 
 @click.command("compare")
 @click.argument("results_dir", type=click.Path(file_okay=False))
@@ -15,14 +17,7 @@ import click
               help="Metric to compare; repeatable (default: the headline metrics).")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Directory for comparison.csv and comparison.parquet (default: RESULTS_DIR).")
-@click.option("--primary", "primary", multiple=True, metavar="NAME",
-              help="Primary outcome (gets a verdict); repeatable (default: the experiment file's, else the "
-                   "metric catalogue's headline outcomes).")
-@click.option("--alpha", type=click.FloatRange(0.0, 0.5, min_open=True), default=0.05, show_default=True,
-              help="Chance of any false verdict over the primary outcomes (family-wise).")
-@click.option("--correction", type=click.Choice(["bonferroni", "none"]), default="bonferroni", show_default=True,
-              help="Multiplicity correction of the primary outcomes' intervals (one family).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap intervals.")
+@comparison_options
 def command(results_dir, baseline, metrics, primary, out, alpha, correction, seed):
     """Compare every scenario of a sweep with a baseline, metric by metric.
 

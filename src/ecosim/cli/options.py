@@ -103,3 +103,20 @@ def rule_time_limit_option(f=None, *, default: float = RULE_TIME_LIMIT_SECONDS):
 
 def raise_input(message: str, source: str | None = None, key: str | None = None) -> None:
     raise InputError(message, source=source, key=key)
+
+
+def comparison_options(command):
+    """``--primary``, ``--alpha``, ``--correction`` and ``--seed``: how a comparison is made, the same
+    for ``ecosim compare`` and ``ecosim report`` (so the report can print the console's numbers)."""
+    for option in reversed((
+        click.option("--primary", "primary", multiple=True, metavar="NAME",
+                     help="Primary outcome (gets a verdict); repeatable (default: the experiment file's, else the "
+                          "metric catalogue's headline outcomes)."),
+        click.option("--alpha", type=click.FloatRange(0.0, 0.5, min_open=True), default=0.05, show_default=True,
+                     help="Chance of any false verdict over the primary outcomes (family-wise)."),
+        click.option("--correction", type=click.Choice(["bonferroni", "none"]), default="bonferroni",
+                     show_default=True, help="Multiplicity correction of the primary outcomes' intervals (one family)."),
+        click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap intervals."),
+    )):
+        command = option(command)
+    return command

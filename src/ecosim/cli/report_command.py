@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from ecosim.cli.options import comparison_options
+
 
 @click.command("report")
 @click.argument("results_dir", type=click.Path(file_okay=False))
@@ -11,14 +13,7 @@ import click
               help="HTML file to write (default: RESULTS_DIR/report.html); the Markdown summary goes beside it.")
 @click.option("--baseline", default=None, metavar="NAME", help="Scenario to compare against.")
 @click.option("--metric", "metrics", multiple=True, metavar="NAME", help="Metric to compare; repeatable.")
-@click.option("--primary", "primary", multiple=True, metavar="NAME",
-              help="Primary outcome (gets a verdict); repeatable (default: the experiment file's, else the "
-                   "metric catalogue's headline outcomes). As `ecosim compare --primary`.")
-@click.option("--alpha", type=click.FloatRange(0.0, 0.5, min_open=True), default=0.05, show_default=True,
-              help="Chance of any false verdict over the primary outcomes (family-wise). As `ecosim compare`.")
-@click.option("--correction", type=click.Choice(["bonferroni", "none"]), default="bonferroni", show_default=True,
-              help="Multiplicity correction of the primary outcomes' intervals (one family). As `ecosim compare`.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap intervals.")
+@comparison_options
 def command(results_dir, out, baseline, metrics, primary, alpha, correction, seed):
     """Write a report on a sweep: what was run, the comparison table and figures.
 
