@@ -37,9 +37,10 @@ def test_the_founding_reserve_share_reaches_the_model_and_changes_the_run():
     from conftest import small_scenario
     from ecosim.model import EcosystemModel, simulate
 
-    full, empty = small_scenario(), small_scenario(technology__founding_reserve_share=0.0)
-    model = EcosystemModel(empty, seed=3)
+    empty, full = small_scenario(), small_scenario(technology__founding_reserve_share=1.0)
+    model = EcosystemModel(empty, seed=3)  # the default world's payers are founded empty
     assert model.funds.balance.sum() == 0.0 and model.funds.cap.sum() > 0
+    assert np.allclose(EcosystemModel(full, seed=3).funds.balance, model.funds.cap)
     assert not simulate(full, seed=3).steps.equals(simulate(empty, seed=3).steps)
 
 

@@ -244,7 +244,7 @@ class Technology(Section):
         20, ge=1, le=400, title="Quarters of inflow a payer keeps for gate costs", description="a payer (transfer office, enterprise) keeps at most this many quarters of its inflow for gate costs; more is spent elsewhere"
     )
     founding_reserve_share: Share = Field(
-        1.0, title="Payers' founding reserve (share of their cap)", description="share of its cap (reserve_quarters quarters of inflow) a payer's fund holds at the start; 1 = founded full, 0 = founded empty and filled by its inflow (docs/VALIDATION.md §4: busy payers founded full spend the reserve down through the first ~40 quarters)"
+        0.0, title="Payers' founding reserve (share of their cap)", description="share of its cap (reserve_quarters quarters of inflow) a payer's fund holds at the start; 0 (default) = founded empty and filled by its inflow, so that a payer that spends little is full by the end of the burn-in and a busy one holds what it really keeps; 1 = founded full (before 2026-12-02: busy payers then spend the reserve down through the first ~40 quarters, past the burn-in, docs/VALIDATION.md §4)"
     )
     patience_quarters: int = Field(8, ge=0, le=200, title="Quarters a technology waits before it is shelved", description="quarters a technology waits after a funding or matching failure before it is shelved")
     retry_quarters: int = Field(2, ge=1, le=40, description="quarters between attempts after a funding or matching failure")
