@@ -1024,3 +1024,14 @@ def test_the_commands_options_in_the_docs_are_those_of_the_cli(command):
     documented = set(re.findall(r"--[a-z-]+", lines))
     shown = set(re.findall(r"^\s+(--[a-z-]+)", CliRunner().invoke(cli, [command, "--help"]).output, re.MULTILINE))
     assert documented == shown - {"--help"}
+
+
+def test_an_unbounded_interval_end_prints_as_infinity_in_the_unit_and_in_percent():
+    """A sign-flip interval with few pairs is unbounded above: the console printed "[−0.8, ∞]" in
+    the metric's unit beside "[−100%, –]" in %, as if the percent bound were missing."""
+    from ecosim.formatting import format_interval
+
+    inf = math.inf
+    assert format_interval(0.3, -0.8, inf) == "0.3 [−0.8, ∞]"
+    assert format_interval(25.0, -100.0, inf, percent=True) == "+25.0% [−100%, +∞%]"
+    assert format_interval(math.nan, math.nan, math.nan, percent=True) == "–"

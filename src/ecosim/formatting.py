@@ -58,16 +58,20 @@ def format_signed(value: Any) -> str:
 
 
 def format_percent(value: Any) -> str:
-    """A change in %, always signed and in percent: ``+33.5%``, ``−28%``, ``–`` for NaN.
+    """A change in %, always signed and in percent: ``+33.5%``, ``−28%``, ``–`` for NaN and
+    ``+∞%`` for an unbounded interval's end (as :func:`format_number` prints ``∞`` for the same
+    bound in the metric's unit).
 
     Examples
     --------
-    >>> format_percent(33.49), format_percent(-0.282), format_percent(195.1)
-    ('+33.5%', '−0.28%', '+195%')
+    >>> format_percent(33.49), format_percent(-0.282), format_percent(195.1), format_percent(float("inf"))
+    ('+33.5%', '−0.28%', '+195%', '+∞%')
     """
     x = float(value) if value is not None else math.nan
-    if not math.isfinite(x):
+    if math.isnan(x):
         return "–"
+    if math.isinf(x):
+        return "+∞%" if x > 0 else "−∞%"
     size = abs(x)
     digits = 0 if size >= 100 else (1 if size >= 10 else 2)
     return f"{x:+.{digits}f}%".replace("-", "−")
