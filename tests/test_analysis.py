@@ -466,7 +466,7 @@ def test_cost_effectiveness_recovers_a_known_welfare_per_yuan():
         runs = make_runs({"baseline": welfare_b, "policy": welfare_s}, metric="welfare")
         runs["public_spending"] = np.concatenate([spend_b, spend_s])
         comparison = analysis.compare(runs, "baseline", ["welfare", "public_spending"], primary=["welfare"], seed=r)
-        row = analysis.cost_effectiveness(runs, comparison, outcomes=["welfare"], seed=r).iloc[0]
+        row = analysis.cost_effectiveness(comparison, outcomes=["welfare"]).iloc[0]
         assert row["paired"]
         hits += row["per_unit_low"] <= 3.0 <= row["per_unit_high"]
     assert hits / repetitions >= 0.95 - binomial_tolerance(0.95, repetitions)
@@ -477,7 +477,7 @@ def test_cost_effectiveness_warns_when_spending_does_not_change():
     runs = make_runs({"baseline": rng.normal(5, 1, 10), "policy": rng.normal(6, 1, 10)}, metric="deals")
     runs["public_spending"] = rng.normal(100, 1, 20)
     comparison = analysis.compare(runs, "baseline", ["deals", "public_spending"], primary=["deals"])
-    row = analysis.cost_effectiveness(runs, comparison, outcomes=["deals"]).iloc[0]
+    row = analysis.cost_effectiveness(comparison, outcomes=["deals"]).iloc[0]
     assert math.isnan(row["per_unit_low"]) and "public spending not clearly different" in row["note"]
 
 
@@ -495,7 +495,7 @@ def test_a_ratio_interval_never_excludes_zero_when_its_numerator_does_not():
         runs = make_runs({"baseline": outcome_b, "policy": outcome_s}, metric="deals")
         runs["public_spending"] = np.concatenate([spend_b, spend_s])
         comparison = analysis.compare(runs, "baseline", ["deals", "public_spending"], primary=["deals"], seed=r)
-        row = analysis.cost_effectiveness(runs, comparison, outcomes=["deals"], seed=r).iloc[0]
+        row = analysis.cost_effectiveness(comparison, outcomes=["deals"]).iloc[0]
         if row["extra_outcome_low"] <= 0 <= row["extra_outcome_high"]:
             checked += 1
             assert row["per_unit_low"] <= 0 <= row["per_unit_high"], row.to_dict()
@@ -602,6 +602,6 @@ def test_every_table_survives_degenerate_metrics_without_warnings():
         assert not (table["p_value"] == 0).any()
         analysis.summarise(runs, columns)
         analysis.failure_decomposition(runs, "baseline")
-        analysis.cost_effectiveness(runs, table)
+        analysis.cost_effectiveness(table)
         analysis.conversion_by_owner(runs)
         analysis.conversion_funnel(runs)

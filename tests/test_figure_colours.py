@@ -51,7 +51,7 @@ def only(tables, names):
 
 def cost_plane(runs):
     comparison = analysis.compare(runs, "baseline", ["public_spending", "deals"])
-    return plots.cost_effectiveness_plot(analysis.cost_effectiveness(runs, comparison, ["deals"]), "deals")
+    return plots.cost_effectiveness_plot(analysis.cost_effectiveness(comparison, ["deals"]), "deals")
 
 
 DRAWS_NO_BASELINE = {"cost_effectiveness_plot"}  # a plane of differences from the baseline

@@ -1205,11 +1205,9 @@ def ratio_interval(
 
 
 def cost_effectiveness(
-    runs: pd.DataFrame,
     comparison: pd.DataFrame,
     outcomes: Sequence[str] | None = None,
     cost: str = "public_spending",
-    seed: int = 0,
 ) -> pd.DataFrame:
     """Cost per extra outcome and extra outcome per extra M¥, each condition against the baseline.
 
@@ -1223,11 +1221,10 @@ def cost_effectiveness(
 
     Parameters
     ----------
-    runs : the runs table the comparison was made from (kept for the signature; the numbers
-        all come from ``comparison``)
-    comparison : :func:`compare`'s table, holding the outcomes and ``cost``
+    comparison : :func:`compare`'s table, holding the outcomes and ``cost`` (every number
+        comes from it; the ratio intervals need no resampling)
     outcomes : outcomes (default: the comparison's primary outcomes)
-    seed : unused (the ratio intervals need no resampling); kept for callers
+    cost : the cost metric (default: the public money spent)
 
     Returns
     -------

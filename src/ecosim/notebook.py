@@ -174,7 +174,7 @@ def cost_effectiveness(results: Results, table: pd.DataFrame, seed: int = 0) -> 
         table = comparison(results, table["baseline"].iloc[0],
                            [*dict.fromkeys(table["metric"]), "public_spending"],
                            list(dict.fromkeys(table.loc[table["role"] == "primary", "metric"])), seed)
-    return analysis.cost_effectiveness(results.ok, table, seed=seed)
+    return analysis.cost_effectiveness(table)
 
 
 def readable_cost_effectiveness(effectiveness: pd.DataFrame) -> pd.DataFrame:

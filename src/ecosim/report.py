@@ -1175,7 +1175,7 @@ def build_report(
             sections.append(Section(heading, paragraphs, table, forest if number == len(tables) else [],
                                     caption=title + ".", fold=fold))
         if cost:
-            effectiveness = analysis.cost_effectiveness(ok, comparison, primary, seed=seed)
+            effectiveness = analysis.cost_effectiveness(comparison, primary)
     figures = []
     for metric in [m for m in REPORT_DISTRIBUTION_METRICS if m in ok.columns]:
         figures.append((f"distribution_{metric}", f"{analysis.metric_label(metric)}: one dot per replication.",
