@@ -633,6 +633,39 @@ def test_a_rule_written_in_the_code_tab_is_checked_kept_and_run(page):
     _choose_rule(page, "adoption", "value_hurdle")
 
 
+def test_code_typed_while_the_model_plays_is_kept_keystroke_by_keystroke(page):
+    """Issue 15: the page is redrawn every quarter while the model plays; a text area whose value
+    the server sends back with each redraw can drop keystrokes typed between two redraws. Typed
+    key by key during Play, every character reaches the text area and the server: Check runs
+    the typed line and quotes it back."""
+    from playwright.sync_api import expect
+
+    _type_lever(page, "quarters", "400")
+    _press_reset_and_wait(page, "Step 0 of 400")
+    page.get_by_role("button", name="▶ Play").click()
+    expect(page.locator(".ecosim-step-number")).not_to_have_text("0", timeout=PAGE_TIMEOUT_MS)
+    page.get_by_role("button", name="Code").click()
+    code = page.locator(".ecosim-code")
+    expect(code).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+    code.locator(".v-select").filter(has_text="open rule").click()
+    page.get_by_role("option", name="value_hurdle").click()
+    text = code.locator(".ecosim-code-text textarea")
+    expect(text).to_have_value(re.compile(r"^def value_hurdle\("), timeout=PAGE_TIMEOUT_MS)
+    source = text.input_value()
+    typed = '\nraise RuntimeError("typed while the model plays: 0123456789 abcdefghij")'
+    text.press("Control+End")
+    text.press_sequentially(typed, delay=40)  # ~3 s of keystrokes, many quarters' redraws
+    expect(text).to_have_value(source + typed)
+    code.get_by_role("button", name="Check").click()
+    result = page.locator(".ecosim-check-result")
+    expect(result).to_contain_text("typed while the model plays: 0123456789 abcdefghij", timeout=PAGE_TIMEOUT_MS)
+    page.get_by_role("button", name="Model").click()
+    assert int(_step_number(page)) > 5  # the model was playing all along
+    page.get_by_role("button", name="❚❚ Pause").click()
+    _type_lever(page, "quarters", "32")
+    _press_reset_and_wait(page, "Step 0 of 32")
+
+
 def _pixels_near(image, colour: str, tolerance: int = 40) -> int:
     """How many pixels of ``image`` (PIL, RGB) lie within ``tolerance`` of the hex ``colour``."""
     import numpy as np

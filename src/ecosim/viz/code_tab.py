@@ -24,6 +24,7 @@ import re
 import tempfile
 import textwrap
 import types
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -176,6 +177,19 @@ def _line_in_text(exc: BaseException) -> int | None:
     return line
 
 
+@solara.component_vue("code_box.vue")
+def CodeBox(loaded: dict, event_typed: Callable[[str], None]):
+    """The rule's text: the box owns what is typed and sends every change to ``event_typed`` at
+    once; ``loaded`` (``{text, version}``) replaces the text when its version changes (a rule is
+    opened).
+
+    Why not a ``v_model`` text area (issue 15): while the model plays, the page is redrawn every
+    quarter from Play's thread, and each redraw sent the text area's last value back over the
+    keys typed since — typed key by key during Play, "RuntimeError" arrived as "RunimeError".
+    Here the text stays in the browser, as in the lever boxes (``controls.ValueBox``).
+    """
+
+
 @solara.component
 def CodeView(session):
     """The Code tab: open a rule, edit a copy, Check, Keep under a new name, Run with it, download the file."""
@@ -183,7 +197,8 @@ def CodeView(session):
     workbench: CodeWorkbench = solara.use_memo(CodeWorkbench, [])
     kind = solara.use_reactive("adoption")
     opened = solara.use_reactive("")
-    text = solara.use_reactive("")
+    text = solara.use_reactive("")  # what the student has typed (CodeBox sends every change)
+    loaded = solara.use_reactive({"text": "", "version": 0})  # the opened rule's source, sent to CodeBox
     module = solara.use_reactive("ecosim.rules")
     new_name = solara.use_reactive("")
     result = solara.use_reactive(None)
@@ -198,6 +213,7 @@ def CodeView(session):
         source, where = CodeWorkbench.source_of(kind.value, name)
         opened.set(name)
         text.set(source)
+        loaded.set({"text": source, "version": loaded.value["version"] + 1})
         module.set(where)
         new_name.set(f"my_{name}")
         result.set(None)
@@ -230,9 +246,7 @@ def CodeView(session):
             solara.Select("open rule", value=opened.value or None, values=available_rules(kind.value),
                           on_value=open_rule)
             solara.InputText("new name", value=new_name, continuous_update=True)
-        solara.v.Textarea(v_model=text.value, on_v_model=text.set, rows=16, auto_grow=False, outlined=True,
-                          class_="ecosim-code-text", style_="font-family: monospace; font-size: 13px",
-                          spellcheck="false")
+        CodeBox(loaded=loaded.value, event_typed=text.set)
         with solara.Row(gap="8px"):
             solara.Button("Check", on_click=check, color="primary", disabled=not text.value, classes=["ecosim-check"])
             solara.Button("Keep", on_click=keep, disabled=not text.value, classes=["ecosim-keep"])
