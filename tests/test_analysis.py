@@ -605,3 +605,15 @@ def test_every_table_survives_degenerate_metrics_without_warnings():
         analysis.cost_effectiveness(table)
         analysis.conversion_by_owner(runs)
         analysis.conversion_funnel(runs)
+
+
+def test_a_ratio_whose_numerator_is_unbounded_is_unbounded_not_blamed_on_spending():
+    """Review: with few pairs a sign-flip interval is unbounded above; the ratio of that outcome to a
+    clearly changed spending was printed "(no interval: public spending did not clearly change)"."""
+    from ecosim.report import ratio_text
+
+    assert analysis.ratio_interval((-0.8, math.inf), (-42.2, -39.8)) == (-math.inf, 0.8 / 39.8)
+    low, high = analysis.ratio_interval((-0.8, math.inf), (-1.0, 2.0))
+    assert math.isnan(low) and math.isnan(high)  # spending not clearly changed: no interval
+    assert ratio_text(0.05, -math.inf, 0.02, "public spending") == "0.05 [−∞, 0.02]"
+    assert "did not clearly change" in ratio_text(0.05, math.nan, math.nan, "public spending")

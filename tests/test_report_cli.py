@@ -13,6 +13,7 @@ import sys
 import types
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -1035,3 +1036,28 @@ def test_an_unbounded_interval_end_prints_as_infinity_in_the_unit_and_in_percent
     assert format_interval(0.3, -0.8, inf) == "0.3 [−0.8, ∞]"
     assert format_interval(25.0, -100.0, inf, percent=True) == "+25.0% [−100%, +∞%]"
     assert format_interval(math.nan, math.nan, math.nan, percent=True) == "–"
+
+
+def test_the_consoles_answer_puts_the_reports_cost_columns_beside_the_ranking():
+    """Review of issue 14: the ranking rule printed under the console's answer says the public money
+    each policy adds and what each extra M¥ buys "stand beside the ranking"; only the report had them."""
+    from ecosim import analysis, report
+
+    rng = np.random.default_rng(5)
+    n = 12
+    frames = []
+    for name, extra_money, extra_deals in (("baseline", 0.0, 0.0), ("policy", 20.0, 40.0)):
+        frames.append(pd.DataFrame({"scenario": name, "seed": np.arange(n), "status": "ok",
+                                    "deals": 500 + extra_deals + rng.normal(0, 5, n),
+                                    "public_spending": 400 + extra_money + rng.normal(0, 1, n)}))
+    runs = pd.concat(frames, ignore_index=True)
+    comparison = analysis.compare(runs, "baseline", ["deals", "public_spending"], primary=["deals"])
+    answer = report.answer_table(comparison)
+    money, ratio = report.cost_headings(comparison, analysis.cost_effectiveness(comparison, ["deals"]), "deals")
+    assert list(answer.columns)[-2:] == [money, ratio]
+    row = analysis.cost_effectiveness(comparison, ["deals"]).iloc[0]
+    policy = answer[answer["policy"] == "policy"].iloc[0]
+    assert policy[money] == report.format_interval(row["extra_cost"], row["extra_cost_low"], row["extra_cost_high"])
+    assert policy[ratio] == report.format_interval(row["per_unit_cost"], row["per_unit_low"], row["per_unit_high"])
+    assert 1.5 < row["per_unit_cost"] < 2.5  # ~40 deals for ~20 M¥
+    assert answer.iloc[-1][money] == "–"

@@ -1186,8 +1186,10 @@ def ratio_interval(
     It holds whenever both intervals hold, so its confidence is at least
     ``1 − (1 − level_n) − (1 − level_d)`` (Bonferroni), and it excludes 0 exactly when the
     numerator's interval does: a ratio can never look clearer than the numbers it divides.
-    ``(nan, nan)`` when the denominator's interval includes 0 (the ratio can then be ±∞) or a
-    bound is not finite.
+    ``(nan, nan)`` when the denominator's interval includes 0 (the ratio can then be ±∞), a
+    denominator bound is not finite, or a bound is missing (NaN). A numerator interval that is
+    unbounded on one side (a sign-flip interval from few pairs) gives a ratio interval unbounded
+    on that side.
 
     Examples
     --------
@@ -1195,10 +1197,13 @@ def ratio_interval(
     (1.5, 6.0)
     >>> ratio_interval((-3.0, 90.0), (70.0, 80.0))
     (-0.04285714285714286, 1.2857142857142858)
+    >>> ratio_interval((-3.0, math.inf), (70.0, 80.0))
+    (-0.04285714285714286, inf)
     """
     n_low, n_high = (float(v) for v in numerator)
     d_low, d_high = (float(v) for v in denominator)
-    if not all(math.isfinite(v) for v in (n_low, n_high, d_low, d_high)) or d_low <= 0 <= d_high:
+    if (any(math.isnan(v) for v in (n_low, n_high)) or not (math.isfinite(d_low) and math.isfinite(d_high))
+            or d_low <= 0 <= d_high):
         return math.nan, math.nan
     corners = [n / d for n in (n_low, n_high) for d in (d_low, d_high)]
     return min(corners), max(corners)
@@ -1271,7 +1276,7 @@ def cost_effectiveness(
                 point = f"{key}_cost" if key == "per_unit" else key
                 row[point] = num / den if den else math.nan
                 row[f"{key}_low"], row[f"{key}_high"] = ratio_interval(num_interval, den_interval)
-                if not math.isfinite(row[f"{key}_low"]):
+                if math.isnan(row[f"{key}_low"]):
                     notes.append(f"{what} not clearly different from the baseline: no interval for the ratio")
             if row["extra_cost"] < 0 and row["extra_cost_high"] < 0:
                 notes.append("saves public money")

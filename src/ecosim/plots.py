@@ -538,7 +538,7 @@ def cost_effectiveness_plot(effectiveness: pd.DataFrame, outcome: str = "welfare
 
 def _per_unit_label(row: pd.Series) -> str:
     per_unit, low, high = row["per_unit_cost"], row["per_unit_low"], row["per_unit_high"]
-    if math.isfinite(per_unit) and math.isfinite(low) and math.isfinite(high):
+    if not (math.isnan(per_unit) or math.isnan(low) or math.isnan(high)):  # an end may be ±∞
         return f"{row['condition']}: {format_interval(per_unit, low, high)}"
     return f"{row['condition']}: spending not clearly changed, no ratio"
 

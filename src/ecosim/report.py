@@ -573,8 +573,10 @@ def answer_table(comparison: pd.DataFrame, labels: Mapping[str, str] | None = No
     """The answer ``ecosim compare`` prints first: a row per policy in the ranking's order
     (:func:`rank_policies`), a column per primary outcome, each cell :func:`ranking_cell` (the
     report's ranking cell) followed, for runs from posterior draws, by ``P(better)`` with its
-    interval (:func:`probability_text`); a last row gives the baseline's means. Each of these
-    numbers is printed nowhere else in the console output."""
+    interval (:func:`probability_text`); when the comparison holds the public money spent, the
+    report's two cost columns (:func:`cost_headings`: the extra public money and the outcome per
+    extra M¥, from :func:`ecosim.analysis.cost_effectiveness` of this comparison); a last row
+    gives the baseline's means."""
     primary = list(dict.fromkeys(comparison.loc[comparison["role"] == "primary", "metric"]))
     if not primary:
         return pd.DataFrame()
@@ -582,6 +584,10 @@ def answer_table(comparison: pd.DataFrame, labels: Mapping[str, str] | None = No
     indexed = comparison.set_index(["condition", "metric"])
     baseline = comparison["baseline"].iloc[0]
     headings = [analysis.metric_label(m) for m in primary]
+    cost_outcome = value_for_money_outcome(primary)
+    effectiveness = (analysis.cost_effectiveness(comparison, [cost_outcome])
+                     if "public_spending" in set(comparison["metric"]) else pd.DataFrame())
+    cost = cost_headings(comparison, effectiveness, cost_outcome) if not effectiveness.empty else []
     rows = []
     for record in rank_policies(comparison).itertuples():
         cells = {"rank": str(record.rank), "policy": (labels or {}).get(record.condition, record.condition)}
@@ -591,12 +597,15 @@ def answer_table(comparison: pd.DataFrame, labels: Mapping[str, str] | None = No
             if posterior and probability_text(row) != "–":
                 text += f"; P(better) {probability_text(row)}"
             cells[heading] = text
+        if cost:
+            cells.update(zip(cost, cost_cells(effectiveness, record.condition, cost_outcome), strict=True))
         rows.append(cells)
     rows.append({"rank": "–", "policy": (labels or {}).get(baseline, baseline) + ("" if baseline == "baseline"
                                                                                  else " (baseline)"),
                  **{heading: f"mean {format_number(indexed.xs(m, level='metric')['baseline_mean'].iloc[0])} "
-                             f"{analysis.metric_unit(m)}" for m, heading in zip(primary, headings, strict=True)}})
-    return pd.DataFrame(rows, columns=["rank", "policy", *headings])
+                             f"{analysis.metric_unit(m)}" for m, heading in zip(primary, headings, strict=True)},
+                 **dict.fromkeys(cost, "–")})
+    return pd.DataFrame(rows, columns=["rank", "policy", *headings, *cost])
 
 
 def _print_table(console: Any, title: str, part: pd.DataFrame, styles: Mapping[str, str] | None = None) -> None:
@@ -875,12 +884,7 @@ def first_screen(
     cost_outcome = value_for_money_outcome(primary)
     with_cost = effectiveness is not None and not effectiveness.empty and cost_outcome is not None
     if with_cost:
-        cost_level = format_level(indexed_level(comparison, "public_spending"), "descriptive")
-        ratio_level = format_level(
-            effectiveness.loc[effectiveness["outcome"] == cost_outcome, "ratio_level"].iloc[0], "descriptive")
-        columns += [f"extra public money, M¥ per run [{cost_level} interval]",
-                    f"{analysis.metric_label(cost_outcome).lower()} per extra M¥ of public money "
-                    f"[interval, at least {ratio_level}] ({analysis.metric_unit(cost_outcome)} per M¥)"]
+        columns += cost_headings(comparison, effectiveness, cost_outcome)
     effects = side_effects(comparison)
     if effects:
         columns.append(SIDE_EFFECT_COLUMN)
@@ -898,14 +902,7 @@ def first_screen(
             cells.append(ranking_cell(row, metric))
             css.append(verdict_class(row["verdict"]))
         if with_cost:
-            ce = effectiveness[(effectiveness["condition"] == name) & (effectiveness["outcome"] == cost_outcome)]
-            if len(ce):
-                c = ce.iloc[0]
-                cells.append(format_interval(c["extra_cost"], c["extra_cost_low"], c["extra_cost_high"]))
-                cells.append(ratio_text(c["per_unit_cost"], c["per_unit_low"], c["per_unit_high"],
-                                        "public spending"))
-            else:
-                cells += ["–", "–"]
+            cells += cost_cells(effectiveness, name, cost_outcome)
             css += ["", ""]
         failing = record.better == 0 or record.worse > 0
         if effects:
@@ -1050,6 +1047,30 @@ def window_sentence(results: Results) -> str | None:
     if world is not None:
         text += f" of a world of {world}"
     return text + "."
+
+
+def cost_headings(comparison: pd.DataFrame, effectiveness: pd.DataFrame, outcome: str) -> list[str]:
+    """The two cost columns' headings beside the ranking (the report's first screen and the
+    console's answer): the extra public money with its interval's level, and ``outcome`` per extra
+    M¥ with the level its ratio interval has at least."""
+    cost_level = format_level(indexed_level(comparison, "public_spending"), "descriptive")
+    ratio_level = format_level(effectiveness.loc[effectiveness["outcome"] == outcome, "ratio_level"].iloc[0],
+                               "descriptive")
+    return [f"extra public money, M¥ per run [{cost_level} interval]",
+            f"{analysis.metric_label(outcome).lower()} per extra M¥ of public money "
+            f"[interval, at least {ratio_level}] ({analysis.metric_unit(outcome)} per M¥)"]
+
+
+def cost_cells(effectiveness: pd.DataFrame, condition: Any, outcome: str) -> list[str]:
+    """One policy's two cost cells (:func:`cost_headings`), ``["–", "–"]`` when it has none."""
+    part = effectiveness[(effectiveness["condition"] == condition) & (effectiveness["outcome"] == outcome)]
+    if part.empty:
+        return ["–", "–"]
+    c = part.iloc[0]
+    ratio = ratio_text(c["per_unit_cost"], c["per_unit_low"], c["per_unit_high"], "public spending")
+    if "saves public money" in str(c["note"]):  # a ratio of two falls reads like a gain: say so
+        ratio += " (saves public money; a positive ratio then means outcome lost per M¥ saved)"
+    return [format_interval(c["extra_cost"], c["extra_cost_low"], c["extra_cost_high"]), ratio]
 
 
 def value_for_money_outcome(primary: Sequence[str]) -> str | None:
@@ -1278,8 +1299,8 @@ def indexed_level(comparison: pd.DataFrame, metric: str) -> float:
 def ratio_text(value: Any, low: Any, high: Any, denominator: str) -> str:
     """A cost-effectiveness ratio with its interval, or, when its denominator did not clearly
     change, the point value and why it has no interval (the same words in every table)."""
-    if math.isfinite(float(low)) and math.isfinite(float(high)):
-        return format_interval(value, low, high)
+    if not (math.isnan(float(low)) or math.isnan(float(high))):
+        return format_interval(value, low, high)  # an end may be ±∞: the numerator's interval is unbounded
     return f"{format_number(value)} (no interval: {denominator} did not clearly change)"
 
 
