@@ -380,3 +380,36 @@ def test_setting_a_particle_leaves_the_scenario_it_starts_from_unchanged():
     assert yaml.safe_dump(base) == before
     assert (data["technology"]["matching_lambda"], data["technology"]["funding_slope"], data["steps"]) == (0.9, 1.1, 7)
     assert data["world"] is base["world"]  # untouched sections are shared, not copied
+
+
+def test_a_particle_that_breaks_a_whole_scenario_rule_is_refused(tmp_path, monkeypatch):
+    # managers_per_region is read by the scenario's cross-field rule (at most MAX_AGENTS agents),
+    # so its particles are checked on the whole scenario, not only in their section
+    import ecosim.scenario
+
+    monkeypatch.setattr(ecosim.scenario, "MAX_AGENTS", 1_500)
+    (tmp_path / "small.yaml").write_text("name: small\nsteps: 4\nworld: {regions: 2, enterprises_per_region: 100}\n",
+                                         encoding="utf-8")
+    write_posterior(tmp_path / "post.parquet", **{"policy.managers.managers_per_region": [5.0, 5.0, 900.0]})
+    path = write_posterior_experiment(tmp_path, scenarios=[str(tmp_path / "small.yaml")])
+    with pytest.raises(InputError, match=r"particle 2 .*invalid for scenario 'small'.*agents"):
+        load_experiment(path)
+
+
+def test_the_keys_the_cross_field_rules_read_are_the_ones_checked_on_the_whole_scenario():
+    """The particle check validates other keys in their section only: a key the scenario-level
+    rules read must be listed in Scenario.CROSS_FIELD_KEYS, or an invalid particle would pass."""
+    import inspect
+    import re
+
+    from ecosim.scenario import Scenario
+
+    source = inspect.getsource(Scenario._cross_field_rules)
+    read = set(re.findall(r"self\.([a-z_]+(?:\.[a-z_]+)*)", source))
+    aliases = dict(re.findall(r"(\w+) = self\.([a-z_]+)\n", source))  # w = self.world
+    for alias, section in aliases.items():
+        read.update(f"{section}.{key}" for key in re.findall(rf"\b{alias}\.([a-z_]+)", source))
+    read = {key for key in read if "." in key}
+    assert read, "the rule's source was not parsed"
+    for key in read:
+        assert key.startswith(Scenario.CROSS_FIELD_KEYS), f"{key} is read by _cross_field_rules but not listed"

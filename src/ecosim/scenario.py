@@ -16,7 +16,7 @@ import re
 import types
 import typing
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -500,6 +500,12 @@ class Scenario(Section):
         if not math.isclose(total, 1.0, abs_tol=1e-6):
             raise ValueError(f"field shares must sum to 1, they sum to {total:.3f}")
         return {name: fields[name] for name in FIELDS}
+
+    # The dotted keys (or prefixes) _cross_field_rules reads: a value of any other key is valid in a
+    # scenario exactly when it is valid in its own section (ecosim.experiment's particle check uses this).
+    CROSS_FIELD_KEYS: ClassVar[tuple[str, ...]] = (
+        "world.", "technology.disclosure_trl_probs", "policy.managers.managers_per_region",
+        "policy.finance.investors_per_region")
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> Scenario:
