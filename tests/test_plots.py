@@ -104,7 +104,7 @@ def test_funnel_and_conversion_by_owner_plots(sweep):
 def test_cost_effectiveness_plot_places_each_scenario_on_the_plane(sweep):
     runs, _ = sweep
     comparison = analysis.compare(runs, "baseline", ["public_spending"])
-    effectiveness = analysis.cost_effectiveness(runs, comparison, ["welfare", "deals"])
+    effectiveness = analysis.cost_effectiveness(comparison, ["welfare", "deals"])
     fig = plots.cost_effectiveness_plot(effectiveness, "deals")
     assert_readable(fig)
     assert "M¥" in fig.axes[0].get_xlabel()

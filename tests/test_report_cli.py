@@ -623,8 +623,7 @@ def test_report_labels_its_numbers_as_the_tables_do(results):
     assert "level of the outcome's and the ratios' intervals" not in cost and "(95%)" not in cost_part
     assert "level of the outcome's and the ratios' intervals" in " ".join(
         report.readable_cost_effectiveness(report.analysis.cost_effectiveness(
-            report.load_results(directory).ok, report.comparison_table(report.load_results(directory)),
-            ["deals"])).columns)  # a table on its own (notebooks) keeps its levels
+            report.comparison_table(report.load_results(directory)), ["deals"])).columns)  # a table on its own (notebooks) keeps its levels
     # the valley-of-death decomposition is a table, a row per policy, not a sentence each
     failures = markdown.split("## Why technologies fail")[1].split("\n## ")[0]
     assert "| more_managers | G" in failures and "the largest change is" not in failures
