@@ -32,7 +32,7 @@ CHAIN = (
     "gate_spending_university", "gate_spending_enterprise",
     "attempts_fund_short_university", "attempts_fund_short_joint", "attempts_fund_short_enterprise",
     "fail_G2_funding", "fail_G3_funding", "fail_G4_funding", "shelved",
-    "at_G3", "at_G4", "market_entries_academic", "commercialisations", "welfare",
+    "market_entries_academic", "commercialisations", "welfare",
 )
 
 
