@@ -158,3 +158,9 @@ plots.cost_effectiveness_plot(effectiveness, "deals")
 # does nothing — and says how many replications would. The model's default world is calibrated
 # against published figures (notebook 1 and `ecosim validate`); conclusions about China rest on
 # that calibration and on how big each lever is in its scenario file (`scenarios/`).
+#
+# **These are 10-year answers.** Each run is measured over quarters 21–60. Thirty years on, the
+# levers keep their effects on what they target, but incentive reform's gain in market entries
+# turns into a loss (from +20% to −19%): the extra academic technologies it gets licensed crowd
+# the enterprises' development money, which in the model does not grow with the opportunities
+# (docs/VALIDATION.md §4 traces it). Read market entries and welfare with that horizon in mind.
