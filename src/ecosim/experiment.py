@@ -934,9 +934,10 @@ def _check_particles(posterior: Posterior, scenarios: dict[str, dict[str, Any]],
                                 **{key.rpartition(".")[2]: overrides[key] for key in section_keys}}
                     try:
                         _section_model(section).model_validate(contents)
-                    except ValidationError:
+                    except ValidationError as exc:
                         validate_scenario(_with_values(base, overrides))  # raises, naming the key
-                        raise  # pragma: no cover - a section invalid alone is invalid in the scenario
+                        # (a section invalid alone is invalid in the scenario; never a traceback)
+                        raise InputError(f"{section}: {exc.errors()[0]['msg']}") from None
                     checked.add(signature)
             except InputError as exc:
                 shown = ", ".join(f"{k}={v!r}" for k, v in overrides.items())
