@@ -910,18 +910,21 @@ def _check_particles(posterior: Posterior, scenarios: dict[str, dict[str, Any]],
     (:attr:`Scenario.CROSS_FIELD_KEYS`) are checked on the whole scenario. A failing section is
     re-checked on the whole scenario, whose message names the key as a run's would."""
     checked: set[tuple[Any, ...]] = set()
+    particles = [posterior.particle(index) for index in range(posterior.particles)]
     for name, data in scenarios.items():
         base = Scenario.model_validate(data).model_dump(mode="json")
         keys = keys_of[name]
         whole = any(key.startswith(Scenario.CROSS_FIELD_KEYS) for key in keys)
+        integer = {key: isinstance(dotted_value(data, key), int) and not isinstance(dotted_value(data, key), bool)
+                   for key in keys}  # as _as_schema_type types them, once per scenario
         sections: dict[str, list[str]] = {}
         for key in keys:
             sections.setdefault(key.rpartition(".")[0], []).append(key)
+        contents_before = {section: dotted_value(base, section) for section in sections}
         # a section's contents before the particle's values, once per scenario (the check's cache key)
-        before = {section: json.dumps(dotted_value(base, section), sort_keys=True) for section in sections}
-        for index in range(posterior.particles):
-            values = posterior.particle(index)
-            overrides = {key: _as_schema_type(data, key, values[key]) for key in keys}
+        before = {section: json.dumps(contents, sort_keys=True) for section, contents in contents_before.items()}
+        for index, values in enumerate(particles):
+            overrides = {key: int(values[key]) if integer[key] else float(values[key]) for key in keys}
             try:
                 if whole:
                     validate_scenario(_with_values(base, overrides))
@@ -930,7 +933,7 @@ def _check_particles(posterior: Posterior, scenarios: dict[str, dict[str, Any]],
                     signature = (section, before[section], *(overrides[key] for key in section_keys))
                     if signature in checked:
                         continue
-                    contents = {**dotted_value(base, section),
+                    contents = {**contents_before[section],
                                 **{key.rpartition(".")[2]: overrides[key] for key in section_keys}}
                     try:
                         _section_model(section).model_validate(contents)
