@@ -297,6 +297,20 @@ def _choose_rule(page, kind: str, name: str) -> None:
     page.get_by_role("option", name=re.compile(rf"^{re.escape(name)}\b")).click()
 
 
+def _open_rule_in_code_tab(page, name: str):
+    """Open the Code tab and the rule ``name``: (the tab, its text area, the rule's source)."""
+    from playwright.sync_api import expect
+
+    page.get_by_role("button", name="Code").click()
+    code = page.locator(".ecosim-code")
+    expect(code).to_be_visible(timeout=PAGE_TIMEOUT_MS)
+    code.locator(".v-select").filter(has_text="open rule").click()
+    page.get_by_role("option", name=name).click()
+    text = code.locator(".ecosim-code-text textarea")
+    expect(text).to_have_value(re.compile(rf"^def {name}\("), timeout=PAGE_TIMEOUT_MS)
+    return code, text, text.input_value()
+
+
 def _type_lever(page, keyword: str, value: str) -> None:
     box = page.locator(f".ecosim-lever-{keyword} .ecosim-lever-value input")
     box.fill(value)
@@ -604,14 +618,7 @@ def test_the_info_tab_tells_what_the_model_is_and_how_to_write_a_rule(page):
 def test_a_rule_written_in_the_code_tab_is_checked_kept_and_run(page):
     from playwright.sync_api import expect
 
-    page.get_by_role("button", name="Code").click()
-    code = page.locator(".ecosim-code")
-    expect(code).to_be_visible(timeout=PAGE_TIMEOUT_MS)
-    code.locator(".v-select").filter(has_text="open rule").click()
-    page.get_by_role("option", name="value_hurdle").click()
-    text = code.locator(".ecosim-code-text textarea")
-    expect(text).to_have_value(re.compile(r"^def value_hurdle\("), timeout=PAGE_TIMEOUT_MS)
-    source = text.input_value()
+    code, text, source = _open_rule_in_code_tab(page, "value_hurdle")
     name_box = code.get_by_label("new name")
     name_box.fill("steeper_hurdle")
     text.fill(source.replace("return _logistic(", "return np.mean(_logistic(").replace("c.hurdle_log))", "c.hurdle_log)))"))
@@ -644,14 +651,7 @@ def test_code_typed_while_the_model_plays_is_kept_keystroke_by_keystroke(page):
     _press_reset_and_wait(page, "Step 0 of 400")
     page.get_by_role("button", name="▶ Play").click()
     expect(page.locator(".ecosim-step-number")).not_to_have_text("0", timeout=PAGE_TIMEOUT_MS)
-    page.get_by_role("button", name="Code").click()
-    code = page.locator(".ecosim-code")
-    expect(code).to_be_visible(timeout=PAGE_TIMEOUT_MS)
-    code.locator(".v-select").filter(has_text="open rule").click()
-    page.get_by_role("option", name="value_hurdle").click()
-    text = code.locator(".ecosim-code-text textarea")
-    expect(text).to_have_value(re.compile(r"^def value_hurdle\("), timeout=PAGE_TIMEOUT_MS)
-    source = text.input_value()
+    code, text, source = _open_rule_in_code_tab(page, "value_hurdle")
     typed = '\nraise RuntimeError("typed while the model plays: 0123456789 abcdefghij")'
     text.press("Control+End")
     text.press_sequentially(typed, delay=40)  # ~3 s of keystrokes, many quarters' redraws

@@ -915,8 +915,7 @@ def _check_particles(posterior: Posterior, scenarios: dict[str, dict[str, Any]],
         base = Scenario.model_validate(data).model_dump(mode="json")
         keys = keys_of[name]
         whole = any(key.startswith(Scenario.CROSS_FIELD_KEYS) for key in keys)
-        integer = {key: isinstance(dotted_value(data, key), int) and not isinstance(dotted_value(data, key), bool)
-                   for key in keys}  # as _as_schema_type types them, once per scenario
+        integer = {key: _is_integer_key(data, key) for key in keys}  # once per scenario, not per particle
         sections: dict[str, list[str]] = {}
         for key in keys:
             sections.setdefault(key.rpartition(".")[0], []).append(key)
@@ -974,10 +973,15 @@ def _with_values(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, A
     return data
 
 
+def _is_integer_key(data: dict[str, Any], key: str) -> bool:
+    """Whether the scenario schema holds ``key`` as an integer (``data``: a resolved scenario)."""
+    current = dotted_value(data, key)
+    return isinstance(current, int) and not isinstance(current, bool)
+
+
 def _as_schema_type(data: dict[str, Any], key: str, value: float) -> int | float:
     """A posterior value as the scenario schema types it (integers for integer keys)."""
-    current = dotted_value(data, key)
-    return int(value) if isinstance(current, int) and not isinstance(current, bool) else float(value)
+    return int(value) if _is_integer_key(data, key) else float(value)
 
 
 def dotted_value(data: dict[str, Any], key: str) -> Any:
