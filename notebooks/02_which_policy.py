@@ -160,7 +160,7 @@ plots.cost_effectiveness_plot(effectiveness, "deals")
 # that calibration and on how big each lever is in its scenario file (`scenarios/`).
 #
 # **These are 10-year answers.** Each run is measured over quarters 21–60. Thirty years on, the
-# levers keep their effects on what they target, but incentive reform's gain in market entries
+# levers' effects on what they target keep their sign (two become too small to tell with 12 histories), but incentive reform's gain in market entries
 # turns into a loss (from +16% to −19%, at the default parameters, 12 paired histories per horizon): the extra academic technologies it gets licensed crowd
 # the development money of enterprises and transfer offices, which in the model does not grow with the opportunities
 # (docs/VALIDATION.md §4 traces it). Read market entries and welfare with that horizon in mind.

@@ -100,7 +100,7 @@ SCREENED = {
     "policy.fairs.expert_selection_rate": [0.05, 0.4],           # share of fair applicants selected
     "policy.openness.cross_region_tie_probability": [0.0, 0.2],  # openness across regions
     "technology.log_value_sigma": [1.2, 2.7],                    # how uneven technologies' values are
-    "technology.matching_lambda": [0.03, 0.2],                   # how easily a partner is found
+    "technology.matching_lambda": [0.2, 1.5],                    # how easily a partner is found
 }
 screening = notebook.run_experiment_spec({
     "name": f"screening_notebook_t{TRAJECTORIES}",

@@ -124,6 +124,16 @@ def test_shipped_experiments_answer_the_scenario_questions():
     assert sobol.design_kind == "sobol" and len(sobol.parameters) >= 8
 
 
+def test_the_calibration_sensitivity_asks_where_the_calibration_looked():
+    """sensitivity_calibration.yaml's ranges are calibration.yaml's priors, parameter for parameter."""
+    from ecosim.calibration import load_calibration
+
+    calibration = load_calibration(ROOT / "experiments" / "calibration.yaml")
+    sensitivity = load_experiment(ROOT / "experiments" / "sensitivity_calibration.yaml", sample=False)
+    bounds = dict(zip(sensitivity.problem["names"], map(tuple, sensitivity.problem["bounds"]), strict=True))
+    assert bounds == {key: (float(low), float(high)) for key, (low, high) in calibration.parameters.items()}
+
+
 # ---------------------------------------------------------------- bad files
 
 

@@ -2,7 +2,7 @@
 
 A calibration file (``experiments/calibration.yaml``, schema :class:`CalibrationFile`) names
 a scenario, uniform priors ``[low, high]`` on some of its numeric keys, the produced patterns
-of ``FACTS.md`` to fit (ids of :data:`ecosim.validation.FACTS`; inputs are refused) and a
+of the facts (docs/VALIDATION.md §1) to fit (ids of :data:`ecosim.validation.FACTS`; inputs are refused) and a
 budget. :func:`run_calibration` estimates the posterior by approximate Bayesian computation
 with sequential Monte Carlo (pyabc's :class:`pyabc.ABCSMC`):
 
@@ -100,7 +100,7 @@ class CalibrationFile(StrictFile):
     steps: int | None = Field(None, ge=1, le=2_000, description="quarters per run (default: the scenario's)")
     parameters: dict[str, tuple[float, float]] = Field(
         min_length=1, max_length=50, description="uniform prior [low, high] per dotted scenario key")
-    targets: list[str] = Field(min_length=1, description="ids of the facts to fit (produced patterns of FACTS.md)")
+    targets: list[str] = Field(min_length=1, description="ids of the facts to fit (produced patterns, docs/VALIDATION.md §1)")
     targets_from: TargetsFrom | None = Field(None, description="simulate-and-recover: targets from known parameters")
     population_size: int = Field(ge=2, le=100_000, description="accepted particles per generation")
     populations: int = Field(ge=1, le=1_000, description="most generations")
@@ -138,7 +138,7 @@ class CalibrationFile(StrictFile):
                 hint = f"; did you mean '{close[0]}'?" if close else ""
                 raise ValueError(f"{target!r} is not a fact id{hint}; the patterns are {', '.join(PATTERN_IDS)}")
             if fact.input:
-                raise ValueError(f"{target} is an input (set from data, FACTS.md), not a produced pattern; "
+                raise ValueError(f"{target} is an input (set from data, docs/VALIDATION.md §1), not a produced pattern; "
                                  f"a calibration targets only {', '.join(PATTERN_IDS)}")
         if len(set(targets)) != len(targets):
             raise ValueError("a target is listed twice")

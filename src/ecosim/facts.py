@@ -1,4 +1,4 @@
-"""The published facts (``FACTS.md`` F1–F12) as data: what each measures and its target range.
+"""The published facts (F1–F12, docs/VALIDATION.md §1) as data: what each measures and its target range.
 
 :data:`FACTS` is the table :mod:`ecosim.validation` measures a run against (and re-exports,
 ``ecosim.validation.FACTS``) and :mod:`ecosim.calibration` fits. It lives in a module of its
@@ -97,7 +97,7 @@ FACTS: tuple[Fact, ...] = (
          "MOST plan: about 100:1 in China", "researchers (groups × researchers per group) ÷ managers; "
          "arithmetic on the world's sizes", input=True),
 )
-"""The facts, in FACTS.md order."""
+"""The facts, in the order of docs/VALIDATION.md §1."""
 
 FACTS_BY_ID = {f.id: f for f in FACTS}
 

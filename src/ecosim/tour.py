@@ -198,7 +198,7 @@ class FactsCheck:
 
 
 def facts_check(path: str | os.PathLike[str], replications: int, workers: int = 2) -> FactsCheck:
-    """Run ``replications`` seeded runs of the scenario and compare them with FACTS.md (as ``ecosim validate``).
+    """Run ``replications`` seeded runs of the scenario and compare them with the facts (docs/VALIDATION.md §1; as ``ecosim validate``).
 
     Patterns get the target, the simulated mean with its 95% interval and whether the mean is
     inside the target; inputs are marked as inputs, not tests.

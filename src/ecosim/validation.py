@@ -1,4 +1,4 @@
-"""Validation against the published facts (``FACTS.md`` F1–F12): definitions, replications, table.
+"""Validation against the published facts (F1–F12, docs/VALIDATION.md §1): definitions, replications, table.
 
 Each :class:`Fact` (:mod:`ecosim.facts`) says what is measured, over which technologies and
 window, the target range and where the target comes from. :func:`fact_measures` computes

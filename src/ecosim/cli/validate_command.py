@@ -1,4 +1,4 @@
-"""``ecosim validate [SCENARIO]``: does the scenario reproduce the published facts (FACTS.md)?
+"""``ecosim validate [SCENARIO]``: does the scenario reproduce the published facts (docs/VALIDATION.md §1)?
 
 Runs seeded replications (common random numbers: the same root seed gives every scenario
 the same replication seeds), prints one row per fact — target range, simulated mean and 95%
