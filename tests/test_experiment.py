@@ -129,7 +129,7 @@ def test_the_calibration_sensitivity_asks_where_the_calibration_looked():
     from ecosim.calibration import load_calibration
 
     calibration = load_calibration(ROOT / "experiments" / "calibration.yaml")
-    sensitivity = load_experiment(ROOT / "experiments" / "sensitivity_calibration.yaml", sample=False)
+    sensitivity = load_experiment(ROOT / "experiments" / "sensitivity_calibration.yaml")
     bounds = dict(zip(sensitivity.problem["names"], map(tuple, sensitivity.problem["bounds"]), strict=True))
     assert bounds == {key: (float(low), float(high)) for key, (low, high) in calibration.parameters.items()}
 
