@@ -53,13 +53,13 @@ model itself is described in `docs/ODD.md`. A tuple is written in YAML as a list
 
 **Where the free parameters' defaults come from.** Ten free parameters are estimated by
 `ecosim calibrate experiments/calibration.yaml` (ABC-SMC against the produced patterns;
-`docs/VALIDATION.md` §7). The calibration of 2026-12-02 (7,354 simulations, effective sample
-size 219 of 300) pinned none of them down. Its posterior-predictive means put 9 of the 10
-patterns inside their ranges (F11a, 0.353, just above 0.35); the posterior *mean* as a point
+`docs/VALIDATION.md` §7). The calibration of 2026-12-02 on the current model (7,384 simulations,
+effective sample size 243 of 300) pinned none of them down. Its posterior-predictive means put 9
+of the 10 patterns inside their ranges (F11a, 0.354, just above 0.35); the previous posterior's *mean* as a point
 puts F2b outside (4.77 at 16 replications). The defaults below are therefore a stated point of
-the posterior: `universities.metric_disclosure_value_penalty` at its posterior mean (4.66),
+the posterior: `universities.metric_disclosure_value_penalty` at the previous posterior's mean (4.66),
 `policy.proof_of_concept.selection_threshold_log` at −1.5 and the other eight at their earlier
-hand-set values, every one inside its 90% credible interval; this point puts every produced
+hand-set values, every one inside the current posterior's 90% credible interval; this point puts every produced
 pattern inside its range at 30 replications (§2). The posterior itself
 (`experiments/posterior/default.parquet`) is what experiments over posterior draws use
 (`parameters: {posterior: ...}`, docs/SWEEPS.md).
